@@ -1,0 +1,134 @@
+# SPDX-License-Identifier: GPL-2.0
+# kvmrt: eBPF observability and control for real-time guests on KVM.
+#   make deps    install missing Debian packages (build and tests)
+#   make         build everything into build/
+#   make test    unit, BPF and end-to-end tests (root and /dev/kvm for the latter two)
+#   make demo    a 10 s kvmrt trace over kvmrt-guest, with a CPU hog for part of it
+#   make install DESTDIR= PREFIX=
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+OUT := build
+PREFIX ?= /usr/local
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+ARCH := x86
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
+INCLUDES := -Iinclude -Iagent -Iguest -I$(OUT)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) $(INCLUDES)
+
+# vmlinux.h from the running kernel's BTF; with KVM as a module, from the
+# kvm module's split BTF, which dumps the vmlinux types plus KVM's own.
+BTF_SRC := $(if $(wildcard /sys/kernel/btf/kvm),/sys/kernel/btf/kvm,/sys/kernel/btf/vmlinux)
+VMLINUX_H ?=
+
+AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
+AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
+LIBS := -lbpf -lelf -lz -lm -lpthread
+
+DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
+	libcmocka-dev qemu-system-x86 python3 tmux binutils
+
+.PHONY: all deps test unit-test bpf-test e2e-test demo install clean
+
+all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin
+
+deps:
+	@missing=""; for p in $(DEBIAN_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
+	fi
+
+$(OUT) $(OUT)/agent $(OUT)/tests:
+	$(Q)mkdir -p $@
+
+ifeq ($(VMLINUX_H),)
+$(OUT)/vmlinux.h: | $(OUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(BTF_SRC) format c > $@
+else
+$(OUT)/vmlinux.h: $(VMLINUX_H) | $(OUT)
+	$(Q)cp $< $@
+endif
+
+$(OUT)/kvmrt.bpf.o: bpf/kvmrt.bpf.c bpf/kvmrt.bpf.h $(wildcard include/*.h) $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/kvmrt.skel.h: $(OUT)/kvmrt.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name kvmrt_bpf > $@
+
+$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUT)/kvmrt: $(AGENT_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+# the guest: one real-mode image, three builds of its defaults
+$(OUT)/rtguest%.elf: guest/rtguest.S guest/guest_abi.h guest/rtguest.lds | $(OUT)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -m32 -c -Iguest $(GUEST_DEFS) $< -o $(@:.elf=.o)
+	$(Q)ld -m elf_i386 -T guest/rtguest.lds $(@:.elf=.o) -o $@
+$(OUT)/rtguest-lapic.elf: GUEST_DEFS = '-DDEFAULT_FLAGS=(GF_X2APIC|GF_TIMER)'
+$(OUT)/%.bin: $(OUT)/%.elf
+	$(Q)objcopy -O binary $< $@
+
+$(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
+	$(Q)cp $< $@
+
+$(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(OUT)/agent/latency.o $(OUT)/agent/json.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) guest/kvmrt-guest.c guest/image.S $(OUT)/agent/latency.o $(OUT)/agent/json.o -o $@ -lpthread -lm
+
+# ---- tests ----
+$(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) -o $@ -lcmocka $(LIBS)
+
+UNIT_TESTS := $(patsubst tests/%.c,$(OUT)/tests/%,$(wildcard tests/test_*.c))
+
+unit-test: $(UNIT_TESTS)
+	@for t in $(UNIT_TESTS); do case $$t in *test_bpf*) continue;; esac; \
+		echo "== $$t"; $$t || exit 1; done
+
+bpf-test: $(OUT)/tests/test_bpf
+	@echo "== $<"; $<
+
+e2e-test: all
+	@bash tests/e2e.sh
+
+test: deps
+	$(MAKE) all $(UNIT_TESTS)
+	$(MAKE) unit-test
+	$(MAKE) bpf-test
+	$(MAKE) e2e-test
+
+demo: deps
+	$(MAKE) all
+	@bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kvmrt
+	install -m 755 $(OUT)/kvmrt $(OUT)/kvmrt-guest $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(DESTDIR)$(PREFIX)/share/kvmrt/
+
+clean:
+	rm -rf $(OUT)

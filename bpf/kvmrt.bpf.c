@@ -1,0 +1,931 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest interrupt latency, measured on tracepoints only.
+ *
+ * inject (kvm_apic_accept_irq, kvm_pic_set_irq, LAPIC hrtimer expiry)
+ *   -> wake (sched_waking) -> run (sched_switch) -> deliver (kvm_inj_virq)
+ *   -> end of interrupt (kvm_eoi, kvm_ack_irq for the PIC)
+ *
+ * The state machine is include/episode.h; this file only finds which vCPU
+ * an event belongs to, reads scalars out of kernel structs, and aggregates
+ * into per-CPU histograms. Slow episodes go to the ring buffer.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "episode.h"
+#include "kvmrt.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u64 targ_threshold_ns = 0;   /* 0: no outlier records */
+const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms */
+const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page */
+
+#define APIC_DM_MASK 0x700
+#define APIC_DM_FIXED 0x000
+#define APIC_DM_LOWEST 0x100
+#define APIC_LVT_MASKED (1 << 16)
+#define TASK_RUNNING 0
+#define SRC_FRESH_NS 200000ULL /* a source event this recent names the injection */
+#define UNBOUND_FRESH_NS 1000000ULL
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMRT_MAX_VCPUS);
+	__type(key, struct kvmrt_vcpu_key);
+	__type(value, struct kvmrt_vcpu_state);
+} vcpus SEC(".maps");
+
+/* vCPU thread -> vCPU; from /proc (agent) and from events (here). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KVMRT_MAX_THREADS);
+	__type(key, __u32);
+	__type(value, struct kvmrt_thread);
+} threads SEC(".maps");
+
+/* Processes known to hold a VM. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} vms SEC(".maps");
+
+/* Threads outside the VMM that inject for it (kvm-pit/PID, vhost-PID). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} injectors SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMRT_MAX_HISTS);
+	__type(key, struct kvmrt_hist_key);
+	__type(value, struct kvmrt_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMRT_MAX_VCPUS);
+	__type(key, struct kvmrt_vcpu_key);
+	__type(value, struct kvmrt_counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, KVMRT_MAX_EXIT_KEYS);
+	__type(key, struct kvmrt_exit_key);
+	__type(value, struct kvmrt_exit_val);
+} exits SEC(".maps");
+
+/* How often each tracepoint fired: tells which endpoints are observable. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, P_NR);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 20);
+} events SEC(".maps");
+
+struct kvmrt_cpu_run {
+	__u32 pid;
+	__u32 pad;
+	__u64 start;
+	__u64 end;
+	char comm[KVMRT_COMM_LEN];
+};
+
+/* Per-CPU scratch: what the current context just did. */
+struct kvmrt_cpu_ctx {
+	/* last kvm_set_irq / kvm_msi_set_irq / ... in this context */
+	__u64 src_t;
+	__u32 src_pid;
+	__u32 src;
+	__u32 src_level;
+	__u32 pad0;
+	/* an injection whose VM was unknown, bound at the next vCPU wakeup */
+	__u64 unb_t;
+	__u32 unb_vcpu;
+	__u32 unb_vector;
+	__u32 unb_source;
+	__u32 unb_valid;
+	/* who ran on this CPU, for blame */
+	__u64 last_switch;
+	__u32 head;
+	__u32 pad1;
+	struct kvmrt_cpu_run ring[KVMRT_CPU_RING];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kvmrt_cpu_ctx);
+} cpu_ctxs SEC(".maps");
+
+static struct kvmrt_hist zero_hist;
+static struct kvmrt_vcpu_state zero_vcpu;
+static struct kvmrt_counters zero_counters;
+
+static __always_inline void hit(__u32 prog)
+{
+	__u64 *c = bpf_map_lookup_elem(&hits, &prog);
+
+	if (c)
+		(*c)++;
+}
+
+static __always_inline struct kvmrt_cpu_ctx *this_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_ctxs, &zero);
+}
+
+static __always_inline void hist_add(const struct kvmrt_vcpu_key *vk, __u32 metric, __u64 v)
+{
+	struct kvmrt_hist_key k = { .vk = *vk, .metric = metric };
+	struct kvmrt_hist *h;
+	__u32 b;
+
+	h = bpf_map_lookup_elem(&hists, &k);
+	if (!h) {
+		bpf_map_update_elem(&hists, &k, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &k);
+		if (!h)
+			return;
+	}
+	b = hist_bucket(v);
+	if (b >= HIST_NBUCKETS)
+		b = HIST_NBUCKETS - 1;
+	h->b[b]++;
+	h->count++;
+	h->sum += v;
+	if (v > h->max)
+		h->max = v;
+}
+
+static __always_inline struct kvmrt_counters *counters_of(const struct kvmrt_vcpu_key *vk)
+{
+	struct kvmrt_counters *c = bpf_map_lookup_elem(&counters, vk);
+
+	if (!c) {
+		bpf_map_update_elem(&counters, vk, &zero_counters, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(&counters, vk);
+	}
+	return c;
+}
+
+static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_key *vk, int create)
+{
+	struct kvmrt_vcpu_state *v = bpf_map_lookup_elem(&vcpus, vk);
+
+	if (!v && create) {
+		bpf_map_update_elem(&vcpus, vk, &zero_vcpu, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&vcpus, vk);
+	}
+	return v;
+}
+
+/* The VM the current context injects for: the VMM's own threads, or a
+ * helper thread the agent told us about. 0 when unknown (hard irq on some
+ * other task, kworker). */
+static __always_inline __u32 vm_of_current(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32, *alias;
+
+	alias = bpf_map_lookup_elem(&injectors, &tid);
+	if (alias)
+		return *alias;
+	if (bpf_map_lookup_elem(&vms, &tgid))
+		return tgid;
+	return 0;
+}
+
+/* Record that thread tid of process tgid runs vCPU vcpu_id. */
+static __always_inline struct kvmrt_vcpu_state *learn_thread(__u32 tgid, __u32 tid, __u32 vcpu_id)
+{
+	struct kvmrt_thread ti = { .vk = { .tgid = tgid, .vcpu = vcpu_id } };
+	struct kvmrt_thread *old = bpf_map_lookup_elem(&threads, &tid);
+	__u32 one = 1;
+	struct kvmrt_vcpu_state *v;
+
+	if (!old || old->vk.tgid != tgid || old->vk.vcpu != vcpu_id)
+		bpf_map_update_elem(&threads, &tid, &ti, BPF_ANY);
+	if (!bpf_map_lookup_elem(&vms, &tgid))
+		bpf_map_update_elem(&vms, &tgid, &one, BPF_ANY);
+	v = vcpu_of(&ti.vk, 1);
+	if (v && v->tid != tid)
+		v->tid = tid;
+	return v;
+}
+
+/* The vCPU that the current thread runs, if it is a vCPU thread. */
+static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvmrt_vcpu_key *vk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct kvmrt_thread *ti = bpf_map_lookup_elem(&threads, &tid);
+
+	if (!ti)
+		return NULL;
+	*vk = ti->vk;
+	return vcpu_of(vk, 1);
+}
+
+static __always_inline void note_source(__u32 src, __u32 level)
+{
+	struct kvmrt_cpu_ctx *c = this_cpu();
+
+	if (!c)
+		return;
+	c->src_t = bpf_ktime_get_ns();
+	c->src_pid = (__u32)bpf_get_current_pid_tgid();
+	c->src = src;
+	c->src_level = level;
+}
+
+/* The source named by a kvm_*_set_irq just before, in this context. */
+static __always_inline __u32 take_source(__u64 now, __u32 *level)
+{
+	struct kvmrt_cpu_ctx *c = this_cpu();
+	__u32 src;
+
+	if (!c || !c->src_t || now - c->src_t > SRC_FRESH_NS ||
+	    c->src_pid != (__u32)bpf_get_current_pid_tgid())
+		return SRC_OTHER;
+	src = c->src;
+	if (level)
+		*level = c->src_level;
+	return src;
+}
+
+static __always_inline void count_inject(const struct kvmrt_vcpu_key *vk, __u32 source, int result)
+{
+	struct kvmrt_counters *c = counters_of(vk);
+
+	if (!c)
+		return;
+	if (result == EP_MERGED)
+		return; /* already counted when the hrtimer opened it */
+	if (source >= SRC_NR)
+		source = SRC_OTHER;
+	c->injected[source]++;
+	if (result == EP_COALESCED)
+		c->coalesced++;
+	if (result == EP_EVICTED)
+		c->dropped++;
+}
+
+static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
+				   __u64 now, int from_timer)
+{
+	struct kvmrt_vcpu_key vk = { .tgid = tgid, .vcpu = vcpu_id };
+	struct kvmrt_vcpu_state *v = vcpu_of(&vk, 1);
+	int r;
+
+	if (!v)
+		return;
+	r = ep_inject(v, vector, source, now, from_timer);
+	count_inject(&vk, source, r);
+}
+
+/* Injection from a context that is not the VM's: keep it on this CPU until
+ * this context wakes that vCPU's thread. */
+static __always_inline void park_unbound(__u32 vcpu_id, __u32 vector, __u32 source, __u64 now)
+{
+	struct kvmrt_cpu_ctx *c = this_cpu();
+
+	if (!c)
+		return;
+	c->unb_t = now;
+	c->unb_vcpu = vcpu_id;
+	c->unb_vector = vector;
+	c->unb_source = source;
+	c->unb_valid = 1;
+}
+
+/* ---- sources: name the injection that follows in the same context ---- */
+
+static __always_inline int handle_kvm_set_irq(unsigned int gsi, int level)
+{
+	hit(P_KVM_SET_IRQ);
+	/* generic GSI path: the PIC/IOAPIC events that follow refine it */
+	note_source(SRC_IOAPIC, level);
+	return 0;
+}
+
+KVMRT_TP(kvm_set_irq, unsigned int gsi, int level, int irq_source_id)
+{
+	return handle_kvm_set_irq(gsi, level);
+}
+
+KVMRT_RAW(kvm_set_irq, unsigned int gsi, int level, int irq_source_id)
+{
+	return handle_kvm_set_irq(gsi, level);
+}
+
+static __always_inline int handle_kvm_msi_set_irq(void)
+{
+	hit(P_KVM_MSI_SET_IRQ);
+	note_source(SRC_MSI, 1);
+	return 0;
+}
+
+KVMRT_TP(kvm_msi_set_irq, __u64 address, __u64 data)
+{
+	return handle_kvm_msi_set_irq();
+}
+
+KVMRT_RAW(kvm_msi_set_irq, __u64 address, __u64 data)
+{
+	return handle_kvm_msi_set_irq();
+}
+
+static __always_inline int handle_kvm_ioapic_set_irq(void)
+{
+	__u32 level = 1;
+
+	hit(P_KVM_IOAPIC_SET_IRQ);
+	take_source(bpf_ktime_get_ns(), &level);
+	note_source(SRC_IOAPIC, level);
+	return 0;
+}
+
+KVMRT_TP(kvm_ioapic_set_irq, __u64 e, int pin, bool coalesced)
+{
+	return handle_kvm_ioapic_set_irq();
+}
+
+KVMRT_RAW(kvm_ioapic_set_irq, __u64 e, int pin, bool coalesced)
+{
+	return handle_kvm_ioapic_set_irq();
+}
+
+static __always_inline int handle_kvm_apic_ipi(void)
+{
+	hit(P_KVM_APIC_IPI);
+	note_source(SRC_IPI, 1);
+	return 0;
+}
+
+KVMRT_TP(kvm_apic_ipi, __u32 icr_low, __u32 dest_id)
+{
+	return handle_kvm_apic_ipi();
+}
+
+KVMRT_RAW(kvm_apic_ipi, __u32 icr_low, __u32 dest_id)
+{
+	return handle_kvm_apic_ipi();
+}
+
+/* ---- injection ---- */
+
+/* Legacy PIC: an episode starts on a rising edge the PIC does not mask or
+ * coalesce. The PIC drives vCPU 0 (the BSP's LINT0). */
+static __always_inline int handle_kvm_pic_set_irq(__u8 chip, __u8 pin, __u8 imr, bool coalesced)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 level = 0, vm, vector;
+
+	hit(P_KVM_PIC_SET_IRQ);
+	take_source(now, &level);
+	if (!level || coalesced || (imr & (1 << (pin & 7))))
+		return 0;
+	vector = KVMRT_PIC_VECTOR_BASE + (chip & 1) * 8 + (pin & 7);
+	vm = vm_of_current();
+	if (vm)
+		inject(vm, 0, vector, SRC_PIC, now, 0);
+	else
+		park_unbound(0, vector, SRC_PIC, now);
+	return 0;
+}
+
+KVMRT_TP(kvm_pic_set_irq, __u8 chip, __u8 pin, __u8 elcr, __u8 imr, bool coalesced)
+{
+	return handle_kvm_pic_set_irq(chip, pin, imr, coalesced);
+}
+
+KVMRT_RAW(kvm_pic_set_irq, __u8 chip, __u8 pin, __u8 elcr, __u8 imr, bool coalesced)
+{
+	return handle_kvm_pic_set_irq(chip, pin, imr, coalesced);
+}
+
+static __always_inline int handle_kvm_apic_accept_irq(__u32 apicid, __u16 dm, __u8 vec)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 src, vm;
+	struct kvmrt_vcpu_key self;
+
+	hit(P_KVM_APIC_ACCEPT_IRQ);
+	/* NMI, SMI, INIT and SIPI have no end of interrupt to wait for */
+	if ((dm & APIC_DM_MASK) != APIC_DM_FIXED && (dm & APIC_DM_MASK) != APIC_DM_LOWEST)
+		return 0;
+	src = take_source(now, NULL);
+	if (src == SRC_OTHER && current_vcpu(&self))
+		src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
+	vm = vm_of_current();
+	if (vm)
+		inject(vm, apicid, vec, src, now, 0);
+	else
+		park_unbound(apicid, vec, src, now);
+	return 0;
+}
+
+KVMRT_TP(kvm_apic_accept_irq, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
+{
+	return handle_kvm_apic_accept_irq(apicid, dm, vec);
+}
+
+KVMRT_RAW(kvm_apic_accept_irq, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
+{
+	return handle_kvm_apic_accept_irq(apicid, dm, vec);
+}
+
+/* The LAPIC timer is injected by the vCPU thread after it wakes; its
+ * hrtimer expiry is when the interrupt really became due. */
+static __always_inline int handle_hrtimer_expire_entry(struct hrtimer *timer)
+{
+	struct kvm_lapic *apic;
+	struct kvm_vcpu *vcpu;
+	struct pid *pid;
+	__u32 lvtt = 0, tgid, tid, vcpu_id;
+	void *regs;
+	__u64 fn, now;
+
+	if (!targ_apic_timer_fn)
+		return 0;
+	fn = (__u64)BPF_CORE_READ(timer, function);
+	if (fn != targ_apic_timer_fn)
+		return 0;
+	hit(P_HRTIMER_EXPIRE_ENTRY);
+	now = bpf_ktime_get_ns();
+	apic = (void *)timer - bpf_core_field_offset(struct kvm_lapic, lapic_timer) -
+	       bpf_core_field_offset(struct kvm_timer, timer);
+	vcpu = BPF_CORE_READ(apic, vcpu);
+	regs = BPF_CORE_READ(apic, regs);
+	if (!vcpu || !regs)
+		return 0;
+	bpf_probe_read_kernel(&lvtt, sizeof(lvtt), regs + (targ_lvtt_offset & 0xff0));
+	if (lvtt & APIC_LVT_MASKED)
+		return 0;
+	vcpu_id = BPF_CORE_READ(vcpu, vcpu_id);
+	tgid = BPF_CORE_READ(vcpu, kvm, userspace_pid);
+	pid = BPF_CORE_READ(vcpu, pid);
+	tid = pid ? BPF_CORE_READ(pid, numbers[0].nr) : 0;
+	if (!tgid)
+		return 0;
+	if (tid)
+		learn_thread(tgid, tid, vcpu_id);
+	inject(tgid, vcpu_id, lvtt & 0xff, SRC_TIMER, now, 1);
+	return 0;
+}
+
+KVMRT_TP(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
+{
+	return handle_hrtimer_expire_entry(timer);
+}
+
+KVMRT_RAW(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
+{
+	return handle_hrtimer_expire_entry(timer);
+}
+
+/* ---- host scheduling ---- */
+
+static __always_inline int handle_sched_waking(struct task_struct *p)
+{
+	__u32 tid = BPF_CORE_READ(p, pid);
+	struct kvmrt_thread *ti;
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_cpu_ctx *c;
+	__u64 now;
+
+	hit(P_SCHED_WAKING);
+	ti = bpf_map_lookup_elem(&threads, &tid);
+	if (!ti)
+		return 0;
+	now = bpf_ktime_get_ns();
+	c = this_cpu();
+	if (c && c->unb_valid) {
+		c->unb_valid = 0;
+		if (c->unb_vcpu == ti->vk.vcpu && now - c->unb_t < UNBOUND_FRESH_NS)
+			inject(ti->vk.tgid, ti->vk.vcpu, c->unb_vector, c->unb_source, c->unb_t, 0);
+	}
+	v = vcpu_of(&ti->vk, 1);
+	if (!v)
+		return 0;
+	if (v->tid != tid)
+		v->tid = tid;
+	ep_wake(v, now);
+	return 0;
+}
+
+KVMRT_TP(sched_waking, struct task_struct *p)
+{
+	return handle_sched_waking(p);
+}
+
+KVMRT_RAW(sched_waking, struct task_struct *p)
+{
+	return handle_sched_waking(p);
+}
+
+static __always_inline int task_runnable(struct task_struct *t, bool preempt)
+{
+	struct task_struct___pre514 *old = (void *)t;
+
+	if (preempt)
+		return 1;
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state) == TASK_RUNNING;
+	return BPF_CORE_READ(old, state) == TASK_RUNNING;
+}
+
+/* Who held this CPU while the vCPU waited since t_from: up to three tasks,
+ * by time, from this CPU's recent sched_switch records. */
+static __always_inline void take_blame(struct kvmrt_cpu_ctx *c, struct kvmrt_vcpu_state *v, __u64 t_from,
+				       __u32 self)
+{
+	int i, j;
+
+	v->nblame = 0;
+	for (i = 0; i < KVMRT_CPU_RING; i++) {
+		struct kvmrt_cpu_run *r = &c->ring[i];
+		__u64 from, ns;
+		int slot = -1;
+
+		if (!r->end || r->end <= t_from || r->pid == self)
+			continue;
+		from = r->start > t_from ? r->start : t_from;
+		ns = r->end - from;
+		for (j = 0; j < KVMRT_BLAME_SLOTS; j++) {
+			if (j < v->nblame && v->blame[j].pid == r->pid) {
+				slot = j;
+				break;
+			}
+		}
+		if (slot >= 0) {
+			v->blame[slot & (KVMRT_BLAME_SLOTS - 1)].ns += ns;
+			continue;
+		}
+		if (v->nblame < KVMRT_BLAME_SLOTS) {
+			slot = v->nblame++;
+		} else {
+			/* replace the smallest if this one is bigger */
+			slot = 0;
+			for (j = 1; j < KVMRT_BLAME_SLOTS; j++)
+				if (v->blame[j].ns < v->blame[slot].ns)
+					slot = j;
+			if (v->blame[slot].ns >= ns)
+				continue;
+		}
+		if (slot < 0 || slot >= KVMRT_BLAME_SLOTS)
+			continue;
+		v->blame[slot].pid = r->pid;
+		v->blame[slot].ns = ns;
+		__builtin_memcpy(v->blame[slot].comm, r->comm, KVMRT_COMM_LEN);
+	}
+}
+
+static __always_inline int handle_sched_switch(bool preempt, struct task_struct *prev,
+					       struct task_struct *next)
+{
+	__u32 prev_tid = BPF_CORE_READ(prev, pid), next_tid = BPF_CORE_READ(next, pid);
+	__u64 now = bpf_ktime_get_ns();
+	struct kvmrt_thread *ti;
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_cpu_ctx *c;
+	__u64 wait, t_from;
+
+	hit(P_SCHED_SWITCH);
+	c = this_cpu();
+	if (!c)
+		return 0;
+	/* remember who ran here, for blame */
+	if (targ_threshold_ns && c->last_switch) {
+		struct kvmrt_cpu_run *r = &c->ring[c->head & (KVMRT_CPU_RING - 1)];
+
+		r->pid = prev_tid;
+		r->start = c->last_switch;
+		r->end = now;
+		BPF_CORE_READ_STR_INTO(&r->comm, prev, comm);
+		c->head++;
+	}
+	c->last_switch = now;
+
+	ti = bpf_map_lookup_elem(&threads, &prev_tid);
+	if (ti) {
+		v = vcpu_of(&ti->vk, 1);
+		if (v)
+			ep_switch_out(v, now, task_runnable(prev, preempt));
+	}
+	ti = bpf_map_lookup_elem(&threads, &next_tid);
+	if (!ti)
+		return 0;
+	v = vcpu_of(&ti->vk, 1);
+	if (!v)
+		return 0;
+	t_from = v->t_runnable;
+	wait = ep_switch_in(v, now);
+	if (wait) {
+		hist_add(&ti->vk, M_VCPU_WAIT, wait);
+		if (targ_threshold_ns && wait >= targ_threshold_ns / 4)
+			take_blame(c, v, t_from, next_tid);
+		else
+			v->nblame = 0;
+	}
+	return 0;
+}
+
+KVMRT_TP(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_sched_switch(preempt, prev, next);
+}
+
+KVMRT_RAW(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return handle_sched_switch(preempt, prev, next);
+}
+
+static __always_inline int handle_kvm_vcpu_wakeup(__u64 ns, bool waited)
+{
+	struct kvmrt_counters *cn;
+	struct kvmrt_vcpu_key vk;
+
+	hit(P_KVM_VCPU_WAKEUP);
+	if (!current_vcpu(&vk))
+		return 0;
+	cn = counters_of(&vk);
+	if (cn) {
+		cn->wakeups++;
+		cn->halted_ns += ns;
+	}
+	return 0;
+}
+
+KVMRT_TP(kvm_vcpu_wakeup, __u64 ns, bool waited, bool valid)
+{
+	return handle_kvm_vcpu_wakeup(ns, waited);
+}
+
+KVMRT_RAW(kvm_vcpu_wakeup, __u64 ns, bool waited, bool valid)
+{
+	return handle_kvm_vcpu_wakeup(ns, waited);
+}
+
+/* ---- delivery and exits (VMX/SVM only: not on this emulated host) ---- */
+
+static __always_inline int handle_kvm_inj_virq(unsigned int vector)
+{
+	struct kvmrt_vcpu_key vk;
+	struct kvmrt_vcpu_state *v;
+	__u64 lat;
+
+	hit(P_KVM_INJ_VIRQ);
+	v = current_vcpu(&vk);
+	if (!v)
+		return 0;
+	lat = ep_deliver(v, vector, bpf_ktime_get_ns());
+	if (lat)
+		hist_add(&vk, M_DELIVERY, lat);
+	return 0;
+}
+
+KVMRT_TP(kvm_inj_virq, unsigned int vector, bool soft, bool reinjected)
+{
+	return handle_kvm_inj_virq(vector);
+}
+
+KVMRT_RAW(kvm_inj_virq, unsigned int vector, bool soft, bool reinjected)
+{
+	return handle_kvm_inj_virq(vector);
+}
+
+/* The vCPU behind a kvm_vcpu pointer, learning the thread as we go. */
+static __always_inline struct kvmrt_vcpu_state *vcpu_from_ptr(struct kvm_vcpu *vcpu, struct kvmrt_vcpu_key *vk)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	struct kvmrt_thread *ti = bpf_map_lookup_elem(&threads, &tid);
+
+	if (ti) {
+		*vk = ti->vk;
+		return vcpu_of(vk, 1);
+	}
+	vk->tgid = id >> 32;
+	vk->vcpu = BPF_CORE_READ(vcpu, vcpu_id);
+	return learn_thread(vk->tgid, tid, vk->vcpu);
+}
+
+static __always_inline __u32 exit_reason_of(struct kvm_vcpu *vcpu, __u32 isa)
+{
+	__u32 reason = 0;
+
+	if (isa == ISA_VMX && bpf_core_type_exists(struct vcpu_vmx___kvmrt)) {
+		struct vcpu_vmx___kvmrt *vmx =
+			(void *)vcpu - bpf_core_field_offset(struct vcpu_vmx___kvmrt, vcpu);
+
+		reason = BPF_CORE_READ(vmx, exit_reason.full) & 0xffff; /* basic reason */
+	} else if (isa == ISA_SVM && bpf_core_type_exists(struct vcpu_svm___kvmrt)) {
+		struct vcpu_svm___kvmrt *svm =
+			(void *)vcpu - bpf_core_field_offset(struct vcpu_svm___kvmrt, vcpu);
+		struct vmcb___kvmrt *vmcb = BPF_CORE_READ(svm, vmcb);
+
+		if (vmcb)
+			bpf_probe_read_kernel(&reason, sizeof(reason),
+					      __builtin_preserve_access_index(&vmcb->control.exit_code));
+	}
+	return reason;
+}
+
+static __always_inline int handle_kvm_exit(struct kvm_vcpu *vcpu, __u32 isa)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+
+	hit(P_KVM_EXIT);
+	v = vcpu_from_ptr(vcpu, &vk);
+	if (!v)
+		return 0;
+	v->t_exit = bpf_ktime_get_ns();
+	v->exit_isa = isa;
+	v->exit_reason = exit_reason_of(vcpu, isa);
+	return 0;
+}
+
+KVMRT_TP(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
+{
+	return handle_kvm_exit(vcpu, isa);
+}
+
+KVMRT_RAW(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
+{
+	return handle_kvm_exit(vcpu, isa);
+}
+
+static __always_inline int handle_kvm_entry(struct kvm_vcpu *vcpu)
+{
+	struct kvmrt_exit_key ek = {};
+	struct kvmrt_exit_val *ev, zero = {};
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+	__u64 now, dt;
+
+	hit(P_KVM_ENTRY);
+	v = vcpu_from_ptr(vcpu, &vk);
+	if (!v || !v->t_exit)
+		return 0;
+	now = bpf_ktime_get_ns();
+	dt = now - v->t_exit;
+	v->t_exit = 0;
+	ek.vk = vk;
+	ek.isa = v->exit_isa;
+	ek.reason = v->exit_reason;
+	ev = bpf_map_lookup_elem(&exits, &ek);
+	if (!ev) {
+		bpf_map_update_elem(&exits, &ek, &zero, BPF_NOEXIST);
+		ev = bpf_map_lookup_elem(&exits, &ek);
+		if (!ev)
+			return 0;
+	}
+	ev->count++;
+	ev->sum_ns += dt;
+	hist_add(&vk, M_EXIT, dt);
+	return 0;
+}
+
+KVMRT_TP(kvm_entry, struct kvm_vcpu *vcpu)
+{
+	return handle_kvm_entry(vcpu);
+}
+
+KVMRT_RAW(kvm_entry, struct kvm_vcpu *vcpu)
+{
+	return handle_kvm_entry(vcpu);
+}
+
+/* ---- end of interrupt ---- */
+
+static __always_inline void emit_outlier(const struct kvmrt_vcpu_key *vk, struct kvmrt_vcpu_state *v,
+					 const struct kvmrt_ep_done *d)
+{
+	struct kvmrt_outlier *r;
+	__u32 zero = 0, i;
+	__u64 *l;
+
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		l = bpf_map_lookup_elem(&lost, &zero);
+		if (l)
+			(*l)++;
+		return;
+	}
+	r->type = REC_OUTLIER;
+	r->tgid = vk->tgid;
+	r->tid = v->tid;
+	r->vcpu = vk->vcpu;
+	r->vector = d->vector;
+	r->source = d->source;
+	r->t_inject = d->t_inject;
+	r->t_wake = d->t_wake;
+	r->t_run = d->t_run;
+	r->t_deliver = d->t_deliver;
+	r->t_eoi = d->t_eoi;
+	r->cpu = bpf_get_smp_processor_id();
+	/* blame is only meaningful if this episode waited for the CPU */
+	r->nblame = (d->t_wake || d->t_run) ? v->nblame : 0;
+	for (i = 0; i < KVMRT_BLAME_SLOTS; i++)
+		r->blame[i] = v->blame[i];
+	bpf_ringbuf_submit(r, 0);
+}
+
+static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_vcpu_state *v, __u32 vector)
+{
+	struct kvmrt_counters *cn;
+	struct kvmrt_ep_done d = {};
+	__s64 st[ST_NR];
+	__u64 resp;
+	int i;
+
+	if (!ep_eoi(v, vector, bpf_ktime_get_ns(), &d))
+		return;
+	resp = d.t_eoi - d.t_inject;
+	hist_add(vk, M_RESPONSE, resp);
+	ep_stages(&d, st);
+	for (i = 0; i < ST_NR; i++)
+		if (st[i] >= 0)
+			hist_add(vk, M_ST_WAKE + i, st[i]);
+	cn = counters_of(vk);
+	if (cn)
+		cn->completed++;
+	if (targ_threshold_ns && resp >= targ_threshold_ns)
+		emit_outlier(vk, v, &d);
+}
+
+static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
+{
+	struct kvm_vcpu *vcpu = BPF_CORE_READ(apic, vcpu);
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+
+	hit(P_KVM_EOI);
+	v = vcpu_from_ptr(vcpu, &vk);
+	if (v)
+		end_episode(&vk, v, vector & 0xff);
+	return 0;
+}
+
+KVMRT_TP(kvm_eoi, struct kvm_lapic *apic, int vector)
+{
+	return handle_kvm_eoi(apic, vector);
+}
+
+KVMRT_RAW(kvm_eoi, struct kvm_lapic *apic, int vector)
+{
+	return handle_kvm_eoi(apic, vector);
+}
+
+/* kvm_notify_acked_irq: for the PIC, the guest's EOI command (or the ack
+ * itself in auto-EOI mode). irqchip 0/1 = master/slave PIC, 2 = IOAPIC,
+ * whose interrupts end at kvm_eoi already. */
+static __always_inline int handle_kvm_ack_irq(unsigned int irqchip, unsigned int pin)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+
+	hit(P_KVM_ACK_IRQ);
+	if (irqchip > 1)
+		return 0;
+	v = current_vcpu(&vk);
+	if (!v)
+		return 0;
+	end_episode(&vk, v, KVMRT_PIC_VECTOR_BASE + (irqchip & 1) * 8 + (pin & 7));
+	return 0;
+}
+
+KVMRT_TP(kvm_ack_irq, unsigned int irqchip, unsigned int pin)
+{
+	return handle_kvm_ack_irq(irqchip, pin);
+}
+
+KVMRT_RAW(kvm_ack_irq, unsigned int irqchip, unsigned int pin)
+{
+	return handle_kvm_ack_irq(irqchip, pin);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The episode state machine: one interrupt to one vCPU, from injection to
+ * end of interrupt. Pure functions over plain structs of scalars, compiled
+ * into the BPF programs and into the host unit tests, which replay the
+ * kernel's event orders for VMX, SVM and emulated hosts through it.
+ *
+ * Stages of an episode, each measured from the previous observed point so
+ * that they always add up to the response:
+ *   wake    inject -> vCPU thread woken          (vCPU was halted)
+ *   queue   inject or wake -> thread on a CPU    (host scheduling delay)
+ *   deliver previous point -> injected into guest (kvm_inj_virq; VMX/SVM)
+ *   handle  previous point -> end of interrupt   (kvm_eoi, PIC ack)
+ */
+#ifndef KVMRT_EPISODE_H
+#define KVMRT_EPISODE_H
+
+#include "kvmrt.h"
+
+#define EP_SLOTS 4
+/* An episode pending this long never ended where we could see it (posted
+ * interrupts and virtual EOI hide the end): drop it instead of merging
+ * every later injection of the vector into it. */
+#define EP_STALE_NS 1000000000ULL
+
+enum ep_flags {
+	EP_USED = 1,
+	EP_FROM_TIMER = 2, /* opened at LAPIC hrtimer expiry, before accept_irq */
+};
+
+enum ep_inject_result {
+	EP_NEW,
+	EP_COALESCED, /* the vector was already pending: one episode, not two */
+	EP_MERGED,    /* accept_irq of an episode the hrtimer already opened */
+	EP_EVICTED,   /* new, after dropping an older unfinished one */
+};
+
+enum ep_stage {
+	ST_WAKE,
+	ST_QUEUE,
+	ST_DELIVER,
+	ST_HANDLE,
+	ST_NR,
+};
+
+struct kvmrt_episode {
+	__u64 t_inject;
+	__u64 t_wake;
+	__u64 t_run;
+	__u64 t_deliver;
+	__u32 vector;
+	__u16 source;
+	__u16 flags;
+};
+
+/* What an ended episode looked like: input to histograms and outliers. */
+struct kvmrt_ep_done {
+	__u64 t_inject;
+	__u64 t_wake;
+	__u64 t_run;
+	__u64 t_deliver;
+	__u64 t_eoi;
+	__u32 vector;
+	__u32 source;
+};
+
+struct kvmrt_vcpu_state {
+	__u32 tid;	 /* vCPU thread, 0 until known */
+	__u32 running;	 /* thread is on a CPU */
+	__u64 t_runnable; /* became runnable while off-CPU; 0 when not waiting */
+	__u64 t_exit;	 /* last kvm_exit, for exit handling time */
+	__u32 exit_isa;
+	__u32 exit_reason;
+	__u32 nblame;	 /* who held the CPU during the last wait */
+	__u32 pad;
+	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
+	struct kvmrt_episode ep[EP_SLOTS];
+};
+
+static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vector)
+{
+	int i;
+
+	for (i = 0; i < EP_SLOTS; i++)
+		if ((v->ep[i].flags & EP_USED) && v->ep[i].vector == vector)
+			return i;
+	return -1;
+}
+
+/* A slot for a new episode: a free one, else the oldest (evicted). */
+static __always_inline int ep_slot_for_new(const struct kvmrt_vcpu_state *v, int *evicted)
+{
+	int i, oldest = 0;
+
+	*evicted = 0;
+	for (i = 0; i < EP_SLOTS; i++) {
+		if (!(v->ep[i].flags & EP_USED))
+			return i;
+		if (v->ep[i].t_inject < v->ep[oldest].t_inject)
+			oldest = i;
+	}
+	*evicted = 1;
+	return oldest;
+}
+
+static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, __u32 source, __u64 now,
+				     int from_timer)
+{
+	int i = ep_find(v, vector), evicted = 0;
+	struct kvmrt_episode *e;
+
+	if (i >= 0) {
+		e = &v->ep[i];
+		if (now - e->t_inject < EP_STALE_NS) {
+			if ((e->flags & EP_FROM_TIMER) && !from_timer) {
+				e->flags &= ~EP_FROM_TIMER;
+				return EP_MERGED;
+			}
+			return EP_COALESCED;
+		}
+		evicted = 1; /* stale: replace it */
+	} else {
+		i = ep_slot_for_new(v, &evicted);
+	}
+	if (i < 0 || i >= EP_SLOTS)
+		return EP_COALESCED;
+	e = &v->ep[i];
+	e->t_inject = now;
+	e->t_wake = 0;
+	e->t_deliver = 0;
+	e->vector = vector;
+	e->source = (__u16)source;
+	e->flags = EP_USED | (from_timer ? EP_FROM_TIMER : 0);
+	/* A vCPU already on a CPU has no queue stage; one waiting in the
+	 * run queue has no wake stage but does queue. */
+	e->t_run = 0;
+	return evicted ? EP_EVICTED : EP_NEW;
+}
+
+/* sched_waking of the vCPU thread. */
+static __always_inline void ep_wake(struct kvmrt_vcpu_state *v, __u64 now)
+{
+	int i;
+
+	for (i = 0; i < EP_SLOTS; i++) {
+		struct kvmrt_episode *e = &v->ep[i];
+
+		if ((e->flags & EP_USED) && !e->t_wake && !e->t_run && !e->t_deliver)
+			e->t_wake = now;
+	}
+	if (!v->running && !v->t_runnable)
+		v->t_runnable = now;
+}
+
+/* sched_switch onto the vCPU thread. Returns how long it waited to run
+ * (0 if we did not see it become runnable). Pending episodes that were
+ * waiting for the CPU reach their run stage. */
+static __always_inline __u64 ep_switch_in(struct kvmrt_vcpu_state *v, __u64 now)
+{
+	__u64 wait = 0;
+	int i;
+
+	if (v->t_runnable && now >= v->t_runnable)
+		wait = now - v->t_runnable;
+	for (i = 0; i < EP_SLOTS; i++) {
+		struct kvmrt_episode *e = &v->ep[i];
+
+		if ((e->flags & EP_USED) && !e->t_run && !e->t_deliver && !v->running)
+			e->t_run = now;
+	}
+	v->t_runnable = 0;
+	v->running = 1;
+	return wait;
+}
+
+/* sched_switch away from the vCPU thread; preempted: it stays runnable. */
+static __always_inline void ep_switch_out(struct kvmrt_vcpu_state *v, __u64 now, int preempted)
+{
+	v->running = 0;
+	v->t_runnable = preempted ? now : 0;
+}
+
+/* kvm_inj_virq: the vector goes into the guest on the next entry. PIC
+ * episodes are keyed by pin, so an unknown vector falls back to a pending
+ * PIC episode (ExtINT). Returns the delivery latency, 0 if none matched. */
+static __always_inline __u64 ep_deliver(struct kvmrt_vcpu_state *v, __u32 vector, __u64 now)
+{
+	int i = ep_find(v, vector), j;
+
+	if (i < 0) {
+		for (j = 0; j < EP_SLOTS; j++) {
+			if ((v->ep[j].flags & EP_USED) && v->ep[j].vector >= KVMRT_PIC_VECTOR_BASE &&
+			    !v->ep[j].t_deliver) {
+				i = j;
+				break;
+			}
+		}
+	}
+	if (i < 0 || i >= EP_SLOTS || v->ep[i].t_deliver)
+		return 0;
+	v->ep[i].t_deliver = now;
+	return now > v->ep[i].t_inject ? now - v->ep[i].t_inject : 1;
+}
+
+/* kvm_eoi (LAPIC) or kvm_ack_irq (PIC): the episode ends. */
+static __always_inline int ep_eoi(struct kvmrt_vcpu_state *v, __u32 vector, __u64 now,
+				  struct kvmrt_ep_done *d)
+{
+	int i = ep_find(v, vector);
+	struct kvmrt_episode *e;
+
+	if (i < 0 || i >= EP_SLOTS)
+		return 0;
+	e = &v->ep[i];
+	d->t_inject = e->t_inject;
+	d->t_wake = e->t_wake;
+	d->t_run = e->t_run;
+	d->t_deliver = e->t_deliver;
+	d->t_eoi = now;
+	d->vector = e->vector;
+	d->source = e->source;
+	e->flags = 0;
+	return 1;
+}
+
+/* Split an ended episode into stages; unobserved stages get -1. */
+static __always_inline void ep_stages(const struct kvmrt_ep_done *d, __s64 st[ST_NR])
+{
+	__u64 prev = d->t_inject;
+
+	st[ST_WAKE] = st[ST_QUEUE] = st[ST_DELIVER] = -1;
+	if (d->t_wake) {
+		st[ST_WAKE] = d->t_wake - prev;
+		prev = d->t_wake;
+	}
+	if (d->t_run) {
+		st[ST_QUEUE] = d->t_run - prev;
+		prev = d->t_run;
+	}
+	if (d->t_deliver) {
+		st[ST_DELIVER] = d->t_deliver - prev;
+		prev = d->t_deliver;
+	}
+	st[ST_HANDLE] = d->t_eoi - prev;
+}
+
+#endif /* KVMRT_EPISODE_H */

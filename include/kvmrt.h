@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Map keys, map values and ring-buffer records shared by the BPF programs
+ * and the agent. Fixed-width types only: this header is read by both sides.
+ */
+#ifndef KVMRT_H
+#define KVMRT_H
+
+#include "hist.h"
+
+#define KVMRT_COMM_LEN 16
+#define KVMRT_MAX_VCPUS 4096  /* vCPU state entries, all VMs together */
+#define KVMRT_MAX_THREADS 8192
+#define KVMRT_MAX_HISTS 16384
+#define KVMRT_MAX_EXIT_KEYS 8192
+#define KVMRT_BLAME_SLOTS 3
+#define KVMRT_CPU_RING 16 /* sched_switch records kept per CPU for blame */
+
+/* Pseudo-vectors for legacy PIC episodes: the PIC's vector is only known
+ * when the guest acknowledges it, so PIC episodes are keyed by pin. */
+#define KVMRT_PIC_VECTOR_BASE 0x100
+
+/* What a histogram measures. Stages split the response of one episode. */
+enum kvmrt_metric {
+	M_DELIVERY,	/* inject -> injected into the guest (kvm_inj_virq) */
+	M_RESPONSE,	/* inject -> end of interrupt */
+	M_ST_WAKE,	/* stages of the response, in episode.h's order */
+	M_ST_QUEUE,
+	M_ST_DELIVER,
+	M_ST_HANDLE,
+	M_VCPU_WAIT,	/* any runnable -> running gap of a vCPU thread */
+	M_EXIT,		/* VM exit -> next VM entry */
+	M_NR,
+};
+
+/* Who raised the interrupt (Prometheus label "source"). */
+enum kvmrt_source {
+	SRC_OTHER,
+	SRC_MSI,
+	SRC_IOAPIC,
+	SRC_PIC,
+	SRC_TIMER,
+	SRC_IPI,
+	SRC_NR,
+};
+
+/* Tracepoints we attach, also the index of their run counters. */
+enum kvmrt_prog {
+	P_KVM_SET_IRQ,
+	P_KVM_MSI_SET_IRQ,
+	P_KVM_IOAPIC_SET_IRQ,
+	P_KVM_PIC_SET_IRQ,
+	P_KVM_APIC_IPI,
+	P_KVM_APIC_ACCEPT_IRQ,
+	P_HRTIMER_EXPIRE_ENTRY,
+	P_SCHED_WAKING,
+	P_SCHED_SWITCH,
+	P_KVM_VCPU_WAKEUP,
+	P_KVM_INJ_VIRQ,
+	P_KVM_ENTRY,
+	P_KVM_EXIT,
+	P_KVM_EOI,
+	P_KVM_ACK_IRQ,
+	P_NR,
+};
+
+/* Instruction-set flavour of kvm_exit's reason (the tracepoint's "isa"). */
+enum kvmrt_isa {
+	ISA_UNKNOWN = 0,
+	ISA_VMX = 1,
+	ISA_SVM = 2,
+};
+
+struct kvmrt_vcpu_key {
+	__u32 tgid;	/* the VMM process: one VM */
+	__u32 vcpu;	/* vcpu_id, which KVM also uses as the APIC id */
+};
+
+/* Thread -> vCPU, learned from kvm_* events or from /proc by the agent. */
+struct kvmrt_thread {
+	struct kvmrt_vcpu_key vk;
+};
+
+struct kvmrt_hist_key {
+	struct kvmrt_vcpu_key vk;
+	__u32 metric;
+	__u32 pad;
+};
+
+struct kvmrt_hist {
+	__u64 count;
+	__u64 sum;
+	__u64 max;
+	__u64 b[HIST_NBUCKETS];
+};
+
+/* Per-vCPU event counters (per-CPU map, summed by the agent). */
+struct kvmrt_counters {
+	__u64 injected[SRC_NR];
+	__u64 coalesced;	/* injected while the same vector was pending */
+	__u64 completed;	/* episodes that reached end of interrupt */
+	__u64 dropped;		/* episodes evicted without an end */
+	__u64 wakeups;
+	__u64 halted_ns;	/* time spent halted (kvm_vcpu_wakeup) */
+};
+
+struct kvmrt_exit_key {
+	struct kvmrt_vcpu_key vk;
+	__u32 isa;
+	__u32 reason;
+};
+
+struct kvmrt_exit_val {
+	__u64 count;
+	__u64 sum_ns;
+};
+
+struct kvmrt_blame {
+	__u32 pid;
+	__u32 pad;
+	__u64 ns;
+	char comm[KVMRT_COMM_LEN];
+};
+
+enum kvmrt_rec_type {
+	REC_OUTLIER = 1,
+};
+
+/* A slow episode, sent through the ring buffer. Stage times are absolute
+ * CLOCK_MONOTONIC ns, 0 when that stage was not observed. */
+struct kvmrt_outlier {
+	__u32 type;	/* enum kvmrt_rec_type */
+	__u32 tgid;
+	__u32 tid;
+	__u32 vcpu;
+	__u32 vector;
+	__u32 source;
+	__u64 t_inject;
+	__u64 t_wake;
+	__u64 t_run;
+	__u64 t_deliver;
+	__u64 t_eoi;
+	__u32 cpu;
+	__u32 nblame;
+	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
+};
+
+#endif /* KVMRT_H */
