@@ -28,6 +28,7 @@ const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page
 #define APIC_DM_LOWEST 0x100
 #define APIC_LVT_MASKED (1 << 16)
 #define TASK_RUNNING 0
+#define PF_KTHREAD 0x00200000
 #define SRC_FRESH_NS 200000ULL /* a source event this recent names the injection */
 #define UNBOUND_FRESH_NS 1000000ULL
 
@@ -204,17 +205,25 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_
 }
 
 /* The VM the current context injects for: the VMM's own threads, or a
- * helper thread the agent told us about. 0 when unknown (hard irq on some
- * other task, kworker). */
+ * helper thread the agent told us about. 0 when unknown (kworker, a hard
+ * irq on the idle task); a hard irq landing on some user task is taken for
+ * that task's process, a known blind spot (VFIO without posting). */
 static __always_inline __u32 vm_of_current(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32, *alias;
+	struct task_struct *task;
 
 	alias = bpf_map_lookup_elem(&injectors, &tid);
 	if (alias)
 		return *alias;
 	if (bpf_map_lookup_elem(&vms, &tgid))
+		return tgid;
+	/* A user thread that injects is a VMM thread (ioctl, irqfd write,
+	 * vhost worker since 6.4) even before the agent has seen the VM;
+	 * kernel threads (kworker, kvm-pit, idle under a hard irq) are not. */
+	task = (struct task_struct *)bpf_get_current_task();
+	if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
 		return tgid;
 	return 0;
 }

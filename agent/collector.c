@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collector.h"
+#include "episode.h"
+#include "kvmrt.skel.h"
+#include "log.h"
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct collector *c = ctx;
+	const struct kvmrt_outlier *r = data;
+
+	if (len < sizeof(*r) || r->type != REC_OUTLIER)
+		return 0;
+	/* a VM seen first through its outliers still gets its name */
+	vmreg__get(&c->reg, r->tgid);
+	if (c->on_outlier)
+		c->on_outlier(c, r, c->ctx);
+	return 0;
+}
+
+int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx)
+{
+	struct kvmrt_bpf *s = l->skel;
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	c->l = l;
+	c->on_outlier = fn;
+	c->ctx = ctx;
+	c->ncpus = libbpf_num_possible_cpus();
+	if (c->ncpus <= 0)
+		return c->ncpus ? c->ncpus : -EINVAL;
+	c->pcpu_buf = calloc(c->ncpus, (sizeof(struct kvmrt_hist) + 7) & ~7UL);
+	if (!c->pcpu_buf)
+		return -ENOMEM;
+	vmreg__init(&c->reg, bpf_map__fd(s->maps.threads), bpf_map__fd(s->maps.vms),
+		    bpf_map__fd(s->maps.injectors));
+	c->rb = ring_buffer__new(bpf_map__fd(s->maps.events), on_record, c, NULL);
+	if (!c->rb) {
+		err = -errno;
+		pr_err("create ring buffer reader: %s", strerror(-err));
+		return err;
+	}
+	return collector__refresh(c);
+}
+
+int collector__refresh(struct collector *c)
+{
+	int err = vmreg__scan(&c->reg);
+
+	if (err)
+		pr_warn("scan /proc for VMs: %s", strerror(-err));
+	return err;
+}
+
+int collector__poll(struct collector *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+const char *collector__vm_name(struct collector *c, __u32 pid)
+{
+	struct vm_entry *e = vmreg__get(&c->reg, pid);
+
+	return e ? e->name : "?";
+}
+
+struct vm_stats *snapshot__vm(struct snapshot *s, __u32 pid)
+{
+	int i;
+
+	for (i = 0; i < s->nvms; i++)
+		if (s->vms[i].pid == pid)
+			return &s->vms[i];
+	return NULL;
+}
+
+struct vcpu_stats *snapshot__vcpu(struct vm_stats *vm, __u32 vcpu)
+{
+	int i;
+
+	for (i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].vcpu == vcpu)
+			return &vm->vcpus[i];
+	return NULL;
+}
+
+static struct vm_stats *vm_get(struct snapshot *s, __u32 pid)
+{
+	struct vm_stats *vm = snapshot__vm(s, pid), *vms;
+
+	if (vm)
+		return vm;
+	vms = realloc(s->vms, (s->nvms + 1) * sizeof(*vms));
+	if (!vms)
+		return NULL;
+	s->vms = vms;
+	vm = &s->vms[s->nvms++];
+	memset(vm, 0, sizeof(*vm));
+	vm->pid = pid;
+	return vm;
+}
+
+static struct vcpu_stats *vcpu_get(struct vm_stats *vm, __u32 vcpu)
+{
+	struct vcpu_stats *v = snapshot__vcpu(vm, vcpu), *vs;
+
+	if (v)
+		return v;
+	vs = realloc(vm->vcpus, (vm->nvcpus + 1) * sizeof(*vs));
+	if (!vs)
+		return NULL;
+	vm->vcpus = vs;
+	v = &vm->vcpus[vm->nvcpus++];
+	memset(v, 0, sizeof(*v));
+	v->vcpu = vcpu;
+	return v;
+}
+
+/* Is this process a VM? Known to the registry, or seen as one by BPF
+ * (a thread of it ran a vCPU). Injections from other processes are noise. */
+static int is_vm(struct collector *c, __u32 pid)
+{
+	__u32 val;
+
+	if (vmreg__find(&c->reg, pid))
+		return 1;
+	return bpf_map_lookup_elem(bpf_map__fd(c->l->skel->maps.vms), &pid, &val) == 0;
+}
+
+static struct vcpu_stats *stats_for(struct collector *c, struct snapshot *s,
+				    const struct kvmrt_vcpu_key *vk)
+{
+	struct vm_stats *vm;
+
+	if (!is_vm(c, vk->tgid))
+		return NULL;
+	vm = vm_get(s, vk->tgid);
+	return vm ? vcpu_get(vm, vk->vcpu) : NULL;
+}
+
+static void sum_hist(struct kvmrt_hist *dst, const void *pcpu, int ncpus)
+{
+	size_t stride = (sizeof(struct kvmrt_hist) + 7) & ~7UL;
+	int cpu, i;
+
+	for (cpu = 0; cpu < ncpus; cpu++) {
+		const struct kvmrt_hist *h = (const void *)((const char *)pcpu + cpu * stride);
+
+		dst->count += h->count;
+		dst->sum += h->sum;
+		if (h->max > dst->max)
+			dst->max = h->max;
+		for (i = 0; i < HIST_NBUCKETS; i++)
+			dst->b[i] += h->b[i];
+	}
+}
+
+static void read_hists(struct collector *c, struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.hists);
+	struct kvmrt_hist_key k, next, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vcpu_stats *v;
+
+		k = next;
+		prev = &k;
+		if (k.metric >= M_NR || bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
+			continue;
+		v = stats_for(c, s, &k.vk);
+		if (v)
+			sum_hist(&v->h[k.metric], c->pcpu_buf, c->ncpus);
+	}
+}
+
+static void read_counters(struct collector *c, struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.counters);
+	size_t stride = (sizeof(struct kvmrt_counters) + 7) & ~7UL;
+	struct kvmrt_vcpu_key k, next, *prev = NULL;
+	int cpu, i;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vcpu_stats *v;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
+			continue;
+		v = stats_for(c, s, &k);
+		if (!v)
+			continue;
+		for (cpu = 0; cpu < c->ncpus; cpu++) {
+			const struct kvmrt_counters *x =
+				(const void *)((const char *)c->pcpu_buf + cpu * stride);
+
+			for (i = 0; i < SRC_NR; i++)
+				v->c.injected[i] += x->injected[i];
+			v->c.coalesced += x->coalesced;
+			v->c.completed += x->completed;
+			v->c.dropped += x->dropped;
+			v->c.wakeups += x->wakeups;
+			v->c.halted_ns += x->halted_ns;
+		}
+	}
+}
+
+static void read_exits(struct collector *c, struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.exits);
+	size_t stride = (sizeof(struct kvmrt_exit_val) + 7) & ~7UL;
+	struct kvmrt_exit_key k, next, *prev = NULL;
+	int cpu;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vcpu_stats *v;
+		struct exit_stat *e;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
+			continue;
+		v = stats_for(c, s, &k.vk);
+		if (!v)
+			continue;
+		e = realloc(v->exits, (v->nexits + 1) * sizeof(*e));
+		if (!e)
+			continue;
+		v->exits = e;
+		e = &v->exits[v->nexits++];
+		memset(e, 0, sizeof(*e));
+		e->isa = k.isa;
+		e->reason = k.reason;
+		for (cpu = 0; cpu < c->ncpus; cpu++) {
+			const struct kvmrt_exit_val *x =
+				(const void *)((const char *)c->pcpu_buf + cpu * stride);
+
+			e->count += x->count;
+			e->sum_ns += x->sum_ns;
+		}
+	}
+}
+
+/* vCPU thread ids, from the episode state map and the registry. */
+static void read_tids(struct collector *c, struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.vcpus);
+	struct kvmrt_vcpu_key k, next, *prev = NULL;
+	struct kvmrt_vcpu_state st;
+	int i, j;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vcpu_stats *v;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &st))
+			continue;
+		v = stats_for(c, s, &k);
+		if (v && st.tid)
+			v->tid = st.tid;
+	}
+	for (i = 0; i < c->reg.n; i++) {
+		struct vm_entry *e = c->reg.vms[i];
+		struct vm_stats *vm;
+
+		if (!e->alive && !snapshot__vm(s, e->pid))
+			continue;
+		vm = vm_get(s, e->pid);
+		if (!vm)
+			continue;
+		for (j = 0; j < e->nvcpus; j++) {
+			struct vcpu_stats *v = vcpu_get(vm, e->vcpus[j].id);
+
+			if (v && !v->tid)
+				v->tid = e->vcpus[j].tid;
+		}
+	}
+}
+
+static int cmp_vm(const void *a, const void *b)
+{
+	const struct vm_stats *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static int cmp_vcpu(const void *a, const void *b)
+{
+	const struct vcpu_stats *x = a, *y = b;
+
+	return x->vcpu < y->vcpu ? -1 : x->vcpu > y->vcpu;
+}
+
+int collector__snapshot(struct collector *c, struct snapshot *s)
+{
+	int fd, i, cpu;
+	__u32 p, zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->t_ns = mono_ns();
+	read_hists(c, s);
+	read_counters(c, s);
+	read_exits(c, s);
+	read_tids(c, s);
+
+	fd = bpf_map__fd(c->l->skel->maps.hits);
+	for (p = 0; p < P_NR; p++) {
+		if (bpf_map_lookup_elem(fd, &p, c->pcpu_buf))
+			continue;
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			s->hits[p] += ((__u64 *)c->pcpu_buf)[cpu];
+	}
+	fd = bpf_map__fd(c->l->skel->maps.lost);
+	if (!bpf_map_lookup_elem(fd, &zero, c->pcpu_buf))
+		for (cpu = 0; cpu < c->ncpus; cpu++)
+			s->lost += ((__u64 *)c->pcpu_buf)[cpu];
+
+	for (i = 0; i < s->nvms; i++) {
+		struct vm_entry *e = vmreg__get(&c->reg, s->vms[i].pid);
+
+		if (e) {
+			snprintf(s->vms[i].name, sizeof(s->vms[i].name), "%s", e->name);
+			s->vms[i].alive = e->alive;
+		}
+		qsort(s->vms[i].vcpus, s->vms[i].nvcpus, sizeof(struct vcpu_stats), cmp_vcpu);
+	}
+	qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
+	return 0;
+}
+
+static void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvmrt_hist *b)
+{
+	int i;
+
+	d->count = b->count - a->count;
+	d->sum = b->sum - a->sum;
+	d->max = b->max;
+	for (i = 0; i < HIST_NBUCKETS; i++)
+		d->b[i] = b->b[i] - a->b[i];
+}
+
+int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct snapshot *d)
+{
+	int i, j, m, p;
+
+	memset(d, 0, sizeof(*d));
+	d->t_ns = b->t_ns;
+	d->lost = b->lost - a->lost;
+	for (p = 0; p < P_NR; p++)
+		d->hits[p] = b->hits[p] - a->hits[p];
+	d->nvms = b->nvms;
+	d->vms = calloc(b->nvms ? b->nvms : 1, sizeof(*d->vms));
+	if (!d->vms)
+		return -ENOMEM;
+	for (i = 0; i < b->nvms; i++) {
+		const struct vm_stats *bv = &b->vms[i];
+		struct vm_stats *av = snapshot__vm((struct snapshot *)a, bv->pid), *dv = &d->vms[i];
+
+		*dv = *bv;
+		dv->vcpus = calloc(bv->nvcpus ? bv->nvcpus : 1, sizeof(*dv->vcpus));
+		if (!dv->vcpus)
+			return -ENOMEM;
+		for (j = 0; j < bv->nvcpus; j++) {
+			const struct vcpu_stats *bc = &bv->vcpus[j];
+			struct vcpu_stats *ac = av ? snapshot__vcpu(av, bc->vcpu) : NULL;
+			struct vcpu_stats *dc = &dv->vcpus[j];
+			static const struct vcpu_stats empty;
+
+			if (!ac)
+				ac = (struct vcpu_stats *)&empty;
+			dc->vcpu = bc->vcpu;
+			dc->tid = bc->tid;
+			for (m = 0; m < M_NR; m++)
+				hist_sub(&dc->h[m], &ac->h[m], &bc->h[m]);
+			for (p = 0; p < SRC_NR; p++)
+				dc->c.injected[p] = bc->c.injected[p] - ac->c.injected[p];
+			dc->c.coalesced = bc->c.coalesced - ac->c.coalesced;
+			dc->c.completed = bc->c.completed - ac->c.completed;
+			dc->c.dropped = bc->c.dropped - ac->c.dropped;
+			dc->c.wakeups = bc->c.wakeups - ac->c.wakeups;
+			dc->c.halted_ns = bc->c.halted_ns - ac->c.halted_ns;
+			/* exits: interval counts per reason */
+			dc->nexits = bc->nexits;
+			dc->exits = calloc(bc->nexits ? bc->nexits : 1, sizeof(*dc->exits));
+			if (!dc->exits)
+				return -ENOMEM;
+			for (p = 0; p < bc->nexits; p++) {
+				const struct exit_stat *be = &bc->exits[p];
+				__u64 ac_cnt = 0, ac_sum = 0;
+				int q;
+
+				for (q = 0; q < ac->nexits; q++)
+					if (ac->exits[q].isa == be->isa && ac->exits[q].reason == be->reason) {
+						ac_cnt = ac->exits[q].count;
+						ac_sum = ac->exits[q].sum_ns;
+					}
+				dc->exits[p] = *be;
+				dc->exits[p].count = be->count - ac_cnt;
+				dc->exits[p].sum_ns = be->sum_ns - ac_sum;
+			}
+		}
+	}
+	return 0;
+}
+
+void snapshot__free(struct snapshot *s)
+{
+	int i, j;
+
+	for (i = 0; i < s->nvms; i++) {
+		for (j = 0; j < s->vms[i].nvcpus; j++)
+			free(s->vms[i].vcpus[j].exits);
+		free(s->vms[i].vcpus);
+	}
+	free(s->vms);
+	memset(s, 0, sizeof(*s));
+}
+
+void collector__destroy(struct collector *c)
+{
+	ring_buffer__free(c->rb);
+	c->rb = NULL;
+	vmreg__free(&c->reg);
+	free(c->pcpu_buf);
+	c->pcpu_buf = NULL;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The collector: the one reader of the BPF maps and the ring buffer. It
+ * turns per-CPU map contents into snapshots (per VM, per vCPU) that every
+ * front end reads; a front end that wants an interval diffs two snapshots.
+ */
+#ifndef KVMRT_COLLECTOR_H
+#define KVMRT_COLLECTOR_H
+
+#include <linux/types.h>
+#include "kvmrt.h"
+#include "loader.h"
+#include "vmreg.h"
+
+struct exit_stat {
+	__u32 isa;
+	__u32 reason;
+	__u64 count;
+	__u64 sum_ns;
+};
+
+struct vcpu_stats {
+	__u32 vcpu;
+	__u32 tid;
+	struct kvmrt_hist h[M_NR];
+	struct kvmrt_counters c;
+	int nexits;
+	struct exit_stat *exits;
+};
+
+struct vm_stats {
+	__u32 pid;
+	char name[VMREG_NAME_LEN];
+	int alive;
+	int nvcpus;
+	struct vcpu_stats *vcpus;
+};
+
+struct snapshot {
+	__u64 t_ns;		/* CLOCK_MONOTONIC when taken */
+	__u64 lost;		/* outlier records the ring buffer could not take */
+	__u64 hits[P_NR];	/* times each tracepoint fired */
+	int nvms;
+	struct vm_stats *vms;
+};
+
+struct collector;
+typedef void (*outlier_fn)(struct collector *c, const struct kvmrt_outlier *r, void *ctx);
+
+struct collector {
+	struct loader *l;
+	struct vmreg reg;
+	struct ring_buffer *rb;
+	outlier_fn on_outlier;
+	void *ctx;
+	int ncpus;
+	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
+};
+
+int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);
+/* Rescan /proc for VMs (they come and go). */
+int collector__refresh(struct collector *c);
+/* Deliver pending outlier records; waits up to timeout_ms. */
+int collector__poll(struct collector *c, int timeout_ms);
+int collector__snapshot(struct collector *c, struct snapshot *s);
+/* Name of the VM with this pid, as the registry knows it. */
+const char *collector__vm_name(struct collector *c, __u32 pid);
+void collector__destroy(struct collector *c);
+
+struct vm_stats *snapshot__vm(struct snapshot *s, __u32 pid);
+struct vcpu_stats *snapshot__vcpu(struct vm_stats *vm, __u32 vcpu);
+/* d = b - a, per counter and bucket: the interval between two snapshots.
+ * Maxima cannot be diffed: d takes b's. */
+int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct snapshot *d);
+void snapshot__free(struct snapshot *s);
+
+#endif

@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The subcommands of kvmrt; each returns the process exit status
+ * (0 ok, 1 error, 2 usage, 3 SLO violated). */
+#ifndef KVMRT_COMMANDS_H
+#define KVMRT_COMMANDS_H
+
+int cmd_trace(int argc, char **argv);
+
+#endif

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Opens, loads and attaches the BPF programs: per tracepoint the tp_btf
+ * flavour where BTF describes it, else the raw_tp twin, else nothing (the
+ * report then says which endpoints it could not observe). */
+#ifndef KVMRT_LOADER_H
+#define KVMRT_LOADER_H
+
+#include <linux/types.h>
+#include "kvmrt.h"
+
+struct kvmrt_bpf;
+struct bpf_link;
+
+enum prog_flavour { FLAVOUR_NONE, FLAVOUR_BTF, FLAVOUR_RAW };
+
+struct loader_opts {
+	__u64 threshold_ns;	/* outlier records above this; 0: none */
+	int force_raw;		/* raw_tp everywhere (tests drive them with test_run) */
+	int no_attach;		/* load only */
+};
+
+struct loader {
+	struct kvmrt_bpf *skel;
+	struct bpf_link *links[P_NR];
+	enum prog_flavour flavour[P_NR];
+	int attached[P_NR];
+	int nattached;
+};
+
+int loader__open_load_attach(struct loader *l, const struct loader_opts *o);
+/* The fd of program p in its chosen flavour, -1 if none. */
+int loader__prog_fd(const struct loader *l, int p);
+void loader__destroy(struct loader *l);
+
+#endif

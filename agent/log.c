@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "log.h"
+
+int log_level = LOG_WARN;

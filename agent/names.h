@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Names for the enums of kvmrt.h, and of VM exit reasons. Output and
+ * metric labels use these; keep them stable. */
+#ifndef KVMRT_NAMES_H
+#define KVMRT_NAMES_H
+
+#include <stdint.h>
+
+const char *source_name(int src);  /* enum kvmrt_source */
+const char *stage_name(int st);    /* enum ep_stage */
+const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
+/* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */
+const char *exit_reason_name(uint32_t isa, uint32_t reason);
+
+#endif
