@@ -413,6 +413,10 @@ static int print_json(struct trace *t, struct loader *l, struct collector *c, st
 			 : l->flavour[k] == FLAVOUR_BTF ? "tp_btf"
 							   : "raw_tp");
 	json_obj_end(&j);
+	json_obj_begin(&j, "events");
+	for (k = 0; k < P_NR; k++)
+		json_u64(&j, prog_tp_name(k), s->hits[k]);
+	json_obj_end(&j);
 	if (t->o.slo_ns) {
 		json_obj_begin(&j, "slo");
 		json_u64(&j, "p99_response_ns", t->o.slo_ns);

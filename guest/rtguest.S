@@ -57,18 +57,26 @@ _start:
 	movw	$pic_isr, (GUEST_VEC_PIC_BASE * 4)
 	movw	$pic_isr, ((GUEST_VEC_PIC_BASE + GUEST_PIC_IRQ) * 4)
 
-	testl	$GF_X2APIC, FLAGS_ADDR
-	jz	3f
-	/* x2APIC on (IA32_APIC_BASE: EN | EXTD), software-enable via SVR */
-	movl	$0x1b, %ecx
+	movl	$0x1b, %ecx			/* IA32_APIC_BASE */
 	rdmsr
+	testl	$GF_X2APIC, FLAGS_ADDR
+	jnz	3f
+	/* no LAPIC wanted: disable it, so the PIC drives INTR directly (a
+	 * software-disabled LAPIC would mask LINT0, QEMU's reset state) */
+	andl	$~0x800, %eax
+	wrmsr
+	jmp	9f
+3:	/* x2APIC on (EN | EXTD), software-enabled, LINT0 = ExtINT for the PIC */
 	orl	$0xc00, %eax
 	wrmsr
+	xorl	%edx, %edx
 	movl	$0x80f, %ecx
 	movl	$0x1ff, %eax
-	xorl	%edx, %edx
 	wrmsr
-3:
+	movl	$0x835, %ecx
+	movl	$0x700, %eax
+	wrmsr
+9:
 	/* the 8259 pair: vectors 0x20 and 0x28, everything masked */
 	movb	$0x11, %al
 	outb	%al, $0x20
