@@ -653,7 +653,7 @@ static __always_inline int handle_sched_switch(bool preempt, struct task_struct 
 		return 0;
 	t_from = v->t_runnable;
 	wait = ep_switch_in(v, now);
-	if (wait) {
+	if (t_from) {
 		hist_add(&ti->vk, M_VCPU_WAIT, wait);
 		if (targ_threshold_ns && wait >= targ_threshold_ns / 4)
 			take_blame(c, v, t_from, next_tid);

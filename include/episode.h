@@ -137,19 +137,21 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 	return evicted ? EP_EVICTED : EP_NEW;
 }
 
-/* sched_waking of the vCPU thread. */
+/* sched_waking of the vCPU thread. The kernel only emits it for a sleeping
+ * task; should one arrive for a runnable or running vCPU, it is ignored. */
 static __always_inline void ep_wake(struct kvmrt_vcpu_state *v, __u64 now)
 {
 	int i;
 
+	if (v->running || v->t_runnable)
+		return;
 	for (i = 0; i < EP_SLOTS; i++) {
 		struct kvmrt_episode *e = &v->ep[i];
 
 		if ((e->flags & EP_USED) && !e->t_wake && !e->t_run && !e->t_deliver)
 			e->t_wake = now;
 	}
-	if (!v->running && !v->t_runnable)
-		v->t_runnable = now;
+	v->t_runnable = now;
 }
 
 /* sched_switch onto the vCPU thread. Returns how long it waited to run

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The VM registry against QEMU's command lines and a fake /proc tree. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "filter.h"
+#include "vmreg.h"
+
+static int name_of(const char *args[], int n, char *out, size_t len)
+{
+	char buf[512];
+	size_t off = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		size_t l = strlen(args[i]) + 1;
+
+		memcpy(buf + off, args[i], l);
+		off += l;
+	}
+	return vmreg_parse_name(buf, off, out, len);
+}
+
+static void qemu_names(void **state)
+{
+	const char *a[] = { "qemu-system-x86_64", "-accel", "kvm", "-name",
+			    "guest=rt0,debug-threads=on", "-m", "64" };
+	const char *b[] = { "qemu-kvm", "-name", "plain" };
+	const char *c[] = { "qemu-kvm", "-name", "web,process=qemu:web" };
+	const char *d[] = { "kvmrt-guest", "--name", "probe" };
+	const char *e[] = { "qemu-kvm", "-m", "64" };
+	const char *f[] = { "qemu-kvm", "-name" };
+	char out[64];
+
+	assert_true(name_of(a, 7, out, sizeof(out)));
+	assert_string_equal(out, "rt0");
+	assert_true(name_of(b, 3, out, sizeof(out)));
+	assert_string_equal(out, "plain");
+	assert_true(name_of(c, 3, out, sizeof(out)));
+	assert_string_equal(out, "web");
+	assert_true(name_of(d, 3, out, sizeof(out)));
+	assert_string_equal(out, "probe");
+	assert_false(name_of(e, 3, out, sizeof(out)));
+	assert_false(name_of(f, 2, out, sizeof(out)));
+}
+
+static void vcpu_thread_names(void **state)
+{
+	__u32 v;
+
+	assert_true(vmreg_parse_vcpu_comm("CPU 0/KVM", &v));
+	assert_int_equal(v, 0);
+	assert_true(vmreg_parse_vcpu_comm("CPU 17/KVM", &v));
+	assert_int_equal(v, 17);
+	assert_false(vmreg_parse_vcpu_comm("CPU 1/TCG", &v));
+	assert_false(vmreg_parse_vcpu_comm("qemu-system-x86", &v));
+	assert_false(vmreg_parse_vcpu_comm("CPU x/KVM", &v));
+}
+
+static void put(const char *dir, const char *rel, const char *data, size_t len)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fwrite(data, 1, len, f);
+	fclose(f);
+}
+
+static void mk(const char *dir, const char *rel)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static void fake_proc_scan(void **state)
+{
+	char tmpl[] = "/tmp/kvmrt-proc-XXXXXX", link[600];
+	char *root = mkdtemp(tmpl);
+	static const char cmd[] = "qemu\0-name\0guest=rt1,debug-threads=on\0";
+	static const char stat[] = "100 (qemu) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 5 0 4242 0 0\n";
+	struct vmreg r;
+	struct vm_entry *e;
+
+	assert_non_null(root);
+	/* pid 100: a VM with vCPU threads 101, 102; pid 200: not a VM */
+	mk(root, "100");
+	mk(root, "100/fd");
+	mk(root, "100/task");
+	mk(root, "100/task/100");
+	mk(root, "100/task/101");
+	mk(root, "100/task/102");
+	put(root, "100/cmdline", cmd, sizeof(cmd) - 1);
+	put(root, "100/comm", "qemu\n", 5);
+	put(root, "100/stat", stat, sizeof(stat) - 1);
+	put(root, "100/task/100/comm", "qemu\n", 5);
+	put(root, "100/task/101/comm", "CPU 0/KVM\n", 10);
+	put(root, "100/task/102/comm", "CPU 1/KVM\n", 10);
+	snprintf(link, sizeof(link), "%s/100/fd/9", root);
+	assert_int_equal(symlink("anon_inode:kvm-vm", link), 0);
+	mk(root, "200");
+	mk(root, "200/fd");
+	put(root, "200/comm", "bash\n", 5);
+	snprintf(link, sizeof(link), "%s/200/fd/0", root);
+	assert_int_equal(symlink("/dev/null", link), 0);
+
+	vmreg__init(&r, -1, -1, -1);
+	r.proc = root;
+	assert_int_equal(vmreg__scan(&r), 0);
+	assert_int_equal(r.n, 1);
+	e = vmreg__find(&r, 100);
+	assert_non_null(e);
+	assert_string_equal(e->name, "rt1");
+	assert_int_equal(e->start, 4242);
+	assert_true(e->alive);
+	assert_int_equal(e->nvcpus, 2);
+	assert_null(vmreg__find(&r, 200));
+
+	/* the VM exits: kept for the report, no longer alive */
+	snprintf(link, sizeof(link), "rm -rf %s/100", root);
+	assert_int_equal(system(link), 0);
+	assert_int_equal(vmreg__scan(&r), 0);
+	assert_false(vmreg__find(&r, 100)->alive);
+	vmreg__free(&r);
+	snprintf(link, sizeof(link), "rm -rf %s", root);
+	assert_int_equal(system(link), 0);
+}
+
+static void filters(void **state)
+{
+	struct vm_filter f;
+
+	filter_init(&f);
+	assert_true(filter_vm(&f, 1, "x"));
+	assert_int_equal(filter_parse_pids(&f, "10,20"), 0);
+	assert_true(filter_vm(&f, 20, "x"));
+	assert_false(filter_vm(&f, 30, "x"));
+	assert_int_not_equal(filter_parse_pids(&f, "10,,20"), 0);
+	assert_int_not_equal(filter_parse_pids(&f, "abc"), 0);
+	assert_int_not_equal(filter_parse_pids(&f, "-5"), 0);
+	filter_init(&f);
+	f.guest = "rt*";
+	assert_true(filter_vm(&f, 1, "rt0"));
+	assert_false(filter_vm(&f, 1, "web"));
+	assert_int_equal(filter_parse_vcpu(&f, "3"), 0);
+	assert_true(filter_vcpu(&f, 3));
+	assert_false(filter_vcpu(&f, 2));
+	assert_int_not_equal(filter_parse_vcpu(&f, "x"), 0);
+	assert_int_not_equal(filter_parse_vcpu(&f, "99999"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(qemu_names),
+		cmocka_unit_test(vcpu_thread_names),
+		cmocka_unit_test(fake_proc_scan),
+		cmocka_unit_test(filters),
+	};
+
+	return cmocka_run_group_tests_name("vmreg", tests, NULL, NULL);
+}
