@@ -43,7 +43,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo install clean
 
-all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin
+all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
@@ -105,6 +105,10 @@ $(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tes
 
 UNIT_TESTS := $(patsubst tests/%.c,$(OUT)/tests/%,$(wildcard tests/test_*.c))
 
+$(OUT)/tests/hog: tests/hog.c | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
 unit-test: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do case $$t in *test_bpf*) continue;; esac; \
 		echo "== $$t"; $$t || exit 1; done
@@ -123,7 +127,7 @@ test: deps
 
 demo: deps
 	$(MAKE) all
-	@bash tests/demo.sh
+	@bash guest/demo.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kvmrt

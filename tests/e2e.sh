@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# End-to-end tests: real tracepoints, real KVM guests (kvmrt-guest and an
+# unmodified QEMU), real CPU contention. Needs root and /dev/kvm.
+cd "$(dirname "$0")/.." || exit 1
+. tests/lib.sh
+CHECK="python3 tests/e2e_check.py"
+
+if [ "$(id -u)" != 0 ] || [ ! -w /dev/kvm ]; then
+	echo "e2e: needs root and /dev/kvm"
+	exit 1
+fi
+
+# 1. Each injection mode: every interrupt counted exactly once, and the
+#    response agrees with the guest's own clock.
+for mode in msi irqfd pic timer; do
+	args=(-m "$mode" -r 1000 -q --json="$TMP/g_$mode.json")
+	if [ "$mode" = timer ]; then args+=(-d 1.5); else args+=(-c 1500); fi
+	start_trace "$TMP/t_$mode.json" || { not_ok "trace start ($mode)"; continue; }
+	"$GUEST" "${args[@]}"
+	stop_trace
+	check "$mode: counted once, agrees with the guest" \
+		$CHECK guest "$TMP/t_$mode.json" "$TMP/g_$mode.json" "$mode"
+done
+check "JSON report shape" $CHECK shape "$TMP/t_msi.json"
+
+# 2. A guest that idles in a busy loop, the way VxWorks does
+start_trace "$TMP/t_busy.json" && {
+	"$GUEST" -m msi -i busy -r 500 -c 500 -q --json="$TMP/g_busy.json"
+	stop_trace
+	check "busy-idle guest: counted once, agrees with the guest" \
+		$CHECK guest "$TMP/t_busy.json" "$TMP/g_busy.json" msi
+}
+
+# 3. Unmodified QEMU booting the guest firmware: found by its -name, and
+#    the 1 kHz tick (PIT through the PIC, or the LAPIC timer) comes out right.
+for fw in pit lapic; do
+	qemu-system-x86_64 -accel kvm -name "guest=rt-$fw,debug-threads=on" \
+		-bios "$B/rtguest-$fw.bin" -m 16 -display none -nodefaults -no-reboot \
+		2>"$TMP/qemu-$fw.err" &
+	qpid=$!
+	BG_PIDS+=("$qpid")
+	sleep 1
+	"$KVMRT" trace -d 3 -q -g "rt-$fw" --json="$TMP/t_q$fw.json" 2>"$TMP/t_q$fw.err"
+	kill "$qpid"
+	wait "$qpid" 2>/dev/null
+	src=$([ $fw = pit ] && echo pic || echo timer)
+	check "QEMU ($fw firmware): found by -name, 1000 ticks/s" \
+		$CHECK qemu "$TMP/t_q$fw.json" "$qpid" "rt-$fw" 1000 "$src"
+done
+
+# 4. Two CPU hogs on the vCPU's CPU: slow episodes name the hog.
+"$B/tests/hog" 12 &
+h1=$!
+"$B/tests/hog" 12 &
+h2=$!
+BG_PIDS+=("$h1" "$h2")
+taskset -pc 1 "$h1" >/dev/null
+taskset -pc 1 "$h2" >/dev/null
+start_trace "$TMP/t_hog.json" -T 300 && {
+	"$GUEST" -m msi -r 1000 -d 4 -C 1 -q --json="$TMP/g_hog.json"
+	stop_trace
+	check "CPU hog: outliers blame kvmrt-hog" \
+		$CHECK blame "$TMP/t_hog.json" "$(python3 -c "import json;print(json.load(open('$TMP/g_hog.json'))['pid'])")" kvmrt-hog
+}
+kill "$h1" "$h2" 2>/dev/null
+wait "$h1" "$h2" 2>/dev/null
+
+# 5. SLO verdict in the exit status
+"$GUEST" -m msi -r 1000 -d 4 -q &
+gpid=$!
+BG_PIDS+=("$gpid")
+sleep 0.5
+"$KVMRT" trace -d 1 -q -p "$gpid" --slo 1 >/dev/null 2>&1
+rc1=$?
+"$KVMRT" trace -d 1 -q -p "$gpid" --slo 1000000 >/dev/null 2>&1
+rc2=$?
+wait "$gpid"
+check "--slo: 3 when violated, 0 when met" test "$rc1-$rc2" = "3-0"
+
+# 6. Bad input: one line on stderr, usage errors exit 2, others 1
+bad() {
+	local want=$1 out rc
+	shift
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [ -n "$out" ] ||
+		{ echo "rc $rc, stderr: $out"; return 1; }
+}
+check "bad duration" bad 2 "$KVMRT" trace -d abc
+check "bad pid list" bad 2 "$KVMRT" trace -p 12,x
+check "no such pid" bad 1 "$KVMRT" trace -p 999999 -d 1
+check "bad vcpu" bad 2 "$KVMRT" trace --vcpu -1
+check "bad threshold" bad 2 "$KVMRT" trace -T 0
+check "unknown command" bad 2 "$KVMRT" frobnicate
+check "guest: bad mode" bad 2 "$GUEST" -m bogus
+check "guest: bad timer rate" bad 2 "$GUEST" -m timer -r 100000
+
+summary

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for the end-to-end tests: run kvmrt and kvmrt-guest for real,
+# count passes and failures, print "N passed, N failed" at the end.
+
+B=${B:-build}
+KVMRT=$B/kvmrt
+GUEST=$B/kvmrt-guest
+TMP=$(mktemp -d /tmp/kvmrt-e2e.XXXXXX)
+PASSED=0
+FAILED=0
+BG_PIDS=()
+
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   - $*"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "FAIL - $*"; }
+
+# check NAME CMD...: one test, passing when CMD succeeds; its output is shown on failure
+check() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		ok "$name${out:+: $out}"
+	else
+		not_ok "$name: $out"
+	fi
+}
+
+# start_trace JSON ARGS...: kvmrt trace in the background, once it is attached
+start_trace() {
+	local json=$1 i
+	shift
+	"$KVMRT" trace "$@" --json="$json" 2>"$json.err" &
+	TRACE_PID=$!
+	BG_PIDS+=("$TRACE_PID")
+	for i in $(seq 100); do
+		grep -q "tracing" "$json.err" 2>/dev/null && return 0
+		kill -0 "$TRACE_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "kvmrt trace did not start:" >&2
+	cat "$json.err" >&2
+	return 1
+}
+
+# stop_trace: end it like Ctrl-C does, and wait for its report
+stop_trace() {
+	kill -INT "$TRACE_PID" 2>/dev/null
+	wait "$TRACE_PID"
+	TRACE_RC=$?
+}
+
+summary() {
+	echo "e2e: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
