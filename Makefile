@@ -41,7 +41,7 @@ LIBS := -lbpf -lelf -lz -lm -lpthread
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev qemu-system-x86 python3 tmux binutils
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo install clean
+.PHONY: all deps test unit-test bpf-test e2e-test demo bench install clean
 
 all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog
 
@@ -97,6 +97,21 @@ $(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
 $(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(OUT)/agent/latency.o $(OUT)/agent/json.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) guest/kvmrt-guest.c guest/image.S $(OUT)/agent/latency.o $(OUT)/agent/json.o -o $@ -lpthread -lm
+
+# ---- benchmarks (not part of make test) ----
+$(OUT)/null.bpf.o: bench/null.bpf.c $(OUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/null.skel.h: $(OUT)/null.bpf.o
+	$(Q)$(BPFTOOL) gen skeleton $< name null_bpf > $@
+
+$(OUT)/bpf-null: bench/bpf_null.c $(OUT)/null.skel.h
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< -o $@ $(LIBS)
+
+bench: all $(OUT)/bpf-null
+	@bash bench/run.sh
 
 # ---- tests ----
 $(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests

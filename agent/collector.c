@@ -44,7 +44,8 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 	c->ncpus = libbpf_num_possible_cpus();
 	if (c->ncpus <= 0)
 		return c->ncpus ? c->ncpus : -EINVAL;
-	c->pcpu_buf = calloc(c->ncpus, (sizeof(struct kvmrt_hist) + 7) & ~7UL);
+	/* room for a vCPU state, or one per-CPU value of the small maps */
+	c->pcpu_buf = calloc(1, sizeof(struct kvmrt_vcpu_state) + c->ncpus * 8);
 	if (!c->pcpu_buf)
 		return -ENOMEM;
 	vmreg__init(&c->reg, bpf_map__fd(s->maps.threads), bpf_map__fd(s->maps.vms),
@@ -155,79 +156,35 @@ static struct vcpu_stats *stats_for(struct collector *c, struct snapshot *s,
 	return vm ? vcpu_get(vm, vk->vcpu) : NULL;
 }
 
-static void sum_hist(struct kvmrt_hist *dst, const void *pcpu, int ncpus)
+/* Histograms, counters and thread ids: all in the vCPU state map. */
+static void read_vcpus(struct collector *c, struct snapshot *s)
 {
-	size_t stride = (sizeof(struct kvmrt_hist) + 7) & ~7UL;
-	int cpu, i;
-
-	for (cpu = 0; cpu < ncpus; cpu++) {
-		const struct kvmrt_hist *h = (const void *)((const char *)pcpu + cpu * stride);
-
-		dst->count += h->count;
-		dst->sum += h->sum;
-		if (h->max > dst->max)
-			dst->max = h->max;
-		for (i = 0; i < HIST_NBUCKETS; i++)
-			dst->b[i] += h->b[i];
-	}
-}
-
-static void read_hists(struct collector *c, struct snapshot *s)
-{
-	int fd = bpf_map__fd(c->l->skel->maps.hists);
-	struct kvmrt_hist_key k, next, *prev = NULL;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct vcpu_stats *v;
-
-		k = next;
-		prev = &k;
-		if (k.metric >= M_NR || bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
-			continue;
-		v = stats_for(c, s, &k.vk);
-		if (v)
-			sum_hist(&v->h[k.metric], c->pcpu_buf, c->ncpus);
-	}
-}
-
-static void read_counters(struct collector *c, struct snapshot *s)
-{
-	int fd = bpf_map__fd(c->l->skel->maps.counters);
-	size_t stride = (sizeof(struct kvmrt_counters) + 7) & ~7UL;
+	int fd = bpf_map__fd(c->l->skel->maps.vcpus);
 	struct kvmrt_vcpu_key k, next, *prev = NULL;
-	int cpu, i;
+	struct kvmrt_vcpu_state *st = c->pcpu_buf;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct vcpu_stats *v;
 
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
+		if (bpf_map_lookup_elem(fd, &k, st))
 			continue;
 		v = stats_for(c, s, &k);
 		if (!v)
 			continue;
-		for (cpu = 0; cpu < c->ncpus; cpu++) {
-			const struct kvmrt_counters *x =
-				(const void *)((const char *)c->pcpu_buf + cpu * stride);
-
-			for (i = 0; i < SRC_NR; i++)
-				v->c.injected[i] += x->injected[i];
-			v->c.coalesced += x->coalesced;
-			v->c.completed += x->completed;
-			v->c.dropped += x->dropped;
-			v->c.wakeups += x->wakeups;
-			v->c.halted_ns += x->halted_ns;
-		}
+		memcpy(v->h, st->h, sizeof(v->h));
+		v->c = st->c;
+		if (st->tid)
+			v->tid = st->tid;
 	}
 }
 
 static void read_exits(struct collector *c, struct snapshot *s)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.exits);
-	size_t stride = (sizeof(struct kvmrt_exit_val) + 7) & ~7UL;
 	struct kvmrt_exit_key k, next, *prev = NULL;
-	int cpu;
+	struct kvmrt_exit_val x;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct vcpu_stats *v;
@@ -235,7 +192,7 @@ static void read_exits(struct collector *c, struct snapshot *s)
 
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, c->pcpu_buf))
+		if (bpf_map_lookup_elem(fd, &k, &x))
 			continue;
 		v = stats_for(c, s, &k.vk);
 		if (!v)
@@ -248,35 +205,16 @@ static void read_exits(struct collector *c, struct snapshot *s)
 		memset(e, 0, sizeof(*e));
 		e->isa = k.isa;
 		e->reason = k.reason;
-		for (cpu = 0; cpu < c->ncpus; cpu++) {
-			const struct kvmrt_exit_val *x =
-				(const void *)((const char *)c->pcpu_buf + cpu * stride);
-
-			e->count += x->count;
-			e->sum_ns += x->sum_ns;
-		}
+		e->count = x.count;
+		e->sum_ns = x.sum_ns;
 	}
 }
 
-/* vCPU thread ids, from the episode state map and the registry. */
-static void read_tids(struct collector *c, struct snapshot *s)
+/* vCPUs the registry knows that have had no events yet. */
+static void read_registry(struct collector *c, struct snapshot *s)
 {
-	int fd = bpf_map__fd(c->l->skel->maps.vcpus);
-	struct kvmrt_vcpu_key k, next, *prev = NULL;
-	struct kvmrt_vcpu_state st;
 	int i, j;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct vcpu_stats *v;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &st))
-			continue;
-		v = stats_for(c, s, &k);
-		if (v && st.tid)
-			v->tid = st.tid;
-	}
 	for (i = 0; i < c->reg.n; i++) {
 		struct vm_entry *e = c->reg.vms[i];
 		struct vm_stats *vm;
@@ -316,10 +254,9 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 
 	memset(s, 0, sizeof(*s));
 	s->t_ns = mono_ns();
-	read_hists(c, s);
-	read_counters(c, s);
+	read_vcpus(c, s);
 	read_exits(c, s);
-	read_tids(c, s);
+	read_registry(c, s);
 
 	fd = bpf_map__fd(c->l->skel->maps.hits);
 	for (p = 0; p < P_NR; p++) {
@@ -327,6 +264,17 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 			continue;
 		for (cpu = 0; cpu < c->ncpus; cpu++)
 			s->hits[p] += ((__u64 *)c->pcpu_buf)[cpu];
+	}
+	for (p = 0; p < P_NR; p++) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int pfd = loader__prog_fd(c->l, p);
+
+		memset(&info, 0, sizeof(info));
+		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &info, &len))
+			continue;
+		s->bpf_runs[p] = info.run_cnt;
+		s->bpf_run_ns[p] = info.run_time_ns;
 	}
 	fd = bpf_map__fd(c->l->skel->maps.lost);
 	if (!bpf_map_lookup_elem(fd, &zero, c->pcpu_buf))
@@ -364,8 +312,11 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 	memset(d, 0, sizeof(*d));
 	d->t_ns = b->t_ns;
 	d->lost = b->lost - a->lost;
-	for (p = 0; p < P_NR; p++)
+	for (p = 0; p < P_NR; p++) {
 		d->hits[p] = b->hits[p] - a->hits[p];
+		d->bpf_runs[p] = b->bpf_runs[p] - a->bpf_runs[p];
+		d->bpf_run_ns[p] = b->bpf_run_ns[p] - a->bpf_run_ns[p];
+	}
 	d->nvms = b->nvms;
 	d->vms = calloc(b->nvms ? b->nvms : 1, sizeof(*d->vms));
 	if (!d->vms)

@@ -40,6 +40,8 @@ struct snapshot {
 	__u64 t_ns;		/* CLOCK_MONOTONIC when taken */
 	__u64 lost;		/* outlier records the ring buffer could not take */
 	__u64 hits[P_NR];	/* times each tracepoint fired */
+	__u64 bpf_runs[P_NR];	/* kernel BPF stats: only while enabled */
+	__u64 bpf_run_ns[P_NR];
 	int nvms;
 	struct vm_stats *vms;
 };

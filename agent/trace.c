@@ -20,6 +20,7 @@
 #include "latency.h"
 #include "log.h"
 #include "names.h"
+#include <bpf/bpf.h>
 
 #define MAX_OUTLIERS 10000
 
@@ -32,6 +33,7 @@ struct trace_opts {
 	const char *json_path;
 	__u64 slo_ns;
 	int quiet;
+	int bpf_stats;
 };
 
 struct trace {
@@ -417,6 +419,19 @@ static int print_json(struct trace *t, struct loader *l, struct collector *c, st
 	for (k = 0; k < P_NR; k++)
 		json_u64(&j, prog_tp_name(k), s->hits[k]);
 	json_obj_end(&j);
+	if (t->o.bpf_stats) {
+		/* kernel BPF stats: runs and run time of each program */
+		json_obj_begin(&j, "bpf_stats");
+		for (k = 0; k < P_NR; k++) {
+			if (!l->attached[k])
+				continue;
+			json_obj_begin(&j, prog_tp_name(k));
+			json_u64(&j, "runs", s->bpf_runs[k]);
+			json_u64(&j, "run_ns", s->bpf_run_ns[k]);
+			json_obj_end(&j);
+		}
+		json_obj_end(&j);
+	}
 	if (t->o.slo_ns) {
 		json_obj_begin(&j, "slo");
 		json_u64(&j, "p99_response_ns", t->o.slo_ns);
@@ -503,6 +518,7 @@ static void usage(FILE *f)
 		"      --slo USEC         exit status 3 if a vCPU's p99 response exceeds USEC\n"
 		"  -q, --quiet            no outlier lines while tracing\n"
 		"  -v, --verbose          libbpf and loader messages\n"
+		"      --bpf-stats        measure the BPF programs' own cost (JSON: bpf_stats)\n"
 		"      --help             this help\n");
 }
 
@@ -523,7 +539,7 @@ static int parse_usec(const char *opt, const char *arg, __u64 *ns)
 
 static int parse_args(struct trace_opts *o, int argc, char **argv)
 {
-	enum { OPT_VCPU = 256, OPT_JSON, OPT_SLO, OPT_HELP };
+	enum { OPT_VCPU = 256, OPT_JSON, OPT_SLO, OPT_HELP, OPT_BPF_STATS };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
@@ -535,6 +551,7 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 		{ "slo", required_argument, NULL, OPT_SLO },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -585,6 +602,9 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 		case 'v':
 			log_level = LOG_DEBUG;
 			break;
+		case OPT_BPF_STATS:
+			o->bpf_stats = 1;
+			break;
 		case OPT_HELP:
 			usage(stdout);
 			return -1;
@@ -610,7 +630,7 @@ int cmd_trace(int argc, char **argv)
 	struct sigaction sa;
 	__u64 t_end = 0, next_scan;
 	double secs;
-	int err, i, violated = 0, ret = 0;
+	int err, i, violated = 0, ret = 0, stats_fd = -1;
 
 	err = parse_args(&t.o, argc, argv);
 	if (err)
@@ -636,6 +656,11 @@ int cmd_trace(int argc, char **argv)
 		loader__destroy(&l);
 		free(t.outliers);
 		return 1;
+	}
+	if (t.o.bpf_stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			pr_warn("enable BPF run-time stats: %s", strerror(-stats_fd));
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
@@ -680,6 +705,8 @@ int cmd_trace(int argc, char **argv)
 	collector__destroy(&c);
 	loader__destroy(&l);
 	free(t.outliers);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (ret)
 		return ret;
 	return violated ? 3 : 0;

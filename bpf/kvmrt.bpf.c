@@ -32,8 +32,15 @@ const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page
 #define SRC_FRESH_NS 200000ULL /* a source event this recent names the injection */
 #define UNBOUND_FRESH_NS 1000000ULL
 
+/* Per vCPU: pending episodes, counters and histograms, in one value so
+ * that an event costs one lookup. Histograms are only written from the
+ * vCPU thread's own context (its EOI, its switch-in, its exits), which the
+ * scheduler serializes: plain adds, no cross-CPU contention, and memory
+ * that does not grow with the host's CPU count. Counters that injecting
+ * threads touch use atomics. Allocated on first use. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, KVMRT_MAX_VCPUS);
 	__type(key, struct kvmrt_vcpu_key);
 	__type(value, struct kvmrt_vcpu_state);
@@ -63,22 +70,10 @@ struct {
 	__type(value, __u32);
 } injectors SEC(".maps");
 
+/* Exits per reason, written by the vCPU thread only (as histograms). */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, KVMRT_MAX_HISTS);
-	__type(key, struct kvmrt_hist_key);
-	__type(value, struct kvmrt_hist);
-} hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, KVMRT_MAX_VCPUS);
-	__type(key, struct kvmrt_vcpu_key);
-	__type(value, struct kvmrt_counters);
-} counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, KVMRT_MAX_EXIT_KEYS);
 	__type(key, struct kvmrt_exit_key);
 	__type(value, struct kvmrt_exit_val);
@@ -140,9 +135,7 @@ struct {
 	__type(value, struct kvmrt_cpu_ctx);
 } cpu_ctxs SEC(".maps");
 
-static struct kvmrt_hist zero_hist;
 static struct kvmrt_vcpu_state zero_vcpu;
-static struct kvmrt_counters zero_counters;
 
 static __always_inline void hit(__u32 prog)
 {
@@ -159,38 +152,22 @@ static __always_inline struct kvmrt_cpu_ctx *this_cpu(void)
 	return bpf_map_lookup_elem(&cpu_ctxs, &zero);
 }
 
-static __always_inline void hist_add(const struct kvmrt_vcpu_key *vk, __u32 metric, __u64 v)
+static __always_inline void hist_add(struct kvmrt_vcpu_state *v, __u32 metric, __u64 val)
 {
-	struct kvmrt_hist_key k = { .vk = *vk, .metric = metric };
 	struct kvmrt_hist *h;
 	__u32 b;
 
-	h = bpf_map_lookup_elem(&hists, &k);
-	if (!h) {
-		bpf_map_update_elem(&hists, &k, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &k);
-		if (!h)
-			return;
-	}
-	b = hist_bucket(v);
+	if (metric >= M_NR)
+		return;
+	h = &v->h[metric];
+	b = hist_bucket(val);
 	if (b >= HIST_NBUCKETS)
 		b = HIST_NBUCKETS - 1;
 	h->b[b]++;
 	h->count++;
-	h->sum += v;
-	if (v > h->max)
-		h->max = v;
-}
-
-static __always_inline struct kvmrt_counters *counters_of(const struct kvmrt_vcpu_key *vk)
-{
-	struct kvmrt_counters *c = bpf_map_lookup_elem(&counters, vk);
-
-	if (!c) {
-		bpf_map_update_elem(&counters, vk, &zero_counters, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&counters, vk);
-	}
-	return c;
+	h->sum += val;
+	if (val > h->max)
+		h->max = val;
 }
 
 static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_key *vk, int create)
@@ -208,17 +185,16 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_
  * helper thread the agent told us about. 0 when unknown (kworker, a hard
  * irq on the idle task); a hard irq landing on some user task is taken for
  * that task's process, a known blind spot (VFIO without posting). */
-static __always_inline __u32 vm_of_current(void)
+static __always_inline __u32 vm_of_current(__u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, tgid = id >> 32, *alias;
 	struct task_struct *task;
 
+	if (bpf_map_lookup_elem(&vms, &tgid))
+		return tgid;
 	alias = bpf_map_lookup_elem(&injectors, &tid);
 	if (alias)
 		return *alias;
-	if (bpf_map_lookup_elem(&vms, &tgid))
-		return tgid;
 	/* A user thread that injects is a VMM thread (ioctl, irqfd write,
 	 * vhost worker since 6.4) even before the agent has seen the VM;
 	 * kernel threads (kworker, kvm-pit, idle under a hard irq) are not. */
@@ -247,9 +223,8 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(__u32 tgid, __u32 t
 }
 
 /* The vCPU that the current thread runs, if it is a vCPU thread. */
-static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvmrt_vcpu_key *vk)
+static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvmrt_vcpu_key *vk, __u32 tid)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct kvmrt_thread *ti = bpf_map_lookup_elem(&threads, &tid);
 
 	if (!ti)
@@ -258,26 +233,25 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvmrt_vcpu_k
 	return vcpu_of(vk, 1);
 }
 
-static __always_inline void note_source(__u32 src, __u32 level)
+static __always_inline void note_source(__u32 src, __u32 level, __u64 now, __u32 tid)
 {
 	struct kvmrt_cpu_ctx *c = this_cpu();
 
 	if (!c)
 		return;
-	c->src_t = bpf_ktime_get_ns();
-	c->src_pid = (__u32)bpf_get_current_pid_tgid();
+	c->src_t = now;
+	c->src_pid = tid;
 	c->src = src;
 	c->src_level = level;
 }
 
 /* The source named by a kvm_*_set_irq just before, in this context. */
-static __always_inline __u32 take_source(__u64 now, __u32 *level)
+static __always_inline __u32 take_source(__u64 now, __u32 tid, __u32 *level)
 {
 	struct kvmrt_cpu_ctx *c = this_cpu();
 	__u32 src;
 
-	if (!c || !c->src_t || now - c->src_t > SRC_FRESH_NS ||
-	    c->src_pid != (__u32)bpf_get_current_pid_tgid())
+	if (!c || !c->src_t || now - c->src_t > SRC_FRESH_NS || c->src_pid != tid)
 		return SRC_OTHER;
 	src = c->src;
 	if (level)
@@ -285,21 +259,18 @@ static __always_inline __u32 take_source(__u64 now, __u32 *level)
 	return src;
 }
 
-static __always_inline void count_inject(const struct kvmrt_vcpu_key *vk, __u32 source, int result)
+/* Injections run in any thread: atomics. */
+static __always_inline void count_inject(struct kvmrt_vcpu_state *v, __u32 source, int result)
 {
-	struct kvmrt_counters *c = counters_of(vk);
-
-	if (!c)
-		return;
 	if (result == EP_MERGED)
 		return; /* already counted when the hrtimer opened it */
 	if (source >= SRC_NR)
 		source = SRC_OTHER;
-	c->injected[source]++;
+	__sync_fetch_and_add(&v->c.injected[source], 1);
 	if (result == EP_COALESCED)
-		c->coalesced++;
+		__sync_fetch_and_add(&v->c.coalesced, 1);
 	if (result == EP_EVICTED)
-		c->dropped++;
+		__sync_fetch_and_add(&v->c.dropped, 1);
 }
 
 static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
@@ -312,7 +283,7 @@ static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u3
 	if (!v)
 		return;
 	r = ep_inject(v, vector, source, now, from_timer);
-	count_inject(&vk, source, r);
+	count_inject(v, source, r);
 }
 
 /* Injection from a context that is not the VM's: keep it on this CPU until
@@ -336,7 +307,7 @@ static __always_inline int handle_kvm_set_irq(unsigned int gsi, int level)
 {
 	hit(P_KVM_SET_IRQ);
 	/* generic GSI path: the PIC/IOAPIC events that follow refine it */
-	note_source(SRC_IOAPIC, level);
+	note_source(SRC_IOAPIC, level, bpf_ktime_get_ns(), (__u32)bpf_get_current_pid_tgid());
 	return 0;
 }
 
@@ -353,7 +324,7 @@ KVMRT_RAW(kvm_set_irq, unsigned int gsi, int level, int irq_source_id)
 static __always_inline int handle_kvm_msi_set_irq(void)
 {
 	hit(P_KVM_MSI_SET_IRQ);
-	note_source(SRC_MSI, 1);
+	note_source(SRC_MSI, 1, bpf_ktime_get_ns(), (__u32)bpf_get_current_pid_tgid());
 	return 0;
 }
 
@@ -369,11 +340,12 @@ KVMRT_RAW(kvm_msi_set_irq, __u64 address, __u64 data)
 
 static __always_inline int handle_kvm_ioapic_set_irq(void)
 {
-	__u32 level = 1;
+	__u32 level = 1, tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
 
 	hit(P_KVM_IOAPIC_SET_IRQ);
-	take_source(bpf_ktime_get_ns(), &level);
-	note_source(SRC_IOAPIC, level);
+	take_source(now, tid, &level);
+	note_source(SRC_IOAPIC, level, now, tid);
 	return 0;
 }
 
@@ -390,7 +362,7 @@ KVMRT_RAW(kvm_ioapic_set_irq, __u64 e, int pin, bool coalesced)
 static __always_inline int handle_kvm_apic_ipi(void)
 {
 	hit(P_KVM_APIC_IPI);
-	note_source(SRC_IPI, 1);
+	note_source(SRC_IPI, 1, bpf_ktime_get_ns(), (__u32)bpf_get_current_pid_tgid());
 	return 0;
 }
 
@@ -410,15 +382,15 @@ KVMRT_RAW(kvm_apic_ipi, __u32 icr_low, __u32 dest_id)
  * coalesce. The PIC drives vCPU 0 (the BSP's LINT0). */
 static __always_inline int handle_kvm_pic_set_irq(__u8 chip, __u8 pin, __u8 imr, bool coalesced)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
 	__u32 level = 0, vm, vector;
 
 	hit(P_KVM_PIC_SET_IRQ);
-	take_source(now, &level);
+	take_source(now, (__u32)id, &level);
 	if (!level || coalesced || (imr & (1 << (pin & 7))))
 		return 0;
 	vector = KVMRT_PIC_VECTOR_BASE + (chip & 1) * 8 + (pin & 7);
-	vm = vm_of_current();
+	vm = vm_of_current(id);
 	if (vm)
 		inject(vm, 0, vector, SRC_PIC, now, 0);
 	else
@@ -438,18 +410,20 @@ KVMRT_RAW(kvm_pic_set_irq, __u8 chip, __u8 pin, __u8 elcr, __u8 imr, bool coales
 
 static __always_inline int handle_kvm_apic_accept_irq(__u32 apicid, __u16 dm, __u8 vec)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 src, vm;
-	struct kvmrt_vcpu_key self;
+	__u64 now, id;
+	__u32 src, vm, tid;
 
 	hit(P_KVM_APIC_ACCEPT_IRQ);
 	/* NMI, SMI, INIT and SIPI have no end of interrupt to wait for */
 	if ((dm & APIC_DM_MASK) != APIC_DM_FIXED && (dm & APIC_DM_MASK) != APIC_DM_LOWEST)
 		return 0;
-	src = take_source(now, NULL);
-	if (src == SRC_OTHER && current_vcpu(&self))
+	now = bpf_ktime_get_ns();
+	id = bpf_get_current_pid_tgid();
+	tid = (__u32)id;
+	src = take_source(now, tid, NULL);
+	if (src == SRC_OTHER && bpf_map_lookup_elem(&threads, &tid))
 		src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
-	vm = vm_of_current();
+	vm = vm_of_current(id);
 	if (vm)
 		inject(vm, apicid, vec, src, now, 0);
 	else
@@ -469,18 +443,15 @@ KVMRT_RAW(kvm_apic_accept_irq, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
 
 /* The LAPIC timer is injected by the vCPU thread after it wakes; its
  * hrtimer expiry is when the interrupt really became due. */
-static __always_inline int handle_hrtimer_expire_entry(struct hrtimer *timer)
+static __always_inline int handle_hrtimer_expire_entry(struct hrtimer *timer, __u64 fn)
 {
 	struct kvm_lapic *apic;
 	struct kvm_vcpu *vcpu;
 	struct pid *pid;
 	__u32 lvtt = 0, tgid, tid, vcpu_id;
 	void *regs;
-	__u64 fn, now;
+	__u64 now;
 
-	if (!targ_apic_timer_fn)
-		return 0;
-	fn = (__u64)BPF_CORE_READ(timer, function);
 	if (fn != targ_apic_timer_fn)
 		return 0;
 	hit(P_HRTIMER_EXPIRE_ENTRY);
@@ -506,30 +477,30 @@ static __always_inline int handle_hrtimer_expire_entry(struct hrtimer *timer)
 	return 0;
 }
 
+/* Fires for every hrtimer on the host: leave early and cheaply. */
 KVMRT_TP(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
 {
-	return handle_hrtimer_expire_entry(timer);
+	return handle_hrtimer_expire_entry(timer, (__u64)timer->function);
 }
 
 KVMRT_RAW(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
 {
-	return handle_hrtimer_expire_entry(timer);
+	return handle_hrtimer_expire_entry(timer, (__u64)BPF_CORE_READ(timer, function));
 }
 
 /* ---- host scheduling ---- */
 
-static __always_inline int handle_sched_waking(struct task_struct *p)
+static __always_inline int handle_sched_waking(__u32 tid)
 {
-	__u32 tid = BPF_CORE_READ(p, pid);
 	struct kvmrt_thread *ti;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_cpu_ctx *c;
 	__u64 now;
 
-	hit(P_SCHED_WAKING);
 	ti = bpf_map_lookup_elem(&threads, &tid);
 	if (!ti)
 		return 0;
+	hit(P_SCHED_WAKING);
 	now = bpf_ktime_get_ns();
 	c = this_cpu();
 	if (c && c->unb_valid) {
@@ -546,14 +517,16 @@ static __always_inline int handle_sched_waking(struct task_struct *p)
 	return 0;
 }
 
+/* The hottest events (every wakeup and context switch on the host): the
+ * tp_btf flavour reads the pid directly instead of through a helper. */
 KVMRT_TP(sched_waking, struct task_struct *p)
 {
-	return handle_sched_waking(p);
+	return handle_sched_waking(p->pid);
 }
 
 KVMRT_RAW(sched_waking, struct task_struct *p)
 {
-	return handle_sched_waking(p);
+	return handle_sched_waking(BPF_CORE_READ(p, pid));
 }
 
 static __always_inline int task_runnable(struct task_struct *t, bool preempt)
@@ -614,48 +587,50 @@ static __always_inline void take_blame(struct kvmrt_cpu_ctx *c, struct kvmrt_vcp
 }
 
 static __always_inline int handle_sched_switch(bool preempt, struct task_struct *prev,
-					       struct task_struct *next)
+					       __u32 prev_tid, __u32 next_tid)
 {
-	__u32 prev_tid = BPF_CORE_READ(prev, pid), next_tid = BPF_CORE_READ(next, pid);
-	__u64 now = bpf_ktime_get_ns();
-	struct kvmrt_thread *ti;
+	struct kvmrt_thread *pti, *nti;
 	struct kvmrt_vcpu_state *v;
-	struct kvmrt_cpu_ctx *c;
-	__u64 wait, t_from;
+	struct kvmrt_cpu_ctx *c = NULL;
+	__u64 now, wait, t_from;
 
-	hit(P_SCHED_SWITCH);
-	c = this_cpu();
-	if (!c)
-		return 0;
-	/* remember who ran here, for blame */
-	if (targ_threshold_ns && c->last_switch) {
-		struct kvmrt_cpu_run *r = &c->ring[c->head & (KVMRT_CPU_RING - 1)];
+	pti = bpf_map_lookup_elem(&threads, &prev_tid);
+	nti = bpf_map_lookup_elem(&threads, &next_tid);
+	if (!targ_threshold_ns && !pti && !nti)
+		return 0; /* the common case: no vCPU thread involved */
+	now = bpf_ktime_get_ns();
+	if (targ_threshold_ns) {
+		/* remember who ran here, for blame */
+		c = this_cpu();
+		if (!c)
+			return 0;
+		if (c->last_switch) {
+			struct kvmrt_cpu_run *r = &c->ring[c->head & (KVMRT_CPU_RING - 1)];
 
-		r->pid = prev_tid;
-		r->start = c->last_switch;
-		r->end = now;
-		BPF_CORE_READ_STR_INTO(&r->comm, prev, comm);
-		c->head++;
+			r->pid = prev_tid;
+			r->start = c->last_switch;
+			r->end = now;
+			BPF_CORE_READ_STR_INTO(&r->comm, prev, comm);
+			c->head++;
+		}
+		c->last_switch = now;
 	}
-	c->last_switch = now;
-
-	ti = bpf_map_lookup_elem(&threads, &prev_tid);
-	if (ti) {
-		v = vcpu_of(&ti->vk, 1);
+	hit(P_SCHED_SWITCH);
+	if (pti) {
+		v = vcpu_of(&pti->vk, 1);
 		if (v)
 			ep_switch_out(v, now, task_runnable(prev, preempt));
 	}
-	ti = bpf_map_lookup_elem(&threads, &next_tid);
-	if (!ti)
+	if (!nti)
 		return 0;
-	v = vcpu_of(&ti->vk, 1);
+	v = vcpu_of(&nti->vk, 1);
 	if (!v)
 		return 0;
 	t_from = v->t_runnable;
 	wait = ep_switch_in(v, now);
 	if (t_from) {
-		hist_add(&ti->vk, M_VCPU_WAIT, wait);
-		if (targ_threshold_ns && wait >= targ_threshold_ns / 4)
+		hist_add(v, M_VCPU_WAIT, wait);
+		if (c && wait >= targ_threshold_ns / 4)
 			take_blame(c, v, t_from, next_tid);
 		else
 			v->nblame = 0;
@@ -665,27 +640,25 @@ static __always_inline int handle_sched_switch(bool preempt, struct task_struct 
 
 KVMRT_TP(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_sched_switch(preempt, prev, next);
+	return handle_sched_switch(preempt, prev, prev->pid, next->pid);
 }
 
 KVMRT_RAW(sched_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return handle_sched_switch(preempt, prev, next);
+	return handle_sched_switch(preempt, prev, BPF_CORE_READ(prev, pid), BPF_CORE_READ(next, pid));
 }
 
 static __always_inline int handle_kvm_vcpu_wakeup(__u64 ns, bool waited)
 {
-	struct kvmrt_counters *cn;
+	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 
 	hit(P_KVM_VCPU_WAKEUP);
-	if (!current_vcpu(&vk))
+	v = current_vcpu(&vk, (__u32)bpf_get_current_pid_tgid());
+	if (!v)
 		return 0;
-	cn = counters_of(&vk);
-	if (cn) {
-		cn->wakeups++;
-		cn->halted_ns += ns;
-	}
+	v->c.wakeups++;
+	v->c.halted_ns += ns;
 	return 0;
 }
 
@@ -708,12 +681,12 @@ static __always_inline int handle_kvm_inj_virq(unsigned int vector)
 	__u64 lat;
 
 	hit(P_KVM_INJ_VIRQ);
-	v = current_vcpu(&vk);
+	v = current_vcpu(&vk, (__u32)bpf_get_current_pid_tgid());
 	if (!v)
 		return 0;
 	lat = ep_deliver(v, vector, bpf_ktime_get_ns());
 	if (lat)
-		hist_add(&vk, M_DELIVERY, lat);
+		hist_add(v, M_DELIVERY, lat);
 	return 0;
 }
 
@@ -816,7 +789,7 @@ static __always_inline int handle_kvm_entry(struct kvm_vcpu *vcpu)
 	}
 	ev->count++;
 	ev->sum_ns += dt;
-	hist_add(&vk, M_EXIT, dt);
+	hist_add(v, M_EXIT, dt);
 	return 0;
 }
 
@@ -867,35 +840,40 @@ static __always_inline void emit_outlier(const struct kvmrt_vcpu_key *vk, struct
 
 static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_vcpu_state *v, __u32 vector)
 {
-	struct kvmrt_counters *cn;
 	struct kvmrt_ep_done d = {};
 	__s64 st[ST_NR];
 	__u64 resp;
 	int i;
 
+	if (ep_find(v, vector) < 0)
+		return; /* nothing pending for it: no clock read */
 	if (!ep_eoi(v, vector, bpf_ktime_get_ns(), &d))
 		return;
 	resp = d.t_eoi - d.t_inject;
-	hist_add(vk, M_RESPONSE, resp);
+	hist_add(v, M_RESPONSE, resp);
 	ep_stages(&d, st);
 	for (i = 0; i < ST_NR; i++)
 		if (st[i] >= 0)
-			hist_add(vk, M_ST_WAKE + i, st[i]);
-	cn = counters_of(vk);
-	if (cn)
-		cn->completed++;
+			hist_add(v, M_ST_WAKE + i, st[i]);
+	v->c.completed++;
 	if (targ_threshold_ns && resp >= targ_threshold_ns)
 		emit_outlier(vk, v, &d);
 }
 
 static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 {
-	struct kvm_vcpu *vcpu = BPF_CORE_READ(apic, vcpu);
+	__u64 id = bpf_get_current_pid_tgid();
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 
 	hit(P_KVM_EOI);
-	v = vcpu_from_ptr(vcpu, &vk);
+	v = current_vcpu(&vk, (__u32)id);
+	if (!v) {
+		/* a thread we do not know yet: learn it from the LAPIC's vCPU */
+		vk.tgid = id >> 32;
+		vk.vcpu = BPF_CORE_READ(apic, vcpu, vcpu_id);
+		v = learn_thread(vk.tgid, (__u32)id, vk.vcpu);
+	}
 	if (v)
 		end_episode(&vk, v, vector & 0xff);
 	return 0;
@@ -922,7 +900,7 @@ static __always_inline int handle_kvm_ack_irq(unsigned int irqchip, unsigned int
 	hit(P_KVM_ACK_IRQ);
 	if (irqchip > 1)
 		return 0;
-	v = current_vcpu(&vk);
+	v = current_vcpu(&vk, (__u32)bpf_get_current_pid_tgid());
 	if (!v)
 		return 0;
 	end_episode(&vk, v, KVMRT_PIC_VECTOR_BASE + (irqchip & 1) * 8 + (pin & 7));

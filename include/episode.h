@@ -75,6 +75,8 @@ struct kvmrt_vcpu_state {
 	__u32 pad;
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
+	struct kvmrt_counters c;
+	struct kvmrt_hist h[M_NR];
 };
 
 static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vector)

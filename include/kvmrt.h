@@ -11,7 +11,6 @@
 #define KVMRT_COMM_LEN 16
 #define KVMRT_MAX_VCPUS 4096  /* vCPU state entries, all VMs together */
 #define KVMRT_MAX_THREADS 8192
-#define KVMRT_MAX_HISTS 16384
 #define KVMRT_MAX_EXIT_KEYS 8192
 #define KVMRT_BLAME_SLOTS 3
 #define KVMRT_CPU_RING 16 /* sched_switch records kept per CPU for blame */
@@ -81,12 +80,6 @@ struct kvmrt_thread {
 	struct kvmrt_vcpu_key vk;
 };
 
-struct kvmrt_hist_key {
-	struct kvmrt_vcpu_key vk;
-	__u32 metric;
-	__u32 pad;
-};
-
 struct kvmrt_hist {
 	__u64 count;
 	__u64 sum;
@@ -94,7 +87,7 @@ struct kvmrt_hist {
 	__u64 b[HIST_NBUCKETS];
 };
 
-/* Per-vCPU event counters (per-CPU map, summed by the agent). */
+/* Per-vCPU event counters. */
 struct kvmrt_counters {
 	__u64 injected[SRC_NR];
 	__u64 coalesced;	/* injected while the same vector was pending */
