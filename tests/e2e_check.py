@@ -55,7 +55,11 @@ def guest_match(t, g, mode):
     if inj[src] != inj["total"]:
         sys.exit(f"source {src}: {inj}")
     r, gr = v["response"], g["response"]
-    for p in ("p50_ns", "p90_ns", "p99_ns", "max_ns"):
+    # The guest places a timer tick in time only modulo its period (it sees
+    # acks, not which expiry each answers): its maximum wraps, kvmrt's not.
+    upper = ("p50_ns", "p90_ns", "p99_ns") if mode == "timer" else (
+        "p50_ns", "p90_ns", "p99_ns", "max_ns")
+    for p in upper:
         if r[p] > gr[p] * HIST_SLACK + 1000:
             sys.exit(f"{p}: kvmrt {r[p]} above guest {gr[p]}")
     for p in ("p50_ns", "p90_ns"):
