@@ -36,10 +36,10 @@ VMLINUX_H ?=
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
 AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
-LIBS := -lbpf -lelf -lz -lm -lpthread
+LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
-	libcmocka-dev qemu-system-x86 python3 tmux binutils
+	libcmocka-dev libncurses-dev qemu-system-x86 python3 tmux binutils
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench install clean
 
@@ -132,7 +132,7 @@ bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
 e2e-test: all
-	@bash tests/e2e.sh
+	@bash tests/e2e.sh && bash tests/top.sh
 
 test: deps
 	$(MAKE) all $(UNIT_TESTS)

@@ -5,5 +5,6 @@
 #define KVMRT_COMMANDS_H
 
 int cmd_trace(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct cmd {
 	const char *help;
 } cmds[] = {
 	{ "trace", cmd_trace, "trace interrupt latency, then report (text, JSON, SLO)" },
+	{ "top", cmd_top, "live latency view per vCPU (full screen, or -b batch)" },
 };
 
 static void usage(FILE *f)

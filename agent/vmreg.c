@@ -297,3 +297,28 @@ void vmreg__free(struct vmreg *r)
 	r->vms = NULL;
 	r->n = 0;
 }
+
+int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts)
+{
+	char path[128], buf[1024], *p;
+	long f[48] = { 0 };
+	int i;
+
+	snprintf(path, sizeof(path), "%s/%u/task/%u/stat", proc, pid, tid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -errno;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* fields 3.. follow the comm; we want 19 (nice), 39, 40, 41 */
+	for (i = 3; i <= 41 && p; i++) {
+		p = strchr(p + 1, ' ');
+		if (p)
+			f[i] = strtol(p + 1, NULL, 10);
+	}
+	ts->nice = (int)f[19];
+	ts->cpu = (int)f[39];
+	ts->rt_priority = (int)f[40];
+	ts->policy = (int)f[41];
+	return 0;
+}

@@ -49,4 +49,14 @@ struct vm_entry *vmreg__find(struct vmreg *r, __u32 pid);
 struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid);
 void vmreg__free(struct vmreg *r);
 
+/* Where and how a thread runs now: last CPU, policy (SCHED_*), RT priority
+ * and nice, from /proc/PID/task/TID/stat. 0 or -errno. */
+struct task_sched {
+	int cpu;
+	int policy;
+	int rt_priority;
+	int nice;
+};
+int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts);
+
 #endif

@@ -79,14 +79,6 @@ wait "$gpid"
 check "--slo: 3 when violated, 0 when met" test "$rc1-$rc2" = "3-0"
 
 # 6. Bad input: one line on stderr, usage errors exit 2, others 1
-bad() {
-	local want=$1 out rc
-	shift
-	out=$("$@" 2>&1 >/dev/null)
-	rc=$?
-	[ "$rc" = "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [ -n "$out" ] ||
-		{ echo "rc $rc, stderr: $out"; return 1; }
-}
 check "bad duration" bad 2 "$KVMRT" trace -d abc
 check "bad pid list" bad 2 "$KVMRT" trace -p 12,x
 check "no such pid" bad 1 "$KVMRT" trace -p 999999 -d 1

@@ -56,7 +56,16 @@ stop_trace() {
 	TRACE_RC=$?
 }
 
+# bad RC CMD...: CMD fails with exit status RC and one line on stderr
+bad() {
+	local want=$1 out rc
+	shift
+	out=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	[ "$rc" = "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [ -n "$out" ] ||
+		{ echo "rc $rc, stderr: $out"; return 1; }
+}
 summary() {
-	echo "e2e: $PASSED passed, $FAILED failed"
+	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
