@@ -36,10 +36,11 @@ VMLINUX_H ?=
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
 AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
-LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses
+LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
-	libcmocka-dev libncurses-dev qemu-system-x86 python3 tmux binutils
+	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
+	prometheus python3-prometheus-client python3-yaml openssl curl qemu-system-x86 python3 tmux binutils
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench install clean
 
@@ -131,8 +132,10 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
+E2E_SUITES := e2e top export
+
 e2e-test: all
-	@bash tests/e2e.sh && bash tests/top.sh
+	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc
 
 test: deps
 	$(MAKE) all $(UNIT_TESTS)

@@ -395,6 +395,45 @@ void snapshot__free(struct snapshot *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/* Delete the keys of map fd whose leading __u32 (the tgid) is pid. */
+static void delete_keys(int fd, size_t key_size, __u32 pid)
+{
+	char k[64], next[64];
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, key_size);
+		if (*(__u32 *)k == pid) {
+			bpf_map_delete_elem(fd, k);
+			prev = NULL; /* deleting breaks the walk: start over */
+			continue;
+		}
+		prev = k;
+	}
+}
+
+void collector__forget(struct collector *c, __u32 pid)
+{
+	struct kvmrt_bpf *s = c->l->skel;
+	int fd = bpf_map__fd(s->maps.threads);
+	__u32 tid, next, *prev = NULL;
+	struct kvmrt_thread ti;
+
+	delete_keys(bpf_map__fd(s->maps.vcpus), sizeof(struct kvmrt_vcpu_key), pid);
+	delete_keys(bpf_map__fd(s->maps.exits), sizeof(struct kvmrt_exit_key), pid);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		tid = next;
+		if (!bpf_map_lookup_elem(fd, &tid, &ti) && ti.vk.tgid == pid) {
+			bpf_map_delete_elem(fd, &tid);
+			prev = NULL;
+			continue;
+		}
+		prev = &tid;
+	}
+	bpf_map_delete_elem(bpf_map__fd(s->maps.vms), &pid);
+	vmreg__remove(&c->reg, pid);
+}
+
 void collector__destroy(struct collector *c)
 {
 	ring_buffer__free(c->rb);

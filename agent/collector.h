@@ -65,6 +65,9 @@ int collector__refresh(struct collector *c);
 /* Deliver pending outlier records; waits up to timeout_ms. */
 int collector__poll(struct collector *c, int timeout_ms);
 int collector__snapshot(struct collector *c, struct snapshot *s);
+/* Drop everything kept about a VM that is gone: its BPF map entries and
+ * its registry entry. */
+void collector__forget(struct collector *c, __u32 pid);
 /* Name of the VM with this pid, as the registry knows it. */
 const char *collector__vm_name(struct collector *c, __u32 pid);
 void collector__destroy(struct collector *c);

@@ -16,6 +16,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "trace", cmd_trace, "trace interrupt latency, then report (text, JSON, SLO)" },
 	{ "top", cmd_top, "live latency view per vCPU (full screen, or -b batch)" },
+	{ "export", cmd_export, "Prometheus exporter (/metrics)" },
 };
 
 static void usage(FILE *f)

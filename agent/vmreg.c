@@ -287,6 +287,19 @@ int vmreg__scan(struct vmreg *r)
 	return 0;
 }
 
+void vmreg__remove(struct vmreg *r, __u32 pid)
+{
+	int i;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->vms[i]->pid != pid)
+			continue;
+		free(r->vms[i]);
+		r->vms[i] = r->vms[--r->n];
+		return;
+	}
+}
+
 void vmreg__free(struct vmreg *r)
 {
 	int i;

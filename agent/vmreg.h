@@ -47,6 +47,7 @@ int vmreg__scan(struct vmreg *r);
 struct vm_entry *vmreg__find(struct vmreg *r, __u32 pid);
 /* A VM learned from events: looked up in /proc now. */
 struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid);
+void vmreg__remove(struct vmreg *r, __u32 pid);
 void vmreg__free(struct vmreg *r);
 
 /* Where and how a thread runs now: last CPU, policy (SCHED_*), RT priority

@@ -6,6 +6,9 @@
 #ifndef KVMRT_H
 #define KVMRT_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h> /* BPF programs get the types from vmlinux.h */
+#endif
 #include "hist.h"
 
 #define KVMRT_COMM_LEN 16

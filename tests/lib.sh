@@ -12,6 +12,8 @@ BG_PIDS=()
 
 cleanup() {
 	local p
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	sleep 0.3
 	for p in "${BG_PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	rm -rf "$TMP"

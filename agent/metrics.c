@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include "episode.h"
+#include "latency.h"
+#include "metrics.h"
+#include "names.h"
+
+const __u64 metrics_bounds_ns[METRICS_NBOUNDS] = {
+	1000,	  1500,	    2000,     3000,	5000,	  7000,	    10000,    15000,
+	20000,	  30000,    50000,    70000,	100000,	  150000,   200000,   300000,
+	500000,	  700000,   1000000,  1500000,	2000000,  3000000,  5000000,  7000000,
+	10000000, 15000000, 20000000, 30000000, 50000000, 70000000, 100000000,
+};
+
+/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
+static int utf8_len(const unsigned char *p)
+{
+	int n, i;
+	unsigned int cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if ((p[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if ((p[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond Unicode */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+void metrics_escape(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n = utf8_len(p);
+
+		if (*p == '\\')
+			fputs("\\\\", f);
+		else if (*p == '"')
+			fputs("\\\"", f);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (!n)
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+		else
+			fwrite(p, 1, n, f);
+		p += n ? n : 1;
+	}
+}
+
+__u64 metrics_cumulative(const struct kvmrt_hist *h, __u64 bound_ns)
+{
+	__u64 n = 0;
+	unsigned int i;
+
+	for (i = 0; i < HIST_NBUCKETS && hist_bucket_hi(i) - 1 <= bound_ns; i++)
+		n += h->b[i];
+	return n;
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void vm_labels(FILE *f, const char *vm, __u32 vcpu)
+{
+	fputs("vm=\"", f);
+	metrics_escape(f, vm);
+	fprintf(f, "\",vcpu=\"%u\"", vcpu);
+}
+
+/* Series are keyed by (vm name, vcpu): two live VMs of one name merge. */
+struct series {
+	const char *vm;
+	__u32 vcpu;
+	struct kvmrt_hist h[M_NR];
+	struct kvmrt_counters c;
+	__u64 max_last;
+	__u64 exits[2][128];	/* VMX, SVM basic reasons below 128 */
+	__u64 exits_other;
+};
+
+static int cmp_series(const void *a, const void *b)
+{
+	const struct series *x = a, *y = b;
+	int c = strcmp(x->vm, y->vm);
+
+	return c ? c : (x->vcpu < y->vcpu ? -1 : x->vcpu > y->vcpu);
+}
+
+static struct series *collect(const struct metrics_ctx *m, int *n)
+{
+	const struct snapshot *s = m->s;
+	struct series *out;
+	int i, j, k, total = 0;
+
+	for (i = 0; i < s->nvms; i++)
+		total += s->vms[i].nvcpus;
+	out = calloc(total ? total : 1, sizeof(*out));
+	*n = 0;
+	if (!out)
+		return NULL;
+	for (i = 0; i < s->nvms; i++) {
+		const struct vm_stats *vm = &s->vms[i];
+
+		for (j = 0; j < vm->nvcpus; j++) {
+			const struct vcpu_stats *v = &vm->vcpus[j];
+			struct series *se = NULL;
+			int q;
+
+			for (q = 0; q < *n; q++)
+				if (!strcmp(out[q].vm, vm->name) && out[q].vcpu == v->vcpu)
+					se = &out[q];
+			if (!se) {
+				se = &out[(*n)++];
+				se->vm = vm->name;
+				se->vcpu = v->vcpu;
+			}
+			for (k = 0; k < M_NR; k++)
+				hist_merge(&se->h[k], &v->h[k]);
+			for (k = 0; k < SRC_NR; k++)
+				se->c.injected[k] += v->c.injected[k];
+			se->c.coalesced += v->c.coalesced;
+			se->c.completed += v->c.completed;
+			se->c.halted_ns += v->c.halted_ns;
+			for (k = 0; k < v->nexits; k++) {
+				const struct exit_stat *e = &v->exits[k];
+
+				if ((e->isa == ISA_VMX || e->isa == ISA_SVM) && e->reason < 128 &&
+				    exit_reason_name(e->isa, e->reason))
+					se->exits[e->isa - 1][e->reason] += e->count;
+				else
+					se->exits_other += e->count;
+			}
+			if (m->last) {
+				struct vm_stats *lv = snapshot__vm((struct snapshot *)m->last, vm->pid);
+				struct vcpu_stats *lc = lv ? snapshot__vcpu(lv, v->vcpu) : NULL;
+
+				if (lc && lc->h[M_RESPONSE].count && lc->h[M_RESPONSE].max > se->max_last)
+					se->max_last = lc->h[M_RESPONSE].max;
+			}
+		}
+	}
+	qsort(out, *n, sizeof(*out), cmp_series);
+	return out;
+}
+
+static void histogram(FILE *f, const char *name, const char *help, const struct series *se, int n,
+		      int metric)
+{
+	int i, b;
+
+	head(f, name, "histogram", help);
+	for (i = 0; i < n; i++) {
+		const struct kvmrt_hist *h = &se[i].h[metric];
+
+		for (b = 0; b < METRICS_NBOUNDS; b++) {
+			fprintf(f, "%s_bucket{", name);
+			vm_labels(f, se[i].vm, se[i].vcpu);
+			fprintf(f, ",le=\"%g\"} %llu\n", metrics_bounds_ns[b] / 1e9,
+				(unsigned long long)metrics_cumulative(h, metrics_bounds_ns[b]));
+		}
+		fprintf(f, "%s_bucket{", name);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)h->count);
+		fprintf(f, "%s_sum{", name);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %.9f\n", h->sum / 1e9);
+		fprintf(f, "%s_count{", name);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %llu\n", (unsigned long long)h->count);
+	}
+}
+
+static int observable(const struct metrics_ctx *m, int p)
+{
+	return m->l->attached[p] && m->s->hits[p];
+}
+
+void metrics_render(FILE *f, const struct metrics_ctx *m)
+{
+	static const struct {
+		const char *name;
+		int p1, p2, must_fire;
+	} eps[] = {
+		{ "inject", P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ, 0 },
+		{ "wake", P_SCHED_WAKING, -1, 0 },
+		{ "run", P_SCHED_SWITCH, -1, 0 },
+		{ "deliver", P_KVM_INJ_VIRQ, -1, 1 },
+		{ "eoi", P_KVM_EOI, P_KVM_ACK_IRQ, 1 },
+		{ "exits", P_KVM_EXIT, -1, 1 },
+	};
+	struct series *se;
+	int n, i, k, isa;
+
+	se = collect(m, &n);
+	if (!se)
+		return;
+	histogram(f, "kvmrt_irq_response_seconds",
+		  "Guest interrupt response latency: injection to end of interrupt.", se, n,
+		  M_RESPONSE);
+	histogram(f, "kvmrt_irq_delivery_seconds",
+		  "Guest interrupt delivery latency: injection to injected into the guest "
+		  "(VMX/SVM hosts only; see kvmrt_endpoint_observable).",
+		  se, n, M_DELIVERY);
+	histogram(f, "kvmrt_vcpu_wait_seconds",
+		  "Host scheduling delay of vCPU threads: runnable to running.", se, n,
+		  M_VCPU_WAIT);
+	histogram(f, "kvmrt_exit_handling_seconds",
+		  "Time from a VM exit to the next VM entry (VMX/SVM hosts only).", se, n, M_EXIT);
+
+	head(f, "kvmrt_irq_response_max_seconds", "gauge",
+	     "Slowest interrupt response in the agent's last collection interval.");
+	for (i = 0; i < n; i++) {
+		fputs("kvmrt_irq_response_max_seconds{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %.9f\n", se[i].max_last / 1e9);
+	}
+	head(f, "kvmrt_irq_injections_total", "counter",
+	     "Interrupts injected into the vCPU, by source.");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < SRC_NR; k++) {
+			fputs("kvmrt_irq_injections_total{", f);
+			vm_labels(f, se[i].vm, se[i].vcpu);
+			fprintf(f, ",source=\"%s\"} %llu\n", source_name(k),
+				(unsigned long long)se[i].c.injected[k]);
+		}
+	head(f, "kvmrt_irq_coalesced_total", "counter",
+	     "Injections of a vector that was still pending: merged into one interrupt.");
+	for (i = 0; i < n; i++) {
+		fputs("kvmrt_irq_coalesced_total{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %llu\n", (unsigned long long)se[i].c.coalesced);
+	}
+	head(f, "kvmrt_vcpu_halted_seconds_total", "counter", "Time the vCPU spent halted.");
+	for (i = 0; i < n; i++) {
+		fputs("kvmrt_vcpu_halted_seconds_total{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %.9f\n", se[i].c.halted_ns / 1e9);
+	}
+	head(f, "kvmrt_vm_exits_total", "counter", "VM exits by reason (VMX/SVM hosts only).");
+	for (i = 0; i < n; i++) {
+		for (isa = 0; isa < 2; isa++)
+			for (k = 0; k < 128; k++) {
+				if (!se[i].exits[isa][k])
+					continue;
+				fputs("kvmrt_vm_exits_total{", f);
+				vm_labels(f, se[i].vm, se[i].vcpu);
+				fprintf(f, ",reason=\"%s\"} %llu\n", exit_reason_name(isa + 1, k),
+					(unsigned long long)se[i].exits[isa][k]);
+			}
+		/* always present, so every vCPU has the series even before (or,
+		 * on hosts without kvm_exit, without) any exit */
+		fputs("kvmrt_vm_exits_total{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, ",reason=\"other\"} %llu\n", (unsigned long long)se[i].exits_other);
+	}
+	free(se);
+
+	head(f, "kvmrt_endpoint_observable", "gauge",
+	     "Whether this host lets kvmrt observe an episode endpoint (1) or not (0).");
+	for (i = 0; i < (int)(sizeof(eps) / sizeof(eps[0])); i++) {
+		int ok = observable(m, eps[i].p1) || (eps[i].p2 >= 0 && observable(m, eps[i].p2));
+
+		if (!eps[i].must_fire)
+			ok = m->l->attached[eps[i].p1] || (eps[i].p2 >= 0 && m->l->attached[eps[i].p2]);
+		fprintf(f, "kvmrt_endpoint_observable{endpoint=\"%s\"} %d\n", eps[i].name, ok);
+	}
+	head(f, "kvmrt_events_lost_total", "counter",
+	     "Outlier records the ring buffer could not take.");
+	fprintf(f, "kvmrt_events_lost_total %llu\n", (unsigned long long)m->s->lost);
+	head(f, "kvmrt_bpf_program_attached", "gauge",
+	     "Whether the BPF program on this tracepoint is attached.");
+	for (k = 0; k < P_NR; k++)
+		fprintf(f, "kvmrt_bpf_program_attached{program=\"%s\"} %d\n", prog_tp_name(k),
+			m->l->attached[k]);
+	head(f, "kvmrt_bpf_runs_total", "counter",
+	     "Runs of each BPF program (kernel BPF stats, counted while the agent runs).");
+	for (k = 0; k < P_NR; k++)
+		fprintf(f, "kvmrt_bpf_runs_total{program=\"%s\"} %llu\n", prog_tp_name(k),
+			(unsigned long long)m->s->bpf_runs[k]);
+	head(f, "kvmrt_bpf_run_seconds_total", "counter",
+	     "Time spent in each BPF program (kernel BPF stats).");
+	for (k = 0; k < P_NR; k++)
+		fprintf(f, "kvmrt_bpf_run_seconds_total{program=\"%s\"} %.9f\n", prog_tp_name(k),
+			m->s->bpf_run_ns[k] / 1e9);
+	head(f, "kvmrt_build_info", "gauge", "kvmrt's version; always 1.");
+	fprintf(f, "kvmrt_build_info{version=\"%s\"} 1\n", m->version);
+}
