@@ -23,6 +23,12 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct collector *c = ctx;
 	const struct kvmrt_outlier *r = data;
 
+	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
+	    r->type <= REC_CTL_HINT) {
+		if (c->on_ctl)
+			c->on_ctl(c, data, c->ctx);
+		return 0;
+	}
 	if (len < sizeof(*r) || r->type != REC_OUTLIER)
 		return 0;
 	/* a VM seen first through its outliers still gets its name */
@@ -57,6 +63,11 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 		return err;
 	}
 	return collector__refresh(c);
+}
+
+void collector__on_ctl(struct collector *c, ctl_fn fn)
+{
+	c->on_ctl = fn;
 }
 
 int collector__refresh(struct collector *c)

@@ -48,18 +48,22 @@ struct snapshot {
 
 struct collector;
 typedef void (*outlier_fn)(struct collector *c, const struct kvmrt_outlier *r, void *ctx);
+typedef void (*ctl_fn)(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx);
 
 struct collector {
 	struct loader *l;
 	struct vmreg reg;
 	struct ring_buffer *rb;
 	outlier_fn on_outlier;
+	ctl_fn on_ctl;
 	void *ctx;
 	int ncpus;
 	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
 };
 
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);
+/* kvmrt control's records go to fn (set after init). */
+void collector__on_ctl(struct collector *c, ctl_fn fn);
 /* Rescan /proc for VMs (they come and go). */
 int collector__refresh(struct collector *c);
 /* Deliver pending outlier records; waits up to timeout_ms. */

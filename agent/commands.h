@@ -7,5 +7,6 @@
 int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_control(int argc, char **argv);
 
 #endif

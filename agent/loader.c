@@ -32,6 +32,7 @@ static struct bpf_program *prog_of(struct kvmrt_bpf *s, int p, int raw)
 		PAIR(P_KVM_EXIT, kvm_exit);
 		PAIR(P_KVM_EOI, kvm_eoi);
 		PAIR(P_KVM_ACK_IRQ, kvm_ack_irq);
+		PAIR(P_KVM_PIO, kvm_pio);
 	}
 #undef PAIR
 	return NULL;
@@ -140,6 +141,7 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 	timer_fn = kallsyms_addr("apic_timer_fn");
 	l->skel->rodata->targ_threshold_ns = o->threshold_ns;
 	l->skel->rodata->targ_apic_timer_fn = have_kvm ? timer_fn : 0;
+	l->skel->rodata->targ_hint_port = o->hint_port;
 
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);
@@ -149,6 +151,8 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 			l->flavour[p] = FLAVOUR_NONE;
 		else if (p == P_HRTIMER_EXPIRE_ENTRY && !timer_fn)
 			l->flavour[p] = FLAVOUR_NONE; /* nothing to match expiries against */
+		else if (p == P_KVM_PIO && !o->hint_port)
+			l->flavour[p] = FLAVOUR_NONE; /* only kvmrt control's hints need it */
 		else if (!o->force_raw && b.vmlinux && tp_has_btf(&b, tp))
 			l->flavour[p] = FLAVOUR_BTF;
 		else

@@ -17,6 +17,7 @@ struct loader_opts {
 	__u64 threshold_ns;	/* outlier records above this; 0: none */
 	int force_raw;		/* raw_tp everywhere (tests drive them with test_run) */
 	int no_attach;		/* load only */
+	__u16 hint_port;	/* guest hint I/O port for kvmrt control; 0: none */
 };
 
 struct loader {

@@ -17,6 +17,7 @@ static const struct cmd {
 	{ "trace", cmd_trace, "trace interrupt latency, then report (text, JSON, SLO)" },
 	{ "top", cmd_top, "live latency view per vCPU (full screen, or -b batch)" },
 	{ "export", cmd_export, "Prometheus exporter (/metrics)" },
+	{ "control", cmd_control, "prioritize / co-schedule real-time vCPUs (restores on exit)" },
 };
 
 static void usage(FILE *f)

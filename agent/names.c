@@ -32,6 +32,7 @@ static const char *const tps[P_NR] = {
 	[P_KVM_EXIT] = "kvm_exit",
 	[P_KVM_EOI] = "kvm_eoi",
 	[P_KVM_ACK_IRQ] = "kvm_ack_irq",
+	[P_KVM_PIO] = "kvm_pio",
 };
 
 const char *source_name(int src)

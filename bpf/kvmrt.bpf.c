@@ -22,6 +22,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u64 targ_threshold_ns = 0;   /* 0: no outlier records */
 const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms */
 const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page */
+const volatile __u16 targ_hint_port = 0;       /* kvmrt control: guest busy/idle hints */
 
 #define APIC_DM_MASK 0x700
 #define APIC_DM_FIXED 0x000
@@ -61,6 +62,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } vms SEC(".maps");
+
+/* vCPUs kvmrt control co-schedules: their injections, ends and hints go
+ * to it through the ring buffer at once. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct kvmrt_vcpu_key);
+	__type(value, __u32);
+} rt_vcpus SEC(".maps");
 
 /* Threads outside the VMM that inject for it (kvm-pit/PID, vhost-PID). */
 struct {
@@ -273,6 +283,38 @@ static __always_inline void count_inject(struct kvmrt_vcpu_state *v, __u32 sourc
 		__sync_fetch_and_add(&v->c.dropped, 1);
 }
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
+
+	if (l)
+		(*l)++;
+}
+
+/* Tell kvmrt control about a real-time vCPU's work, now. */
+static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *vk, __u32 tid,
+				      __u64 t, __u32 value)
+{
+	struct kvmrt_ctl_rec *r;
+
+	if (!bpf_map_lookup_elem(&rt_vcpus, vk))
+		return;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_lost();
+		return;
+	}
+	r->type = type;
+	r->tgid = vk->tgid;
+	r->vcpu = vk->vcpu;
+	r->tid = tid;
+	r->t = t;
+	r->value = value;
+	r->pad = 0;
+	bpf_ringbuf_submit(r, 0);
+}
+
 static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
 				   __u64 now, int from_timer)
 {
@@ -284,6 +326,9 @@ static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u3
 		return;
 	r = ep_inject(v, vector, source, now, from_timer);
 	count_inject(v, source, r);
+	/* one record per episode: coalesced and merged ones end only once */
+	if (r == EP_NEW || r == EP_EVICTED)
+		ctl_event(REC_CTL_INJECT, &vk, v->tid, now, vector);
 }
 
 /* Injection from a context that is not the VM's: keep it on this CPU until
@@ -809,14 +854,11 @@ static __always_inline void emit_outlier(const struct kvmrt_vcpu_key *vk, struct
 					 const struct kvmrt_ep_done *d)
 {
 	struct kvmrt_outlier *r;
-	__u32 zero = 0, i;
-	__u64 *l;
+	__u32 i;
 
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
-		l = bpf_map_lookup_elem(&lost, &zero);
-		if (l)
-			(*l)++;
+		count_lost();
 		return;
 	}
 	r->type = REC_OUTLIER;
@@ -856,6 +898,7 @@ static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_
 		if (st[i] >= 0)
 			hist_add(v, M_ST_WAKE + i, st[i]);
 	v->c.completed++;
+	ctl_event(REC_CTL_EOI, vk, v->tid, d.t_eoi, d.vector);
 	if (targ_threshold_ns && resp >= targ_threshold_ns)
 		emit_outlier(vk, v, &d);
 }
@@ -915,4 +958,34 @@ KVMRT_TP(kvm_ack_irq, unsigned int irqchip, unsigned int pin)
 KVMRT_RAW(kvm_ack_irq, unsigned int irqchip, unsigned int pin)
 {
 	return handle_kvm_ack_irq(irqchip, pin);
+}
+
+/* kvm_pio: only the guest hint port of kvmrt control matters here. */
+static __always_inline int handle_kvm_pio(unsigned int rw, unsigned int port, const void *data)
+{
+	struct kvmrt_vcpu_key vk;
+	struct kvmrt_vcpu_state *v;
+	__u8 val = 0;
+
+	if (port != targ_hint_port || !rw) /* rw: 1 for out */
+		return 0;
+	hit(P_KVM_PIO);
+	v = current_vcpu(&vk, (__u32)bpf_get_current_pid_tgid());
+	if (!v)
+		return 0;
+	bpf_probe_read_kernel(&val, 1, data);
+	ctl_event(REC_CTL_HINT, &vk, v->tid, bpf_ktime_get_ns(), val);
+	return 0;
+}
+
+KVMRT_TP(kvm_pio, unsigned int rw, unsigned int port, unsigned int size, unsigned int count,
+	 const void *data)
+{
+	return handle_kvm_pio(rw, port, data);
+}
+
+KVMRT_RAW(kvm_pio, unsigned int rw, unsigned int port, unsigned int size, unsigned int count,
+	  const void *data)
+{
+	return handle_kvm_pio(rw, port, data);
 }

@@ -7,7 +7,7 @@
 /* I/O ports (clear of QEMU's fw_cfg at 0x510 and the usual PC devices) */
 #define GUEST_PORT_CFG 0x7c0	/* in: magic, flags, timer count, work loops */
 #define GUEST_PORT_ACK 0x7c1	/* out: handler done (after end of interrupt) */
-#define GUEST_PORT_HINT 0x7c2	/* out: reserved for busy/idle hints */
+#define GUEST_PORT_HINT 0x7c2	/* out: 1 busy, 0 idle (with GF_HINT) */
 #define GUEST_PORT_READY 0x7c3	/* out: set up, interrupts may come */
 
 #define GUEST_CFG_MAGIC 0x5452564b /* "KVRT" */
@@ -18,6 +18,7 @@
 #define GF_PIT 0x04	/* PIT tick through the PIC (IRQ0) */
 #define GF_PIC 0x08	/* unmask PIC IRQ GUEST_PIC_IRQ for KVM_IRQ_LINE */
 #define GF_X2APIC 0x10	/* enable x2APIC (MSI, LAPIC timer) */
+#define GF_HINT 0x20	/* busy/idle hints on GUEST_PORT_HINT around each handler */
 
 #define GUEST_VEC_PIC_BASE 0x20
 #define GUEST_PIC_IRQ 3

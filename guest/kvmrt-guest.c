@@ -55,6 +55,7 @@ struct opts {
 	const char *name;
 	int cpu;
 	int quiet;
+	int hint;
 };
 
 struct vm {
@@ -497,6 +498,8 @@ static void usage(FILE *f)
 		"  -w, --work N         loop iterations of work per interrupt\n"
 		"  -C, --cpu N          pin the vCPU thread to CPU N\n"
 		"  -n, --name NAME      VM name (as QEMU's -name)\n"
+		"      --hint           write busy/idle to I/O port 0x7c2 around each handler\n"
+		"                       (hints for kvmrt control --hint-port 0x7c2)\n"
 		"      --json[=FILE]    print a JSON summary (kvmrt trace's latency shape)\n"
 		"      --samples FILE   write every latency (ns), one per line\n"
 		"  -q, --quiet          no text summary\n"
@@ -548,6 +551,7 @@ int main(int argc, char **argv)
 		{ "json", optional_argument, NULL, 'J' },
 		{ "samples", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "hint", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -619,6 +623,9 @@ int main(int argc, char **argv)
 		case 'q':
 			v.o.quiet = 1;
 			break;
+		case 'H':
+			v.o.hint = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -640,7 +647,7 @@ int main(int argc, char **argv)
 		v.o.duration_s = 5;
 
 	v.cfg_words[0] = GUEST_CFG_MAGIC;
-	v.cfg_words[1] = GF_X2APIC | (v.o.busy ? GF_BUSY : 0) |
+	v.cfg_words[1] = GF_X2APIC | (v.o.busy ? GF_BUSY : 0) | (v.o.hint ? GF_HINT : 0) |
 			 (v.o.mode == MODE_TIMER ? GF_TIMER : 0) | (v.o.mode == MODE_PIC ? GF_PIC : 0);
 	v.cfg_words[2] = v.o.mode == MODE_TIMER ? (uint32_t)(1e9 / v.o.rate_hz) : 0;
 	v.cfg_words[3] = v.o.work;

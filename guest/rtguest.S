@@ -144,6 +144,19 @@ busy_idle:
 	sti
 8:	jmp	8b
 
+/* The study's RTOS told the host when it had real-time work: busy (1)
+ * when a handler starts, idle (0) when it is done. Only with GF_HINT. */
+hint_busy:
+	movb	$1, %al
+	jmp	1f
+hint_idle:
+	movb	$0, %al
+1:	testl	$GF_HINT, FLAGS_ADDR
+	jz	2f
+	movw	$GUEST_PORT_HINT, %dx
+	outb	%al, %dx
+2:	ret
+
 work:
 	movl	WORK_ADDR, %ecx
 	testl	%ecx, %ecx
@@ -154,11 +167,13 @@ work:
 
 apic_isr:
 	pushal
+	call	hint_busy
 	call	work
 	movl	$0x80b, %ecx		/* x2APIC EOI */
 	xorl	%eax, %eax
 	xorl	%edx, %edx
 	wrmsr
+	call	hint_idle
 	movw	$GUEST_PORT_ACK, %dx
 	movb	$1, %al
 	outb	%al, %dx
@@ -167,9 +182,11 @@ apic_isr:
 
 pic_isr:
 	pushal
+	call	hint_busy
 	call	work
 	movb	$0x20, %al		/* non-specific EOI to the master */
 	outb	%al, $0x20
+	call	hint_idle
 	movw	$GUEST_PORT_ACK, %dx
 	movb	$2, %al
 	outb	%al, %dx

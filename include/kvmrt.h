@@ -63,6 +63,7 @@ enum kvmrt_prog {
 	P_KVM_EXIT,
 	P_KVM_EOI,
 	P_KVM_ACK_IRQ,
+	P_KVM_PIO,
 	P_NR,
 };
 
@@ -120,6 +121,20 @@ struct kvmrt_blame {
 
 enum kvmrt_rec_type {
 	REC_OUTLIER = 1,
+	REC_CTL_INJECT,	/* an interrupt for a real-time vCPU (kvmrt control) */
+	REC_CTL_EOI,	/* one of its interrupts ended */
+	REC_CTL_HINT,	/* its guest wrote the hint port: value 1 busy, 0 idle */
+};
+
+/* For kvmrt control: sent at once, for the vCPUs it marks real-time. */
+struct kvmrt_ctl_rec {
+	__u32 type;
+	__u32 tgid;
+	__u32 vcpu;
+	__u32 tid;
+	__u64 t;
+	__u32 value;
+	__u32 pad;
 };
 
 /* A slow episode, sent through the ring buffer. Stage times are absolute

@@ -1,0 +1,716 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmrt control: prioritization and co-scheduling of real-time vCPUs,
+ * driven by the measurements.
+ *
+ *   --prio N     SCHED_FIFO N (reset-on-fork) for the real-time vCPU
+ *                threads, for as long as control runs;
+ *   --cosched    their background policy until their guest has work: the
+ *                BPF side reports each injection for them at once, the
+ *                controller boosts the thread to SCHED_FIFO, and demotes it
+ *                once every interrupt ended (or the guest said idle) and a
+ *                grace period passed, never longer than the cap at once.
+ *
+ * Safety: every thread's state is saved to the state file before it is
+ * changed; a guardian process restores from that file if control dies
+ * without doing so itself; `--restore` does the same for a service
+ * manager's stop hook. Threads are identified by tid and start time before
+ * every change; a change made by someone else is reported and that thread
+ * left alone; RT throttling must be on.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collector.h"
+#include "commands.h"
+#include "cosched.h"
+#include "kvmrt.skel.h"
+#include "latency.h"
+#include "log.h"
+#include "taskstate.h"
+
+#define CTL_DEFAULT_STATE "/run/kvmrt/control.state"
+#define CTL_MAX_RT 16
+#define CTL_DEFAULT_PRIO 50
+
+struct rt_vcpu {
+	const char *vm;
+	__u32 vcpu;
+	struct task_saved saved;
+	struct cosched cs;
+	int boosted;
+	int foreign; /* someone else changed it: hands off */
+};
+
+struct control {
+	const char *rt[CTL_MAX_RT];
+	int nrt;
+	int prio;
+	int cosched;
+	struct cosched_cfg cfg;
+	unsigned int hint_port;
+	int dry_run;
+	int restore;
+	double duration_s;
+	const char *state_path;
+
+	struct loader l;
+	struct collector c;
+	struct state_file st;
+	struct rt_vcpu *v;
+	int nv;
+	struct kvmrt_hist *reaction;
+	int guardian_fd;
+};
+
+static volatile sig_atomic_t exiting;
+
+static void on_sig(int sig)
+{
+	exiting = 1;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static const char *policy_str(__u32 p)
+{
+	static const char *const n[] = { "SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH",
+					 "?",		"SCHED_IDLE", "SCHED_DEADLINE" };
+
+	return p < 7 ? n[p] : "?";
+}
+
+static int rt_throttling_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/sched_rt_runtime_us", "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v >= 0;
+}
+
+/* Find the real-time VMs (by name or pid) and their vCPU threads. */
+static int resolve(struct control *ctl, struct vmreg *reg)
+{
+	int i, j, k;
+
+	for (i = 0; i < ctl->nrt; i++) {
+		char *end;
+		unsigned long pid = strtoul(ctl->rt[i], &end, 10);
+		struct vm_entry *e = NULL;
+
+		for (j = 0; j < reg->n; j++) {
+			struct vm_entry *x = reg->vms[j];
+
+			if (!x->alive)
+				continue;
+			if ((!*end && x->pid == pid) || !strcmp(x->name, ctl->rt[i])) {
+				if (e) {
+					pr_err("--rt %s: more than one VM matches (pids %u, %u)",
+					       ctl->rt[i], e->pid, x->pid);
+					return -EINVAL;
+				}
+				e = x;
+			}
+		}
+		if (!e) {
+			pr_err("--rt %s: no such VM", ctl->rt[i]);
+			return -ENOENT;
+		}
+		if (!e->nvcpus) {
+			pr_err("--rt %s: no vCPU threads found (named 'CPU n/KVM')", ctl->rt[i]);
+			return -ENOENT;
+		}
+		for (k = 0; k < e->nvcpus; k++) {
+			struct rt_vcpu *v = realloc(ctl->v, (ctl->nv + 1) * sizeof(*v));
+			int err;
+
+			if (!v)
+				return -ENOMEM;
+			ctl->v = v;
+			v = &ctl->v[ctl->nv];
+			memset(v, 0, sizeof(*v));
+			v->vm = e->name;
+			v->vcpu = e->vcpus[k].id;
+			err = task_save(&v->saved, e->pid, e->vcpus[k].tid);
+			if (err) {
+				pr_err("--rt %s: read vCPU %u thread %u: %s", ctl->rt[i], v->vcpu,
+				       e->vcpus[k].tid, strerror(-err));
+				return err;
+			}
+			if (v->saved.policy == SCHED_FIFO || v->saved.policy == SCHED_RR ||
+			    v->saved.policy == SCHED_DEADLINE) {
+				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
+				       ctl->rt[i], v->vcpu, v->saved.tid,
+				       policy_str(v->saved.policy));
+				return -EBUSY;
+			}
+			ctl->nv++;
+		}
+	}
+	return 0;
+}
+
+static void print_plan(struct control *ctl)
+{
+	int i;
+
+	printf("kvmrt control plan%s:\n", ctl->dry_run ? " (dry run: nothing is changed)" : "");
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+
+		printf("  VM %s (pid %u) vCPU %u thread %u: %s nice %d -> ", v->vm, v->saved.pid,
+		       v->vcpu, v->saved.tid, policy_str(v->saved.policy), v->saved.nice);
+		if (ctl->cosched)
+			printf("SCHED_FIFO %d while it has work (injection%s), back after %.0f us, "
+			       "at most %.0f ms at once\n",
+			       ctl->prio, ctl->hint_port ? " or busy hint" : "",
+			       ctl->cfg.grace_ns / 1e3, ctl->cfg.cap_ns / 1e6);
+		else
+			printf("SCHED_FIFO %d, reset-on-fork\n", ctl->prio);
+	}
+	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
+	       ctl->prio + 1, ctl->state_path);
+}
+
+/* The guardian: a child that outlives a crashed or killed controller and
+ * restores from the state file. It sees the controller go through EOF on
+ * a pipe only the controller holds open. */
+static int start_guardian(struct control *ctl)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char c;
+		struct stat sb;
+
+		close(p[1]);
+		signal(SIGINT, SIG_IGN); /* a terminal's Ctrl-C is for the controller */
+		signal(SIGTERM, SIG_IGN);
+		prctl(PR_SET_NAME, "kvmrt-guardian");
+		while (read(p[0], &c, 1) > 0)
+			;
+		if (!stat(ctl->state_path, &sb)) {
+			int failed = state_restore(ctl->state_path, 0);
+
+			fprintf(stderr, "kvmrt-guardian: controller gone; restored%s\n",
+				failed ? " (with failures)" : "");
+		}
+		_exit(0);
+	}
+	close(p[0]);
+	ctl->guardian_fd = p[1];
+	return 0;
+}
+
+static int save_state(struct control *ctl)
+{
+	int i, err;
+
+	ctl->st.n = 0;
+	free(ctl->st.tasks);
+	ctl->st.tasks = calloc(ctl->nv ? ctl->nv : 1, sizeof(*ctl->st.tasks));
+	if (!ctl->st.tasks)
+		return -ENOMEM;
+	for (i = 0; i < ctl->nv; i++)
+		if (!ctl->v[i].foreign)
+			ctl->st.tasks[ctl->st.n++] = ctl->v[i].saved;
+	err = state_write(&ctl->st);
+	if (err)
+		pr_err("write state file %s: %s", ctl->st.path, strerror(-err));
+	return err;
+}
+
+/* Before touching a thread: still the same one, still as we left it? */
+static int still_ours(struct rt_vcpu *v, int prio)
+{
+	if (v->foreign)
+		return 0;
+	if (!task_same(&v->saved)) {
+		pr_warn("VM %s vCPU %u: thread %u is gone: no longer managed", v->vm, v->vcpu,
+			v->saved.tid);
+		v->foreign = 1;
+		return 0;
+	}
+	if (v->boosted ? !task_policy_is(&v->saved, SCHED_FIFO, prio)
+		       : !task_policy_is(&v->saved, v->saved.policy, v->saved.rt_priority)) {
+		pr_warn("VM %s vCPU %u: thread %u's policy was changed by someone else: "
+			"leaving it alone",
+			v->vm, v->vcpu, v->saved.tid);
+		v->foreign = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int boost(struct control *ctl, struct rt_vcpu *v)
+{
+	int err;
+
+	if (!still_ours(v, ctl->prio))
+		return -ESRCH;
+	err = task_set_fifo(&v->saved, ctl->prio);
+	if (err) {
+		pr_err("boost thread %u: %s", v->saved.tid, strerror(-err));
+		return err;
+	}
+	v->boosted = 1;
+	return 0;
+}
+
+static int demote(struct control *ctl, struct rt_vcpu *v)
+{
+	int err;
+
+	if (!still_ours(v, ctl->prio))
+		return -ESRCH;
+	err = task_restore(&v->saved);
+	if (err) {
+		pr_err("demote thread %u: %s", v->saved.tid, strerror(-err));
+		return err;
+	}
+	v->boosted = 0;
+	return 0;
+}
+
+static struct rt_vcpu *find_vcpu(struct control *ctl, __u32 tgid, __u32 vcpu)
+{
+	int i;
+
+	for (i = 0; i < ctl->nv; i++)
+		if (ctl->v[i].saved.pid == tgid && ctl->v[i].vcpu == vcpu)
+			return &ctl->v[i];
+	return NULL;
+}
+
+static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, __u64 t_event)
+{
+	if (a == CS_BOOST && !boost(ctl, v) && t_event) {
+		__u64 dt = mono_ns() - t_event;
+		unsigned int b = hist_bucket(dt);
+
+		ctl->reaction->b[b < HIST_NBUCKETS ? b : HIST_NBUCKETS - 1]++;
+		ctl->reaction->count++;
+		ctl->reaction->sum += dt;
+		if (dt > ctl->reaction->max)
+			ctl->reaction->max = dt;
+	} else if (a == CS_DEMOTE) {
+		demote(ctl, v);
+		if (v->cs.state == CS_COOLDOWN)
+			pr_warn("VM %s vCPU %u: boosted for the cap (%.0f ms): demoted for %.0f ms",
+				v->vm, v->vcpu, ctl->cfg.cap_ns / 1e6, ctl->cfg.cooldown_ns / 1e6);
+	}
+}
+
+static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx)
+{
+	struct control *ctl = ctx;
+	struct rt_vcpu *v = find_vcpu(ctl, r->tgid, r->vcpu);
+	__u64 now = mono_ns();
+
+	if (!v || v->foreign)
+		return;
+	switch (r->type) {
+	case REC_CTL_INJECT:
+		act(ctl, v, cosched_inject(&v->cs, &ctl->cfg, now), r->t);
+		break;
+	case REC_CTL_EOI:
+		act(ctl, v, cosched_eoi(&v->cs, &ctl->cfg, now), 0);
+		break;
+	case REC_CTL_HINT:
+		act(ctl, v, cosched_hint(&v->cs, &ctl->cfg, r->value != 0, now), r->t);
+		break;
+	}
+}
+
+/* Wait for records until the nearest grace/cap deadline, then tick. */
+static void cosched_loop(struct control *ctl, __u64 t_end)
+{
+	int epfd = ring_buffer__epoll_fd(ctl->c.rb);
+	__u64 next_check = mono_ns() + 1000000000ULL;
+
+	while (!exiting) {
+		__u64 now = mono_ns(), deadline = next_check;
+		struct epoll_event ev;
+		struct timespec ts;
+		int i;
+
+		if (t_end && now >= t_end)
+			break;
+		for (i = 0; i < ctl->nv; i++) {
+			__u64 d = cosched_deadline(&ctl->v[i].cs, &ctl->cfg);
+
+			if (d && d < deadline)
+				deadline = d;
+		}
+		if (t_end && t_end < deadline)
+			deadline = t_end;
+		ts.tv_sec = deadline > now ? (deadline - now) / 1000000000ULL : 0;
+		ts.tv_nsec = deadline > now ? (deadline - now) % 1000000000ULL : 0;
+		if (epoll_pwait2(epfd, &ev, 1, &ts, NULL) > 0)
+			ring_buffer__consume(ctl->c.rb);
+		now = mono_ns();
+		for (i = 0; i < ctl->nv; i++)
+			act(ctl, &ctl->v[i], cosched_tick(&ctl->v[i].cs, &ctl->cfg, now), 0);
+		if (now >= next_check) {
+			/* notice threads that vanished or were changed meanwhile */
+			for (i = 0; i < ctl->nv; i++)
+				still_ours(&ctl->v[i], ctl->prio);
+			next_check = now + 1000000000ULL;
+		}
+	}
+}
+
+static void static_loop(struct control *ctl, __u64 t_end)
+{
+	int i;
+
+	while (!exiting && (!t_end || mono_ns() < t_end)) {
+		struct timespec ts = { 0, 200000000 };
+
+		nanosleep(&ts, NULL);
+		for (i = 0; i < ctl->nv; i++)
+			still_ours(&ctl->v[i], ctl->prio);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kvmrt control --rt VM [--rt VM...] (--prio N | --cosched) [OPTIONS]\n"
+		"       kvmrt control --restore [--state FILE]\n"
+		"Prioritize or co-schedule real-time vCPUs; everything changed is restored.\n\n"
+		"      --rt VM            a real-time VM, by name or pid (repeatable)\n"
+		"      --prio N           SCHED_FIFO priority, 1..98 (default %d); alone: static\n"
+		"      --cosched          boost only while the guest has work\n"
+		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
+		"      --cap MSEC         never boost longer than this at once (default 100)\n"
+		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
+		"  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C)\n"
+		"      --dry-run          print the plan, change nothing\n"
+		"      --restore          restore what a dead controller left changed\n"
+		"      --state FILE       state file (default %s)\n"
+		"  -v, --verbose          more messages\n"
+		"      --help             this help\n",
+		CTL_DEFAULT_PRIO, CTL_DEFAULT_STATE);
+}
+
+static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno || end == arg || *end || *out < lo || *out > hi) {
+		pr_err("invalid %s '%s': expected %g..%g", opt, arg, lo, hi);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_args(struct control *ctl, int argc, char **argv)
+{
+	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
+	       O_HELP };
+	static const struct option longopts[] = {
+		{ "rt", required_argument, NULL, O_RT },
+		{ "prio", required_argument, NULL, O_PRIO },
+		{ "cosched", no_argument, NULL, O_COSCHED },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "cap", required_argument, NULL, O_CAP },
+		{ "hint-port", required_argument, NULL, O_HINT },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "restore", no_argument, NULL, O_RESTORE },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, have_prio = 0;
+	double v;
+	char *end;
+
+	ctl->prio = CTL_DEFAULT_PRIO;
+	ctl->cfg.grace_ns = 500000;
+	ctl->cfg.cap_ns = 100000000;
+	ctl->state_path = CTL_DEFAULT_STATE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_RT:
+			if (ctl->nrt == CTL_MAX_RT) {
+				pr_err("at most %d --rt VMs", CTL_MAX_RT);
+				return 2;
+			}
+			ctl->rt[ctl->nrt++] = optarg;
+			break;
+		case O_PRIO:
+			if (parse_num("priority", optarg, 1, 98, &v))
+				return 2;
+			ctl->prio = (int)v;
+			have_prio = 1;
+			break;
+		case O_COSCHED:
+			ctl->cosched = 1;
+			break;
+		case O_GRACE:
+			if (parse_num("grace", optarg, 0, 10000000, &v))
+				return 2;
+			ctl->cfg.grace_ns = (__u64)(v * 1000);
+			break;
+		case O_CAP:
+			if (parse_num("cap", optarg, 1, 10000, &v))
+				return 2;
+			ctl->cfg.cap_ns = (__u64)(v * 1000000);
+			break;
+		case O_HINT:
+			errno = 0;
+			ctl->hint_port = (unsigned int)strtoul(optarg, &end, 0);
+			if (errno || *end || end == optarg || !ctl->hint_port ||
+			    ctl->hint_port > 0xffff) {
+				pr_err("invalid hint port '%s': expected 1..0xffff", optarg);
+				return 2;
+			}
+			break;
+		case 'd':
+			if (parse_num("duration", optarg, 0.001, 1e9, &ctl->duration_s))
+				return 2;
+			break;
+		case O_DRY:
+			ctl->dry_run = 1;
+			break;
+		case O_RESTORE:
+			ctl->restore = 1;
+			break;
+		case O_STATE:
+			ctl->state_path = optarg;
+			break;
+		case 'v':
+			log_level = LOG_DEBUG;
+			break;
+		case O_HELP:
+			usage(stdout);
+			return -1;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		pr_err("control: unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+	ctl->cfg.cooldown_ns = ctl->cfg.cap_ns;
+	if (ctl->restore)
+		return 0;
+	if (!ctl->nrt) {
+		pr_err("control: name the real-time VMs with --rt");
+		return 2;
+	}
+	if (!have_prio && !ctl->cosched) {
+		pr_err("control: choose --prio N (static) and/or --cosched");
+		return 2;
+	}
+	if (ctl->hint_port && !ctl->cosched) {
+		pr_err("control: --hint-port needs --cosched");
+		return 2;
+	}
+	return 0;
+}
+
+static void summary(struct control *ctl, double secs)
+{
+	struct lat_summary rs;
+	int i;
+
+	printf("kvmrt control: %.1f s\n", secs);
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+
+		if (ctl->cosched)
+			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time%s\n",
+			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
+			       (unsigned long long)v->cs.capped,
+			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
+			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
+		else
+			printf("  VM %s vCPU %u: SCHED_FIFO %d%s\n", v->vm, v->vcpu, ctl->prio,
+			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
+	}
+	if (ctl->cosched) {
+		lat_from_hist(ctl->reaction, &rs);
+		printf("  reaction (injection -> boost applied): ");
+		if (rs.count)
+			printf("%llu boosts, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+			       (unsigned long long)rs.count, rs.p50_ns / 1e3, rs.p99_ns / 1e3,
+			       rs.max_ns / 1e3);
+		else
+			printf("none\n");
+	}
+}
+
+int cmd_control(int argc, char **argv)
+{
+	struct control ctl;
+	struct vmreg reg;
+	struct sigaction sa;
+	struct loader_opts lo = { 0 };
+	__u64 t_start, t_end = 0;
+	int err, i, ret = 1;
+	char dir[256], *slash;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.guardian_fd = -1;
+	err = parse_args(&ctl, argc, argv);
+	if (err)
+		return err < 0 ? 0 : err;
+	if (ctl.restore) {
+		err = state_restore(ctl.state_path, 1);
+		if (err < 0) {
+			pr_err("restore from %s: %s", ctl.state_path, strerror(-err));
+			return 1;
+		}
+		return err ? 1 : 0;
+	}
+	if (!rt_throttling_on()) {
+		pr_err("control: RT throttling is off (sched_rt_runtime_us = -1): refusing");
+		return 1;
+	}
+	if (!access(ctl.state_path, F_OK)) {
+		pr_err("control: %s exists: another controller runs, or run 'kvmrt control "
+		       "--restore' first",
+		       ctl.state_path);
+		return 1;
+	}
+	vmreg__init(&reg, -1, -1, -1);
+	vmreg__scan(&reg);
+	err = resolve(&ctl, &reg);
+	if (err) {
+		vmreg__free(&reg);
+		free(ctl.v);
+		return 1;
+	}
+	print_plan(&ctl);
+	if (ctl.dry_run) {
+		vmreg__free(&reg);
+		free(ctl.v);
+		return 0;
+	}
+
+	snprintf(dir, sizeof(dir), "%s", ctl.state_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	snprintf(ctl.st.path, sizeof(ctl.st.path), "%s", ctl.state_path);
+	ctl.reaction = calloc(1, sizeof(*ctl.reaction));
+	if (!ctl.reaction)
+		goto out;
+	if (ctl.cosched) {
+		lo.hint_port = (__u16)ctl.hint_port;
+		if (loader__open_load_attach(&ctl.l, &lo))
+			goto out;
+		if (collector__init(&ctl.c, &ctl.l, NULL, &ctl)) {
+			loader__destroy(&ctl.l);
+			goto out;
+		}
+		collector__on_ctl(&ctl.c, on_ctl);
+		for (i = 0; i < ctl.nv; i++) {
+			struct kvmrt_vcpu_key k = { .tgid = ctl.v[i].saved.pid,
+						    .vcpu = ctl.v[i].vcpu };
+			__u32 one = 1;
+
+			bpf_map_update_elem(bpf_map__fd(ctl.l.skel->maps.rt_vcpus), &k, &one,
+					    BPF_ANY);
+		}
+	}
+	/* the state is on disk and the guardian watching before any change */
+	if (save_state(&ctl) || start_guardian(&ctl))
+		goto out_bpf;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sig;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	{
+		/* the controller itself: above the vCPUs it boosts */
+		struct sched_param sp = { .sched_priority = ctl.prio + 1 };
+
+		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+			pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1, strerror(errno));
+	}
+	if (!ctl.cosched) {
+		for (i = 0; i < ctl.nv; i++) {
+			if (boost(&ctl, &ctl.v[i])) {
+				/* a failed step rolls back the ones before it */
+				pr_err("control: rolling back");
+				goto restore;
+			}
+		}
+	}
+	t_start = mono_ns();
+	if (ctl.duration_s)
+		t_end = t_start + (__u64)(ctl.duration_s * 1e9);
+	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s)\n", ctl.nv, ctl.nv == 1 ? "" : "s",
+		ctl.cosched ? "co-scheduling" : "static priority");
+	if (ctl.cosched)
+		cosched_loop(&ctl, t_end);
+	else
+		static_loop(&ctl, t_end);
+	for (i = 0; i < ctl.nv; i++)
+		if (ctl.v[i].cs.state == CS_BOOSTED) /* still boosted at the end */
+			ctl.v[i].cs.boosted_ns += mono_ns() - ctl.v[i].cs.boost_start;
+	summary(&ctl, (mono_ns() - t_start) / 1e9);
+	ret = 0;
+restore:
+	/* the one way back, the same the guardian and --restore take */
+	save_state(&ctl);
+	if (state_restore(ctl.state_path, 1))
+		ret = 1;
+out_bpf:
+	if (ctl.cosched) {
+		collector__destroy(&ctl.c);
+		loader__destroy(&ctl.l);
+	}
+out:
+	if (ctl.guardian_fd >= 0) {
+		close(ctl.guardian_fd);
+		while (wait(NULL) > 0)
+			;
+	}
+	free(ctl.st.tasks);
+	free(ctl.reaction);
+	free(ctl.v);
+	vmreg__free(&reg);
+	return ret;
+}

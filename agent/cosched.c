@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "cosched.h"
+
+static int has_work(const struct cosched *c)
+{
+	return c->pending || c->busy_hint;
+}
+
+static enum cosched_action boost(struct cosched *c, __u64 now)
+{
+	if (c->state != CS_IDLE)
+		return CS_NONE;
+	c->state = CS_BOOSTED;
+	c->boost_start = now;
+	c->boosts++;
+	return CS_BOOST;
+}
+
+static enum cosched_action demote(struct cosched *c, __u64 now)
+{
+	c->state = CS_IDLE;
+	c->demotes++;
+	c->boosted_ns += now - c->boost_start;
+	return CS_DEMOTE;
+}
+
+enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
+{
+	enum cosched_action a = cosched_tick(c, cfg, now);
+
+	c->pending++;
+	return a == CS_DEMOTE ? a : boost(c, now);
+}
+
+enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
+{
+	if (c->pending)
+		c->pending--;
+	c->last_end = now;
+	return cosched_tick(c, cfg, now);
+}
+
+enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
+				 __u64 now)
+{
+	enum cosched_action a = cosched_tick(c, cfg, now);
+
+	c->busy_hint = busy;
+	if (busy)
+		return a == CS_DEMOTE ? a : boost(c, now);
+	/* idle: the guest is done, including with interrupts we saw no EOI of */
+	c->pending = 0;
+	c->last_end = now;
+	return a;
+}
+
+enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
+{
+	switch (c->state) {
+	case CS_BOOSTED:
+		if (now - c->boost_start >= cfg->cap_ns) {
+			/* a runaway guest: the host gets the CPU back for a while */
+			c->capped++;
+			c->cooldown_until = now + cfg->cooldown_ns;
+			demote(c, now);
+			c->state = CS_COOLDOWN;
+			c->pending = 0;
+			c->busy_hint = 0;
+			return CS_DEMOTE;
+		}
+		if (!has_work(c) && now - c->last_end >= cfg->grace_ns)
+			return demote(c, now);
+		return CS_NONE;
+	case CS_COOLDOWN:
+		if (now < c->cooldown_until)
+			return CS_NONE;
+		c->state = CS_IDLE;
+		return has_work(c) ? boost(c, now) : CS_NONE;
+	case CS_IDLE:
+		return CS_NONE;
+	}
+	return CS_NONE;
+}
+
+__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg)
+{
+	__u64 cap, grace;
+
+	switch (c->state) {
+	case CS_BOOSTED:
+		cap = c->boost_start + cfg->cap_ns;
+		if (has_work(c))
+			return cap;
+		grace = c->last_end + cfg->grace_ns;
+		return grace < cap ? grace : cap;
+	case CS_COOLDOWN:
+		return c->cooldown_until;
+	case CS_IDLE:
+		return 0;
+	}
+	return 0;
+}

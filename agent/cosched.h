@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Co-scheduling of one real-time vCPU: boosted the moment it has work (an
+ * interrupt injected for it, a "busy" hint from the guest), demoted once
+ * the work has ended (every injected interrupt reached its EOI, or the
+ * guest said "idle") and a grace period passed; never boosted longer than
+ * the cap at a stretch, after which it stays demoted for a cool-down.
+ * Pure functions of the events and their times: the controller calls
+ * them, the unit tests replay event sequences through them.
+ */
+#ifndef KVMRT_COSCHED_H
+#define KVMRT_COSCHED_H
+
+#include <linux/types.h>
+
+struct cosched_cfg {
+	__u64 grace_ns;
+	__u64 cap_ns;
+	__u64 cooldown_ns;
+};
+
+enum cosched_state { CS_IDLE, CS_BOOSTED, CS_COOLDOWN };
+enum cosched_action { CS_NONE, CS_BOOST, CS_DEMOTE };
+
+struct cosched {
+	enum cosched_state state;
+	__u32 pending;		/* injected, not yet ended */
+	int busy_hint;		/* the guest said busy, not yet idle */
+	__u64 boost_start;
+	__u64 last_end;		/* last EOI or idle hint */
+	__u64 cooldown_until;
+	/* what happened, for logs and metrics */
+	__u64 boosts, demotes, capped;
+	__u64 boosted_ns;
+};
+
+/* An interrupt was injected for the vCPU. */
+enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
+/* One injected interrupt reached its end. */
+enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
+/* The guest's hint: busy (1) or idle (0). */
+enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
+				 __u64 now);
+/* Time passes: grace and cap expire here. */
+enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
+/* When cosched_tick next needs calling; 0 when nothing is pending. */
+__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg);
+
+#endif

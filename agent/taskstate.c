@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <linux/sched/types.h>
+#include "log.h"
+#include "taskstate.h"
+
+static int sched_setattr_(__u32 tid, struct sched_attr *a)
+{
+	return syscall(SYS_sched_setattr, tid, a, 0) ? -errno : 0;
+}
+
+static int sched_getattr_(__u32 tid, struct sched_attr *a)
+{
+	memset(a, 0, sizeof(*a));
+	return syscall(SYS_sched_getattr, tid, a, sizeof(*a), 0) ? -errno : 0;
+}
+
+unsigned long long task_start_time(__u32 pid, __u32 tid)
+{
+	char path[96], buf[1024], *p;
+	FILE *f;
+	size_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	for (i = 3; i <= 22 && p; i++)
+		p = strchr(p + 1, ' ');
+	return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+int task_save(struct task_saved *t, __u32 pid, __u32 tid)
+{
+	struct sched_attr a;
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->tid = tid;
+	t->start = task_start_time(pid, tid);
+	if (!t->start)
+		return -ESRCH;
+	err = sched_getattr_(tid, &a);
+	if (err)
+		return err;
+	t->policy = a.sched_policy;
+	t->flags = a.sched_flags & SCHED_FLAG_RESET_ON_FORK;
+	t->rt_priority = a.sched_priority;
+	t->nice = a.sched_nice;
+	return 0;
+}
+
+int task_same(const struct task_saved *t)
+{
+	return t->start && task_start_time(t->pid, t->tid) == t->start;
+}
+
+int task_policy_is(const struct task_saved *t, __u32 policy, __u32 rt_priority)
+{
+	struct sched_attr a;
+
+	if (sched_getattr_(t->tid, &a))
+		return 0;
+	return a.sched_policy == policy && a.sched_priority == rt_priority;
+}
+
+int task_set_fifo(const struct task_saved *t, __u32 prio)
+{
+	struct sched_attr a = {
+		.size = sizeof(a),
+		.sched_policy = SCHED_FIFO,
+		.sched_flags = SCHED_FLAG_RESET_ON_FORK,
+		.sched_priority = prio,
+	};
+
+	if (!task_same(t))
+		return -ESRCH;
+	return sched_setattr_(t->tid, &a);
+}
+
+int task_restore(const struct task_saved *t)
+{
+	struct sched_attr a = {
+		.size = sizeof(a),
+		.sched_policy = t->policy,
+		.sched_flags = t->flags,
+		.sched_priority = t->rt_priority,
+		.sched_nice = t->nice,
+	};
+
+	if (!task_same(t))
+		return -ESRCH;
+	return sched_setattr_(t->tid, &a);
+}
+
+int state_write(const struct state_file *s)
+{
+	char tmp[300];
+	FILE *f;
+	int i, fd, err = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "# kvmrt control state: restore with 'kvmrt control --restore'\n");
+	for (i = 0; i < s->n; i++) {
+		const struct task_saved *t = &s->tasks[i];
+
+		fprintf(f, "task %u %u %llu %u %u %u %d\n", t->pid, t->tid, t->start, t->policy,
+			t->flags, t->rt_priority, t->nice);
+	}
+	if (fflush(f))
+		err = -errno;
+	fd = fileno(f);
+	if (!err && fsync(fd))
+		err = -errno;
+	fclose(f);
+	if (!err && rename(tmp, s->path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+int state_read(struct state_file *s, const char *path)
+{
+	char line[256];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		struct task_saved t = { 0 };
+		struct task_saved *n;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		if (sscanf(line, "task %u %u %llu %u %u %u %d", &t.pid, &t.tid, &t.start, &t.policy,
+			   &t.flags, &t.rt_priority, &t.nice) != 7) {
+			pr_warn("state file %s: ignoring bad line: %.60s", path, line);
+			continue;
+		}
+		n = realloc(s->tasks, (s->n + 1) * sizeof(*n));
+		if (!n)
+			break;
+		s->tasks = n;
+		s->tasks[s->n++] = t;
+	}
+	fclose(f);
+	return 0;
+}
+
+int state_restore(const char *path, int verbose)
+{
+	struct state_file s;
+	int i, failed = 0, err;
+
+	err = state_read(&s, path);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	for (i = 0; i < s.n; i++) {
+		const struct task_saved *t = &s.tasks[i];
+
+		err = task_restore(t);
+		if (err == -ESRCH) {
+			if (verbose)
+				pr_info("thread %u of %u is gone: nothing to restore", t->tid, t->pid);
+			continue;
+		}
+		if (err) {
+			pr_err("restore thread %u: %s", t->tid, strerror(-err));
+			failed++;
+		}
+	}
+	free(s.tasks);
+	if (!failed)
+		unlink(path);
+	return failed;
+}

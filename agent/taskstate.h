@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What kvmrt control may change on a thread, saved before it changes it,
+ * and the one way back. The state file lists every saved thread (by tid
+ * and start time: a tid alone may be reused) and is written before each
+ * change, so that a restore after a crash or SIGKILL (the guardian, or
+ * `kvmrt control --restore`) puts back exactly what was there.
+ */
+#ifndef KVMRT_TASKSTATE_H
+#define KVMRT_TASKSTATE_H
+
+#include <linux/types.h>
+
+struct task_saved {
+	__u32 pid;
+	__u32 tid;
+	unsigned long long start; /* /proc .../stat field 22 */
+	__u32 policy;		  /* SCHED_*, without the reset-on-fork flag */
+	__u32 flags;		  /* SCHED_FLAG_RESET_ON_FORK if it was set */
+	__u32 rt_priority;
+	__s32 nice;
+};
+
+/* Start time of a thread, 0 if it does not exist. */
+unsigned long long task_start_time(__u32 pid, __u32 tid);
+/* Read a thread's scheduling state now. 0 or -errno. */
+int task_save(struct task_saved *t, __u32 pid, __u32 tid);
+/* Is this still the thread we saved (tid not reused)? */
+int task_same(const struct task_saved *t);
+/* Does its policy still look like what we left (after set_fifo/restore)? */
+int task_policy_is(const struct task_saved *t, __u32 policy, __u32 rt_priority);
+/* SCHED_FIFO at prio, with reset-on-fork. 0 or -errno. */
+int task_set_fifo(const struct task_saved *t, __u32 prio);
+/* Back to the saved policy, priority and nice. 0 or -errno. */
+int task_restore(const struct task_saved *t);
+
+struct state_file {
+	char path[256];
+	struct task_saved *tasks;
+	int n;
+};
+
+/* Write all saved tasks, atomically (temp file, fsync, rename). */
+int state_write(const struct state_file *s);
+/* Read a state file; -ENOENT if there is none. */
+int state_read(struct state_file *s, const char *path);
+/* Restore every task in it that still is the same thread; report the
+ * others; delete the file. Returns how many could not be restored. */
+int state_restore(const char *path, int verbose);
+
+#endif

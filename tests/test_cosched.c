@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Co-scheduling decisions replayed from event sequences. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include "cosched.h"
+
+#define US 1000ULL
+static const struct cosched_cfg cfg = { .grace_ns = 500 * US, .cap_ns = 20000 * US,
+					.cooldown_ns = 20000 * US };
+
+static void boost_then_demote_after_grace(void **state)
+{
+	struct cosched c = { 0 };
+
+	assert_int_equal(cosched_inject(&c, &cfg, 1000 * US), CS_BOOST);
+	assert_int_equal(cosched_eoi(&c, &cfg, 1030 * US), CS_NONE);
+	assert_int_equal(cosched_deadline(&c, &cfg), 1530 * US);
+	assert_int_equal(cosched_tick(&c, &cfg, 1529 * US), CS_NONE);
+	assert_int_equal(cosched_tick(&c, &cfg, 1530 * US), CS_DEMOTE);
+	assert_int_equal(c.boosted_ns, 530 * US);
+	assert_int_equal(cosched_deadline(&c, &cfg), 0);
+	/* new work within or after: boosted again */
+	assert_int_equal(cosched_inject(&c, &cfg, 3000 * US), CS_BOOST);
+	assert_int_equal(c.boosts, 2);
+}
+
+static void waits_for_every_eoi(void **state)
+{
+	struct cosched c = { 0 };
+
+	assert_int_equal(cosched_inject(&c, &cfg, 0), CS_BOOST);
+	assert_int_equal(cosched_inject(&c, &cfg, 10 * US), CS_NONE);
+	cosched_eoi(&c, &cfg, 50 * US);
+	assert_int_equal(cosched_tick(&c, &cfg, 5000 * US), CS_NONE); /* one still pending */
+	cosched_eoi(&c, &cfg, 5000 * US);
+	assert_int_equal(cosched_tick(&c, &cfg, 5499 * US), CS_NONE);
+	assert_int_equal(cosched_tick(&c, &cfg, 5500 * US), CS_DEMOTE);
+}
+
+/* The study's RTOS told the host busy/idle through an I/O port. */
+static void guest_hints(void **state)
+{
+	struct cosched c = { 0 };
+
+	assert_int_equal(cosched_hint(&c, &cfg, 1, 0), CS_BOOST);
+	assert_int_equal(cosched_tick(&c, &cfg, 10000 * US), CS_NONE); /* busy: stays */
+	cosched_inject(&c, &cfg, 10000 * US);			      /* EOI never seen */
+	assert_int_equal(cosched_hint(&c, &cfg, 0, 12000 * US), CS_NONE);
+	assert_int_equal(cosched_tick(&c, &cfg, 12500 * US), CS_DEMOTE);
+}
+
+/* A guest that never stops asking is demoted at the cap and kept down for
+ * the cool-down, then boosted again if it still has work. */
+static void runaway_guest_capped(void **state)
+{
+	struct cosched c = { 0 };
+	__u64 t;
+	int demoted_at_cap = 0;
+
+	for (t = 0; t < 60000 * US; t += 100 * US) {
+		enum cosched_action a = cosched_inject(&c, &cfg, t);
+
+		if (a == CS_DEMOTE) {
+			assert_int_equal(t, 20000 * US);
+			demoted_at_cap++;
+		}
+		if (t > 20000 * US && t < 40000 * US)
+			assert_int_equal(c.state, CS_COOLDOWN);
+		if (t >= 40000 * US && t < 60000 * US) {
+			assert_int_equal(c.state, CS_BOOSTED);
+		}
+		cosched_eoi(&c, &cfg, t + 50 * US);
+	}
+	assert_int_equal(demoted_at_cap, 1);
+	assert_int_equal(c.capped, 1);
+	assert_int_equal(c.boosts, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(boost_then_demote_after_grace),
+		cmocka_unit_test(waits_for_every_eoi),
+		cmocka_unit_test(guest_hints),
+		cmocka_unit_test(runaway_guest_capped),
+	};
+
+	return cmocka_run_group_tests_name("cosched", tests, NULL, NULL);
+}
