@@ -132,7 +132,7 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e top export
+E2E_SUITES := e2e top export control
 
 e2e-test: all
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc
