@@ -41,6 +41,7 @@
 #include "latency.h"
 #include "log.h"
 #include "taskstate.h"
+#include "shield.h"
 
 #define CTL_DEFAULT_STATE "/run/kvmrt/control.state"
 #define CTL_MAX_RT 16
@@ -60,6 +61,9 @@ struct control {
 	int nrt;
 	int prio;
 	int cosched;
+	int static_prio;
+	const char *shield_arg;
+	cpu_set_t shield;
 	struct cosched_cfg cfg;
 	unsigned int hint_port;
 	int dry_run;
@@ -189,8 +193,24 @@ static void print_plan(struct control *ctl)
 			       "at most %.0f ms at once\n",
 			       ctl->prio, ctl->hint_port ? " or busy hint" : "",
 			       ctl->cfg.grace_ns / 1e3, ctl->cfg.cap_ns / 1e6);
-		else
+		else if (ctl->static_prio)
 			printf("SCHED_FIFO %d, reset-on-fork\n", ctl->prio);
+		else
+			printf("unchanged\n");
+	}
+	if (ctl->shield_arg) {
+		char hk[256];
+		cpu_set_t h;
+		long c, n = sysconf(_SC_NPROCESSORS_ONLN);
+
+		CPU_ZERO(&h);
+		for (c = 0; c < n; c++)
+			if (!CPU_ISSET(c, &ctl->shield))
+				CPU_SET(c, &h);
+		shield_format(&h, hk, sizeof(hk));
+		printf("  shield: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
+		       "of the root cpuset, and the IRQs, to CPUs %s (cpuset kvmrt.hk)\n",
+		       ctl->shield_arg, hk);
 	}
 	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
 	       ctl->prio + 1, ctl->state_path);
@@ -410,6 +430,8 @@ static void usage(FILE *f)
 		"       kvmrt control --restore [--state FILE]\n"
 		"Prioritize or co-schedule real-time vCPUs; everything changed is restored.\n\n"
 		"      --rt VM            a real-time VM, by name or pid (repeatable)\n"
+		"      --shield CPUS      the vCPU threads get these CPUs to themselves (cpuset);\n"
+		"                         other tasks and IRQs move to the rest\n"
 		"      --prio N           SCHED_FIFO priority, 1..98 (default %d); alone: static\n"
 		"      --cosched          boost only while the guest has work\n"
 		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
@@ -440,11 +462,12 @@ static int parse_num(const char *opt, const char *arg, double lo, double hi, dou
 static int parse_args(struct control *ctl, int argc, char **argv)
 {
 	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-	       O_HELP };
+	       O_SHIELD, O_HELP };
 	static const struct option longopts[] = {
 		{ "rt", required_argument, NULL, O_RT },
 		{ "prio", required_argument, NULL, O_PRIO },
 		{ "cosched", no_argument, NULL, O_COSCHED },
+		{ "shield", required_argument, NULL, O_SHIELD },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "cap", required_argument, NULL, O_CAP },
 		{ "hint-port", required_argument, NULL, O_HINT },
@@ -482,6 +505,11 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			break;
 		case O_COSCHED:
 			ctl->cosched = 1;
+			break;
+		case O_SHIELD:
+			if (shield_parse(optarg, &ctl->shield))
+				return 2;
+			ctl->shield_arg = optarg;
 			break;
 		case O_GRACE:
 			if (parse_num("grace", optarg, 0, 10000000, &v))
@@ -537,10 +565,11 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 		pr_err("control: name the real-time VMs with --rt");
 		return 2;
 	}
-	if (!have_prio && !ctl->cosched) {
-		pr_err("control: choose --prio N (static) and/or --cosched");
+	if (!have_prio && !ctl->cosched && !ctl->shield_arg) {
+		pr_err("control: choose --shield CPUS, --prio N (static) and/or --cosched");
 		return 2;
 	}
+	ctl->static_prio = have_prio && !ctl->cosched;
 	if (ctl->hint_port && !ctl->cosched) {
 		pr_err("control: --hint-port needs --cosched");
 		return 2;
@@ -564,7 +593,8 @@ static void summary(struct control *ctl, double secs)
 			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else
-			printf("  VM %s vCPU %u: SCHED_FIFO %d%s\n", v->vm, v->vcpu, ctl->prio,
+			printf("  VM %s vCPU %u: %s%s\n", v->vm, v->vcpu,
+			       ctl->static_prio ? "SCHED_FIFO" : "shielded",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 	}
 	if (ctl->cosched) {
@@ -612,6 +642,8 @@ int cmd_control(int argc, char **argv)
 		       ctl.state_path);
 		return 1;
 	}
+	if (ctl.shield_arg && shield_check())
+		return 1;
 	vmreg__init(&reg, -1, -1, -1);
 	vmreg__scan(&reg);
 	err = resolve(&ctl, &reg);
@@ -669,7 +701,19 @@ int cmd_control(int argc, char **argv)
 		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
 			pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1, strerror(errno));
 	}
-	if (!ctl.cosched) {
+	if (ctl.shield_arg) {
+		struct task_saved *rt = calloc(ctl.nv, sizeof(*rt));
+
+		for (i = 0; rt && i < ctl.nv; i++)
+			rt[i] = ctl.v[i].saved;
+		err = rt ? shield_apply(&ctl.st, &ctl.shield, rt, ctl.nv) : -ENOMEM;
+		free(rt);
+		if (err) {
+			pr_err("control: shield failed: rolling back");
+			goto restore;
+		}
+	}
+	if (ctl.static_prio) {
 		for (i = 0; i < ctl.nv; i++) {
 			if (boost(&ctl, &ctl.v[i])) {
 				/* a failed step rolls back the ones before it */
@@ -681,8 +725,10 @@ int cmd_control(int argc, char **argv)
 	t_start = mono_ns();
 	if (ctl.duration_s)
 		t_end = t_start + (__u64)(ctl.duration_s * 1e9);
-	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s)\n", ctl.nv, ctl.nv == 1 ? "" : "s",
-		ctl.cosched ? "co-scheduling" : "static priority");
+	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s%s)\n", ctl.nv,
+		ctl.nv == 1 ? "" : "s",
+		ctl.cosched ? "co-scheduling" : ctl.static_prio ? "static priority" : "no priority",
+		ctl.shield_arg ? ", shielded" : "");
 	if (ctl.cosched)
 		cosched_loop(&ctl, t_end);
 	else
@@ -709,6 +755,8 @@ out:
 			;
 	}
 	free(ctl.st.tasks);
+	free(ctl.st.moved);
+	free(ctl.st.irqs);
 	free(ctl.reaction);
 	free(ctl.v);
 	vmreg__free(&reg);

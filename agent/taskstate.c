@@ -124,6 +124,13 @@ int state_write(const struct state_file *s)
 		fprintf(f, "task %u %u %llu %u %u %u %d\n", t->pid, t->tid, t->start, t->policy,
 			t->flags, t->rt_priority, t->nice);
 	}
+	if (s->groups)
+		fprintf(f, "cpusets %s\n", s->cpuset_root);
+	for (i = 0; i < s->nmoved; i++)
+		fprintf(f, "cpuset %u %u %llu %s %s\n", s->moved[i].pid, s->moved[i].tid,
+			s->moved[i].start, s->moved[i].path, s->moved[i].cpus);
+	for (i = 0; i < s->nirqs; i++)
+		fprintf(f, "irq %d %s\n", s->irqs[i].irq, s->irqs[i].cpus);
 	if (fflush(f))
 		err = -errno;
 	fd = fileno(f);
@@ -153,6 +160,36 @@ int state_read(struct state_file *s, const char *path)
 
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
+		if (!strncmp(line, "cpusets ", 8)) {
+			if (sscanf(line, "cpusets %127s", s->cpuset_root) == 1)
+				s->groups = 1;
+			continue;
+		}
+		if (!strncmp(line, "cpuset ", 7)) {
+			struct cpuset_saved c = { 0 }, *m;
+
+			if (sscanf(line, "cpuset %u %u %llu %127s %63s", &c.pid, &c.tid, &c.start,
+				   c.path, c.cpus) != 5)
+				continue;
+			m = realloc(s->moved, (s->nmoved + 1) * sizeof(*m));
+			if (m) {
+				s->moved = m;
+				s->moved[s->nmoved++] = c;
+			}
+			continue;
+		}
+		if (!strncmp(line, "irq ", 4)) {
+			struct irq_saved q = { 0 }, *m;
+
+			if (sscanf(line, "irq %d %63s", &q.irq, q.cpus) != 2)
+				continue;
+			m = realloc(s->irqs, (s->nirqs + 1) * sizeof(*m));
+			if (m) {
+				s->irqs = m;
+				s->irqs[s->nirqs++] = q;
+			}
+			continue;
+		}
 		if (sscanf(line, "task %u %u %llu %u %u %u %d", &t.pid, &t.tid, &t.start, &t.policy,
 			   &t.flags, &t.rt_priority, &t.nice) != 7) {
 			pr_warn("state file %s: ignoring bad line: %.60s", path, line);
@@ -190,7 +227,10 @@ int state_restore(const char *path, int verbose)
 			failed++;
 		}
 	}
+	failed += shield_restore(&s);
 	free(s.tasks);
+	free(s.moved);
+	free(s.irqs);
 	if (!failed)
 		unlink(path);
 	return failed;

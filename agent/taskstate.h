@@ -34,10 +34,31 @@ int task_set_fifo(const struct task_saved *t, __u32 prio);
 /* Back to the saved policy, priority and nice. 0 or -errno. */
 int task_restore(const struct task_saved *t);
 
+/* A thread moved out of its cpuset by --shield. */
+struct cpuset_saved {
+	__u32 pid;
+	__u32 tid;
+	unsigned long long start;
+	char path[128]; /* its cpuset before, relative to the cpuset root */
+	char cpus[64];	/* its affinity before: joining a cpuset resets it */
+};
+
+struct irq_saved {
+	int irq;
+	char cpus[64]; /* smp_affinity_list before */
+};
+
 struct state_file {
 	char path[256];
 	struct task_saved *tasks;
 	int n;
+	/* --shield: cpusets created, threads moved, IRQs re-pointed */
+	char cpuset_root[128];
+	int groups;
+	struct cpuset_saved *moved;
+	int nmoved;
+	struct irq_saved *irqs;
+	int nirqs;
 };
 
 /* Write all saved tasks, atomically (temp file, fsync, rename). */
@@ -47,5 +68,8 @@ int state_read(struct state_file *s, const char *path);
 /* Restore every task in it that still is the same thread; report the
  * others; delete the file. Returns how many could not be restored. */
 int state_restore(const char *path, int verbose);
+/* Its --shield part (shield.c): threads back to their old cpusets, IRQs to
+ * their old CPUs, our cpusets removed. Returns the number of failures. */
+int shield_restore(const struct state_file *st);
 
 #endif

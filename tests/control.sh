@@ -136,13 +136,47 @@ assert float(m.group(3)) < 80, out
 print(f"{m.group(2)} times capped, boosted {m.group(3)}% of the time")
 PY
 
-# 8. bad arguments: one line, nothing changed
+# 8. shielding: the vCPU alone on its CPU, everything else and the IRQs
+#    elsewhere; after kill -9 the guardian puts every thread, affinity,
+#    cpuset and IRQ back
+irqs() { for i in /proc/irq/[0-9]*; do echo "$i $(cat "$i/smp_affinity_list")"; done; }
+guest ctl-shield 8
+tid=$(vcpu_tid "$GPID")
+$SNAP snapshot "$TMP/before.json"
+irqs >"$TMP/irq.before"
+"$KVMRT" control --rt ctl-shield --shield "$CPU" --cosched --state "$STATE" >"$TMP/shield.out" 2>&1 &
+cp=$!
+sleep 1.5
+CS=/sys/fs/cgroup/cpuset
+check "--shield: the vCPU thread alone in the shield cpuset" test "$(cat $CS/kvmrt.rt/tasks 2>/dev/null)" = "$tid"
+check "--shield: the shield CPU is the vCPU's" test "$(cat $CS/kvmrt.rt/cpuset.cpus 2>/dev/null)" = "$CPU"
+check "--shield: other tasks moved to housekeeping" test "$(wc -l <$CS/kvmrt.hk/tasks)" -gt 10
+check "--shield: IRQs moved off the shield" bash -c "! irqs() { :; }; for f in /proc/irq/[0-9]*/smp_affinity_list; do
+	c=\$(cat \$f); [ "\$c" = $CPU ] && exit 1; done; exit 0"
+check "--shield: a second shield is refused, nothing changed" bad 1 \
+	"$KVMRT" control --rt ctl-shield --shield "$CPU" --prio 20 --state "$TMP/other.state"
+kill -9 $cp
+wait $cp 2>/dev/null
+sleep 1.5
+$SNAP snapshot "$TMP/after.json"
+irqs >"$TMP/irq.after"
+check "--shield, kill -9: every thread, affinity and cpuset as before" \
+	$SNAP compare "$TMP/before.json" "$TMP/after.json"
+check "--shield, kill -9: IRQ affinities as before" diff "$TMP/irq.before" "$TMP/irq.after"
+check "--shield, kill -9: our cpusets removed" test ! -e $CS/kvmrt.rt -a ! -e $CS/kvmrt.hk
+wait "$GPID"
+
+# 9. bad arguments: one line, nothing changed
 $SNAP snapshot "$TMP/before.json"
 check "unknown VM" bad 1 "$KVMRT" control --rt no-such-vm --cosched --state "$STATE"
 check "priority out of range" bad 2 "$KVMRT" control --rt x --prio 99 --state "$STATE"
 check "no mode" bad 2 "$KVMRT" control --rt x --state "$STATE"
 check "no VM" bad 2 "$KVMRT" control --cosched --state "$STATE"
 check "hint port without --cosched" bad 2 "$KVMRT" control --rt x --prio 10 --hint-port 0x7c2
+check "invalid CPU list" bad 2 "$KVMRT" control --rt x --shield 1-x
+check "shield CPU offline" bad 2 "$KVMRT" control --rt x --shield 64
+check "overlapping shield list" bad 2 "$KVMRT" control --rt x --shield 0,0
+check "shield leaving no housekeeping CPU" bad 2 "$KVMRT" control --rt x --shield "0-$CPU"
 $SNAP snapshot "$TMP/after.json"
 check "bad arguments changed nothing" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 

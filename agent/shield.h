@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * CPU shielding with cpusets: the real-time vCPU threads get the shield
+ * CPUs to themselves (cpuset kvmrt.rt); every movable task of the root
+ * cpuset, and every IRQ that allows it, goes to the other CPUs (cpuset
+ * kvmrt.hk). Everything moved is recorded in the state file first.
+ * cgroup v1 cpusets; v2 partitions are not done yet (a clear error).
+ */
+#ifndef KVMRT_SHIELD_H
+#define KVMRT_SHIELD_H
+
+#include <sched.h> /* cpu_set_t: needs _GNU_SOURCE before any include */
+#include "taskstate.h"
+
+/* "1", "2-3,6": every CPU online, none twice, and at least one left for
+ * housekeeping. 0 or -EINVAL with the reason printed. */
+int shield_parse(const char *list, cpu_set_t *set);
+/* Where v1 cpusets live; -ENOTSUP (message printed) without them. */
+int shield_root(char *root, size_t len);
+/* Can a shield be made here now (cpusets, none of ours in place)? */
+int shield_check(void);
+/* Shield the threads (pid/tid pairs) on the CPUs. A failure undoes what
+ * was done (the caller restores from the state). */
+int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n);
+/* CPU list text of a set ("0,2-3"). */
+void shield_format(const cpu_set_t *set, char *buf, size_t len);
+
+#endif
