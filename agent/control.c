@@ -37,6 +37,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "cosched.h"
+#include "episode.h"
 #include "kvmrt.skel.h"
 #include "latency.h"
 #include "log.h"
@@ -52,6 +53,9 @@ struct rt_vcpu {
 	__u32 vcpu;
 	struct task_saved saved;
 	struct cosched cs;
+	struct cosched_cfg cfg;	 /* its own: --slo adapts it */
+	struct cosched_adapt ad;
+	struct kvmrt_hist *prev; /* response histogram at the last adaptation */
 	int boosted;
 	int foreign; /* someone else changed it: hands off */
 };
@@ -62,6 +66,7 @@ struct control {
 	int prio;
 	int cosched;
 	int static_prio;
+	__u64 slo_ns;
 	const char *shield_arg;
 	cpu_set_t shield;
 	struct cosched_cfg cfg;
@@ -347,7 +352,7 @@ static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, _
 		demote(ctl, v);
 		if (v->cs.state == CS_COOLDOWN)
 			pr_warn("VM %s vCPU %u: boosted for the cap (%.0f ms): demoted for %.0f ms",
-				v->vm, v->vcpu, ctl->cfg.cap_ns / 1e6, ctl->cfg.cooldown_ns / 1e6);
+				v->vm, v->vcpu, v->cfg.cap_ns / 1e6, v->cfg.cooldown_ns / 1e6);
 	}
 }
 
@@ -361,14 +366,66 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 		return;
 	switch (r->type) {
 	case REC_CTL_INJECT:
-		act(ctl, v, cosched_inject(&v->cs, &ctl->cfg, now), r->t);
+		act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t);
 		break;
 	case REC_CTL_EOI:
-		act(ctl, v, cosched_eoi(&v->cs, &ctl->cfg, now), 0);
+		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0);
 		break;
 	case REC_CTL_HINT:
-		act(ctl, v, cosched_hint(&v->cs, &ctl->cfg, r->value != 0, now), r->t);
+		/* an escalated vCPU stays busy whatever its guest says */
+		act(ctl, v, cosched_hint(&v->cs, &v->cfg, r->value != 0 || v->ad.escalated, now),
+		    r->t);
 		break;
+	}
+}
+
+/* --slo: once a second, each vCPU's p99 over the last second decides. */
+static void adapt(struct control *ctl, __u64 now)
+{
+	int fd = bpf_map__fd(ctl->l.skel->maps.vcpus), i, b;
+	struct kvmrt_vcpu_state *st = ctl->c.pcpu_buf; /* big enough: collector.c */
+
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+		struct kvmrt_vcpu_key k = { .tgid = v->saved.pid, .vcpu = v->vcpu };
+		struct kvmrt_hist d;
+		__u64 old_grace = v->cfg.grace_ns, p99;
+		enum adapt_action a;
+
+		if (v->foreign || bpf_map_lookup_elem(fd, &k, st))
+			continue;
+		memset(&d, 0, sizeof(d));
+		d.count = st->h[M_RESPONSE].count - v->prev->count;
+		for (b = 0; b < HIST_NBUCKETS; b++)
+			d.b[b] = st->h[M_RESPONSE].b[b] - v->prev->b[b];
+		*v->prev = st->h[M_RESPONSE];
+		p99 = hist_percentile(&d, 99);
+		a = cosched_adapt(&v->ad, &v->cfg, p99, d.count, ctl->slo_ns);
+		switch (a) {
+		case AD_GRACE_UP:
+		case AD_GRACE_DOWN:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us %s SLO %.1f us: grace %.0f -> %.0f us\n",
+				v->vm, v->vcpu, p99 / 1e3, a == AD_GRACE_UP ? ">" : "well under",
+				ctl->slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
+			break;
+		case AD_ESCALATE:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
+				"grace: static priority (the cap still applies)\n",
+				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
+			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0);
+			break;
+		case AD_DEESCALATE:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back to "
+				"co-scheduling\n",
+				v->vm, v->vcpu, p99 / 1e3);
+			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0);
+			break;
+		case AD_NONE:
+			break;
+		}
 	}
 }
 
@@ -387,7 +444,7 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 		if (t_end && now >= t_end)
 			break;
 		for (i = 0; i < ctl->nv; i++) {
-			__u64 d = cosched_deadline(&ctl->v[i].cs, &ctl->cfg);
+			__u64 d = cosched_deadline(&ctl->v[i].cs, &ctl->v[i].cfg);
 
 			if (d && d < deadline)
 				deadline = d;
@@ -400,11 +457,13 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 			ring_buffer__consume(ctl->c.rb);
 		now = mono_ns();
 		for (i = 0; i < ctl->nv; i++)
-			act(ctl, &ctl->v[i], cosched_tick(&ctl->v[i].cs, &ctl->cfg, now), 0);
+			act(ctl, &ctl->v[i], cosched_tick(&ctl->v[i].cs, &ctl->v[i].cfg, now), 0);
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			for (i = 0; i < ctl->nv; i++)
 				still_ours(&ctl->v[i], ctl->prio);
+			if (ctl->slo_ns)
+				adapt(ctl, now);
 			next_check = now + 1000000000ULL;
 		}
 	}
@@ -434,6 +493,8 @@ static void usage(FILE *f)
 		"                         other tasks and IRQs move to the rest\n"
 		"      --prio N           SCHED_FIFO priority, 1..98 (default %d); alone: static\n"
 		"      --cosched          boost only while the guest has work\n"
+		"      --slo USEC         adaptive: keep each vCPU's p99 response under USEC with\n"
+		"                         as little boosting as it takes (implies --cosched)\n"
 		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
 		"      --cap MSEC         never boost longer than this at once (default 100)\n"
 		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
@@ -462,12 +523,13 @@ static int parse_num(const char *opt, const char *arg, double lo, double hi, dou
 static int parse_args(struct control *ctl, int argc, char **argv)
 {
 	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-	       O_SHIELD, O_HELP };
+	       O_SHIELD, O_SLO, O_HELP };
 	static const struct option longopts[] = {
 		{ "rt", required_argument, NULL, O_RT },
 		{ "prio", required_argument, NULL, O_PRIO },
 		{ "cosched", no_argument, NULL, O_COSCHED },
 		{ "shield", required_argument, NULL, O_SHIELD },
+		{ "slo", required_argument, NULL, O_SLO },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "cap", required_argument, NULL, O_CAP },
 		{ "hint-port", required_argument, NULL, O_HINT },
@@ -505,6 +567,12 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			break;
 		case O_COSCHED:
 			ctl->cosched = 1;
+			break;
+		case O_SLO:
+			if (parse_num("SLO", optarg, 1, 1e7, &v))
+				return 2;
+			ctl->slo_ns = (__u64)(v * 1000);
+			ctl->cosched = 1; /* adaptive co-scheduling */
 			break;
 		case O_SHIELD:
 			if (shield_parse(optarg, &ctl->shield))
@@ -587,10 +655,12 @@ static void summary(struct control *ctl, double secs)
 		struct rt_vcpu *v = &ctl->v[i];
 
 		if (ctl->cosched)
-			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time%s\n",
+			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time, "
+			       "grace %.0f us%s%s\n",
 			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
 			       (unsigned long long)v->cs.capped,
 			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
+			       v->cfg.grace_ns / 1e3, v->ad.escalated ? ", escalated" : "",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else
 			printf("  VM %s vCPU %u: %s%s\n", v->vm, v->vcpu,
@@ -669,6 +739,12 @@ int cmd_control(int argc, char **argv)
 	ctl.reaction = calloc(1, sizeof(*ctl.reaction));
 	if (!ctl.reaction)
 		goto out;
+	for (i = 0; i < ctl.nv; i++) {
+		ctl.v[i].cfg = ctl.cfg;
+		ctl.v[i].prev = calloc(1, sizeof(*ctl.v[i].prev));
+		if (!ctl.v[i].prev)
+			goto out;
+	}
 	if (ctl.cosched) {
 		lo.hint_port = (__u16)ctl.hint_port;
 		if (loader__open_load_attach(&ctl.l, &lo))
@@ -754,6 +830,8 @@ out:
 		while (wait(NULL) > 0)
 			;
 	}
+	for (i = 0; i < ctl.nv; i++)
+		free(ctl.v[i].prev);
 	free(ctl.st.tasks);
 	free(ctl.st.moved);
 	free(ctl.st.irqs);

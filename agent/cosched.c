@@ -100,3 +100,48 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg)
 	}
 	return 0;
 }
+
+enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
+				__u64 count, __u64 slo_ns)
+{
+	if (!count)
+		return AD_NONE;
+	if (p99_ns > slo_ns) {
+		a->under = 0;
+		a->over++;
+		if (a->escalated)
+			return AD_NONE; /* nothing more we may do */
+		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS) {
+			cfg->grace_ns *= 2;
+			if (cfg->grace_ns > ADAPT_GRACE_MAX_NS)
+				cfg->grace_ns = ADAPT_GRACE_MAX_NS;
+			a->over = 0;
+			return AD_GRACE_UP;
+		}
+		if (a->over >= ADAPT_ESCALATE_AFTER) {
+			a->escalated = 1;
+			a->over = 0;
+			return AD_ESCALATE;
+		}
+		return AD_NONE;
+	}
+	a->over = 0;
+	if (p99_ns * 2 >= slo_ns) {
+		a->under = 0;
+		return AD_NONE;
+	}
+	if (++a->under < ADAPT_RELAX_AFTER)
+		return AD_NONE;
+	a->under = 0;
+	if (a->escalated) {
+		a->escalated = 0;
+		return AD_DEESCALATE;
+	}
+	if (cfg->grace_ns > ADAPT_GRACE_MIN_NS) {
+		cfg->grace_ns /= 2;
+		if (cfg->grace_ns < ADAPT_GRACE_MIN_NS)
+			cfg->grace_ns = ADAPT_GRACE_MIN_NS;
+		return AD_GRACE_DOWN;
+	}
+	return AD_NONE;
+}

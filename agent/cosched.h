@@ -46,4 +46,27 @@ enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cf
 /* When cosched_tick next needs calling; 0 when nothing is pending. */
 __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg);
 
+/*
+ * Adaptive mode (--slo): once per interval, from the vCPU's measured p99
+ * response, lengthen the grace period when over the SLO, shorten it when
+ * comfortably under (less boosted CPU time), and escalate to static
+ * priority when even the longest grace does not hold the SLO.
+ */
+#define ADAPT_GRACE_MIN_NS 50000ULL
+#define ADAPT_GRACE_MAX_NS 10000000ULL
+#define ADAPT_ESCALATE_AFTER 3	/* intervals over the SLO at the longest grace */
+#define ADAPT_RELAX_AFTER 5	/* intervals under half the SLO */
+
+enum adapt_action { AD_NONE, AD_GRACE_UP, AD_GRACE_DOWN, AD_ESCALATE, AD_DEESCALATE };
+
+struct cosched_adapt {
+	int escalated;	/* static priority: always boosted */
+	int over;	/* consecutive intervals over the SLO */
+	int under;	/* consecutive intervals under half of it */
+};
+
+/* count: interrupts measured in the interval (none: no decision). */
+enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
+				__u64 count, __u64 slo_ns);
+
 #endif

@@ -79,6 +79,37 @@ static void runaway_guest_capped(void **state)
 	assert_int_equal(c.boosts, 2);
 }
 
+/* --slo: grace grows while over the SLO, static priority when the longest
+ * grace is not enough, and back down when comfortably under. */
+static void adaptive(void **state)
+{
+	struct cosched_cfg c = cfg;
+	struct cosched_adapt a = { 0 };
+	__u64 slo = 100 * US;
+	int i, ups = 0;
+
+	assert_int_equal(cosched_adapt(&a, &c, 500 * US, 0, slo), AD_NONE); /* no data */
+	while (c.grace_ns < ADAPT_GRACE_MAX_NS) {
+		assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_GRACE_UP);
+		ups++;
+	}
+	assert_int_equal(ups, 5); /* 0.5 ms doubling up to 10 ms */
+	for (i = 1; i < ADAPT_ESCALATE_AFTER; i++)
+		assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_NONE);
+	assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_ESCALATE);
+	assert_true(a.escalated);
+	/* between half and all of the SLO: keep everything */
+	for (i = 0; i < 10; i++)
+		assert_int_equal(cosched_adapt(&a, &c, 70 * US, 100, slo), AD_NONE);
+	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
+		assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_NONE);
+	assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_DEESCALATE);
+	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
+		cosched_adapt(&a, &c, 20 * US, 100, slo);
+	assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_GRACE_DOWN);
+	assert_int_equal(c.grace_ns, ADAPT_GRACE_MAX_NS / 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -86,6 +117,7 @@ int main(void)
 		cmocka_unit_test(waits_for_every_eoi),
 		cmocka_unit_test(guest_hints),
 		cmocka_unit_test(runaway_guest_capped),
+		cmocka_unit_test(adaptive),
 	};
 
 	return cmocka_run_group_tests_name("cosched", tests, NULL, NULL);
