@@ -40,9 +40,10 @@ LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
-	prometheus python3-prometheus-client python3-yaml openssl curl qemu-system-x86 python3 tmux binutils
+	prometheus python3-prometheus-client python3-yaml openssl curl \
+	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo bench install clean
+.PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
 
 all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog
 
@@ -113,6 +114,10 @@ $(OUT)/bpf-null: bench/bpf_null.c $(OUT)/null.skel.h
 
 bench: all $(OUT)/bpf-null
 	@bash bench/run.sh
+
+# the originating study's experiment: loads x policies x guest idle modes
+study: all
+	@bash bench/study.sh
 
 # ---- tests ----
 $(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests

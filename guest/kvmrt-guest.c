@@ -76,6 +76,7 @@ struct vm {
 	uint64_t t_ready;
 	uint64_t t_inj;
 	uint64_t injected, acked, overruns, spurious;
+	double vcpu_cpu_s; /* CPU time the vCPU thread used */
 	uint64_t *samples;
 	size_t nsamples, cap;
 };
@@ -311,6 +312,12 @@ static void *vcpu_thread(void *arg)
 	}
 	pthread_mutex_lock(&v->lock);
 	v->stop = 1;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+		v->vcpu_cpu_s = ts.tv_sec + ts.tv_nsec / 1e9;
+	}
 	pthread_cond_broadcast(&v->cond);
 	pthread_mutex_unlock(&v->lock);
 	return NULL;
@@ -476,6 +483,7 @@ static void report(struct vm *v, double secs)
 	json_u64(&j, "acked", v->acked);
 	json_u64(&j, "overruns", v->overruns);
 	json_u64(&j, "spurious", v->spurious);
+	json_f64(&j, "vcpu_cpu_s", v->vcpu_cpu_s);
 	lat_json(&j, "response", &s);
 	json_obj_end(&j);
 	json_end(&j);

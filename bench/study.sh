@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make study: the originating study's experiment, on this host. A
+# real-time guest (kvmrt-guest, 1000 MSIs/s, pinned to the last CPU) next
+# to a load on the same CPU, under each host policy, with the guest idling
+# by hlt and by a busy loop (as VxWorks does). Prints a markdown table and
+# writes gnuplot PNGs to build/study/. Not part of make test.
+#   loads:    none; cpu (stress-ng, for SPEC2000); disk (fio, for bonnie)
+#   policies: default, shield, prio, shield+prio, cosched, adaptive (--slo)
+# Targets, as ratios from this one run: under CPU load cosched p99 <= 1.5x
+# static prio's and <= 0.2x default's; with a busy-idle guest, host
+# throughput under cosched >= 80% of default's; reaction p99 <= 100 us.
+cd "$(dirname "$0")/.." || exit 1
+B=build
+OUT=$B/study
+DUR=${DUR:-6}
+SLO_US=${SLO_US:-200}
+CPU=$(($(nproc) - 1))
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.samples
+trap 'pkill -f "stress-ng --cpu" ; pkill -x fio; kill $(jobs -p) 2>/dev/null' EXIT
+
+# start_load LOAD TAG: the load on the vCPU's CPU, for DUR seconds
+start_load() {
+	case $1 in
+	cpu) stress-ng --cpu 2 --taskset "$CPU" -t "$DUR" --metrics-brief >"$OUT/$2.load.txt" 2>&1 & ;;
+	disk) taskset -c "$CPU" fio --name=load --filename="$OUT/fio.dat" --size=64M --rw=randrw \
+		--bs=4k --direct=1 --time_based --runtime="$DUR" --output-format=json \
+		>"$OUT/$2.load.txt" 2>/dev/null & ;;
+	none) : ;;
+	esac
+	LOAD_PID=$!
+}
+
+policy_args() {
+	case $1 in
+	default) ;;
+	shield) echo "--shield $CPU" ;;
+	prio) echo "--prio 50" ;;
+	shield+prio) echo "--shield $CPU --prio 50" ;;
+	cosched) echo "--cosched" ;;
+	adaptive) echo "--slo $SLO_US" ;;
+	esac
+}
+
+for load in none cpu disk; do
+	# the load's throughput alone, no real-time guest
+	[ $load != none ] && { start_load $load "base-$load"; wait; }
+	for idle in hlt busy; do
+		for pol in default shield prio shield+prio cosched adaptive; do
+			tag="$load-$idle-$pol"
+			echo "study: $tag" >&2
+			start_load $load "$tag"
+			"$B/kvmrt-guest" -m msi -r 1000 -d $((DUR - 1)) -C "$CPU" -i "$idle" -q \
+				--name study-rt --json="$OUT/$tag.json" --samples="$OUT/$tag.samples" &
+			gp=$!
+			sleep 0.4
+			args=$(policy_args $pol)
+			if [ -n "$args" ]; then
+				# shellcheck disable=SC2086
+				"$B/kvmrt" control --rt study-rt $args -d $((DUR - 2)) \
+					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1
+			fi
+			wait
+		done
+	done
+done
+rm -f "$OUT/fio.dat"
+
+python3 - "$OUT" "$DUR" <<'PY'
+import glob, json, os, re, sys
+out, dur = sys.argv[1], float(sys.argv[2])
+
+def load_tp(path):
+    """stress-ng bogo-ops/s, or fio MB/s."""
+    if not os.path.exists(path):
+        return None
+    text = open(path).read()
+    m = re.search(r"metrc: \[\d+\] cpu\s+(\d+)\s+([0-9.]+)", text)
+    if m:
+        return int(m.group(1)) / float(m.group(2))
+    try:
+        j = json.loads(text[text.index("{"):])["jobs"][0]
+        return (j["read"]["bw"] + j["write"]["bw"]) / 1024
+    except (ValueError, KeyError, IndexError):
+        return None
+
+rows = {}
+for f in sorted(glob.glob(f"{out}/*-*-*.json")):
+    tag = os.path.basename(f)[:-5]
+    load, idle, pol = tag.split("-", 2)
+    g = json.load(open(f))
+    r = g["response"]
+    base = load_tp(f"{out}/base-{load}.load.txt")
+    tp = load_tp(f"{out}/{tag}.load.txt")
+    ctl = open(f"{out}/{tag}.ctl.txt").read() if os.path.exists(f"{out}/{tag}.ctl.txt") else ""
+    m = re.search(r"reaction.*p99 ([0-9.]+) us", ctl)
+    rows[(load, idle, pol)] = dict(
+        p50=r["p50_ns"] / 1e3, p99=r["p99_ns"] / 1e3, p999=r["p999_ns"] / 1e3,
+        max=r["max_ns"] / 1e3, mean=r["mean_ns"] / 1e3, n=g["acked"],
+        host=(tp / base * 100) if (tp and base) else None,
+        cpu=g.get("vcpu_cpu_s", 0) / g["duration_s"] * 100,
+        react=float(m.group(1)) if m else None)
+
+pols = ["default", "shield", "prio", "shield+prio", "cosched", "adaptive"]
+print("| load | guest idle | policy | irqs | mean us | p99 us | p99.9 us | max us | host throughput % | guest CPU % | reaction p99 us |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for load in ["none", "cpu", "disk"]:
+    for idle in ["hlt", "busy"]:
+        for pol in pols:
+            x = rows.get((load, idle, pol))
+            if not x:
+                continue
+            host = f"{x['host']:.0f}" if x["host"] is not None else "-"
+            react = f"{x['react']:.0f}" if x["react"] is not None else "-"
+            print(f"| {load} | {idle} | {pol} | {x['n']} | {x['mean']:.0f} | {x['p99']:.0f} | "
+                  f"{x['p999']:.0f} | {x['max']:.0f} | {host} | {x['cpu']:.0f} | {react} |")
+
+def get(l, i, p, k):
+    x = rows.get((l, i, p))
+    return x[k] if x else None
+
+print("\n| target | measured | |")
+print("|---|---|---|")
+def target(name, val, ok):
+    print(f"| {name} | {val} | {'met' if ok else 'NOT met'} |")
+cs, pr, df = (get("cpu", "hlt", p, "p99") for p in ("cosched", "prio", "default"))
+if cs and pr and df:
+    target("CPU load, hlt guest: cosched p99 <= 1.5 x static prio p99", f"{cs / pr:.2f} x", cs <= 1.5 * pr)
+    target("CPU load, hlt guest: cosched p99 <= 0.2 x default p99", f"{cs / df:.3f} x", cs <= 0.2 * df)
+hc, hd, hp = (get("cpu", "busy", p, "host") for p in ("cosched", "default", "prio"))
+if hc and hd:
+    target("CPU load, busy-idle guest: host throughput cosched >= 80% of default",
+           f"{100 * hc / hd:.0f}% (static prio: {100 * hp / hd:.0f}%)" if hp else f"{100 * hc / hd:.0f}%",
+           hc >= 0.8 * hd)
+reacts = [x["react"] for k, x in rows.items() if k[2] == "cosched" and x["react"] is not None]
+if reacts:
+    target("reaction p99 (injection -> boost applied), worst cosched cell", f"{max(reacts):.0f} us",
+           max(reacts) <= 100)
+
+# plots: latency CDF per policy (CPU load, hlt guest); host throughput vs p99
+with open(f"{out}/cdf.gp", "w") as gp:
+    gp.write(f'set terminal pngcairo size 900,600\nset output "{out}/cdf.png"\n'
+             'set logscale x\nset xlabel "guest response (us)"\nset ylabel "fraction"\n'
+             'set title "Guest interrupt response under CPU load (hlt idle)"\nset key bottom right\n')
+    plots = []
+    for p in pols:
+        s = f"{out}/cpu-hlt-{p}.samples"
+        if not os.path.exists(s):
+            continue
+        v = sorted(int(l) for l in open(s) if l.strip())
+        with open(f"{s}.cdf", "w") as c:
+            for i, x in enumerate(v):
+                c.write(f"{x / 1e3} {(i + 1) / len(v)}\n")
+        plots.append(f'"{s}.cdf" with lines lw 2 title "{p}"')
+    gp.write("plot " + ", ".join(plots) + "\n")
+with open(f"{out}/tradeoff.dat", "w") as d:
+    for (l, i, p), x in rows.items():
+        if l == "cpu" and x["host"] is not None:
+            d.write(f'{x["p99"]} {x["host"]} "{i}/{p}"\n')
+with open(f"{out}/tradeoff.gp", "w") as gp:
+    gp.write(f'set terminal pngcairo size 900,600\nset output "{out}/tradeoff.png"\n'
+             'set logscale x\nset xlabel "guest p99 response (us)"\n'
+             'set ylabel "host CPU-load throughput (% of no guest)"\n'
+             'set title "Host throughput against guest p99, CPU load"\n'
+             f'plot "{out}/tradeoff.dat" using 1:2:3 with labels point pt 7 offset 1,1 notitle\n')
+os.system(f"gnuplot {out}/cdf.gp {out}/tradeoff.gp")
+print(f"\nplots: {out}/cdf.png, {out}/tradeoff.png")
+PY
