@@ -771,11 +771,31 @@ int cmd_control(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	{
-		/* the controller itself: above the vCPUs it boosts */
+		/* the controller itself: above the vCPUs it boosts, and on a
+		 * housekeeping CPU (one no real-time vCPU may run on) */
 		struct sched_param sp = { .sched_priority = ctl.prio + 1 };
+		cpu_set_t rtcpus, hk;
+		long c, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
 			pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1, strerror(errno));
+		CPU_ZERO(&rtcpus);
+		if (ctl.shield_arg) {
+			rtcpus = ctl.shield;
+		} else {
+			for (i = 0; i < ctl.nv; i++) {
+				cpu_set_t a;
+
+				if (!sched_getaffinity(ctl.v[i].saved.tid, sizeof(a), &a))
+					CPU_OR(&rtcpus, &rtcpus, &a);
+			}
+		}
+		CPU_ZERO(&hk);
+		for (c = 0; c < ncpu; c++)
+			if (!CPU_ISSET(c, &rtcpus))
+				CPU_SET(c, &hk);
+		if (CPU_COUNT(&hk) && sched_setaffinity(0, sizeof(hk), &hk))
+			pr_warn("controller on housekeeping CPUs: %s", strerror(errno));
 	}
 	if (ctl.shield_arg) {
 		struct task_saved *rt = calloc(ctl.nv, sizeof(*rt));

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make study: the originating study's experiment, on this host. A
-# real-time guest (kvmrt-guest, 1000 MSIs/s, pinned to the last CPU) next
+# real-time guest (kvmrt-guest, RATE MSIs/s, pinned to the last CPU) next
 # to a load on the same CPU, under each host policy, with the guest idling
 # by hlt and by a busy loop (as VxWorks does). Prints a markdown table and
 # writes gnuplot PNGs to build/study/. Not part of make test.
@@ -14,11 +14,17 @@ cd "$(dirname "$0")/.." || exit 1
 B=build
 OUT=$B/study
 DUR=${DUR:-6}
+RATE=${RATE:-250} # sparse real-time work, as the study's RTOS had
 SLO_US=${SLO_US:-200}
 CPU=$(($(nproc) - 1))
 mkdir -p "$OUT"
 rm -f "$OUT"/*.json "$OUT"/*.txt "$OUT"/*.samples
 trap 'pkill -f "stress-ng --cpu" ; pkill -x fio; kill $(jobs -p) 2>/dev/null' EXIT
+
+# The guest hints busy/idle (the study's RTOS did) for the co-scheduling
+# policies, which demote at once on "idle" instead of after the grace.
+hint_args() { case $1 in cosched | adaptive) echo "--hint" ;; esac; }
+ctl_hint() { case $1 in cosched | adaptive) echo "--hint-port 0x7c2" ;; esac; }
 
 # start_load LOAD TAG: the load on the vCPU's CPU, for DUR seconds
 start_load() {
@@ -51,14 +57,15 @@ for load in none cpu disk; do
 			tag="$load-$idle-$pol"
 			echo "study: $tag" >&2
 			start_load $load "$tag"
-			"$B/kvmrt-guest" -m msi -r 1000 -d $((DUR - 1)) -C "$CPU" -i "$idle" -q \
+			# shellcheck disable=SC2046
+			"$B/kvmrt-guest" -m msi -r "$RATE" -d $((DUR - 1)) -C "$CPU" -i "$idle" -q $(hint_args $pol) \
 				--name study-rt --json="$OUT/$tag.json" --samples="$OUT/$tag.samples" &
 			gp=$!
 			sleep 0.4
 			args=$(policy_args $pol)
 			if [ -n "$args" ]; then
 				# shellcheck disable=SC2086
-				"$B/kvmrt" control --rt study-rt $args -d $((DUR - 2)) \
+				"$B/kvmrt" control --rt study-rt $args $(ctl_hint $pol) -d $((DUR - 2)) \
 					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1
 			fi
 			wait
