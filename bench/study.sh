@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # make study: the originating study's experiment, on this host. A
 # real-time guest (kvmrt-guest, RATE MSIs/s, pinned to the last CPU) next
-# to a load on the same CPU, under each host policy, with the guest idling
+# to a load on the same CPU (its interrupt source, the VMM's injecting
+# thread, on CPU 0 like a device would be), under each host policy, with the guest idling
 # by hlt and by a busy loop (as VxWorks does). Prints a markdown table and
 # writes gnuplot PNGs to build/study/. Not part of make test.
 #   loads:    none; cpu (stress-ng, for SPEC2000); disk (fio, for bonnie)
@@ -58,7 +59,7 @@ for load in none cpu disk; do
 			echo "study: $tag" >&2
 			start_load $load "$tag"
 			# shellcheck disable=SC2046
-			"$B/kvmrt-guest" -m msi -r "$RATE" -d $((DUR - 1)) -C "$CPU" -i "$idle" -q $(hint_args $pol) \
+			"$B/kvmrt-guest" -m msi -r "$RATE" -d $((DUR - 1)) -C "$CPU" --injector-cpu 0 -i "$idle" -q $(hint_args $pol) \
 				--name study-rt --json="$OUT/$tag.json" --samples="$OUT/$tag.samples" &
 			gp=$!
 			sleep 0.4

@@ -54,6 +54,7 @@ struct opts {
 	const char *samples;
 	const char *name;
 	int cpu;
+	int injector_cpu;
 	int quiet;
 	int hint;
 };
@@ -505,6 +506,7 @@ static void usage(FILE *f)
 		"  -i, --idle hlt|busy  how the guest idles (busy: spin, like VxWorks)\n"
 		"  -w, --work N         loop iterations of work per interrupt\n"
 		"  -C, --cpu N          pin the vCPU thread to CPU N\n"
+		"      --injector-cpu N pin the injecting thread (the \"device\") to CPU N\n"
 		"  -n, --name NAME      VM name (as QEMU's -name)\n"
 		"      --hint           write busy/idle to I/O port 0x7c2 around each handler\n"
 		"                       (hints for kvmrt control --hint-port 0x7c2)\n"
@@ -560,6 +562,7 @@ int main(int argc, char **argv)
 		{ "samples", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "hint", no_argument, NULL, 'H' },
+		{ "injector-cpu", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -574,6 +577,7 @@ int main(int argc, char **argv)
 	memset(&v, 0, sizeof(v));
 	v.o.rate_hz = 1000;
 	v.o.cpu = -1;
+	v.o.injector_cpu = -1;
 	v.efd = -1;
 	while ((c = getopt_long(argc, argv, "m:r:j:c:d:i:w:C:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -634,6 +638,11 @@ int main(int argc, char **argv)
 		case 'H':
 			v.o.hint = 1;
 			break;
+		case 'I':
+			if (parse_u64(optarg, &u) || u >= CPU_SETSIZE)
+				bad("injector cpu", optarg);
+			v.o.injector_cpu = (int)u;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -673,6 +682,16 @@ int main(int argc, char **argv)
 		irqfd_setup(&v);
 	if (pthread_create(&th, NULL, vcpu_thread, &v))
 		die("pthread_create");
+	/* after the vCPU thread exists, which must not inherit it */
+	if (v.o.injector_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(v.o.injector_cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			die("pin the injector");
+	}
+
 
 	/* wait until the guest has set up its interrupt controllers */
 	pthread_mutex_lock(&v.lock);
