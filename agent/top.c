@@ -26,6 +26,7 @@
 #include "latency.h"
 #include "log.h"
 #include "names.h"
+#include "taskstate.h"
 
 struct row {
 	char vm[VMREG_NAME_LEN];
@@ -34,6 +35,7 @@ struct row {
 	__u32 tid;
 	struct task_sched ts;
 	int have_ts;
+	int managed; /* kvmrt control manages this thread */
 	double irq_s;
 	struct lat_summary resp;
 	struct lat_summary deliv;
@@ -213,9 +215,24 @@ static void sort_rows(struct top *t)
 	}
 }
 
+/* Threads kvmrt control manages: those in its state file. */
+static int managed_by_control(const struct state_file *st, __u32 tid)
+{
+	int i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->tasks[i].tid == tid)
+			return 1;
+	return 0;
+}
+
 static void build_rows(struct top *t, struct snapshot *d, double dt)
 {
+	struct state_file st;
 	int i, j, k, n = 0;
+
+	if (state_read(&st, "/run/kvmrt/control.state"))
+		memset(&st, 0, sizeof(st));
 
 	free(t->rows);
 	t->rows = NULL;
@@ -246,6 +263,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 			r->vcpu = v->vcpu;
 			r->tid = v->tid;
 			r->have_ts = v->tid && !task_sched_read("/proc", vm->pid, v->tid, &r->ts);
+			r->managed = v->tid && managed_by_control(&st, v->tid);
 			/* interrupts that ended: every one counted once, as in trace */
 			r->irq_s = dt > 0 ? v->c.completed / dt : 0;
 			t->irq_total += r->irq_s;
@@ -275,6 +293,9 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 		}
 	}
 	sort_rows(t);
+	free(st.tasks);
+	free(st.moved);
+	free(st.irqs);
 }
 
 /* Take a snapshot and compute the figures for the view. */
@@ -389,9 +410,13 @@ static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 		snprintf(ex, sizeof(ex), "%.0f %.11s", r->exits_s, r->top_exit ? r->top_exit : "");
 	else
 		snprintf(ex, sizeof(ex), "-");
-	/* BOOST: kvmrt control does not exist yet; nothing boosts */
+	/* BOOST: yes/no for threads kvmrt control manages, - for others */
 	snprintf(buf, len, "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f",
-		 r->vm, r->pid, r->vcpu, r->tid, r->have_ts ? r->ts.cpu : -1, pol, "-", r->irq_s,
+		 r->vm, r->pid, r->vcpu, r->tid, r->have_ts ? r->ts.cpu : -1, pol,
+		 !r->managed ? "-"
+		 : r->have_ts && (r->ts.policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO ? "yes"
+										      : "no",
+		 r->irq_s,
 		 p50, p99, mx, dl, wt, ex, r->halted_pct);
 }
 

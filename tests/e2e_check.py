@@ -55,16 +55,22 @@ def guest_match(t, g, mode):
     if inj[src] != inj["total"]:
         sys.exit(f"source {src}: {inj}")
     r, gr = v["response"], g["response"]
-    # The guest places a timer tick in time only modulo its period (it sees
-    # acks, not which expiry each answers): its maximum wraps, kvmrt's not.
-    upper = ("p50_ns", "p90_ns", "p99_ns") if mode == "timer" else (
-        "p50_ns", "p90_ns", "p99_ns", "max_ns")
-    for p in upper:
-        if r[p] > gr[p] * HIST_SLACK + 1000:
-            sys.exit(f"{p}: kvmrt {r[p]} above guest {gr[p]}")
-    for p in ("p50_ns", "p90_ns"):
-        if gr[p] - r[p] > ACK_PATH_NS:
-            sys.exit(f"{p}: guest {gr[p]} - kvmrt {r[p]} > {ACK_PATH_NS}")
+    if mode == "timer":
+        # The guest cannot see when a tick was due, only when it armed the
+        # timer, and it learns that late (the exit after the arming write):
+        # its clock runs behind by that exit. And it places a tick only
+        # modulo the period. So: agreement within the exit path, both ways,
+        # at p50 and p90.
+        for p in ("p50_ns", "p90_ns"):
+            if abs(gr[p] - r[p]) > ACK_PATH_NS:
+                sys.exit(f"{p}: guest {gr[p]} vs kvmrt {r[p]}: more than {ACK_PATH_NS} apart")
+    else:
+        for p in ("p50_ns", "p90_ns", "p99_ns", "max_ns"):
+            if r[p] > gr[p] * HIST_SLACK + 1000:
+                sys.exit(f"{p}: kvmrt {r[p]} above guest {gr[p]}")
+        for p in ("p50_ns", "p90_ns"):
+            if gr[p] - r[p] > ACK_PATH_NS:
+                sys.exit(f"{p}: guest {gr[p]} - kvmrt {r[p]} > {ACK_PATH_NS}")
     stages = sum(s["mean_ns"] * s["count"] for s in v["stages"].values())
     total = r["mean_ns"] * r["count"]
     if abs(stages - total) > total * 0.01 + 1000 * r["count"]:
