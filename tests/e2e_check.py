@@ -17,6 +17,8 @@ HIST_SLACK = 1.035
 # clock read. Measured at 8-30 us at p50 on this emulated host; 60 us
 # bounds it at p50 and p90 with room for a noisy machine.
 ACK_PATH_NS = 60000
+# The timer mode compares two different references (see guest_match)
+TIMER_TOL_NS = 100000
 
 
 def load(path):
@@ -57,13 +59,13 @@ def guest_match(t, g, mode):
     r, gr = v["response"], g["response"]
     if mode == "timer":
         # The guest cannot see when a tick was due, only when it armed the
-        # timer, and it learns that late (the exit after the arming write):
-        # its clock runs behind by that exit. And it places a tick only
-        # modulo the period. So: agreement within the exit path, both ways,
-        # at p50 and p90.
+        # timer, and it learns that late (the exit after the arming write),
+        # while kvmrt starts at the hrtimer's expiry; and the guest places a
+        # tick only modulo the period. Measured 2-40 us apart at p50: the
+        # tolerance is 100 us, both ways, at p50 and p90.
         for p in ("p50_ns", "p90_ns"):
-            if abs(gr[p] - r[p]) > ACK_PATH_NS:
-                sys.exit(f"{p}: guest {gr[p]} vs kvmrt {r[p]}: more than {ACK_PATH_NS} apart")
+            if abs(gr[p] - r[p]) > TIMER_TOL_NS:
+                sys.exit(f"{p}: guest {gr[p]} vs kvmrt {r[p]}: more than {TIMER_TOL_NS} apart")
     else:
         for p in ("p50_ns", "p90_ns", "p99_ns", "max_ns"):
             if r[p] > gr[p] * HIST_SLACK + 1000:
