@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "collector.h"
 #include "commands.h"
 #include "cosched.h"
@@ -90,14 +91,6 @@ static volatile sig_atomic_t exiting;
 static void on_sig(int sig)
 {
 	exiting = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static const char *policy_str(__u32 p)
@@ -618,8 +611,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return 2;
+			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
 	if (optind < argc) {

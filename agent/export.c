@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "collector.h"
 #include "commands.h"
 #include "filter.h"
@@ -74,14 +75,6 @@ static volatile sig_atomic_t exiting;
 static void on_sig(int sig)
 {
 	exiting = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static const char landing[] =
@@ -330,14 +323,12 @@ static void usage(FILE *f)
 
 static int parse_args(struct export_opts *o, int argc, char **argv)
 {
-	enum { OPT_VCPU = 256, OPT_GRACE, OPT_WEB, OPT_NOSTATS, OPT_HELP };
+	enum { OPT_GRACE = 256, OPT_WEB, OPT_NOSTATS, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "grace", required_argument, NULL, OPT_GRACE },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		FILTER_LONGOPTS,
 		{ "web-config", required_argument, NULL, OPT_WEB },
 		{ "no-bpf-stats", no_argument, NULL, OPT_NOSTATS },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -354,6 +345,12 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 	o->bpf_stats = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:i:p:g:v", longopts, NULL)) != -1) {
+		int fo = filter_option(&o->filter, c, optarg);
+
+		if (fo < 0)
+			return 2;
+		if (fo)
+			continue;
 		switch (c) {
 		case 'l':
 			o->listen = optarg;
@@ -375,17 +372,6 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 				o->grace_s = v;
 			break;
 		}
-		case 'p':
-			if (filter_parse_pids(&o->filter, optarg))
-				return 2;
-			break;
-		case 'g':
-			o->filter.guest = optarg;
-			break;
-		case OPT_VCPU:
-			if (filter_parse_vcpu(&o->filter, optarg))
-				return 2;
-			break;
 		case OPT_WEB:
 			o->web_config = optarg;
 			break;
@@ -399,8 +385,7 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return 2;
+			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
 	if (optind < argc) {

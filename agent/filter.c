@@ -61,6 +61,20 @@ int filter_parse_vcpu(struct vm_filter *f, const char *arg)
 	return 0;
 }
 
+int filter_option(struct vm_filter *f, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'p':
+		return filter_parse_pids(f, arg) ? -EINVAL : 1;
+	case 'g':
+		f->guest = arg;
+		return 1;
+	case FILTER_OPT_VCPU:
+		return filter_parse_vcpu(f, arg) ? -EINVAL : 1;
+	}
+	return 0;
+}
+
 int filter_vm(const struct vm_filter *f, __u32 pid, const char *name)
 {
 	int i, ok = !f->npids;

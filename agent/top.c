@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "collector.h"
 #include "commands.h"
 #include "episode.h"
@@ -92,14 +93,6 @@ static volatile sig_atomic_t exiting;
 static void on_sig(int sig)
 {
 	exiting = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static const char *policy_name(int p)
@@ -562,12 +555,10 @@ static void usage(FILE *f)
 
 static int parse_args(struct top_opts *o, int argc, char **argv)
 {
-	enum { OPT_VCPU = 256, OPT_HELP };
+	enum { OPT_HELP = 256 };
 	static const struct option longopts[] = {
 		{ "delay", required_argument, NULL, 'd' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		FILTER_LONGOPTS,
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -581,6 +572,12 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 	o->delay_s = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:p:g:bn:v", longopts, NULL)) != -1) {
+		int fo = filter_option(&o->filter, c, optarg);
+
+		if (fo < 0)
+			return 2;
+		if (fo)
+			continue;
 		switch (c) {
 		case 'd':
 			errno = 0;
@@ -589,17 +586,6 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 				pr_err("invalid delay '%s': expected 0.1..3600 seconds", optarg);
 				return 2;
 			}
-			break;
-		case 'p':
-			if (filter_parse_pids(&o->filter, optarg))
-				return 2;
-			break;
-		case 'g':
-			o->filter.guest = optarg;
-			break;
-		case OPT_VCPU:
-			if (filter_parse_vcpu(&o->filter, optarg))
-				return 2;
 			break;
 		case 'b':
 			o->batch = 1;
@@ -619,8 +605,7 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return 2;
+			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
 	if (optind < argc) {

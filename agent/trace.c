@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "collector.h"
 #include "commands.h"
 #include "episode.h"
@@ -49,14 +50,6 @@ static volatile sig_atomic_t exiting;
 static void on_sig(int sig)
 {
 	exiting = 1;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
@@ -539,12 +532,10 @@ static int parse_usec(const char *opt, const char *arg, __u64 *ns)
 
 static int parse_args(struct trace_opts *o, int argc, char **argv)
 {
-	enum { OPT_VCPU = 256, OPT_JSON, OPT_SLO, OPT_HELP, OPT_BPF_STATS };
+	enum { OPT_JSON = 256, OPT_SLO, OPT_HELP, OPT_BPF_STATS };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, 'd' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "guest", required_argument, NULL, 'g' },
-		{ "vcpu", required_argument, NULL, OPT_VCPU },
+		FILTER_LONGOPTS,
 		{ "threshold", required_argument, NULL, 'T' },
 		{ "hist", no_argument, NULL, 'h' },
 		{ "json", optional_argument, NULL, OPT_JSON },
@@ -561,6 +552,12 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 	filter_init(&o->filter);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:p:g:T:hqv", longopts, NULL)) != -1) {
+		int fo = filter_option(&o->filter, c, optarg);
+
+		if (fo < 0)
+			return 2;
+		if (fo)
+			continue;
 		switch (c) {
 		case 'd':
 			errno = 0;
@@ -569,17 +566,6 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 				pr_err("invalid duration '%s': expected seconds > 0", optarg);
 				return 2;
 			}
-			break;
-		case 'p':
-			if (filter_parse_pids(&o->filter, optarg))
-				return 2;
-			break;
-		case 'g':
-			o->filter.guest = optarg;
-			break;
-		case OPT_VCPU:
-			if (filter_parse_vcpu(&o->filter, optarg))
-				return 2;
 			break;
 		case 'T':
 			if (parse_usec("threshold", optarg, &o->threshold_ns))
@@ -609,8 +595,7 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 			usage(stdout);
 			return -1;
 		default:
-			usage(stderr);
-			return 2;
+			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
 	if (optind < argc) {
