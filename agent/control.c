@@ -44,8 +44,10 @@
 #include "log.h"
 #include "taskstate.h"
 #include "shield.h"
+#include "httpd.h"
+#include "metrics.h"
 
-#define CTL_DEFAULT_STATE "/run/kvmrt/control.state"
+#define CTL_DEFAULT_STATE CONTROL_STATE_DEFAULT
 #define CTL_MAX_RT 16
 #define CTL_DEFAULT_PRIO 50
 
@@ -84,6 +86,11 @@ struct control {
 	int nv;
 	struct kvmrt_hist *reaction;
 	int guardian_fd;
+	const char *listen;
+	const char *web_config;
+	struct httpd http;
+	int serving;
+	__u64 t_start;
 };
 
 static volatile sig_atomic_t exiting;
@@ -372,6 +379,84 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 	}
 }
 
+/* --listen: the exporter's metrics plus what control decides. */
+static void publish(struct control *ctl)
+{
+	struct metrics_ctx m = { 0 };
+	struct lat_summary rs;
+	struct snapshot snap;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int i;
+
+	if (!ctl->serving)
+		return;
+	collector__poll(&ctl->c, 0);
+	collector__snapshot(&ctl->c, &snap);
+	f = open_memstream(&text, &len);
+	if (!f) {
+		snapshot__free(&snap);
+		return;
+	}
+	m.l = &ctl->l;
+	m.s = &snap;
+	m.version = "0.1";
+	m.control = &ctl->st;
+	metrics_render(f, &m);
+	fputs("# HELP kvmrt_control_boosts_total Times kvmrt control boosted the vCPU.\n"
+	      "# TYPE kvmrt_control_boosts_total counter\n", f);
+	for (i = 0; i < ctl->nv; i++) {
+		fputs("kvmrt_control_boosts_total{vm=\"", f);
+		metrics_escape(f, ctl->v[i].vm);
+		fprintf(f, "\",vcpu=\"%u\"} %llu\n", ctl->v[i].vcpu,
+			(unsigned long long)ctl->v[i].cs.boosts);
+	}
+	fputs("# HELP kvmrt_control_capped_total Boosts ended by the cap.\n"
+	      "# TYPE kvmrt_control_capped_total counter\n", f);
+	for (i = 0; i < ctl->nv; i++) {
+		fputs("kvmrt_control_capped_total{vm=\"", f);
+		metrics_escape(f, ctl->v[i].vm);
+		fprintf(f, "\",vcpu=\"%u\"} %llu\n", ctl->v[i].vcpu,
+			(unsigned long long)ctl->v[i].cs.capped);
+	}
+	fputs("# HELP kvmrt_control_boosted_seconds_total Time the vCPU spent boosted.\n"
+	      "# TYPE kvmrt_control_boosted_seconds_total counter\n", f);
+	for (i = 0; i < ctl->nv; i++) {
+		const struct rt_vcpu *v = &ctl->v[i];
+		__u64 ns = v->cs.boosted_ns;
+
+		if (v->cs.state == CS_BOOSTED)
+			ns += mono_ns() - v->cs.boost_start;
+		else if (!ctl->cosched && ctl->static_prio && v->boosted)
+			ns = mono_ns() - ctl->t_start;
+		fputs("kvmrt_control_boosted_seconds_total{vm=\"", f);
+		metrics_escape(f, v->vm);
+		fprintf(f, "\",vcpu=\"%u\"} %.9f\n", v->vcpu, ns / 1e9);
+	}
+	fputs("# HELP kvmrt_control_grace_seconds Grace period after the work ends (--slo adapts it).\n"
+	      "# TYPE kvmrt_control_grace_seconds gauge\n", f);
+	for (i = 0; i < ctl->nv; i++) {
+		fputs("kvmrt_control_grace_seconds{vm=\"", f);
+		metrics_escape(f, ctl->v[i].vm);
+		fprintf(f, "\",vcpu=\"%u\"} %.9f\n", ctl->v[i].vcpu, ctl->v[i].cfg.grace_ns / 1e9);
+	}
+	fputs("# HELP kvmrt_control_escalated Whether --slo escalated the vCPU to static priority.\n"
+	      "# TYPE kvmrt_control_escalated gauge\n", f);
+	for (i = 0; i < ctl->nv; i++) {
+		fputs("kvmrt_control_escalated{vm=\"", f);
+		metrics_escape(f, ctl->v[i].vm);
+		fprintf(f, "\",vcpu=\"%u\"} %d\n", ctl->v[i].vcpu, ctl->v[i].ad.escalated);
+	}
+	lat_from_hist(ctl->reaction, &rs);
+	fprintf(f, "# HELP kvmrt_control_reaction_p99_seconds Injection to boost applied, p99 so far.\n"
+		   "# TYPE kvmrt_control_reaction_p99_seconds gauge\n"
+		   "kvmrt_control_reaction_p99_seconds %.9f\n", rs.p99_ns / 1e9);
+	fclose(f);
+	httpd_publish(&ctl->http, text, len);
+	snapshot__free(&snap);
+}
+
 /* --slo: once a second, each vCPU's p99 over the last second decides. */
 static void adapt(struct control *ctl, __u64 now)
 {
@@ -457,6 +542,7 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 				still_ours(&ctl->v[i], ctl->prio);
 			if (ctl->slo_ns)
 				adapt(ctl, now);
+			publish(ctl);
 			next_check = now + 1000000000ULL;
 		}
 	}
@@ -464,6 +550,7 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 
 static void static_loop(struct control *ctl, __u64 t_end)
 {
+	__u64 next_publish = 0;
 	int i;
 
 	while (!exiting && (!t_end || mono_ns() < t_end)) {
@@ -472,6 +559,10 @@ static void static_loop(struct control *ctl, __u64 t_end)
 		nanosleep(&ts, NULL);
 		for (i = 0; i < ctl->nv; i++)
 			still_ours(&ctl->v[i], ctl->prio);
+		if (mono_ns() >= next_publish) {
+			publish(ctl);
+			next_publish = mono_ns() + 1000000000ULL;
+		}
 	}
 }
 
@@ -492,6 +583,8 @@ static void usage(FILE *f)
 		"      --cap MSEC         never boost longer than this at once (default 100)\n"
 		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
 		"  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C)\n"
+		"      --listen ADDR:PORT also serve kvmrt export's metrics and control's own\n"
+		"      --web-config FILE  TLS and basic auth for --listen\n"
 		"      --dry-run          print the plan, change nothing\n"
 		"      --restore          restore what a dead controller left changed\n"
 		"      --state FILE       state file (default %s)\n"
@@ -516,13 +609,15 @@ static int parse_num(const char *opt, const char *arg, double lo, double hi, dou
 static int parse_args(struct control *ctl, int argc, char **argv)
 {
 	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-	       O_SHIELD, O_SLO, O_HELP };
+	       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_HELP };
 	static const struct option longopts[] = {
 		{ "rt", required_argument, NULL, O_RT },
 		{ "prio", required_argument, NULL, O_PRIO },
 		{ "cosched", no_argument, NULL, O_COSCHED },
 		{ "shield", required_argument, NULL, O_SHIELD },
 		{ "slo", required_argument, NULL, O_SLO },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "web-config", required_argument, NULL, O_WEB },
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "cap", required_argument, NULL, O_CAP },
 		{ "hint-port", required_argument, NULL, O_HINT },
@@ -560,6 +655,18 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			break;
 		case O_COSCHED:
 			ctl->cosched = 1;
+			break;
+		case O_LISTEN: {
+			struct sockaddr_storage ss;
+			socklen_t sl;
+
+			if (httpd_parse_listen(optarg, &ss, &sl))
+				return 2;
+			ctl->listen = optarg;
+			break;
+		}
+		case O_WEB:
+			ctl->web_config = optarg;
 			break;
 		case O_SLO:
 			if (parse_num("SLO", optarg, 1, 1e7, &v))
@@ -737,7 +844,7 @@ int cmd_control(int argc, char **argv)
 		if (!ctl.v[i].prev)
 			goto out;
 	}
-	if (ctl.cosched) {
+	if (ctl.cosched || ctl.listen) {
 		lo.hint_port = (__u16)ctl.hint_port;
 		if (loader__open_load_attach(&ctl.l, &lo))
 			goto out;
@@ -745,8 +852,9 @@ int cmd_control(int argc, char **argv)
 			loader__destroy(&ctl.l);
 			goto out;
 		}
-		collector__on_ctl(&ctl.c, on_ctl);
-		for (i = 0; i < ctl.nv; i++) {
+		if (ctl.cosched)
+			collector__on_ctl(&ctl.c, on_ctl);
+		for (i = 0; ctl.cosched && i < ctl.nv; i++) {
 			struct kvmrt_vcpu_key k = { .tgid = ctl.v[i].saved.pid,
 						    .vcpu = ctl.v[i].vcpu };
 			__u32 one = 1;
@@ -754,6 +862,11 @@ int cmd_control(int argc, char **argv)
 			bpf_map_update_elem(bpf_map__fd(ctl.l.skel->maps.rt_vcpus), &k, &one,
 					    BPF_ANY);
 		}
+	}
+	if (ctl.listen) {
+		if (httpd_start(&ctl.http, ctl.listen, ctl.web_config))
+			goto out_bpf;
+		ctl.serving = 1;
 	}
 	/* the state is on disk and the guardian watching before any change */
 	if (save_state(&ctl) || start_guardian(&ctl))
@@ -811,6 +924,7 @@ int cmd_control(int argc, char **argv)
 		}
 	}
 	t_start = mono_ns();
+	ctl.t_start = t_start;
 	if (ctl.duration_s)
 		t_end = t_start + (__u64)(ctl.duration_s * 1e9);
 	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s%s)\n", ctl.nv,
@@ -832,7 +946,9 @@ restore:
 	if (state_restore(ctl.state_path, 1))
 		ret = 1;
 out_bpf:
-	if (ctl.cosched) {
+	if (ctl.serving)
+		httpd_stop(&ctl.http);
+	if (ctl.cosched || ctl.listen) {
 		collector__destroy(&ctl.c);
 		loader__destroy(&ctl.l);
 	}

@@ -25,18 +25,12 @@
 #include "filter.h"
 #include "log.h"
 #include "metrics.h"
-#include "webcfg.h"
+#include "httpd.h"
 
 #ifndef KVMRT_VERSION
 #define KVMRT_VERSION "0.1"
 #endif
 
-/* Unallocated in Prometheus's default port allocation list as far as we
- * could check (the 9100-9999 exporter range is taken): see README. */
-#define EXPORT_DEFAULT_LISTEN "127.0.0.1:9976"
-#define EXPORT_MAX_CONNECTIONS 64
-#define EXPORT_CONN_TIMEOUT_S 10
-#define EXPORT_CONN_MEMORY (32 * 1024)
 
 struct export_opts {
 	const char *listen;
@@ -45,13 +39,6 @@ struct export_opts {
 	struct vm_filter filter;
 	const char *web_config;
 	int bpf_stats;
-};
-
-struct published {
-	pthread_mutex_t lock;
-	char *text;
-	size_t len;
-	__u64 scrapes;
 };
 
 struct gone {
@@ -63,9 +50,7 @@ struct exporter {
 	struct export_opts o;
 	struct loader l;
 	struct collector c;
-	struct published pub;
-	struct webcfg web;
-	int have_web;
+	struct httpd http;
 	struct gone *gone;
 	int ngone;
 };
@@ -75,94 +60,6 @@ static volatile sig_atomic_t exiting;
 static void on_sig(int sig)
 {
 	exiting = 1;
-}
-
-static const char landing[] =
-	"<html><head><title>kvmrt exporter</title></head><body>"
-	"<h1>kvmrt exporter</h1><p>Guest interrupt latency on KVM, per VM and vCPU.</p>"
-	"<p><a href=\"/metrics\">Metrics</a></p></body></html>\n";
-
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
-			     const void *body, size_t len)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-
-	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_len, void **req_cls)
-{
-	struct exporter *e = cls;
-	static int first_call;
-	enum MHD_Result ret;
-
-	if (*req_cls != &first_call) {
-		/* headers only so far: wait for the whole request */
-		*req_cls = &first_call;
-		return MHD_YES;
-	}
-	if (*upload_len)
-		return MHD_NO; /* no request bodies here */
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
-		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "GET only\n", 9);
-	if (e->have_web && e->web.nusers) {
-		char *pass = NULL, *user = MHD_basic_auth_get_username_password(conn, &pass);
-		int ok = webcfg_check(&e->web, user, pass);
-
-		if (user)
-			MHD_free(user);
-		if (pass)
-			MHD_free(pass);
-		if (!ok) {
-			struct MHD_Response *r = MHD_create_response_from_buffer(
-				13, (void *)"Unauthorized\n", MHD_RESPMEM_PERSISTENT);
-
-			ret = MHD_queue_basic_auth_fail_response(conn, "kvmrt", r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-	}
-	if (!strcmp(url, "/metrics")) {
-		char *copy;
-		size_t len;
-
-		pthread_mutex_lock(&e->pub.lock);
-		len = e->pub.len;
-		copy = malloc(len ? len : 1);
-		if (copy)
-			memcpy(copy, e->pub.text, len);
-		e->pub.scrapes++;
-		pthread_mutex_unlock(&e->pub.lock);
-		if (!copy)
-			return MHD_NO;
-		{
-			struct MHD_Response *r =
-				MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
-
-			if (!r) {
-				free(copy);
-				return MHD_NO;
-			}
-			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-						"text/plain; version=0.0.4; charset=utf-8");
-			ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
-			MHD_destroy_response(r);
-			return ret;
-		}
-	}
-	if (!strcmp(url, "/"))
-		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8", landing,
-			     sizeof(landing) - 1);
-	return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", "Not Found\n", 10);
 }
 
 /* Keep only VMs that pass the filter in the published series. */
@@ -233,7 +130,8 @@ static int publish(struct exporter *e, struct snapshot *prev)
 {
 	struct snapshot s, last;
 	struct metrics_ctx m;
-	char *text = NULL, *old;
+	struct state_file ctl;
+	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
@@ -253,54 +151,17 @@ static int publish(struct exporter *e, struct snapshot *prev)
 	m.s = &s;
 	m.last = &last;
 	m.version = KVMRT_VERSION;
+	if (state_read(&ctl, CONTROL_STATE_DEFAULT))
+		memset(&ctl, 0, sizeof(ctl));
+	m.control = &ctl;
 	metrics_render(f, &m);
+	state_free(&ctl);
 	fclose(f);
-	pthread_mutex_lock(&e->pub.lock);
-	old = e->pub.text;
-	e->pub.text = text;
-	e->pub.len = len;
-	pthread_mutex_unlock(&e->pub.lock);
-	free(old);
+	httpd_publish(&e->http, text, len);
 	snapshot__free(&last);
 	snapshot__free(prev);
 	*prev = s;
 	return 0;
-}
-
-static int parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t *sl)
-{
-	char host[256];
-	const char *colon = strrchr(arg, ':');
-	struct addrinfo hints = { 0 }, *res;
-	char *end;
-	long port;
-
-	if (!colon || colon == arg || (size_t)(colon - arg) >= sizeof(host))
-		goto bad;
-	port = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || port < 1 || port > 65535)
-		goto bad;
-	memcpy(host, arg, colon - arg);
-	host[colon - arg] = 0;
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host) - 2);
-		host[strlen(host) - 2] = 0;
-	}
-	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
-	hints.ai_socktype = SOCK_STREAM;
-	if (getaddrinfo(host, NULL, &hints, &res))
-		goto bad;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sl = res->ai_addrlen;
-	freeaddrinfo(res);
-	if (ss->ss_family == AF_INET)
-		((struct sockaddr_in *)ss)->sin_port = htons((unsigned short)port);
-	else
-		((struct sockaddr_in6 *)ss)->sin6_port = htons((unsigned short)port);
-	return 0;
-bad:
-	pr_err("invalid --listen '%s': expected ADDR:PORT (numeric address, [v6]:port)", arg);
-	return -EINVAL;
 }
 
 static void usage(FILE *f)
@@ -318,7 +179,7 @@ static void usage(FILE *f)
 		"      --no-bpf-stats      do not turn on kernel BPF run-time stats\n"
 		"  -v, --verbose           more messages\n"
 		"      --help              this help\n",
-		EXPORT_DEFAULT_LISTEN);
+		HTTPD_DEFAULT_LISTEN);
 }
 
 static int parse_args(struct export_opts *o, int argc, char **argv)
@@ -339,7 +200,7 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 	int c;
 
 	filter_init(&o->filter);
-	o->listen = EXPORT_DEFAULT_LISTEN;
+	o->listen = HTTPD_DEFAULT_LISTEN;
 	o->interval_s = 1;
 	o->grace_s = 60;
 	o->bpf_stats = 1;
@@ -395,21 +256,13 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 	return 0;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	if (log_level >= LOG_INFO)
-		vfprintf(stderr, fmt, ap);
-}
-
 int cmd_export(int argc, char **argv)
 {
 	struct loader_opts lo = { 0 };
 	struct sockaddr_storage ss;
-	struct MHD_Daemon *d = NULL;
 	struct exporter e;
 	struct snapshot prev;
 	struct sigaction sa;
-	unsigned int flags;
 	socklen_t sl;
 	int err, stats_fd = -1, ret = 1;
 	__u64 next;
@@ -419,14 +272,8 @@ int cmd_export(int argc, char **argv)
 	err = parse_args(&e.o, argc, argv);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (parse_listen(e.o.listen, &ss, &sl))
+	if (httpd_parse_listen(e.o.listen, &ss, &sl))
 		return 2;
-	if (e.o.web_config) {
-		if (webcfg_load(&e.web, e.o.web_config))
-			return 1;
-		e.have_web = 1;
-	}
-	pthread_mutex_init(&e.pub.lock, NULL);
 	if (e.o.bpf_stats) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
@@ -438,31 +285,16 @@ int cmd_export(int argc, char **argv)
 		loader__destroy(&e.l);
 		goto out;
 	}
+	if (httpd_start(&e.http, e.o.listen, e.o.web_config))
+		goto out_collector;
 	collector__snapshot(&e.c, &prev);
 	publish(&e, &prev);
-
-	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (e.have_web && e.web.cert_pem)
-		flags |= MHD_USE_TLS;
-	d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &e, MHD_OPTION_SOCK_ADDR, &ss,
-			     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)EXPORT_MAX_CONNECTIONS,
-			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)EXPORT_CONN_TIMEOUT_S,
-			     MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)EXPORT_CONN_MEMORY,
-			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-			     MHD_OPTION_HTTPS_MEM_CERT, e.web.cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
-			     e.web.key_pem, MHD_OPTION_END);
-	if (!d) {
-		pr_err("listen on %s: %s", e.o.listen, strerror(errno ? errno : EADDRINUSE));
-		goto out_collector;
-	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sig;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	fprintf(stderr, "kvmrt: exporting on %s%s (%d programs attached)\n", e.o.listen,
-		e.have_web && e.web.cert_pem ? " with TLS" : "", e.l.nattached);
+		e.http.have_web && e.http.web.cert_pem ? " with TLS" : "", e.l.nattached);
 
 	next = mono_ns();
 	while (!exiting) {
@@ -470,18 +302,14 @@ int cmd_export(int argc, char **argv)
 
 		next += (__u64)(e.o.interval_s * 1e9);
 		if (next > now) {
-			/* deliver outlier records (none: no threshold) while waiting */
 			collector__poll(&e.c, (int)((next - now) / 1000000));
 			if (exiting)
 				break;
 			now = mono_ns();
 			if (now < next) {
-				struct timespec ts = { 0, (long)(next - now) };
+				struct timespec ts = { (next - now) / 1000000000ULL,
+						       (next - now) % 1000000000ULL };
 
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec = ts.tv_nsec / 1000000000L;
-					ts.tv_nsec %= 1000000000L;
-				}
 				nanosleep(&ts, NULL);
 			}
 		} else {
@@ -490,15 +318,13 @@ int cmd_export(int argc, char **argv)
 		publish(&e, &prev);
 	}
 	ret = 0;
-	MHD_stop_daemon(d);
+	httpd_stop(&e.http);
 out_collector:
 	snapshot__free(&prev);
 	collector__destroy(&e.c);
 	loader__destroy(&e.l);
 out:
-	free(e.pub.text);
 	free(e.gone);
-	webcfg_free(&e.web);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	return ret;

@@ -95,6 +95,7 @@ struct series {
 	struct kvmrt_hist h[M_NR];
 	struct kvmrt_counters c;
 	__u64 max_last;
+	int boosted;
 	__u64 exits[2][128];	/* VMX, SVM basic reasons below 128 */
 	__u64 exits_other;
 };
@@ -137,6 +138,8 @@ static struct series *collect(const struct metrics_ctx *m, int *n)
 			}
 			for (k = 0; k < M_NR; k++)
 				hist_merge(&se->h[k], &v->h[k]);
+			if (m->control && v->tid && control_boosted(m->control, vm->pid, v->tid))
+				se->boosted = 1;
 			for (k = 0; k < SRC_NR; k++)
 				se->c.injected[k] += v->c.injected[k];
 			se->c.coalesced += v->c.coalesced;
@@ -234,6 +237,13 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		fputs("kvmrt_irq_response_max_seconds{", f);
 		vm_labels(f, se[i].vm, se[i].vcpu);
 		fprintf(f, "} %.9f\n", se[i].max_last / 1e9);
+	}
+	head(f, "kvmrt_vcpu_boosted", "gauge",
+	     "Whether kvmrt control has the vCPU thread boosted to SCHED_FIFO now.");
+	for (i = 0; i < n; i++) {
+		fputs("kvmrt_vcpu_boosted{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %d\n", se[i].boosted);
 	}
 	head(f, "kvmrt_irq_injections_total", "counter",
 	     "Interrupts injected into the vCPU, by source.");

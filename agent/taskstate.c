@@ -235,3 +235,31 @@ int state_restore(const char *path, int verbose)
 		unlink(path);
 	return failed;
 }
+
+int state_manages(const struct state_file *s, __u32 tid)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->tasks[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+int control_boosted(const struct state_file *s, __u32 pid, __u32 tid)
+{
+	struct task_saved now;
+
+	return state_manages(s, tid) && !task_save(&now, pid, tid) && now.policy == SCHED_FIFO;
+}
+
+void state_free(struct state_file *s)
+{
+	free(s->tasks);
+	free(s->moved);
+	free(s->irqs);
+	s->tasks = NULL;
+	s->moved = NULL;
+	s->irqs = NULL;
+	s->n = s->nmoved = s->nirqs = 0;
+}

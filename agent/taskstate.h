@@ -9,6 +9,8 @@
 #ifndef KVMRT_TASKSTATE_H
 #define KVMRT_TASKSTATE_H
 
+#define CONTROL_STATE_DEFAULT "/run/kvmrt/control.state"
+
 #include <linux/types.h>
 
 struct task_saved {
@@ -65,6 +67,12 @@ struct state_file {
 int state_write(const struct state_file *s);
 /* Read a state file; -ENOENT if there is none. */
 int state_read(struct state_file *s, const char *path);
+/* Does the state list this thread (kvmrt control manages it)? */
+int state_manages(const struct state_file *s, __u32 tid);
+/* Is this thread boosted by kvmrt control now: managed and SCHED_FIFO? */
+int control_boosted(const struct state_file *s, __u32 pid, __u32 tid);
+/* Free what state_read allocated. */
+void state_free(struct state_file *s);
 /* Restore every task in it that still is the same thread; report the
  * others; delete the file. Returns how many could not be restored. */
 int state_restore(const char *path, int verbose);

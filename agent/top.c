@@ -208,23 +208,12 @@ static void sort_rows(struct top *t)
 	}
 }
 
-/* Threads kvmrt control manages: those in its state file. */
-static int managed_by_control(const struct state_file *st, __u32 tid)
-{
-	int i;
-
-	for (i = 0; i < st->n; i++)
-		if (st->tasks[i].tid == tid)
-			return 1;
-	return 0;
-}
-
 static void build_rows(struct top *t, struct snapshot *d, double dt)
 {
 	struct state_file st;
 	int i, j, k, n = 0;
 
-	if (state_read(&st, "/run/kvmrt/control.state"))
+	if (state_read(&st, CONTROL_STATE_DEFAULT))
 		memset(&st, 0, sizeof(st));
 
 	free(t->rows);
@@ -256,7 +245,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 			r->vcpu = v->vcpu;
 			r->tid = v->tid;
 			r->have_ts = v->tid && !task_sched_read("/proc", vm->pid, v->tid, &r->ts);
-			r->managed = v->tid && managed_by_control(&st, v->tid);
+			r->managed = v->tid && state_manages(&st, v->tid);
 			/* interrupts that ended: every one counted once, as in trace */
 			r->irq_s = dt > 0 ? v->c.completed / dt : 0;
 			t->irq_total += r->irq_s;
@@ -286,9 +275,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 		}
 	}
 	sort_rows(t);
-	free(st.tasks);
-	free(st.moved);
-	free(st.irqs);
+	state_free(&st);
 }
 
 /* Take a snapshot and compute the figures for the view. */

@@ -166,12 +166,32 @@ check "--shield, kill -9: IRQ affinities as before" diff "$TMP/irq.before" "$TMP
 check "--shield, kill -9: our cpusets removed" test ! -e $CS/kvmrt.rt -a ! -e $CS/kvmrt.hk
 wait "$GPID"
 
-# 9. bad arguments: one line, nothing changed
+# 9. --listen: the exporter's metrics and control's own, in a lint-clean scrape
+guest ctl-listen 5
+"$KVMRT" control --rt ctl-listen --cosched --listen 127.0.0.1:19978 -d 3 --state "$STATE" >/dev/null 2>&1 &
+cp=$!
+sleep 2
+curl -s http://127.0.0.1:19978/metrics >"$TMP/ctl.metrics"
+wait $cp
+check "--listen: boost state and decisions served" python3 - "$TMP/ctl.metrics" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+b = re.search(r'kvmrt_control_boosts_total\{vm="ctl-listen",vcpu="0"\} (\d+)', t)
+assert b and int(b.group(1)) > 100, "no boosts"
+assert 'kvmrt_vcpu_boosted{vm="ctl-listen",vcpu="0"}' in t
+assert "kvmrt_irq_response_seconds_bucket" in t and "kvmrt_control_grace_seconds" in t
+print(f"{b.group(1)} boosts served")
+PY
+check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"
+wait "$GPID"
+
+# 10. bad arguments: one line, nothing changed
 $SNAP snapshot "$TMP/before.json"
 check "unknown VM" bad 1 "$KVMRT" control --rt no-such-vm --cosched --state "$STATE"
 check "priority out of range" bad 2 "$KVMRT" control --rt x --prio 99 --state "$STATE"
 check "no mode" bad 2 "$KVMRT" control --rt x --state "$STATE"
 check "no VM" bad 2 "$KVMRT" control --cosched --state "$STATE"
+check "bad --listen" bad 2 "$KVMRT" control --rt x --cosched --listen nowhere
 check "hint port without --cosched" bad 2 "$KVMRT" control --rt x --prio 10 --hint-port 0x7c2
 check "invalid CPU list" bad 2 "$KVMRT" control --rt x --shield 1-x
 check "shield CPU offline" bad 2 "$KVMRT" control --rt x --shield 64
