@@ -297,11 +297,24 @@ static int still_ours(struct rt_vcpu *v, int prio)
 	return 1;
 }
 
+/* The hot path's check: policy as we left it (one syscall). The identity
+ * (tid and start time) is checked by task_set_fifo/task_restore, right
+ * before the change, and the full still_ours() runs every second. */
+static int not_changed(struct rt_vcpu *v, int prio)
+{
+	if (v->foreign)
+		return 0;
+	if (v->boosted ? task_policy_is(&v->saved, SCHED_FIFO, prio)
+		       : task_policy_is(&v->saved, v->saved.policy, v->saved.rt_priority))
+		return 1;
+	return still_ours(v, prio); /* gone or changed: say which */
+}
+
 static int boost(struct control *ctl, struct rt_vcpu *v)
 {
 	int err;
 
-	if (!still_ours(v, ctl->prio))
+	if (!not_changed(v, ctl->prio))
 		return -ESRCH;
 	err = task_set_fifo(&v->saved, ctl->prio);
 	if (err) {
@@ -316,7 +329,7 @@ static int demote(struct control *ctl, struct rt_vcpu *v)
 {
 	int err;
 
-	if (!still_ours(v, ctl->prio))
+	if (!not_changed(v, ctl->prio))
 		return -ESRCH;
 	err = task_restore(&v->saved);
 	if (err) {

@@ -312,7 +312,7 @@ static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *v
 	r->t = t;
 	r->value = value;
 	r->pad = 0;
-	bpf_ringbuf_submit(r, 0);
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
