@@ -90,6 +90,7 @@ struct control {
 	const char *web_config;
 	struct httpd http;
 	int serving;
+	int shielded;
 	__u64 t_start;
 };
 
@@ -213,8 +214,9 @@ static void print_plan(struct control *ctl)
 			if (!CPU_ISSET(c, &ctl->shield))
 				CPU_SET(c, &h);
 		shield_format(&h, hk, sizeof(hk));
-		printf("  shield: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
+		printf("  shield%s: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
 		       "of the root cpuset, and the IRQs, to CPUs %s (cpuset kvmrt.hk)\n",
+		       ctl->slo_ns ? " (only if static priority does not hold the SLO)" : "",
 		       ctl->shield_arg, hk);
 	}
 	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
@@ -470,6 +472,23 @@ static void publish(struct control *ctl)
 	snapshot__free(&snap);
 }
 
+/* Shield all the real-time vCPUs (at start, or as --slo's last resort). */
+static int apply_shield(struct control *ctl)
+{
+	struct task_saved *rt = calloc(ctl->nv ? ctl->nv : 1, sizeof(*rt));
+	int i, err;
+
+	if (ctl->shielded)
+		return 0;
+	for (i = 0; rt && i < ctl->nv; i++)
+		rt[i] = ctl->v[i].saved;
+	err = rt ? shield_apply(&ctl->st, &ctl->shield, rt, ctl->nv) : -ENOMEM;
+	free(rt);
+	if (!err)
+		ctl->shielded = 1;
+	return err;
+}
+
 /* --slo: once a second, each vCPU's p99 over the last second decides. */
 static void adapt(struct control *ctl, __u64 now)
 {
@@ -491,7 +510,8 @@ static void adapt(struct control *ctl, __u64 now)
 			d.b[b] = st->h[M_RESPONSE].b[b] - v->prev->b[b];
 		*v->prev = st->h[M_RESPONSE];
 		p99 = hist_percentile(&d, 99);
-		a = cosched_adapt(&v->ad, &v->cfg, p99, d.count, ctl->slo_ns);
+		a = cosched_adapt(&v->ad, &v->cfg, p99, d.count, ctl->slo_ns,
+				  ctl->shield_arg && !ctl->shielded);
 		switch (a) {
 		case AD_GRACE_UP:
 		case AD_GRACE_DOWN:
@@ -513,6 +533,13 @@ static void adapt(struct control *ctl, __u64 now)
 				"co-scheduling\n",
 				v->vm, v->vcpu, p99 / 1e3);
 			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0);
+			break;
+		case AD_SHIELD:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at static "
+				"priority: shielding CPUs %s\n",
+				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
+			apply_shield(ctl);
 			break;
 		case AD_NONE:
 			break;
@@ -915,17 +942,10 @@ int cmd_control(int argc, char **argv)
 		if (CPU_COUNT(&hk) && sched_setaffinity(0, sizeof(hk), &hk))
 			pr_warn("controller on housekeeping CPUs: %s", strerror(errno));
 	}
-	if (ctl.shield_arg) {
-		struct task_saved *rt = calloc(ctl.nv, sizeof(*rt));
-
-		for (i = 0; rt && i < ctl.nv; i++)
-			rt[i] = ctl.v[i].saved;
-		err = rt ? shield_apply(&ctl.st, &ctl.shield, rt, ctl.nv) : -ENOMEM;
-		free(rt);
-		if (err) {
-			pr_err("control: shield failed: rolling back");
-			goto restore;
-		}
+	/* with --slo the shield is the last resort, not the start */
+	if (ctl.shield_arg && !ctl.slo_ns && apply_shield(&ctl)) {
+		pr_err("control: shield failed: rolling back");
+		goto restore;
 	}
 	if (ctl.static_prio) {
 		for (i = 0; i < ctl.nv; i++) {

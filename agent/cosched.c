@@ -102,15 +102,22 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg)
 }
 
 enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
-				__u64 count, __u64 slo_ns)
+				__u64 count, __u64 slo_ns, int can_shield)
 {
 	if (!count)
 		return AD_NONE;
 	if (p99_ns > slo_ns) {
 		a->under = 0;
 		a->over++;
-		if (a->escalated)
-			return AD_NONE; /* nothing more we may do */
+		if (a->escalated) {
+			/* static priority is not enough: its own CPUs, once */
+			if (can_shield && !a->shielded && a->over >= ADAPT_ESCALATE_AFTER) {
+				a->shielded = 1;
+				a->over = 0;
+				return AD_SHIELD;
+			}
+			return AD_NONE;
+		}
 		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS) {
 			cfg->grace_ns *= 2;
 			if (cfg->grace_ns > ADAPT_GRACE_MAX_NS)
@@ -133,10 +140,12 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	if (++a->under < ADAPT_RELAX_AFTER)
 		return AD_NONE;
 	a->under = 0;
-	if (a->escalated) {
+	if (a->escalated && !a->shielded) {
 		a->escalated = 0;
 		return AD_DEESCALATE;
 	}
+	if (a->escalated)
+		return AD_NONE; /* shielded: kept to the end, moving tasks back and forth costs */
 	if (cfg->grace_ns > ADAPT_GRACE_MIN_NS) {
 		cfg->grace_ns /= 2;
 		if (cfg->grace_ns < ADAPT_GRACE_MIN_NS)

@@ -57,16 +57,18 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg);
 #define ADAPT_ESCALATE_AFTER 3	/* intervals over the SLO at the longest grace */
 #define ADAPT_RELAX_AFTER 5	/* intervals under half the SLO */
 
-enum adapt_action { AD_NONE, AD_GRACE_UP, AD_GRACE_DOWN, AD_ESCALATE, AD_DEESCALATE };
+enum adapt_action { AD_NONE, AD_GRACE_UP, AD_GRACE_DOWN, AD_ESCALATE, AD_DEESCALATE, AD_SHIELD };
 
 struct cosched_adapt {
 	int escalated;	/* static priority: always boosted */
+	int shielded;	/* and, last resort, on CPUs of its own (kept to the end) */
 	int over;	/* consecutive intervals over the SLO */
 	int under;	/* consecutive intervals under half of it */
 };
 
-/* count: interrupts measured in the interval (none: no decision). */
+/* count: interrupts measured in the interval (none: no decision).
+ * can_shield: a shield is configured to escalate to. */
 enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
-				__u64 count, __u64 slo_ns);
+				__u64 count, __u64 slo_ns, int can_shield);
 
 #endif

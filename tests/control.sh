@@ -166,6 +166,32 @@ check "--shield, kill -9: IRQ affinities as before" diff "$TMP/irq.before" "$TMP
 check "--shield, kill -9: our cpusets removed" test ! -e $CS/kvmrt.rt -a ! -e $CS/kvmrt.hk
 wait "$GPID"
 
+# 8b. --slo that cannot be met: grace up to its longest, then static
+#     priority, then the shield as the last resort; all undone at exit
+guest ctl-slo 17
+$SNAP snapshot "$TMP/before.json"
+irqs >"$TMP/irq.before"
+"$KVMRT" control --rt ctl-slo --slo 1 --shield "$CPU" -d 14 --state "$STATE" >"$TMP/slo.out" 2>&1 &
+cp=$!
+sleep 13.5
+shielded=$(cat $CS/kvmrt.rt/tasks 2>/dev/null)
+wait $cp
+wait "$GPID"
+$SNAP snapshot "$TMP/after.json"
+irqs >"$TMP/irq.after"
+check "--slo: grace lengthened, then static priority, then the shield" python3 - "$TMP/slo.out" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+ups = t.count("grace ") - t.count("grace 10000 us,")  # adapt lines, not the summary
+assert "500 -> 1000 us" in t and "-> 10000 us" in t, t
+i, j = t.find("static priority (the cap"), t.find("shielding CPUs")
+assert 0 < i < j, t
+print("grace 500 -> 10000 us, static priority, then shield")
+PY
+check "--slo: the shield held the vCPU thread" test -n "$shielded"
+check "--slo: every thread, cpuset and IRQ restored" bash -c \
+	"$SNAP compare $TMP/before.json $TMP/after.json && diff $TMP/irq.before $TMP/irq.after && test ! -e $CS/kvmrt.rt"
+
 # 9. --listen: the exporter's metrics and control's own, in a lint-clean scrape
 guest ctl-listen 5
 "$KVMRT" control --rt ctl-listen --cosched --listen 127.0.0.1:19978 -d 3 --state "$STATE" >/dev/null 2>&1 &

@@ -79,6 +79,38 @@ static void runaway_guest_capped(void **state)
 	assert_int_equal(c.boosts, 2);
 }
 
+static enum adapt_action cosched_adapt1(struct cosched_adapt *a, struct cosched_cfg *c, __u64 p99,
+				       __u64 n, __u64 slo)
+{
+	return cosched_adapt(a, c, p99, n, slo, 0);
+}
+
+/* With a shield to escalate to: static priority first, then the shield,
+ * which stays. */
+static void adaptive_shield(void **state)
+{
+	struct cosched_cfg c = cfg;
+	struct cosched_adapt a = { 0 };
+	__u64 slo = 100 * US;
+	int i, n = 0, got_shield = 0;
+
+	for (i = 0; i < 20; i++) {
+		enum adapt_action r = cosched_adapt(&a, &c, 500 * US, 100, slo, 1);
+
+		n++;
+		if (r == AD_SHIELD) {
+			assert_true(a.escalated);
+			got_shield = 1;
+			break;
+		}
+	}
+	assert_true(got_shield);
+	assert_int_equal(n, 5 + ADAPT_ESCALATE_AFTER + ADAPT_ESCALATE_AFTER);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(cosched_adapt(&a, &c, 10 * US, 100, slo, 1) == AD_DEESCALATE, 0);
+	assert_true(a.shielded);
+}
+
 /* --slo: grace grows while over the SLO, static priority when the longest
  * grace is not enough, and back down when comfortably under. */
 static void adaptive(void **state)
@@ -88,25 +120,25 @@ static void adaptive(void **state)
 	__u64 slo = 100 * US;
 	int i, ups = 0;
 
-	assert_int_equal(cosched_adapt(&a, &c, 500 * US, 0, slo), AD_NONE); /* no data */
+	assert_int_equal(cosched_adapt1(&a, &c, 500 * US, 0, slo), AD_NONE); /* no data */
 	while (c.grace_ns < ADAPT_GRACE_MAX_NS) {
-		assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_GRACE_UP);
+		assert_int_equal(cosched_adapt1(&a, &c, 500 * US, 100, slo), AD_GRACE_UP);
 		ups++;
 	}
 	assert_int_equal(ups, 5); /* 0.5 ms doubling up to 10 ms */
 	for (i = 1; i < ADAPT_ESCALATE_AFTER; i++)
-		assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_NONE);
-	assert_int_equal(cosched_adapt(&a, &c, 500 * US, 100, slo), AD_ESCALATE);
+		assert_int_equal(cosched_adapt1(&a, &c, 500 * US, 100, slo), AD_NONE);
+	assert_int_equal(cosched_adapt1(&a, &c, 500 * US, 100, slo), AD_ESCALATE);
 	assert_true(a.escalated);
 	/* between half and all of the SLO: keep everything */
 	for (i = 0; i < 10; i++)
-		assert_int_equal(cosched_adapt(&a, &c, 70 * US, 100, slo), AD_NONE);
+		assert_int_equal(cosched_adapt1(&a, &c, 70 * US, 100, slo), AD_NONE);
 	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
-		assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_NONE);
-	assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_DEESCALATE);
+		assert_int_equal(cosched_adapt1(&a, &c, 20 * US, 100, slo), AD_NONE);
+	assert_int_equal(cosched_adapt1(&a, &c, 20 * US, 100, slo), AD_DEESCALATE);
 	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
-		cosched_adapt(&a, &c, 20 * US, 100, slo);
-	assert_int_equal(cosched_adapt(&a, &c, 20 * US, 100, slo), AD_GRACE_DOWN);
+		cosched_adapt1(&a, &c, 20 * US, 100, slo);
+	assert_int_equal(cosched_adapt1(&a, &c, 20 * US, 100, slo), AD_GRACE_DOWN);
 	assert_int_equal(c.grace_ns, ADAPT_GRACE_MAX_NS / 2);
 }
 
@@ -118,6 +150,7 @@ int main(void)
 		cmocka_unit_test(guest_hints),
 		cmocka_unit_test(runaway_guest_capped),
 		cmocka_unit_test(adaptive),
+		cmocka_unit_test(adaptive_shield),
 	};
 
 	return cmocka_run_group_tests_name("cosched", tests, NULL, NULL);
