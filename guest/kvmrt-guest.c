@@ -500,6 +500,7 @@ static void usage(FILE *f)
 		"  -m, --mode MODE      msi | irqfd | pic | timer (default msi)\n"
 		"  -r, --rate HZ        interrupts per second (timer: tick rate; default 1000;\n"
 		"                       0 with msi/irqfd/pic: as fast as the guest acks)\n"
+		"  -P, --period USEC    the same as a period: -P 1000 is -r 1000\n"
 		"  -j, --jitter USEC    random extra delay per interrupt, 0..USEC\n"
 		"  -c, --count N        stop after N interrupts\n"
 		"  -d, --duration SEC   stop after SEC seconds (default 5 unless -c)\n"
@@ -551,6 +552,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "period", required_argument, NULL, 'P' },
 		{ "jitter", required_argument, NULL, 'j' },
 		{ "count", required_argument, NULL, 'c' },
 		{ "duration", required_argument, NULL, 'd' },
@@ -579,7 +581,7 @@ int main(int argc, char **argv)
 	v.o.cpu = -1;
 	v.o.injector_cpu = -1;
 	v.efd = -1;
-	while ((c = getopt_long(argc, argv, "m:r:j:c:d:i:w:C:n:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:r:P:j:c:d:i:w:C:n:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			for (u = 0; u < 4; u++)
@@ -593,6 +595,14 @@ int main(int argc, char **argv)
 			if (parse_double(optarg, &v.o.rate_hz))
 				bad("rate", optarg);
 			break;
+		case 'P': {
+			double us;
+
+			if (parse_double(optarg, &us) || us <= 0)
+				bad("period", optarg);
+			v.o.rate_hz = 1e6 / us;
+			break;
+		}
 		case 'j':
 			if (parse_u64(optarg, &u))
 				bad("jitter", optarg);
