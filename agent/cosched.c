@@ -26,10 +26,13 @@ static enum cosched_action demote(struct cosched *c, __u64 now)
 
 enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
 {
-	enum cosched_action a = cosched_tick(c, cfg, now);
+	enum cosched_action a;
 
+	/* the work counts before time does: a grace that ran out unnoticed
+	 * must not demote a vCPU that has work again (only the cap may) */
 	c->pending++;
-	return a == CS_DEMOTE ? a : boost(c, now);
+	a = cosched_tick(c, cfg, now);
+	return a != CS_NONE ? a : boost(c, now);
 }
 
 enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
@@ -43,15 +46,18 @@ enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg
 enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
 				 __u64 now)
 {
-	enum cosched_action a = cosched_tick(c, cfg, now);
+	enum cosched_action a;
 
-	c->busy_hint = busy;
-	if (busy)
-		return a == CS_DEMOTE ? a : boost(c, now);
+	if (busy) {
+		c->busy_hint = 1;
+		a = cosched_tick(c, cfg, now); /* as for an injection: work first */
+		return a != CS_NONE ? a : boost(c, now);
+	}
 	/* idle: the guest is done, including with interrupts we saw no EOI of */
+	c->busy_hint = 0;
 	c->pending = 0;
 	c->last_end = now;
-	return a;
+	return cosched_tick(c, cfg, now);
 }
 
 enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)

@@ -27,6 +27,21 @@ static void boost_then_demote_after_grace(void **state)
 	assert_int_equal(c.boosts, 2);
 }
 
+/* The grace ran out, but the controller hears of new work before its
+ * timer: it stays boosted, it does not drop the vCPU and forget the work. */
+static void work_before_tick_keeps_boost(void **state)
+{
+	struct cosched c = { 0 };
+
+	assert_int_equal(cosched_inject(&c, &cfg, 0), CS_BOOST);
+	cosched_eoi(&c, &cfg, 100 * US);
+	assert_int_equal(cosched_inject(&c, &cfg, 900 * US), CS_NONE);
+	assert_int_equal(c.state, CS_BOOSTED);
+	assert_int_equal(c.pending, 1);
+	assert_int_equal(cosched_hint(&c, &cfg, 1, 5000 * US), CS_NONE);
+	assert_int_equal(c.state, CS_BOOSTED);
+}
+
 static void waits_for_every_eoi(void **state)
 {
 	struct cosched c = { 0 };
@@ -146,6 +161,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(boost_then_demote_after_grace),
+		cmocka_unit_test(work_before_tick_keeps_boost),
 		cmocka_unit_test(waits_for_every_eoi),
 		cmocka_unit_test(guest_hints),
 		cmocka_unit_test(runaway_guest_capped),
