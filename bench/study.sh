@@ -60,13 +60,15 @@ for load in none cpu disk; do
 			start_load $load "$tag"
 			# shellcheck disable=SC2046
 			"$B/kvmrt-guest" -m msi -r "$RATE" -d $((DUR - 1)) -C "$CPU" --injector-cpu 0 -i "$idle" -q $(hint_args $pol) \
+				--warmup 1.5 \
 				--name study-rt --json="$OUT/$tag.json" --samples="$OUT/$tag.samples" &
 			gp=$!
 			sleep 0.4
 			args=$(policy_args $pol)
 			if [ -n "$args" ]; then
 				# shellcheck disable=SC2086
-				"$B/kvmrt" control --rt study-rt $args $(ctl_hint $pol) -d $((DUR - 2)) \
+				# from 0.4 s; the guest times from 1.5 s, once control is up
+				"$B/kvmrt" control --rt study-rt $args $(ctl_hint $pol) -d $((DUR - 1)) \
 					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1
 			fi
 			wait

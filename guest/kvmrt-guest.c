@@ -57,6 +57,7 @@ struct opts {
 	int injector_cpu;
 	int quiet;
 	int hint;
+	double warmup_s; /* interrupts before this are counted, not timed */
 };
 
 struct vm {
@@ -75,6 +76,7 @@ struct vm {
 	int failed;
 	int pending;	/* injected, not yet acked */
 	uint64_t t_ready;
+	uint64_t t_measure; /* samples from here on (after --warmup) */
 	uint64_t t_inj;
 	uint64_t injected, acked, overruns, spurious;
 	double vcpu_cpu_s; /* CPU time the vCPU thread used */
@@ -217,13 +219,15 @@ static void on_ack(struct vm *v)
 
 		v->injected++;
 		v->acked++;
-		add_sample(v, since % period);
+		if (t >= v->t_measure)
+			add_sample(v, since % period);
 		if (v->o.count && v->acked >= v->o.count)
 			v->stop = 1;
 	} else if (v->pending) {
 		v->pending = 0;
 		v->acked++;
-		add_sample(v, t - v->t_inj);
+		if (v->t_inj >= v->t_measure)
+			add_sample(v, t - v->t_inj);
 	} else {
 		v->spurious++;
 	}
@@ -251,6 +255,7 @@ static void on_io(struct vm *v)
 		pthread_mutex_lock(&v->lock);
 		v->ready = 1;
 		v->t_ready = now_ns();
+		v->t_measure = v->t_ready + (uint64_t)(v->o.warmup_s * 1e9);
 		pthread_cond_broadcast(&v->cond);
 		pthread_mutex_unlock(&v->lock);
 		break;
@@ -480,6 +485,7 @@ static void report(struct vm *v, double secs)
 	json_str(&j, "idle", v->o.busy ? "busy" : "hlt");
 	json_f64(&j, "duration_s", secs);
 	json_f64(&j, "rate_hz", v->o.rate_hz);
+	json_f64(&j, "warmup_s", v->o.warmup_s);
 	json_u64(&j, "injected", v->injected);
 	json_u64(&j, "acked", v->acked);
 	json_u64(&j, "overruns", v->overruns);
@@ -508,6 +514,8 @@ static void usage(FILE *f)
 		"  -w, --work N         loop iterations of work per interrupt\n"
 		"  -C, --cpu N          pin the vCPU thread to CPU N\n"
 		"      --injector-cpu N pin the injecting thread (the \"device\") to CPU N\n"
+		"      --warmup SEC     count but do not time the first SEC seconds\n"
+		"                       (while a controller or tracer starts up)\n"
 		"  -n, --name NAME      VM name (as QEMU's -name)\n"
 		"      --hint           write busy/idle to I/O port 0x7c2 around each handler\n"
 		"                       (hints for kvmrt control --hint-port 0x7c2)\n"
@@ -565,6 +573,7 @@ int main(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "hint", no_argument, NULL, 'H' },
 		{ "injector-cpu", required_argument, NULL, 'I' },
+		{ "warmup", required_argument, NULL, 'W' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -647,6 +656,10 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			v.o.hint = 1;
+			break;
+		case 'W':
+			if (parse_double(optarg, &v.o.warmup_s))
+				bad("warmup", optarg);
 			break;
 		case 'I':
 			if (parse_u64(optarg, &u) || u >= CPU_SETSIZE)
