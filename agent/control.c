@@ -886,6 +886,7 @@ int cmd_control(int argc, char **argv)
 	}
 	if (ctl.cosched || ctl.listen) {
 		lo.hint_port = (__u16)ctl.hint_port;
+		lo.control = ctl.cosched;
 		if (loader__open_load_attach(&ctl.l, &lo))
 			goto out;
 		if (collector__init(&ctl.c, &ctl.l, NULL, &ctl)) {

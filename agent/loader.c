@@ -142,6 +142,7 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 	l->skel->rodata->targ_threshold_ns = o->threshold_ns;
 	l->skel->rodata->targ_apic_timer_fn = have_kvm ? timer_fn : 0;
 	l->skel->rodata->targ_hint_port = o->hint_port;
+	l->skel->rodata->targ_control = o->control ? 1 : 0;
 
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);

@@ -18,6 +18,7 @@ struct loader_opts {
 	int force_raw;		/* raw_tp everywhere (tests drive them with test_run) */
 	int no_attach;		/* load only */
 	__u16 hint_port;	/* guest hint I/O port for kvmrt control; 0: none */
+	int control;		/* kvmrt control co-schedules: send its records */
 };
 
 struct loader {

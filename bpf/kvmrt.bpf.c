@@ -23,6 +23,7 @@ const volatile __u64 targ_threshold_ns = 0;   /* 0: no outlier records */
 const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms */
 const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page */
 const volatile __u16 targ_hint_port = 0;       /* kvmrt control: guest busy/idle hints */
+const volatile __u8 targ_control = 0;          /* kvmrt control co-schedules: send its records */
 
 #define APIC_DM_MASK 0x700
 #define APIC_DM_FIXED 0x000
@@ -298,7 +299,8 @@ static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *v
 {
 	struct kvmrt_ctl_rec *r;
 
-	if (!bpf_map_lookup_elem(&rt_vcpus, vk))
+	/* a constant at load: no lookup on every event for trace/top/export */
+	if (!targ_control || !bpf_map_lookup_elem(&rt_vcpus, vk))
 		return;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
