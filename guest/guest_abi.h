@@ -6,7 +6,8 @@
 
 /* I/O ports (clear of QEMU's fw_cfg at 0x510 and the usual PC devices) */
 #define GUEST_PORT_CFG 0x7c0	/* in: magic, flags, timer count, work loops */
-#define GUEST_PORT_ACK 0x7c1	/* out: handler done (after end of interrupt) */
+#define GUEST_PORT_ACK 0x7c1	/* out: handler done (after end of interrupt); 32 bits from
+				 * the APIC handler: the timer count at its entry */
 #define GUEST_PORT_HINT 0x7c2	/* out: 1 busy, 0 idle (with GF_HINT) */
 #define GUEST_PORT_READY 0x7c3	/* out: set up, interrupts may come */
 
@@ -29,6 +30,7 @@
 #define FLAGS_ADDR 0x600
 #define TIMER_ADDR 0x604
 #define WORK_ADDR 0x608
+#define TMCCT_ADDR 0x60c	/* LAPIC timer count at handler entry (GF_TIMER) */
 
 #define PIT_HZ 1000
 #define PIT_DIVISOR 1193	/* 1193182 Hz / 1000 */

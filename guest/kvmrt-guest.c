@@ -207,20 +207,25 @@ static void irqfd_setup(struct vm *v)
 		die("KVM_IRQFD");
 }
 
-static void on_ack(struct vm *v)
+static void on_ack(struct vm *v, const unsigned char *data, unsigned int size)
 {
 	uint64_t t = now_ns();
 
 	pthread_mutex_lock(&v->lock);
 	if (v->o.mode == MODE_TIMER) {
-		/* the tick was due at t_ready + k * period */
+		/* The guest read the timer's current count at handler entry:
+		 * a periodic count runs down from period to 0 at 1 ns (KVM's
+		 * APIC bus, divide by 1), so period - count is how long ago
+		 * the tick was due, by KVM's clock, not kvmrt's. */
 		uint64_t period = (uint64_t)(1e9 / v->o.rate_hz);
-		uint64_t since = t - v->t_ready;
+		uint32_t count = 0;
 
+		if (size == 4)
+			memcpy(&count, data, 4);
 		v->injected++;
 		v->acked++;
-		if (t >= v->t_measure)
-			add_sample(v, since % period);
+		if (t >= v->t_measure && count && count <= period)
+			add_sample(v, period - count);
 		if (v->o.count && v->acked >= v->o.count)
 			v->stop = 1;
 	} else if (v->pending) {
@@ -249,7 +254,7 @@ static void on_io(struct vm *v)
 		}
 		break;
 	case GUEST_PORT_ACK:
-		on_ack(v);
+		on_ack(v, data, r->io.size);
 		break;
 	case GUEST_PORT_READY:
 		pthread_mutex_lock(&v->lock);

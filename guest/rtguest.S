@@ -167,7 +167,14 @@ work:
 
 apic_isr:
 	pushal
-	call	hint_busy
+	/* the LAPIC timer's current count says how long ago the tick was due
+	 * (KVM's own clock): reported with the ack, for the VMM's timing */
+	testl	$GF_TIMER, FLAGS_ADDR
+	jz	1f
+	movl	$0x839, %ecx
+	rdmsr
+	movl	%eax, TMCCT_ADDR
+1:	call	hint_busy
 	call	work
 	movl	$0x80b, %ecx		/* x2APIC EOI */
 	xorl	%eax, %eax
@@ -175,8 +182,8 @@ apic_isr:
 	wrmsr
 	call	hint_idle
 	movw	$GUEST_PORT_ACK, %dx
-	movb	$1, %al
-	outb	%al, %dx
+	movl	TMCCT_ADDR, %eax
+	outl	%eax, %dx
 	popal
 	iret
 
