@@ -4,6 +4,10 @@
 #ifndef KVMRT_COMMANDS_H
 #define KVMRT_COMMANDS_H
 
+#ifndef KVMRT_VERSION
+#define KVMRT_VERSION "0.1"
+#endif
+
 int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -416,7 +416,7 @@ static void publish(struct control *ctl)
 	}
 	m.l = &ctl->l;
 	m.s = &snap;
-	m.version = "0.1";
+	m.version = KVMRT_VERSION;
 	m.control = &ctl->st;
 	metrics_render(f, &m);
 	fputs("# HELP kvmrt_control_boosts_total Times kvmrt control boosted the vCPU.\n"

@@ -27,10 +27,6 @@
 #include "metrics.h"
 #include "httpd.h"
 
-#ifndef KVMRT_VERSION
-#define KVMRT_VERSION "0.1"
-#endif
-
 
 struct export_opts {
 	const char *listen;

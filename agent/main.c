@@ -5,10 +5,6 @@
 #include "commands.h"
 #include "log.h"
 
-#ifndef KVMRT_VERSION
-#define KVMRT_VERSION "0.1"
-#endif
-
 static const struct cmd {
 	const char *name;
 	int (*fn)(int argc, char **argv);
