@@ -419,49 +419,56 @@ static void publish(struct control *ctl)
 	m.version = KVMRT_VERSION;
 	m.control = &ctl->st;
 	metrics_render(f, &m);
-	fputs("# HELP kvmrt_control_boosts_total Times kvmrt control boosted the vCPU.\n"
-	      "# TYPE kvmrt_control_boosts_total counter\n", f);
-	for (i = 0; i < ctl->nv; i++) {
-		fputs("kvmrt_control_boosts_total{vm=\"", f);
-		metrics_escape(f, ctl->v[i].vm);
-		fprintf(f, "\",vcpu=\"%u\"} %llu\n", ctl->v[i].vcpu,
-			(unsigned long long)ctl->v[i].cs.boosts);
-	}
-	fputs("# HELP kvmrt_control_capped_total Boosts ended by the cap.\n"
-	      "# TYPE kvmrt_control_capped_total counter\n", f);
-	for (i = 0; i < ctl->nv; i++) {
-		fputs("kvmrt_control_capped_total{vm=\"", f);
-		metrics_escape(f, ctl->v[i].vm);
-		fprintf(f, "\",vcpu=\"%u\"} %llu\n", ctl->v[i].vcpu,
-			(unsigned long long)ctl->v[i].cs.capped);
-	}
-	fputs("# HELP kvmrt_control_boosted_seconds_total Time the vCPU spent boosted.\n"
-	      "# TYPE kvmrt_control_boosted_seconds_total counter\n", f);
-	for (i = 0; i < ctl->nv; i++) {
-		const struct rt_vcpu *v = &ctl->v[i];
-		__u64 ns = v->cs.boosted_ns;
+	/* one value per managed vCPU and metric: columns of this table */
+	{
+		static const struct {
+			const char *name, *type, *help;
+		} cols[] = {
+			{ "kvmrt_control_boosts_total", "counter", "Times kvmrt control boosted the vCPU." },
+			{ "kvmrt_control_capped_total", "counter", "Boosts ended by the cap." },
+			{ "kvmrt_control_boosted_seconds_total", "counter",
+			  "Time the vCPU spent boosted." },
+			{ "kvmrt_control_grace_seconds", "gauge",
+			  "Grace period after the work ends (--slo adapts it)." },
+			{ "kvmrt_control_escalated", "gauge",
+			  "Whether --slo escalated the vCPU to static priority." },
+		};
+		int k;
 
-		if (v->cs.state == CS_BOOSTED)
-			ns += mono_ns() - v->cs.boost_start;
-		else if (!ctl->cosched && ctl->static_prio && v->boosted)
-			ns = mono_ns() - ctl->t_start;
-		fputs("kvmrt_control_boosted_seconds_total{vm=\"", f);
-		metrics_escape(f, v->vm);
-		fprintf(f, "\",vcpu=\"%u\"} %.9f\n", v->vcpu, ns / 1e9);
-	}
-	fputs("# HELP kvmrt_control_grace_seconds Grace period after the work ends (--slo adapts it).\n"
-	      "# TYPE kvmrt_control_grace_seconds gauge\n", f);
-	for (i = 0; i < ctl->nv; i++) {
-		fputs("kvmrt_control_grace_seconds{vm=\"", f);
-		metrics_escape(f, ctl->v[i].vm);
-		fprintf(f, "\",vcpu=\"%u\"} %.9f\n", ctl->v[i].vcpu, ctl->v[i].cfg.grace_ns / 1e9);
-	}
-	fputs("# HELP kvmrt_control_escalated Whether --slo escalated the vCPU to static priority.\n"
-	      "# TYPE kvmrt_control_escalated gauge\n", f);
-	for (i = 0; i < ctl->nv; i++) {
-		fputs("kvmrt_control_escalated{vm=\"", f);
-		metrics_escape(f, ctl->v[i].vm);
-		fprintf(f, "\",vcpu=\"%u\"} %d\n", ctl->v[i].vcpu, ctl->v[i].ad.escalated);
+		for (k = 0; k < (int)(sizeof(cols) / sizeof(cols[0])); k++) {
+			fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", cols[k].name, cols[k].help,
+				cols[k].name, cols[k].type);
+			for (i = 0; i < ctl->nv; i++) {
+				const struct rt_vcpu *v = &ctl->v[i];
+				double val = 0;
+				__u64 ns = v->cs.boosted_ns;
+
+				switch (k) {
+				case 0:
+					val = v->cs.boosts;
+					break;
+				case 1:
+					val = v->cs.capped;
+					break;
+				case 2:
+					if (v->cs.state == CS_BOOSTED)
+						ns += mono_ns() - v->cs.boost_start;
+					else if (ctl->static_prio && v->boosted)
+						ns = mono_ns() - ctl->t_start;
+					val = ns / 1e9;
+					break;
+				case 3:
+					val = v->cfg.grace_ns / 1e9;
+					break;
+				case 4:
+					val = v->ad.escalated;
+					break;
+				}
+				fprintf(f, "%s{vm=\"", cols[k].name);
+				metrics_escape(f, v->vm);
+				fprintf(f, "\",vcpu=\"%u\"} %.9g\n", v->vcpu, val);
+			}
+		}
 	}
 	lat_from_hist(ctl->reaction, &rs);
 	fprintf(f, "# HELP kvmrt_control_reaction_p99_seconds Injection to boost applied, p99 so far.\n"
