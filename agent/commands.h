@@ -8,6 +8,9 @@
 #define KVMRT_VERSION "0.1"
 #endif
 
+/* After getopt: anything left over is a usage error (one line). */
+int cli_no_extra_args(const char *cmd, int argc, char **argv);
+
 int cmd_trace(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);

@@ -768,10 +768,8 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
-	if (optind < argc) {
-		pr_err("control: unexpected argument '%s'", argv[optind]);
+	if (cli_no_extra_args("control", argc, argv))
 		return 2;
-	}
 	ctl->cfg.cooldown_ns = ctl->cfg.cap_ns;
 	if (ctl->restore)
 		return 0;

@@ -245,10 +245,8 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
-	if (optind < argc) {
-		pr_err("export: unexpected argument '%s'", argv[optind]);
+	if (cli_no_extra_args("export", argc, argv))
 		return 2;
-	}
 	return 0;
 }
 

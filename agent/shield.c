@@ -239,14 +239,11 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 	int i, err, moved = 0;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	err = shield_root(root, sizeof(root));
+	err = shield_check();
+	if (!err)
+		err = shield_root(root, sizeof(root));
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/%s", root, GROUP_RT);
-	if (!access(path, F_OK)) {
-		pr_err("--shield: %s exists: another shield is in place", path);
-		return -EEXIST;
-	}
 	CPU_ZERO(&hkset);
 	for (i = 0; i < ncpu; i++)
 		if (!CPU_ISSET(i, cpus))

@@ -595,10 +595,8 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
-	if (optind < argc) {
-		pr_err("top: unexpected argument '%s'", argv[optind]);
+	if (cli_no_extra_args("top", argc, argv))
 		return 2;
-	}
 	return 0;
 }
 

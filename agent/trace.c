@@ -598,10 +598,8 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 			return 2; /* getopt said what was wrong, in one line */
 		}
 	}
-	if (optind < argc) {
-		pr_err("trace: unexpected argument '%s'", argv[optind]);
+	if (cli_no_extra_args("trace", argc, argv))
 		return 2;
-	}
 	return 0;
 }
 

@@ -887,11 +887,12 @@ static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_
 	struct kvmrt_ep_done d = {};
 	__s64 st[ST_NR];
 	__u64 resp;
-	int i;
+	int i, slot;
 
-	if (ep_find(v, vector) < 0)
+	slot = ep_find(v, vector);
+	if (slot < 0)
 		return; /* nothing pending for it: no clock read */
-	if (!ep_eoi(v, vector, bpf_ktime_get_ns(), &d))
+	if (!ep_end_slot(v, slot, bpf_ktime_get_ns(), &d))
 		return;
 	resp = d.t_eoi - d.t_inject;
 	hist_add(v, M_RESPONSE, resp);

@@ -206,11 +206,10 @@ static __always_inline __u64 ep_deliver(struct kvmrt_vcpu_state *v, __u32 vector
 	return now > v->ep[i].t_inject ? now - v->ep[i].t_inject : 1;
 }
 
-/* kvm_eoi (LAPIC) or kvm_ack_irq (PIC): the episode ends. */
-static __always_inline int ep_eoi(struct kvmrt_vcpu_state *v, __u32 vector, __u64 now,
-				  struct kvmrt_ep_done *d)
+/* End the episode in slot i (from ep_find) at now. */
+static __always_inline int ep_end_slot(struct kvmrt_vcpu_state *v, int i, __u64 now,
+				       struct kvmrt_ep_done *d)
 {
-	int i = ep_find(v, vector);
 	struct kvmrt_episode *e;
 
 	if (i < 0 || i >= EP_SLOTS)
@@ -225,6 +224,13 @@ static __always_inline int ep_eoi(struct kvmrt_vcpu_state *v, __u32 vector, __u6
 	d->source = e->source;
 	e->flags = 0;
 	return 1;
+}
+
+/* kvm_eoi (LAPIC) or kvm_ack_irq (PIC): the episode ends. */
+static __always_inline int ep_eoi(struct kvmrt_vcpu_state *v, __u32 vector, __u64 now,
+				  struct kvmrt_ep_done *d)
+{
+	return ep_end_slot(v, ep_find(v, vector), now, d);
 }
 
 /* Split an ended episode into stages; unobserved stages get -1. */
