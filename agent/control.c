@@ -206,6 +206,7 @@ static void print_plan(struct control *ctl)
 	}
 	if (ctl->shield_arg) {
 		char hk[256];
+		struct cpuset_root r;
 		cpu_set_t h;
 		long c, n = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -214,10 +215,13 @@ static void print_plan(struct control *ctl)
 			if (!CPU_ISSET(c, &ctl->shield))
 				CPU_SET(c, &h);
 		shield_format(&h, hk, sizeof(hk));
+		if (shield_root(&r))
+			r.v2 = 0;
 		printf("  shield%s: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
-		       "of the root cpuset, and the IRQs, to CPUs %s (cpuset kvmrt.hk)\n",
+		       "%s, and the IRQs, to CPUs %s%s\n",
 		       ctl->slo_ns ? " (only if static priority does not hold the SLO)" : "",
-		       ctl->shield_arg, hk);
+		       ctl->shield_arg, r.v2 ? "(a cgroup v2 partition: the kernel moves them)" :
+		       "of the root cpuset", hk, r.v2 ? "" : " (cpuset kvmrt.hk)");
 	}
 	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
 	       ctl->prio + 1, ctl->state_path);

@@ -132,17 +132,48 @@ bad:
 	return -EINVAL;
 }
 
-int shield_root(char *root, size_t len)
+/* The first cgroup2 mount whose root offers the cpuset controller. */
+static int find_v2(char *root, size_t len)
+{
+	char dev[64], dir[256], type[32], path[300], ctrl[256], *w;
+	int found = 0;
+	FILE *m = fopen("/proc/self/mounts", "r");
+
+	if (!m)
+		return 0;
+	while (!found && fscanf(m, "%63s %255s %31s %*[^\n]", dev, dir, type) == 3) {
+		if (strcmp(type, "cgroup2"))
+			continue;
+		snprintf(path, sizeof(path), "%s/cgroup.controllers", dir);
+		if (read_str(path, ctrl, sizeof(ctrl)))
+			continue;
+		for (w = strtok(ctrl, " "); w; w = strtok(NULL, " "))
+			if (!strcmp(w, "cpuset"))
+				found = 1;
+		if (found)
+			snprintf(root, len, "%.127s", dir);
+	}
+	fclose(m);
+	return found;
+}
+
+int shield_root(struct cpuset_root *r)
 {
 	struct stat sb;
 	char path[256];
 
 	snprintf(path, sizeof(path), "%s/cpuset.cpus", V1_ROOT);
+	r->v2 = 0;
 	if (!stat(path, &sb)) {
-		snprintf(root, len, "%s", V1_ROOT);
+		snprintf(r->path, sizeof(r->path), "%s", V1_ROOT);
 		return 0;
 	}
-	pr_err("--shield: no cgroup v1 cpuset at %s (cgroup v2 partitions: not supported yet)",
+	if (find_v2(r->path, sizeof(r->path))) {
+		r->v2 = 1;
+		return 0;
+	}
+	pr_err("--shield: no cpusets: neither a cgroup v1 cpuset mount at %s nor a cgroup2 "
+	       "mount offering the cpuset controller",
 	       V1_ROOT);
 	return -ENOTSUP;
 }
@@ -156,11 +187,14 @@ static int task_cpuset(__u32 pid, __u32 tid, char *buf, size_t len)
 	return read_str(path, buf, len);
 }
 
-static int move_task(const char *root, const char *group, __u32 tid)
+/* v1 moves a thread through "tasks"; v2 moves one thread (not its whole
+ * process) through "cgroup.threads", within one threaded domain. */
+static int move_task(const char *root, int v2, const char *group, __u32 tid)
 {
 	char path[400], val[16];
 
-	snprintf(path, sizeof(path), "%s%s%s/tasks", root, group[0] == '/' ? "" : "/", group);
+	snprintf(path, sizeof(path), "%s%s%s/%s", root, group[0] == '/' ? "" : "/", group,
+		 v2 ? "cgroup.threads" : "tasks");
 	snprintf(val, sizeof(val), "%u", tid);
 	return write_str(path, val);
 }
@@ -185,7 +219,15 @@ static int record_move(struct state_file *st, __u32 pid, __u32 tid, const char *
 	return 0;
 }
 
-static int make_group(const char *root, const char *name, const char *cpus)
+static int write_at(const char *root, const char *name, const char *file, const char *val)
+{
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/%s/%s", root, name, file);
+	return write_str(path, val);
+}
+
+static int make_group_v1(const char *root, const char *name, const char *cpus)
 {
 	char path[256], mems[64];
 	int err;
@@ -195,14 +237,9 @@ static int make_group(const char *root, const char *name, const char *cpus)
 		return -errno;
 	snprintf(path, sizeof(path), "%s/cpuset.mems", root);
 	err = read_str(path, mems, sizeof(mems));
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "%s/%s/cpuset.mems", root, name);
-	err = write_str(path, mems);
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "%s/%s/cpuset.cpus", root, name);
-	return write_str(path, cpus);
+	if (!err)
+		err = write_at(root, name, "cpuset.mems", mems);
+	return err ? err : write_at(root, name, "cpuset.cpus", cpus);
 }
 
 static int is_rt(const struct task_saved *rt, int n, __u32 tid)
@@ -217,12 +254,13 @@ static int is_rt(const struct task_saved *rt, int n, __u32 tid)
 
 int shield_check(void)
 {
-	char root[128], path[300];
-	int err = shield_root(root, sizeof(root));
+	struct cpuset_root r;
+	char path[300];
+	int err = shield_root(&r);
 
 	if (err)
 		return err;
-	snprintf(path, sizeof(path), "%s/%s", root, GROUP_RT);
+	snprintf(path, sizeof(path), "%s/%s", r.path, GROUP_RT);
 	if (!access(path, F_OK)) {
 		pr_err("--shield: %s exists: another shield is in place", path);
 		return -EEXIST;
@@ -230,57 +268,16 @@ int shield_check(void)
 	return 0;
 }
 
-int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n)
+/* v1: every other movable thread of the root cpuset goes to housekeeping
+ * (the batch recorded first, then moved). */
+static int v1_move_others(struct state_file *st, const char *root, const struct task_saved *rt,
+			  int n, int *moved)
 {
-	char root[128], shield[256], hk[256], cur[128], path[300];
-	cpu_set_t hkset;
+	char path[300], cur[128];
 	struct dirent *d, *t;
 	DIR *proc, *tasks;
-	int i, err, moved = 0;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, err;
 
-	err = shield_check();
-	if (!err)
-		err = shield_root(root, sizeof(root));
-	if (err)
-		return err;
-	CPU_ZERO(&hkset);
-	for (i = 0; i < ncpu; i++)
-		if (!CPU_ISSET(i, cpus))
-			CPU_SET(i, &hkset);
-	shield_format(cpus, shield, sizeof(shield));
-	shield_format(&hkset, hk, sizeof(hk));
-
-	/* 1. the two cpusets, recorded before they exist */
-	snprintf(st->cpuset_root, sizeof(st->cpuset_root), "%s", root);
-	st->groups = 1;
-	err = state_write(st);
-	if (err)
-		return err;
-	err = make_group(root, GROUP_HK, hk);
-	if (!err)
-		err = make_group(root, GROUP_RT, shield);
-	if (err) {
-		pr_err("--shield: create cpusets under %s: %s", root, strerror(-err));
-		return err;
-	}
-
-	/* 2. the real-time vCPU threads onto the shield */
-	for (i = 0; i < n; i++) {
-		if (task_cpuset(rt[i].pid, rt[i].tid, cur, sizeof(cur)) ||
-		    record_move(st, rt[i].pid, rt[i].tid, cur) || state_write(st)) {
-			pr_err("--shield: record thread %u", rt[i].tid);
-			return -EIO;
-		}
-		err = move_task(root, GROUP_RT, rt[i].tid);
-		if (err) {
-			pr_err("--shield: move vCPU thread %u: %s", rt[i].tid, strerror(-err));
-			return err;
-		}
-	}
-
-	/* 3. every other movable thread of the root cpuset to housekeeping;
-	 *    record the batch first, then move it */
 	proc = opendir("/proc");
 	if (!proc)
 		return -errno;
@@ -303,8 +300,7 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 			if (is_rt(rt, n, tid) || task_cpuset(pid, tid, cur, sizeof(cur)) ||
 			    strcmp(cur, "/"))
 				continue; /* ours, gone, or in someone else's cpuset */
-			if (record_move(st, pid, tid, "/"))
-				continue;
+			record_move(st, pid, tid, "/");
 		}
 		closedir(tasks);
 	}
@@ -316,14 +312,155 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 		if (is_rt(rt, n, st->moved[i].tid))
 			continue;
 		/* kernel threads bound to a CPU refuse (EINVAL): they stay */
-		if (!move_task(root, GROUP_HK, st->moved[i].tid))
-			moved++;
+		if (!move_task(root, 0, GROUP_HK, st->moved[i].tid))
+			(*moved)++;
+	}
+	return 0;
+}
+
+/* v2: one threaded child of the root, a partition root on the shield. A
+ * partition takes its CPUs away from every other cgroup, so the kernel
+ * moves everything else (kernel threads that allow it too) and gives the
+ * CPUs back when it goes. Threads move singly only inside one threaded
+ * domain: the VM's process must be in the root cgroup. */
+static int v2_check_vm(const char *root, const struct task_saved *rt, int n)
+{
+	char path[64], line[300];
+	int i, ok;
+	FILE *f;
+
+	for (i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "/proc/%u/cgroup", rt[i].pid);
+		f = fopen(path, "r");
+		if (!f)
+			return -ESRCH;
+		ok = 0;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			if (!strncmp(line, "0::", 3)) {
+				ok = !strcmp(line + 3, "/");
+				break;
+			}
+		}
+		fclose(f);
+		if (!ok) {
+			pr_err("--shield: VM process %u is in cgroup %s, not the root of %s: cgroup v2 "
+			       "moves single threads only within the root's threaded domain",
+			       rt[i].pid, strncmp(line, "0::", 3) ? "?" : line + 3, root);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+static int v2_make_partition(struct state_file *st, const char *root, const char *cpus)
+{
+	char path[300], ctrl[256], part[128], *w;
+	int err, have = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.subtree_control", root);
+	if (read_str(path, ctrl, sizeof(ctrl)))
+		return -EIO;
+	for (w = strtok(ctrl, " "); w; w = strtok(NULL, " "))
+		have |= !strcmp(w, "cpuset");
+	if (!have) {
+		st->v2_enabled = 1; /* recorded before it happens */
+		err = state_write(st);
+		if (!err)
+			err = write_str(path, "+cpuset");
+		if (err)
+			return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s", root, GROUP_RT);
+	if (mkdir(path, 0755))
+		return -errno;
+	err = write_at(root, GROUP_RT, "cgroup.type", "threaded");
+	if (!err)
+		err = write_at(root, GROUP_RT, "cpuset.cpus", cpus);
+	if (!err)
+		err = write_at(root, GROUP_RT, "cpuset.cpus.partition", "root");
+	if (err)
+		return err;
+	/* an invalid partition is accepted, and says why when read back */
+	snprintf(path, sizeof(path), "%s/%s/cpuset.cpus.partition", root, GROUP_RT);
+	if (read_str(path, part, sizeof(part)) || strcmp(part, "root")) {
+		pr_err("--shield: partition %s/%s: %s", root, GROUP_RT, part);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, const cpu_set_t *cpus,
+			 const struct task_saved *rt, int n, const char *hk)
+{
+	char shield[256], cur[128];
+	int i, err, moved = 0;
+
+	if (r->v2) {
+		err = v2_check_vm(r->path, rt, n);
+		if (err)
+			return err;
+	}
+	shield_format(cpus, shield, sizeof(shield));
+
+	/* 1. our cpusets, recorded before they exist */
+	snprintf(st->cpuset_root, sizeof(st->cpuset_root), "%s", r->path);
+	st->groups = 1;
+	st->v2 = r->v2;
+	err = state_write(st);
+	if (err)
+		return err;
+	if (r->v2) {
+		err = v2_make_partition(st, r->path, shield);
+	} else {
+		err = make_group_v1(r->path, GROUP_HK, hk);
+		if (!err)
+			err = make_group_v1(r->path, GROUP_RT, shield);
+	}
+	if (err) {
+		if (err != -EINVAL)
+			pr_err("--shield: create cpusets under %s: %s", r->path, strerror(-err));
+		return err;
 	}
 
-	/* 4. IRQs: those that may run on the shield go to housekeeping */
-	proc = opendir("/proc/irq");
-	if (proc) {
-		while ((d = readdir(proc))) {
+	/* 2. the real-time vCPU threads onto the shield */
+	for (i = 0; i < n; i++) {
+		if (task_cpuset(rt[i].pid, rt[i].tid, cur, sizeof(cur)) ||
+		    record_move(st, rt[i].pid, rt[i].tid, cur) || state_write(st)) {
+			pr_err("--shield: record thread %u", rt[i].tid);
+			return -EIO;
+		}
+		err = move_task(r->path, r->v2, GROUP_RT, rt[i].tid);
+		if (err) {
+			pr_err("--shield: move vCPU thread %u: %s", rt[i].tid, strerror(-err));
+			return err;
+		}
+	}
+
+	/* 3. everything else off the shield (v2: the partition did it) */
+	if (!r->v2) {
+		err = v1_move_others(st, r->path, rt, n, &moved);
+		if (err)
+			return err;
+	}
+	pr_info("shield: CPUs %s (cgroup %s) for %d vCPU threads; %s on %s", shield,
+		r->v2 ? "v2 partition" : "v1 cpuset", n,
+		r->v2 ? "the partition moved every other task" : "other threads moved", hk);
+	if (moved)
+		pr_info("shield: %d threads moved to %s", moved, GROUP_HK);
+	return 0;
+}
+
+/* 4. IRQs: those that may run on the shield go to housekeeping. */
+static int irqs_apply(struct state_file *st, const char *hk)
+{
+	char path[300];
+	struct dirent *d;
+	DIR *dir = opendir("/proc/irq");
+	int i, err;
+
+	if (dir) {
+		while ((d = readdir(dir))) {
 			struct irq_saved q;
 			struct irq_saved *m;
 
@@ -339,7 +476,7 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 			st->irqs = m;
 			st->irqs[st->nirqs++] = q;
 		}
-		closedir(proc);
+		closedir(dir);
 	}
 	err = state_write(st);
 	if (err)
@@ -348,23 +485,46 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", st->irqs[i].irq);
 		write_str(path, hk); /* some IRQs cannot move (EIO): they stay */
 	}
-	pr_info("shield: CPUs %s for %d vCPU threads, %d threads and the IRQs on %s", shield, n,
-		moved, hk);
 	return 0;
 }
 
-int shield_restore(const struct state_file *st)
+int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n)
 {
+	struct cpuset_root r;
+	char hk[256];
+	cpu_set_t hkset;
+	long i, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int err;
+
+	err = shield_check();
+	if (!err)
+		err = shield_root(&r);
+	if (err)
+		return err;
+	CPU_ZERO(&hkset);
+	for (i = 0; i < ncpu; i++)
+		if (!CPU_ISSET(i, cpus))
+			CPU_SET(i, &hkset);
+	shield_format(&hkset, hk, sizeof(hk));
+	err = shield_cpusets_apply(st, &r, cpus, rt, n, hk);
+	return err ? err : irqs_apply(st, hk);
+}
+
+int shield_cpusets_restore(const struct state_file *st)
+{
+	const char *groups[] = { GROUP_RT, GROUP_HK };
 	char path[300], line[32];
 	int i, failed = 0, err;
 	FILE *f;
 
+	if (!st->groups)
+		return 0;
 	for (i = 0; i < st->nmoved; i++) {
 		const struct cpuset_saved *m = &st->moved[i];
 
-		if (!st->groups || task_start_time(m->pid, m->tid) != m->start)
+		if (task_start_time(m->pid, m->tid) != m->start)
 			continue; /* gone, or the tid is someone else's now */
-		err = move_task(st->cpuset_root, m->path, m->tid);
+		err = move_task(st->cpuset_root, st->v2, m->path, m->tid);
 		if (err && err != -ESRCH && err != -EINVAL) {
 			pr_err("restore cpuset of thread %u: %s", m->tid, strerror(-err));
 			failed++;
@@ -380,25 +540,38 @@ int shield_restore(const struct state_file *st)
 			}
 		}
 	}
-	if (st->groups) {
-		const char *groups[] = { GROUP_RT, GROUP_HK };
-
-		for (i = 0; i < 2; i++) {
-			/* threads born inside ours go back to the root */
-			snprintf(path, sizeof(path), "%s/%s/tasks", st->cpuset_root, groups[i]);
-			f = fopen(path, "r");
-			if (f) {
-				while (fgets(line, sizeof(line), f))
-					move_task(st->cpuset_root, "/", (__u32)atoi(line));
-				fclose(f);
-			}
-			snprintf(path, sizeof(path), "%s/%s", st->cpuset_root, groups[i]);
-			if (rmdir(path) && errno != ENOENT) {
-				pr_err("remove cpuset %s: %s", path, strerror(errno));
-				failed++;
-			}
+	for (i = 0; i < (st->v2 ? 1 : 2); i++) {
+		/* threads born inside ours go back to the root */
+		snprintf(path, sizeof(path), "%s/%s/%s", st->cpuset_root, groups[i],
+			 st->v2 ? "cgroup.threads" : "tasks");
+		f = fopen(path, "r");
+		if (f) {
+			while (fgets(line, sizeof(line), f))
+				move_task(st->cpuset_root, st->v2, "/", (__u32)atoi(line));
+			fclose(f);
+		}
+		snprintf(path, sizeof(path), "%s/%s", st->cpuset_root, groups[i]);
+		if (rmdir(path) && errno != ENOENT) {
+			pr_err("remove cpuset %s: %s", path, strerror(errno));
+			failed++;
 		}
 	}
+	if (st->v2_enabled) {
+		snprintf(path, sizeof(path), "%s/cgroup.subtree_control", st->cpuset_root);
+		err = write_str(path, "-cpuset");
+		if (err) {
+			pr_err("disable cpuset in %s: %s", path, strerror(-err));
+			failed++;
+		}
+	}
+	return failed;
+}
+
+int shield_restore(const struct state_file *st)
+{
+	char path[300];
+	int i, failed = shield_cpusets_restore(st);
+
 	for (i = 0; i < st->nirqs; i++) {
 		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", st->irqs[i].irq);
 		write_str(path, st->irqs[i].cpus);

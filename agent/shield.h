@@ -15,13 +15,24 @@
 /* "1", "2-3,6": every CPU online, none twice, and at least one left for
  * housekeeping. 0 or -EINVAL with the reason printed. */
 int shield_parse(const char *list, cpu_set_t *set);
-/* Where v1 cpusets live; -ENOTSUP (message printed) without them. */
-int shield_root(char *root, size_t len);
+/* Where the cpusets are: the v1 cpuset mount, or a cgroup2 mount whose
+ * root offers the cpuset controller. */
+struct cpuset_root {
+	char path[128];
+	int v2;
+};
+/* -ENOTSUP (message printed) without either. */
+int shield_root(struct cpuset_root *r);
 /* Can a shield be made here now (cpusets, none of ours in place)? */
 int shield_check(void);
 /* Shield the threads (pid/tid pairs) on the CPUs. A failure undoes what
  * was done (the caller restores from the state). */
 int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n);
+/* Its cpuset half, at a given root (hk: the housekeeping CPU list), and
+ * the way back; shield_restore (taskstate.h) adds the IRQs. */
+int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, const cpu_set_t *cpus,
+			 const struct task_saved *rt, int n, const char *hk);
+int shield_cpusets_restore(const struct state_file *st);
 /* CPU list text of a set ("0,2-3"). */
 void shield_format(const cpu_set_t *set, char *buf, size_t len);
 

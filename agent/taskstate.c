@@ -124,7 +124,9 @@ int state_write(const struct state_file *s)
 		fprintf(f, "task %u %u %llu %u %u %u %d\n", t->pid, t->tid, t->start, t->policy,
 			t->flags, t->rt_priority, t->nice);
 	}
-	if (s->groups)
+	if (s->groups && s->v2)
+		fprintf(f, "cpusets2 %s %d\n", s->cpuset_root, s->v2_enabled);
+	else if (s->groups)
 		fprintf(f, "cpusets %s\n", s->cpuset_root);
 	for (i = 0; i < s->nmoved; i++)
 		fprintf(f, "cpuset %u %u %llu %s %s\n", s->moved[i].pid, s->moved[i].tid,
@@ -160,6 +162,11 @@ int state_read(struct state_file *s, const char *path)
 
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
+		if (!strncmp(line, "cpusets2 ", 9)) {
+			if (sscanf(line, "cpusets2 %127s %d", s->cpuset_root, &s->v2_enabled) == 2)
+				s->groups = s->v2 = 1;
+			continue;
+		}
 		if (!strncmp(line, "cpusets ", 8)) {
 			if (sscanf(line, "cpusets %127s", s->cpuset_root) == 1)
 				s->groups = 1;

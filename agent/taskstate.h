@@ -57,6 +57,8 @@ struct state_file {
 	/* --shield: cpusets created, threads moved, IRQs re-pointed */
 	char cpuset_root[128];
 	int groups;
+	int v2;		/* cgroup v2: one threaded partition, threads by cgroup.threads */
+	int v2_enabled; /* v2: we enabled cpuset in the root's subtree_control */
 	struct cpuset_saved *moved;
 	int nmoved;
 	struct irq_saved *irqs;
