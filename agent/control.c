@@ -171,6 +171,7 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 				       e->vcpus[k].tid, strerror(-err));
 				return err;
 			}
+			task_pin(&v->saved);
 			if (v->saved.policy == SCHED_FIFO || v->saved.policy == SCHED_RR ||
 			    v->saved.policy == SCHED_DEADLINE) {
 				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
@@ -304,8 +305,9 @@ static int still_ours(struct rt_vcpu *v, int prio)
 }
 
 /* The hot path's check: policy as we left it (one syscall). The identity
- * (tid and start time) is checked by task_set_fifo/task_restore, right
- * before the change, and the full still_ours() runs every second. */
+ * (a pidfd on the thread, else tid and start time) is checked by
+ * task_set_fifo/task_restore, right before the change, and the full
+ * still_ours() runs every second. */
 static int not_changed(struct rt_vcpu *v, int prio)
 {
 	if (v->foreign)
@@ -1001,8 +1003,10 @@ out:
 		while (wait(NULL) > 0)
 			;
 	}
-	for (i = 0; i < ctl.nv; i++)
+	for (i = 0; i < ctl.nv; i++) {
 		free(ctl.v[i].prev);
+		task_unpin(&ctl.v[i].saved);
+	}
 	free(ctl.st.tasks);
 	free(ctl.st.moved);
 	free(ctl.st.irqs);

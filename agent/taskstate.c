@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,7 @@ int task_save(struct task_saved *t, __u32 pid, __u32 tid)
 	int err;
 
 	memset(t, 0, sizeof(*t));
+	t->pidfd = -1;
 	t->pid = pid;
 	t->tid = tid;
 	t->start = task_start_time(pid, tid);
@@ -64,8 +66,35 @@ int task_save(struct task_saved *t, __u32 pid, __u32 tid)
 	return 0;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+void task_pin(struct task_saved *t)
+{
+	int fd = (int)syscall(SYS_pidfd_open, t->tid, PIDFD_THREAD);
+
+	/* opened on whatever has the tid now: keep it only if that is ours */
+	if (fd >= 0 && task_start_time(t->pid, t->tid) != t->start) {
+		close(fd);
+		fd = -1;
+	}
+	t->pidfd = fd;
+}
+
+void task_unpin(struct task_saved *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+}
+
 int task_same(const struct task_saved *t)
 {
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	if (t->pidfd >= 0)
+		return poll(&p, 1, 0) == 0; /* readable once it exited */
 	return t->start && task_start_time(t->pid, t->tid) == t->start;
 }
 
@@ -157,7 +186,7 @@ int state_read(struct state_file *s, const char *path)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct task_saved t = { 0 };
+		struct task_saved t = { .pidfd = -1 };
 		struct task_saved *n;
 
 		if (line[0] == '#' || line[0] == '\n')

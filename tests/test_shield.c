@@ -77,6 +77,7 @@ static int teardown(void **state)
 static void me(struct task_saved *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->pidfd = -1;
 	t->pid = (__u32)getpid();
 	t->tid = (__u32)gettid();
 	t->start = task_start_time(t->pid, t->tid);
@@ -164,7 +165,7 @@ static void v2_vm_outside_root_refused(void **state)
 	const char *uni = "/sys/fs/cgroup/unified", *fallback = "/sys/fs/cgroup";
 	struct cpuset_root r = { .v2 = 1 };
 	struct state_file st = { 0 };
-	struct task_saved t = { 0 };
+	struct task_saved t = { .pidfd = -1 };
 	char grp[128], val[16], ours[128];
 	cpu_set_t shield;
 	pid_t child;
