@@ -17,7 +17,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct kvmrt_outlier *r = data;
 
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
-	    r->type <= REC_CTL_HINT) {
+	    r->type <= REC_CTL_SLEEP) {
 		if (c->on_ctl)
 			c->on_ctl(c, data, c->ctx);
 		return 0;

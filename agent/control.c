@@ -55,6 +55,7 @@ struct rt_vcpu {
 	const char *vm;
 	__u32 vcpu;
 	struct task_saved saved;
+	__u64 last_t; /* time of its last control record */
 	struct cosched cs;
 	struct cosched_cfg cfg;	 /* its own: --slo adapts it */
 	struct cosched_adapt ad;
@@ -196,8 +197,8 @@ static void print_plan(struct control *ctl)
 		printf("  VM %s (pid %u) vCPU %u thread %u: %s nice %d -> ", v->vm, v->saved.pid,
 		       v->vcpu, v->saved.tid, policy_str(v->saved.policy), v->saved.nice);
 		if (ctl->cosched)
-			printf("SCHED_FIFO %d while it has work (injection%s), back after %.0f us, "
-			       "at most %.0f ms at once\n",
+			printf("SCHED_FIFO %d while it has work (injection%s) or sleeps, back after "
+			       "%.0f us, at most %.0f ms of running at once\n",
 			       ctl->prio, ctl->hint_port ? " or busy hint" : "",
 			       ctl->cfg.grace_ns / 1e3, ctl->cfg.cap_ns / 1e6);
 		else if (ctl->static_prio)
@@ -318,6 +319,18 @@ static int not_changed(struct rt_vcpu *v, int prio)
 	return still_ours(v, prio); /* gone or changed: say which */
 }
 
+/* Tell the BPF side whether the vCPU is at SCHED_FIFO: set after a boost
+ * and before a demotion, so that it never believes one that is not. */
+static void publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted)
+{
+	struct kvmrt_vcpu_key k = { .tgid = v->saved.pid, .vcpu = v->vcpu };
+	__u32 val = boosted ? RT_VCPU_BOOSTED : RT_VCPU_MANAGED;
+
+	if (!ctl->cosched)
+		return; /* static priority: no BPF side to tell */
+	bpf_map_update_elem(bpf_map__fd(ctl->l.skel->maps.rt_vcpus), &k, &val, BPF_EXIST);
+}
+
 static int boost(struct control *ctl, struct rt_vcpu *v)
 {
 	int err;
@@ -330,6 +343,7 @@ static int boost(struct control *ctl, struct rt_vcpu *v)
 		return err;
 	}
 	v->boosted = 1;
+	publish_boost(ctl, v, 1);
 	return 0;
 }
 
@@ -339,6 +353,7 @@ static int demote(struct control *ctl, struct rt_vcpu *v)
 
 	if (!not_changed(v, ctl->prio))
 		return -ESRCH;
+	publish_boost(ctl, v, 0);
 	err = task_restore(&v->saved);
 	if (err) {
 		pr_err("demote thread %u: %s", v->saved.tid, strerror(-err));
@@ -385,12 +400,20 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 
 	if (!v || v->foreign)
 		return;
+	/* the event's own time (some records are read late), kept monotonic
+	 * per vCPU: records from two CPUs may come slightly out of order */
+	if (r->t < now)
+		now = r->t > v->last_t ? r->t : v->last_t;
+	v->last_t = now;
 	switch (r->type) {
 	case REC_CTL_INJECT:
 		act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t);
 		break;
 	case REC_CTL_EOI:
 		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0);
+		break;
+	case REC_CTL_SLEEP:
+		act(ctl, v, cosched_sleep(&v->cs, &v->cfg, r->value != 0, now), 0);
 		break;
 	case REC_CTL_HINT:
 		/* an escalated vCPU stays busy whatever its guest says */
@@ -433,11 +456,13 @@ static void publish(struct control *ctl)
 			{ "kvmrt_control_boosts_total", "counter", "Times kvmrt control boosted the vCPU." },
 			{ "kvmrt_control_capped_total", "counter", "Boosts ended by the cap." },
 			{ "kvmrt_control_boosted_seconds_total", "counter",
-			  "Time the vCPU spent boosted." },
+			  "Time the vCPU spent boosted and running (parked asleep: not counted)." },
 			{ "kvmrt_control_grace_seconds", "gauge",
 			  "Grace period after the work ends (--slo adapts it)." },
 			{ "kvmrt_control_escalated", "gauge",
 			  "Whether --slo escalated the vCPU to static priority." },
+			{ "kvmrt_control_parked_wakes_total", "counter",
+			  "Interrupts that found the vCPU parked at SCHED_FIFO (no boost needed)." },
 		};
 		int k;
 
@@ -458,7 +483,7 @@ static void publish(struct control *ctl)
 					break;
 				case 2:
 					if (v->cs.state == CS_BOOSTED)
-						ns += mono_ns() - v->cs.boost_start;
+						ns += mono_ns() - v->cs.seg_start;
 					else if (ctl->static_prio && v->boosted)
 						ns = mono_ns() - ctl->t_start;
 					val = ns / 1e9;
@@ -468,6 +493,9 @@ static void publish(struct control *ctl)
 					break;
 				case 4:
 					val = v->ad.escalated;
+					break;
+				case 5:
+					val = v->cs.parked_wakes;
 					break;
 				}
 				fprintf(f, "%s{vm=\"", cols[k].name);
@@ -584,11 +612,15 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 			deadline = t_end;
 		ts.tv_sec = deadline > now ? (deadline - now) / 1000000000ULL : 0;
 		ts.tv_nsec = deadline > now ? (deadline - now) % 1000000000ULL : 0;
-		if (epoll_pwait2(epfd, &ev, 1, &ts, NULL) > 0)
-			ring_buffer__consume(ctl->c.rb);
+		/* consume on a timeout too: some records do not wake us (a
+		 * vCPU going to sleep), and they must count before the tick */
+		epoll_pwait2(epfd, &ev, 1, &ts, NULL);
+		ring_buffer__consume(ctl->c.rb);
 		now = mono_ns();
-		for (i = 0; i < ctl->nv; i++)
+		for (i = 0; i < ctl->nv; i++) {
+			ctl->v[i].last_t = now; /* records read later are not older */
 			act(ctl, &ctl->v[i], cosched_tick(&ctl->v[i].cs, &ctl->v[i].cfg, now), 0);
+		}
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			for (i = 0; i < ctl->nv; i++)
@@ -806,10 +838,11 @@ static void summary(struct control *ctl, double secs)
 
 		if (ctl->cosched)
 			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time, "
-			       "grace %.0f us%s%s\n",
+			       "%llu sleeps parked, %llu interrupts found it parked, grace %.0f us%s%s\n",
 			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
 			       (unsigned long long)v->cs.capped,
 			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
+			       (unsigned long long)v->cs.parks, (unsigned long long)v->cs.parked_wakes,
 			       v->cfg.grace_ns / 1e3, v->ad.escalated ? ", escalated" : "",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else
@@ -909,9 +942,9 @@ int cmd_control(int argc, char **argv)
 		for (i = 0; ctl.cosched && i < ctl.nv; i++) {
 			struct kvmrt_vcpu_key k = { .tgid = ctl.v[i].saved.pid,
 						    .vcpu = ctl.v[i].vcpu };
-			__u32 one = 1;
+			__u32 managed = RT_VCPU_MANAGED;
 
-			bpf_map_update_elem(bpf_map__fd(ctl.l.skel->maps.rt_vcpus), &k, &one,
+			bpf_map_update_elem(bpf_map__fd(ctl.l.skel->maps.rt_vcpus), &k, &managed,
 					    BPF_ANY);
 		}
 	}
@@ -982,7 +1015,7 @@ int cmd_control(int argc, char **argv)
 		static_loop(&ctl, t_end);
 	for (i = 0; i < ctl.nv; i++)
 		if (ctl.v[i].cs.state == CS_BOOSTED) /* still boosted at the end */
-			ctl.v[i].cs.boosted_ns += mono_ns() - ctl.v[i].cs.boost_start;
+			ctl.v[i].cs.boosted_ns += mono_ns() - ctl.v[i].cs.seg_start;
 	summary(&ctl, (mono_ns() - t_start) / 1e9);
 	ret = 0;
 restore:

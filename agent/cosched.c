@@ -11,17 +11,30 @@ static enum cosched_action boost(struct cosched *c, __u64 now)
 	if (c->state != CS_IDLE)
 		return CS_NONE;
 	c->state = CS_BOOSTED;
-	c->boost_start = now;
+	c->seg_start = now;
+	c->run_ns = 0;
 	c->boosts++;
 	return CS_BOOST;
 }
 
 static enum cosched_action demote(struct cosched *c, __u64 now)
 {
+	if (c->state == CS_BOOSTED)
+		c->boosted_ns += now - c->seg_start;
 	c->state = CS_IDLE;
 	c->demotes++;
-	c->boosted_ns += now - c->boost_start;
 	return CS_DEMOTE;
+}
+
+/* Parked and work arrives, or it runs again: boosted already. */
+static void unpark(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
+{
+	if (c->state != CS_PARKED)
+		return;
+	if (now - c->park_start >= cfg->grace_ns)
+		c->run_ns = 0; /* a real rest: a new stretch for the cap */
+	c->state = CS_BOOSTED;
+	c->seg_start = now;
 }
 
 enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
@@ -31,6 +44,10 @@ enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *
 	/* the work counts before time does: a grace that ran out unnoticed
 	 * must not demote a vCPU that has work again (only the cap may) */
 	c->pending++;
+	if (c->state == CS_PARKED) {
+		c->parked_wakes++;
+		unpark(c, cfg, now);
+	}
 	a = cosched_tick(c, cfg, now);
 	return a != CS_NONE ? a : boost(c, now);
 }
@@ -50,6 +67,7 @@ enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cf
 
 	if (busy) {
 		c->busy_hint = 1;
+		unpark(c, cfg, now);
 		a = cosched_tick(c, cfg, now); /* as for an injection: work first */
 		return a != CS_NONE ? a : boost(c, now);
 	}
@@ -60,11 +78,44 @@ enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cf
 	return cosched_tick(c, cfg, now);
 }
 
+enum cosched_action cosched_sleep(struct cosched *c, const struct cosched_cfg *cfg, int asleep,
+				  __u64 now)
+{
+	int was_idle;
+
+	if (!asleep) {
+		if (c->state != CS_PARKED)
+			return CS_NONE;
+		unpark(c, cfg, now);
+		if (!has_work(c))
+			c->last_end = now; /* running without work: the grace runs */
+		return cosched_tick(c, cfg, now);
+	}
+	switch (c->state) {
+	case CS_BOOSTED:
+		c->run_ns += now - c->seg_start;
+		c->boosted_ns += now - c->seg_start;
+		break;
+	case CS_IDLE:
+		c->run_ns = 0;
+		c->boosts++;
+		break;
+	default:
+		return CS_NONE; /* parked already, or cooling down */
+	}
+	c->park_start = now;
+	c->parks++;
+	was_idle = c->state == CS_IDLE;
+	c->state = CS_PARKED;
+	/* from IDLE this is the one boost a halted guest needs */
+	return was_idle ? CS_BOOST : CS_NONE;
+}
+
 enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
 {
 	switch (c->state) {
 	case CS_BOOSTED:
-		if (now - c->boost_start >= cfg->cap_ns) {
+		if (c->run_ns + (now - c->seg_start) >= cfg->cap_ns) {
 			/* a runaway guest: the host gets the CPU back for a while */
 			c->capped++;
 			c->cooldown_until = now + cfg->cooldown_ns;
@@ -82,6 +133,7 @@ enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cf
 			return CS_NONE;
 		c->state = CS_IDLE;
 		return has_work(c) ? boost(c, now) : CS_NONE;
+	case CS_PARKED:
 	case CS_IDLE:
 		return CS_NONE;
 	}
@@ -94,13 +146,14 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg)
 
 	switch (c->state) {
 	case CS_BOOSTED:
-		cap = c->boost_start + cfg->cap_ns;
+		cap = c->seg_start + (cfg->cap_ns > c->run_ns ? cfg->cap_ns - c->run_ns : 0);
 		if (has_work(c))
 			return cap;
 		grace = c->last_end + cfg->grace_ns;
 		return grace < cap ? grace : cap;
 	case CS_COOLDOWN:
 		return c->cooldown_until;
+	case CS_PARKED:
 	case CS_IDLE:
 		return 0;
 	}

@@ -5,6 +5,11 @@
  * the work has ended (every injected interrupt reached its EOI, or the
  * guest said "idle") and a grace period passed; never boosted longer than
  * the cap at a stretch, after which it stays demoted for a cool-down.
+ * A vCPU whose thread sleeps (its guest halted) is parked at SCHED_FIFO:
+ * asleep it costs the host nothing at any policy, and the next interrupt
+ * wakes it at once, with no boost to wait for. Only its running time
+ * counts toward the cap; a sleep shorter than the grace does not end a
+ * stretch (a guest that spins with blips of hlt is still capped).
  * Pure functions of the events and their times: the controller calls
  * them, the unit tests replay event sequences through them.
  */
@@ -19,19 +24,23 @@ struct cosched_cfg {
 	__u64 cooldown_ns;
 };
 
-enum cosched_state { CS_IDLE, CS_BOOSTED, CS_COOLDOWN };
+enum cosched_state { CS_IDLE, CS_BOOSTED, CS_PARKED, CS_COOLDOWN };
 enum cosched_action { CS_NONE, CS_BOOST, CS_DEMOTE };
 
 struct cosched {
 	enum cosched_state state;
 	__u32 pending;		/* injected, not yet ended */
 	int busy_hint;		/* the guest said busy, not yet idle */
-	__u64 boost_start;
+	__u64 seg_start;	/* boosted and running since */
+	__u64 run_ns;		/* boosted running time of this stretch before seg_start */
+	__u64 park_start;
 	__u64 last_end;		/* last EOI or idle hint */
 	__u64 cooldown_until;
 	/* what happened, for logs and metrics */
 	__u64 boosts, demotes, capped;
-	__u64 boosted_ns;
+	__u64 parks;		/* sleeps spent at SCHED_FIFO */
+	__u64 parked_wakes;	/* work that found it parked: nothing to do */
+	__u64 boosted_ns;	/* boosted and running */
 };
 
 /* An interrupt was injected for the vCPU. */
@@ -41,6 +50,9 @@ enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg
 /* The guest's hint: busy (1) or idle (0). */
 enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
 				 __u64 now);
+/* The vCPU's thread went to sleep (1: its guest halted) or runs again (0). */
+enum cosched_action cosched_sleep(struct cosched *c, const struct cosched_cfg *cfg, int asleep,
+				  __u64 now);
 /* Time passes: grace and cap expire here. */
 enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
 /* When cosched_tick next needs calling; 0 when nothing is pending. */

@@ -64,8 +64,8 @@ struct {
 	__type(value, __u32);
 } vms SEC(".maps");
 
-/* vCPUs kvmrt control co-schedules: their injections, ends and hints go
- * to it through the ring buffer at once. */
+/* vCPUs kvmrt control co-schedules (RT_VCPU_*): their injections, ends
+ * and hints go to it through the ring buffer at once. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
@@ -294,14 +294,23 @@ static __always_inline void count_lost(void)
 }
 
 /* Tell kvmrt control about a real-time vCPU's work, now. */
-static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *vk, __u32 tid,
-				      __u64 t, __u32 value)
+static __always_inline void ctl_event_flags(__u32 type, const struct kvmrt_vcpu_key *vk,
+					    __u32 tid, __u64 t, __u32 value, __u64 flags)
 {
 	struct kvmrt_ctl_rec *r;
+	__u32 *rt;
 
 	/* a constant at load: no lookup on every event for trace/top/export */
-	if (!targ_control || !bpf_map_lookup_elem(&rt_vcpus, vk))
+	if (!targ_control)
 		return;
+	rt = bpf_map_lookup_elem(&rt_vcpus, vk);
+	if (!rt)
+		return;
+	/* new work for a vCPU at SCHED_FIFO already (parked): waking the
+	 * controller would only put an IPI in the way of the guest's handler */
+	if (*rt == RT_VCPU_BOOSTED &&
+	    (type == REC_CTL_INJECT || (type == REC_CTL_HINT && value)))
+		flags = BPF_RB_NO_WAKEUP;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		count_lost();
@@ -314,7 +323,14 @@ static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *v
 	r->t = t;
 	r->value = value;
 	r->pad = 0;
-	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(r, flags);
+}
+
+/* Work for the controller: wake it at once. */
+static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *vk, __u32 tid,
+				      __u64 t, __u32 value)
+{
+	ctl_event_flags(type, vk, tid, t, value, BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
@@ -665,14 +681,32 @@ static __always_inline int handle_sched_switch(bool preempt, struct task_struct 
 	hit(P_SCHED_SWITCH);
 	if (pti) {
 		v = vcpu_of(&pti->vk, 1);
-		if (v)
-			ep_switch_out(v, now, task_runnable(prev, preempt));
+		if (v) {
+			int runnable = task_runnable(prev, preempt);
+
+			ep_switch_out(v, now, runnable);
+			if (!runnable) {
+				v->asleep = 1; /* kvmrt control parks it at FIFO */
+				/* read at the controller's next wake-up: waking it
+				 * here would cost the vCPU's CPU an IPI for nothing */
+				ctl_event_flags(REC_CTL_SLEEP, &pti->vk, v->tid, now, 1,
+						BPF_RB_NO_WAKEUP);
+			}
+		}
 	}
 	if (!nti)
 		return 0;
 	v = vcpu_of(&nti->vk, 1);
 	if (!v)
 		return 0;
+	if (v->asleep) {
+		v->asleep = 0;
+		/* woken by an injection the controller heard of: no hurry, and
+		 * an IPI here would delay the guest's handler; woken by
+		 * anything else: it may run without work, tell it now */
+		ctl_event_flags(REC_CTL_SLEEP, &nti->vk, v->tid, now, 0,
+				ep_any_pending(v) ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
+	}
 	t_from = v->t_runnable;
 	wait = ep_switch_in(v, now);
 	if (t_from) {

@@ -72,7 +72,7 @@ struct kvmrt_vcpu_state {
 	__u32 exit_isa;
 	__u32 exit_reason;
 	__u32 nblame;	 /* who held the CPU during the last wait */
-	__u32 pad;
+	__u32 asleep;	 /* switched out not runnable (halted), not yet back */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;
@@ -87,6 +87,17 @@ static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vecto
 		if ((v->ep[i].flags & EP_USED) && v->ep[i].vector == vector)
 			return i;
 	return -1;
+}
+
+/* Any interrupt injected and not yet ended? */
+static __always_inline int ep_any_pending(const struct kvmrt_vcpu_state *v)
+{
+	int i;
+
+	for (i = 0; i < EP_SLOTS; i++)
+		if (v->ep[i].flags & EP_USED)
+			return 1;
+	return 0;
 }
 
 /* A slot for a new episode: a free one, else the oldest (evicted). */

@@ -119,11 +119,17 @@ struct kvmrt_blame {
 	char comm[KVMRT_COMM_LEN];
 };
 
+/* rt_vcpus values: kvmrt control manages the vCPU; it is SCHED_FIFO now
+ * (an injection for it then need not wake the controller). */
+#define RT_VCPU_MANAGED 1
+#define RT_VCPU_BOOSTED 2
+
 enum kvmrt_rec_type {
 	REC_OUTLIER = 1,
 	REC_CTL_INJECT,	/* an interrupt for a real-time vCPU (kvmrt control) */
 	REC_CTL_EOI,	/* one of its interrupts ended */
 	REC_CTL_HINT,	/* its guest wrote the hint port: value 1 busy, 0 idle */
+	REC_CTL_SLEEP,	/* its thread went to sleep (value 1: halted) or runs again (0) */
 };
 
 /* For kvmrt control: sent at once, for the vCPUs it marks real-time. */

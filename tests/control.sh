@@ -119,6 +119,17 @@ react = re.search(r"p99 ([0-9.]+) us", out)
 print(f"guest p99 {n/1e3:.0f} us without control, {c/1e3:.0f} us with --cosched "
       f"({n/c:.1f}x); reaction p99 {react.group(1) if react else '?'} us")
 PY
+# the hlt guest sleeps between interrupts: parked at FIFO, so interrupts
+# find it boosted and the controller acts once, not per interrupt
+check "hlt guest: parked while asleep, no boost per interrupt" python3 - "$TMP/cs.out" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+m = re.search(r"(\d+) boosts, .* (\d+) sleeps parked, (\d+) interrupts found it parked", out)
+boosts, parks, found = map(int, m.groups())
+assert found >= 3000, out      # ~4.6 s at 1000/s
+assert boosts * 10 <= found, out
+print(f"{found} interrupts found it parked, {boosts} boosts, {parks} sleeps")
+PY
 
 # 7. a guest that floods interrupts is demoted at the boost cap
 "$GUEST" -m msi -r 0 -i busy -d 4 -C "$CPU" -q --name ctl-flood &
@@ -203,10 +214,12 @@ check "--listen: boost state and decisions served" python3 - "$TMP/ctl.metrics" 
 import re, sys
 t = open(sys.argv[1]).read()
 b = re.search(r'kvmrt_control_boosts_total\{vm="ctl-listen",vcpu="0"\} (\d+)', t)
-assert b and int(b.group(1)) > 100, "no boosts"
+p = re.search(r'kvmrt_control_parked_wakes_total\{vm="ctl-listen",vcpu="0"\} (\d+)', t)
+# a hlt guest: boosted once, then its interrupts find it parked
+assert b and p and int(b.group(1)) >= 1 and int(p.group(1)) > 100, "no decisions"
 assert 'kvmrt_vcpu_boosted{vm="ctl-listen",vcpu="0"}' in t
 assert "kvmrt_irq_response_seconds_bucket" in t and "kvmrt_control_grace_seconds" in t
-print(f"{b.group(1)} boosts served")
+print(f"{b.group(1)} boosts, {p.group(1)} interrupts found it parked, served")
 PY
 check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"
 wait "$GPID"

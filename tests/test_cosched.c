@@ -157,6 +157,73 @@ static void adaptive(void **state)
 	assert_int_equal(c.grace_ns, ADAPT_GRACE_MAX_NS / 2);
 }
 
+
+/* A hlt guest: the first sleep parks it at FIFO (the one boost), and from
+ * then on interrupts find it boosted already: no action per interrupt. */
+static void halted_guest_parked(void **state)
+{
+	struct cosched c = { 0 };
+	__u64 t;
+
+	assert_int_equal(cosched_sleep(&c, &cfg, 1, 0), CS_BOOST);
+	assert_int_equal(c.state, CS_PARKED);
+	assert_int_equal(cosched_deadline(&c, &cfg), 0); /* asleep: no cap, no grace */
+	for (t = 1000 * US; t <= 100000 * US; t += 1000 * US) {
+		assert_int_equal(cosched_inject(&c, &cfg, t), CS_NONE);
+		assert_int_equal(cosched_sleep(&c, &cfg, 0, t + 20 * US), CS_NONE);
+		assert_int_equal(cosched_eoi(&c, &cfg, t + 40 * US), CS_NONE);
+		assert_int_equal(cosched_sleep(&c, &cfg, 1, t + 45 * US), CS_NONE);
+		assert_int_equal(c.state, CS_PARKED);
+	}
+	assert_int_equal(c.boosts, 1);
+	assert_int_equal(c.parked_wakes, 100);
+	assert_int_equal(c.demotes, 0);
+	assert_int_equal(c.capped, 0); /* 100 ms of wall time, 4.5 ms running */
+	assert_int_equal(c.boosted_ns, 100 * 45 * US);
+}
+
+/* Woken without work (a signal, a QEMU kick): running at FIFO only until
+ * the grace says it has nothing to do. */
+static void wake_without_work_demoted_after_grace(void **state)
+{
+	struct cosched c = { 0 };
+
+	cosched_sleep(&c, &cfg, 1, 0);
+	assert_int_equal(cosched_sleep(&c, &cfg, 0, 1000 * US), CS_NONE);
+	assert_int_equal(c.state, CS_BOOSTED);
+	assert_int_equal(cosched_deadline(&c, &cfg), 1500 * US);
+	assert_int_equal(cosched_tick(&c, &cfg, 1500 * US), CS_DEMOTE);
+	assert_int_equal(c.state, CS_IDLE);
+	/* it halts again: parked again, one boost */
+	assert_int_equal(cosched_sleep(&c, &cfg, 1, 2000 * US), CS_BOOST);
+}
+
+/* A guest that spins with blips of hlt: the blips do not end the stretch,
+ * so its running time reaches the cap. */
+static void hlt_blips_do_not_escape_the_cap(void **state)
+{
+	struct cosched c = { 0 };
+	__u64 t = 0;
+	int a = CS_NONE;
+
+	assert_int_equal(cosched_hint(&c, &cfg, 1, 0), CS_BOOST); /* busy, spinning */
+	while (a != CS_DEMOTE && t < 100000 * US) {
+		t += 1000 * US;
+		a = cosched_sleep(&c, &cfg, 1, t); /* 1 us of hlt per ms */
+		if (a == CS_NONE)
+			a = cosched_sleep(&c, &cfg, 0, t + 1 * US);
+		if (a == CS_NONE)
+			a = cosched_tick(&c, &cfg, t + 2 * US);
+	}
+	assert_int_equal(a, CS_DEMOTE);
+	assert_int_equal(c.capped, 1);
+	assert_int_equal(c.state, CS_COOLDOWN);
+	assert_in_range(t, 19000 * US, 21000 * US); /* the 20 ms cap, running time */
+	/* cooling down, it may sleep: it is not parked */
+	assert_int_equal(cosched_sleep(&c, &cfg, 1, t + 10 * US), CS_NONE);
+	assert_int_equal(c.state, CS_COOLDOWN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +232,9 @@ int main(void)
 		cmocka_unit_test(waits_for_every_eoi),
 		cmocka_unit_test(guest_hints),
 		cmocka_unit_test(runaway_guest_capped),
+		cmocka_unit_test(halted_guest_parked),
+		cmocka_unit_test(wake_without_work_demoted_after_grace),
+		cmocka_unit_test(hlt_blips_do_not_escape_the_cap),
 		cmocka_unit_test(adaptive),
 		cmocka_unit_test(adaptive_shield),
 	};
