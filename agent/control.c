@@ -598,12 +598,12 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 		__u64 now = mono_ns(), deadline = next_check;
 		struct epoll_event ev;
 		struct timespec ts;
-		int i;
+		int i, demoted;
 
 		if (t_end && now >= t_end)
 			break;
 		for (i = 0; i < ctl->nv; i++) {
-			__u64 d = cosched_deadline(&ctl->v[i].cs, &ctl->v[i].cfg);
+			__u64 d = cosched_deadline(&ctl->v[i].cs, &ctl->v[i].cfg, now);
 
 			if (d && d < deadline)
 				deadline = d;
@@ -617,10 +617,18 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 		epoll_pwait2(epfd, &ev, 1, &ts, NULL);
 		ring_buffer__consume(ctl->c.rb);
 		now = mono_ns();
+		demoted = 0;
 		for (i = 0; i < ctl->nv; i++) {
+			enum cosched_action a = cosched_tick(&ctl->v[i].cs, &ctl->v[i].cfg, now);
+
 			ctl->v[i].last_t = now; /* records read later are not older */
-			act(ctl, &ctl->v[i], cosched_tick(&ctl->v[i].cs, &ctl->v[i].cfg, now), 0);
+			act(ctl, &ctl->v[i], a, 0);
+			demoted |= a == CS_DEMOTE;
 		}
+		/* work that came while the BPF side still saw it at FIFO did not
+		 * wake us: read it now, or it waits for the next interrupt */
+		if (demoted)
+			ring_buffer__consume(ctl->c.rb);
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			for (i = 0; i < ctl->nv; i++)

@@ -140,20 +140,24 @@ enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cf
 	return CS_NONE;
 }
 
-__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg)
+static __u64 earliest(__u64 a, __u64 b)
+{
+	return a < b ? a : b;
+}
+
+__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
 {
 	__u64 cap, grace;
 
 	switch (c->state) {
 	case CS_BOOSTED:
 		cap = c->seg_start + (cfg->cap_ns > c->run_ns ? cfg->cap_ns - c->run_ns : 0);
-		if (has_work(c))
-			return cap;
-		grace = c->last_end + cfg->grace_ns;
-		return grace < cap ? grace : cap;
+		grace = has_work(c) ? now + cfg->grace_ns : c->last_end + cfg->grace_ns;
+		return earliest(cap, grace);
+	case CS_PARKED:
+		return now + earliest(PARK_POLL_NS, cfg->cap_ns);
 	case CS_COOLDOWN:
 		return c->cooldown_until;
-	case CS_PARKED:
 	case CS_IDLE:
 		return 0;
 	}

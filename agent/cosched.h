@@ -55,8 +55,13 @@ enum cosched_action cosched_sleep(struct cosched *c, const struct cosched_cfg *c
 				  __u64 now);
 /* Time passes: grace and cap expire here. */
 enum cosched_action cosched_tick(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
-/* When cosched_tick next needs calling; 0 when nothing is pending. */
-__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg);
+/* When cosched_tick next needs calling; 0 when nothing is pending. A vCPU
+ * at SCHED_FIFO does not wake the controller for every record (ctl_urgent,
+ * kvmrt.h), so the controller also reads them this often: every grace while
+ * it runs boosted, every PARK_POLL_NS parked (a parked vCPU that woke with
+ * work and then ran on is capped within the cap plus that). */
+#define PARK_POLL_NS 20000000ULL
+__u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
 
 /*
  * Adaptive mode (--slo): once per interval, from the vCPU's measured p99

@@ -293,12 +293,14 @@ static __always_inline void count_lost(void)
 		(*l)++;
 }
 
-/* Tell kvmrt control about a real-time vCPU's work, now. */
-static __always_inline void ctl_event_flags(__u32 type, const struct kvmrt_vcpu_key *vk,
-					    __u32 tid, __u64 t, __u32 value, __u64 flags)
+/* Tell kvmrt control about a real-time vCPU's work and sleep; wake it only
+ * when it has something to do (ctl_urgent). */
+static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *vk,
+				      const struct kvmrt_vcpu_state *v, __u64 t, __u32 value)
 {
 	struct kvmrt_ctl_rec *r;
 	__u32 *rt;
+	int pending;
 
 	/* a constant at load: no lookup on every event for trace/top/export */
 	if (!targ_control)
@@ -306,11 +308,7 @@ static __always_inline void ctl_event_flags(__u32 type, const struct kvmrt_vcpu_
 	rt = bpf_map_lookup_elem(&rt_vcpus, vk);
 	if (!rt)
 		return;
-	/* new work for a vCPU at SCHED_FIFO already (parked): waking the
-	 * controller would only put an IPI in the way of the guest's handler */
-	if (*rt == RT_VCPU_BOOSTED &&
-	    (type == REC_CTL_INJECT || (type == REC_CTL_HINT && value)))
-		flags = BPF_RB_NO_WAKEUP;
+	pending = type == REC_CTL_SLEEP && !value ? ep_any_pending(v) : 0;
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		count_lost();
@@ -319,18 +317,12 @@ static __always_inline void ctl_event_flags(__u32 type, const struct kvmrt_vcpu_
 	r->type = type;
 	r->tgid = vk->tgid;
 	r->vcpu = vk->vcpu;
-	r->tid = tid;
+	r->tid = v->tid;
 	r->t = t;
 	r->value = value;
 	r->pad = 0;
-	bpf_ringbuf_submit(r, flags);
-}
-
-/* Work for the controller: wake it at once. */
-static __always_inline void ctl_event(__u32 type, const struct kvmrt_vcpu_key *vk, __u32 tid,
-				      __u64 t, __u32 value)
-{
-	ctl_event_flags(type, vk, tid, t, value, BPF_RB_FORCE_WAKEUP);
+	bpf_ringbuf_submit(r, ctl_urgent(type, value, *rt, pending) ? BPF_RB_FORCE_WAKEUP :
+								     BPF_RB_NO_WAKEUP);
 }
 
 static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u32 source,
@@ -346,7 +338,7 @@ static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u3
 	count_inject(v, source, r);
 	/* one record per episode: coalesced and merged ones end only once */
 	if (r == EP_NEW || r == EP_EVICTED)
-		ctl_event(REC_CTL_INJECT, &vk, v->tid, now, vector);
+		ctl_event(REC_CTL_INJECT, &vk, v, now, vector);
 }
 
 /* Injection from a context that is not the VM's: keep it on this CPU until
@@ -687,10 +679,7 @@ static __always_inline int handle_sched_switch(bool preempt, struct task_struct 
 			ep_switch_out(v, now, runnable);
 			if (!runnable) {
 				v->asleep = 1; /* kvmrt control parks it at FIFO */
-				/* read at the controller's next wake-up: waking it
-				 * here would cost the vCPU's CPU an IPI for nothing */
-				ctl_event_flags(REC_CTL_SLEEP, &pti->vk, v->tid, now, 1,
-						BPF_RB_NO_WAKEUP);
+				ctl_event(REC_CTL_SLEEP, &pti->vk, v, now, 1);
 			}
 		}
 	}
@@ -701,11 +690,7 @@ static __always_inline int handle_sched_switch(bool preempt, struct task_struct 
 		return 0;
 	if (v->asleep) {
 		v->asleep = 0;
-		/* woken by an injection the controller heard of: no hurry, and
-		 * an IPI here would delay the guest's handler; woken by
-		 * anything else: it may run without work, tell it now */
-		ctl_event_flags(REC_CTL_SLEEP, &nti->vk, v->tid, now, 0,
-				ep_any_pending(v) ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
+		ctl_event(REC_CTL_SLEEP, &nti->vk, v, now, 0);
 	}
 	t_from = v->t_runnable;
 	wait = ep_switch_in(v, now);
@@ -935,7 +920,7 @@ static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_
 		if (st[i] >= 0)
 			hist_add(v, M_ST_WAKE + i, st[i]);
 	v->c.completed++;
-	ctl_event(REC_CTL_EOI, vk, v->tid, d.t_eoi, d.vector);
+	ctl_event(REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
 	if (targ_threshold_ns && resp >= targ_threshold_ns)
 		emit_outlier(vk, v, &d);
 }
@@ -1011,7 +996,7 @@ static __always_inline int handle_kvm_pio(unsigned int rw, unsigned int port, co
 	if (!v)
 		return 0;
 	bpf_probe_read_kernel(&val, 1, data);
-	ctl_event(REC_CTL_HINT, &vk, v->tid, bpf_ktime_get_ns(), val);
+	ctl_event(REC_CTL_HINT, &vk, v, bpf_ktime_get_ns(), val);
 	return 0;
 }
 

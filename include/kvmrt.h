@@ -132,7 +132,20 @@ enum kvmrt_rec_type {
 	REC_CTL_SLEEP,	/* its thread went to sleep (value 1: halted) or runs again (0) */
 };
 
-/* For kvmrt control: sent at once, for the vCPUs it marks real-time. */
+/* Does a control record need the controller now (else it is read at its
+ * next wake-up)? A vCPU at SCHED_FIFO (boosted, or parked asleep) needs
+ * nothing until it runs without work: woken with nothing pending. One that
+ * is not needs a boost for new work, and parking when it goes to sleep.
+ * Every wake-up costs an IPI on this host's CPUs, some in the guest's way. */
+static __always_inline int ctl_urgent(__u32 type, __u32 value, __u32 rt, int pending)
+{
+	if (rt == RT_VCPU_BOOSTED)
+		return type == REC_CTL_SLEEP && !value && !pending;
+	return type == REC_CTL_INJECT || (type == REC_CTL_HINT && value) ||
+	       (type == REC_CTL_SLEEP && value);
+}
+
+/* For kvmrt control, for the vCPUs it marks real-time (rt_vcpus). */
 struct kvmrt_ctl_rec {
 	__u32 type;
 	__u32 tgid;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "cosched.h"
+#include "kvmrt.h"
 
 #define US 1000ULL
 static const struct cosched_cfg cfg = { .grace_ns = 500 * US, .cap_ns = 20000 * US,
@@ -17,11 +18,11 @@ static void boost_then_demote_after_grace(void **state)
 
 	assert_int_equal(cosched_inject(&c, &cfg, 1000 * US), CS_BOOST);
 	assert_int_equal(cosched_eoi(&c, &cfg, 1030 * US), CS_NONE);
-	assert_int_equal(cosched_deadline(&c, &cfg), 1530 * US);
+	assert_int_equal(cosched_deadline(&c, &cfg, 1030 * US), 1530 * US);
 	assert_int_equal(cosched_tick(&c, &cfg, 1529 * US), CS_NONE);
 	assert_int_equal(cosched_tick(&c, &cfg, 1530 * US), CS_DEMOTE);
 	assert_int_equal(c.boosted_ns, 530 * US);
-	assert_int_equal(cosched_deadline(&c, &cfg), 0);
+	assert_int_equal(cosched_deadline(&c, &cfg, 1530 * US), 0);
 	/* new work within or after: boosted again */
 	assert_int_equal(cosched_inject(&c, &cfg, 3000 * US), CS_BOOST);
 	assert_int_equal(c.boosts, 2);
@@ -167,7 +168,9 @@ static void halted_guest_parked(void **state)
 
 	assert_int_equal(cosched_sleep(&c, &cfg, 1, 0), CS_BOOST);
 	assert_int_equal(c.state, CS_PARKED);
-	assert_int_equal(cosched_deadline(&c, &cfg), 0); /* asleep: no cap, no grace */
+	/* asleep: no cap, no grace, only the poll for records that do not wake us */
+	assert_int_equal(cosched_deadline(&c, &cfg, 0), PARK_POLL_NS < cfg.cap_ns ? PARK_POLL_NS
+										 : cfg.cap_ns);
 	for (t = 1000 * US; t <= 100000 * US; t += 1000 * US) {
 		assert_int_equal(cosched_inject(&c, &cfg, t), CS_NONE);
 		assert_int_equal(cosched_sleep(&c, &cfg, 0, t + 20 * US), CS_NONE);
@@ -191,11 +194,52 @@ static void wake_without_work_demoted_after_grace(void **state)
 	cosched_sleep(&c, &cfg, 1, 0);
 	assert_int_equal(cosched_sleep(&c, &cfg, 0, 1000 * US), CS_NONE);
 	assert_int_equal(c.state, CS_BOOSTED);
-	assert_int_equal(cosched_deadline(&c, &cfg), 1500 * US);
+	assert_int_equal(cosched_deadline(&c, &cfg, 1000 * US), 1500 * US);
 	assert_int_equal(cosched_tick(&c, &cfg, 1500 * US), CS_DEMOTE);
 	assert_int_equal(c.state, CS_IDLE);
 	/* it halts again: parked again, one boost */
 	assert_int_equal(cosched_sleep(&c, &cfg, 1, 2000 * US), CS_BOOST);
+}
+
+/* Parked, woken with work, then it computes on instead of halting: the
+ * records say so at the controller's next poll, which demotes it (the
+ * grace long over); while boosted with work it polls every grace. */
+static void parked_then_runs_on_demoted_at_poll(void **state)
+{
+	struct cosched c = { 0 };
+	__u64 t = 1000 * US, poll;
+
+	cosched_sleep(&c, &cfg, 1, 0);
+	poll = cosched_deadline(&c, &cfg, t);
+	assert_int_equal(cosched_inject(&c, &cfg, t), CS_NONE); /* read at the poll */
+	assert_int_equal(cosched_deadline(&c, &cfg, t), t + cfg.grace_ns); /* work: poll */
+	cosched_sleep(&c, &cfg, 0, t + 20 * US);
+	cosched_eoi(&c, &cfg, t + 40 * US);
+	assert_int_equal(c.state, CS_BOOSTED);
+	assert_int_equal(cosched_tick(&c, &cfg, poll), CS_DEMOTE);
+	assert_int_equal(c.boosted_ns, poll - t);
+}
+
+/* Which records wake the controller at once (the BPF side's rule). */
+static void urgent_records(void **state)
+{
+	const __u32 M = RT_VCPU_MANAGED, B = RT_VCPU_BOOSTED;
+
+	/* not at FIFO: new work and going to sleep need it now */
+	assert_true(ctl_urgent(REC_CTL_INJECT, 0x40, M, 0));
+	assert_true(ctl_urgent(REC_CTL_HINT, 1, M, 0));
+	assert_true(ctl_urgent(REC_CTL_SLEEP, 1, M, 0));
+	assert_false(ctl_urgent(REC_CTL_EOI, 0x40, M, 0));
+	assert_false(ctl_urgent(REC_CTL_HINT, 0, M, 0));
+	assert_false(ctl_urgent(REC_CTL_SLEEP, 0, M, 1));
+	/* at FIFO: only running without work does */
+	assert_false(ctl_urgent(REC_CTL_INJECT, 0x40, B, 0));
+	assert_false(ctl_urgent(REC_CTL_HINT, 1, B, 0));
+	assert_false(ctl_urgent(REC_CTL_EOI, 0x40, B, 0));
+	assert_false(ctl_urgent(REC_CTL_HINT, 0, B, 0));
+	assert_false(ctl_urgent(REC_CTL_SLEEP, 1, B, 0));
+	assert_false(ctl_urgent(REC_CTL_SLEEP, 0, B, 1)); /* woken for an interrupt */
+	assert_true(ctl_urgent(REC_CTL_SLEEP, 0, B, 0));  /* woken for nothing */
 }
 
 /* A guest that spins with blips of hlt: the blips do not end the stretch,
@@ -235,6 +279,8 @@ int main(void)
 		cmocka_unit_test(halted_guest_parked),
 		cmocka_unit_test(wake_without_work_demoted_after_grace),
 		cmocka_unit_test(hlt_blips_do_not_escape_the_cap),
+		cmocka_unit_test(parked_then_runs_on_demoted_at_poll),
+		cmocka_unit_test(urgent_records),
 		cmocka_unit_test(adaptive),
 		cmocka_unit_test(adaptive_shield),
 	};
