@@ -170,16 +170,25 @@ with open(f"{out}/cdf.gp", "w") as gp:
                 c.write(f"{x / 1e3} {(i + 1) / len(v)}\n")
         plots.append(f'"{s}.cdf" with lines lw 2 title "{p}"')
     gp.write("plot " + ", ".join(plots) + "\n")
-with open(f"{out}/tradeoff.dat", "w") as d:
-    for (l, i, p), x in rows.items():
-        if l == "cpu" and x["host"] is not None:
-            d.write(f'{x["p99"]} {x["host"]} "{i}/{p}"\n')
+# one series per idle mode and policy (a key, not labels that overlap)
+series = []
+for i in ["hlt", "busy"]:
+    for p in pols:
+        x = rows.get(("cpu", i, p))
+        if not x or x["host"] is None:
+            continue
+        f = f"{out}/tradeoff-{i}-{p}.dat"
+        with open(f, "w") as d:
+            d.write(f'{x["p99"]} {x["host"]}\n')
+        series.append(f'"{f}" using 1:2 with points pt {7 if i == "hlt" else 5} ps 2 '
+                      f'title "{i}/{p}"')
 with open(f"{out}/tradeoff.gp", "w") as gp:
     gp.write(f'set terminal pngcairo size 900,600\nset output "{out}/tradeoff.png"\n'
              'set logscale x\nset xlabel "guest p99 response (us)"\n'
              'set ylabel "host CPU-load throughput (% of no guest)"\n'
-             'set title "Host throughput against guest p99, CPU load"\n'
-             f'plot "{out}/tradeoff.dat" using 1:2:3 with labels point pt 7 offset 1,1 notitle\n')
+             'set title "Host throughput against guest p99, CPU load (circles: hlt, squares: busy idle)"\n'
+             'set key outside right\n')
+    gp.write("plot " + ", ".join(series) + "\n")
 os.system(f"gnuplot {out}/cdf.gp {out}/tradeoff.gp")
 print(f"\nplots: {out}/cdf.png, {out}/tradeoff.png")
 PY
