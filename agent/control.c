@@ -866,7 +866,7 @@ static void summary(struct control *ctl, double secs)
 			       (unsigned long long)rs.count, rs.p50_ns / 1e3, rs.p99_ns / 1e3,
 			       rs.max_ns / 1e3);
 		else
-			printf("none\n");
+			printf("no boosts after injections (their vCPUs were parked, or had none)\n");
 	}
 }
 
