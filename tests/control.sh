@@ -224,7 +224,28 @@ PY
 check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"
 wait "$GPID"
 
-# 10. bad arguments: one line, nothing changed
+# 10. unmodified QEMU (LAPIC timer firmware, 1000 ticks/s) as the client:
+#     its halting vCPU is parked, and every thread is restored at exit
+qemu-system-x86_64 -accel kvm -name "guest=ctl-qemu,debug-threads=on" \
+	-bios "$B/rtguest-lapic.bin" -m 16 -display none -nodefaults -no-reboot 2>"$TMP/qemu.err" &
+qp=$!
+BG_PIDS+=("$qp")
+sleep 1
+$SNAP snapshot "$TMP/before.json"
+"$KVMRT" control --rt ctl-qemu --cosched -d 2 --state "$STATE" >"$TMP/qemu.out" 2>&1
+$SNAP snapshot "$TMP/after.json"
+kill "$qp"
+wait "$qp" 2>/dev/null
+check "QEMU: its vCPU parked, ticks found it at FIFO" python3 - "$TMP/qemu.out" <<'PY'
+import re, sys
+out = open(sys.argv[1]).read()
+m = re.search(r"(\d+) boosts, .* (\d+) interrupts found it parked", out)
+assert m and int(m.group(2)) >= 1500, out   # ~2 s at 1000/s
+print(f"{m.group(2)} ticks found it parked, {m.group(1)} boosts")
+PY
+check "QEMU: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
+
+# 11. bad arguments: one line, nothing changed
 $SNAP snapshot "$TMP/before.json"
 check "unknown VM" bad 1 "$KVMRT" control --rt no-such-vm --cosched --state "$STATE"
 check "priority out of range" bad 2 "$KVMRT" control --rt x --prio 99 --state "$STATE"
