@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
@@ -58,7 +59,9 @@ static void run(int prog, int nargs, ...)
 
 static int setup(void **state)
 {
-	struct loader_opts o = { .threshold_ns = 1, .force_raw = 1, .no_attach = 1 };
+	/* control records on: they go only to vCPUs in rt_vcpus (none until
+	 * control_wakeups puts ours there) */
+	struct loader_opts o = { .threshold_ns = 1, .force_raw = 1, .no_attach = 1, .control = 1 };
 	struct kvmrt_thread ti = { .vk = { .tgid = (__u32)getpid(), .vcpu = 0 } };
 	__u32 tid = (__u32)syscall(SYS_gettid), zero = 0, one = 1, pid = (__u32)getpid();
 
@@ -219,6 +222,70 @@ static void nmi_coalesce_outliers(void **state)
 	assert_int_equal(rec_vectors[3], 0x42);
 }
 
+static int nctl;
+static __u32 ctl_types[8];
+
+static void on_ctl_rec(struct collector *col, const struct kvmrt_ctl_rec *r, void *ctx)
+{
+	if (nctl < 8)
+		ctl_types[nctl] = r->type;
+	nctl++;
+}
+
+/* Would the controller, asleep in epoll, have been woken? */
+static int woken(int timeout_ms)
+{
+	struct epoll_event ev;
+
+	return epoll_wait(ring_buffer__epoll_fd(c.rb), &ev, 1, timeout_ms);
+}
+
+static int drain(void)
+{
+	nctl = 0;
+	ring_buffer__consume(c.rb); /* what epoll did not announce too */
+	return nctl;
+}
+
+/* kvmrt control's records: every one sent, only the urgent ones wake it
+ * (ctl_urgent): an injection for a vCPU not at FIFO does, its EOI does not,
+ * and nothing for a vCPU at FIFO does. */
+static void control_wakeups(void **state)
+{
+	struct kvmrt_vcpu_key k = { .tgid = (__u32)getpid(), .vcpu = 0 };
+	int fd = bpf_map__fd(l.skel->maps.rt_vcpus);
+	__u32 val = RT_VCPU_MANAGED;
+
+	collector__on_ctl(&c, on_ctl_rec);
+	drain();
+	woken(0);
+	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_ANY), 0);
+
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x50ULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x50ULL);
+	assert_int_equal(woken(200), 1);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
+	woken(0); /* level-triggered: one more look finds it empty */
+	run(P_KVM_EOI, 2, BOGUS, 0x50ULL);
+	assert_int_equal(woken(50), 0);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_EOI);
+
+	val = RT_VCPU_BOOSTED;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_EXIST), 0);
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x51ULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x51ULL);
+	run(P_KVM_EOI, 2, BOGUS, 0x51ULL);
+	assert_int_equal(woken(50), 0);
+	assert_int_equal(drain(), 2);
+	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
+	assert_int_equal(ctl_types[1], REC_CTL_EOI);
+
+	bpf_map_delete_elem(fd, &k);
+	collector__on_ctl(&c, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +293,7 @@ int main(void)
 		cmocka_unit_test(svm_ioapic_running),
 		cmocka_unit_test(pic_edges),
 		cmocka_unit_test(nmi_coalesce_outliers),
+		cmocka_unit_test(control_wakeups),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);
