@@ -76,6 +76,7 @@ struct control {
 	struct cosched_cfg cfg;
 	unsigned int hint_port;
 	int dry_run;
+	int log;	/* -l: a line per change */
 	int restore;
 	double duration_s;
 	const char *state_path;
@@ -373,23 +374,50 @@ static struct rt_vcpu *find_vcpu(struct control *ctl, __u32 tgid, __u32 vcpu)
 	return NULL;
 }
 
-static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, __u64 t_event)
+/* -l: one line per change, with its cause */
+static void log_change(struct control *ctl, const struct rt_vcpu *v, enum cosched_action a,
+		       const char *why, __u64 reaction_ns)
 {
-	if (a == CS_BOOST && !boost(ctl, v) && t_event) {
-		__u64 dt = mono_ns() - t_event;
-		unsigned int b = hist_bucket(dt);
+	if (!ctl->log)
+		return;
+	printf("%.6f VM %s vCPU %u: %s (%s", (mono_ns() - ctl->t_start) / 1e9, v->vm, v->vcpu,
+	       a == CS_DEMOTE ? "demote" : v->cs.state == CS_PARKED ? "park at FIFO" : "boost", why);
+	if (reaction_ns)
+		printf(", %.1f us after the injection", reaction_ns / 1e3);
+	printf(")\n");
+	fflush(stdout);
+}
 
-		ctl->reaction->b[b < HIST_NBUCKETS ? b : HIST_NBUCKETS - 1]++;
-		ctl->reaction->count++;
-		ctl->reaction->sum += dt;
-		if (dt > ctl->reaction->max)
-			ctl->reaction->max = dt;
+static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, __u64 t_event,
+		const char *why)
+{
+	__u64 dt = 0;
+	unsigned int b;
+
+	if (a == CS_BOOST) {
+		if (boost(ctl, v))
+			return;
+		if (t_event) {
+			dt = mono_ns() - t_event;
+			b = hist_bucket(dt);
+			ctl->reaction->b[b < HIST_NBUCKETS ? b : HIST_NBUCKETS - 1]++;
+			ctl->reaction->count++;
+			ctl->reaction->sum += dt;
+			if (dt > ctl->reaction->max)
+				ctl->reaction->max = dt;
+		}
 	} else if (a == CS_DEMOTE) {
-		demote(ctl, v);
-		if (v->cs.state == CS_COOLDOWN)
+		if (demote(ctl, v))
+			return;
+		if (v->cs.state == CS_COOLDOWN) {
+			why = "the cap";
 			pr_warn("VM %s vCPU %u: boosted for the cap (%.0f ms): demoted for %.0f ms",
 				v->vm, v->vcpu, v->cfg.cap_ns / 1e6, v->cfg.cooldown_ns / 1e6);
+		}
+	} else {
+		return;
 	}
+	log_change(ctl, v, a, why, dt);
 }
 
 static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx)
@@ -407,18 +435,19 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 	v->last_t = now;
 	switch (r->type) {
 	case REC_CTL_INJECT:
-		act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t);
+		act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t, "injection");
 		break;
 	case REC_CTL_EOI:
-		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0);
+		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0, "grace over after the EOI");
 		break;
 	case REC_CTL_SLEEP:
-		act(ctl, v, cosched_sleep(&v->cs, &v->cfg, r->value != 0, now), 0);
+		act(ctl, v, cosched_sleep(&v->cs, &v->cfg, r->value != 0, now), 0,
+		    r->value ? "its thread sleeps" : "grace over after a wake-up");
 		break;
 	case REC_CTL_HINT:
 		/* an escalated vCPU stays busy whatever its guest says */
 		act(ctl, v, cosched_hint(&v->cs, &v->cfg, r->value != 0 || v->ad.escalated, now),
-		    r->t);
+		    r->t, r->value ? "busy hint" : "idle hint");
 		break;
 	}
 }
@@ -566,14 +595,14 @@ static void adapt(struct control *ctl, __u64 now)
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
 				"grace: static priority (the cap still applies)\n",
 				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
-			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0);
+			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
 			break;
 		case AD_DEESCALATE:
 			fprintf(stderr,
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back to "
 				"co-scheduling\n",
 				v->vm, v->vcpu, p99 / 1e3);
-			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0);
+			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0, "--slo: back to co-scheduling");
 			break;
 		case AD_SHIELD:
 			fprintf(stderr,
@@ -622,7 +651,8 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 			enum cosched_action a = cosched_tick(&ctl->v[i].cs, &ctl->v[i].cfg, now);
 
 			ctl->v[i].last_t = now; /* records read later are not older */
-			act(ctl, &ctl->v[i], a, 0);
+			act(ctl, &ctl->v[i], a, 0,
+			    a == CS_BOOST ? "cool-down over, work pending" : "grace over");
 			demoted |= a == CS_DEMOTE;
 		}
 		/* work that came while the BPF side still saw it at FIFO did not
@@ -669,11 +699,11 @@ static void usage(FILE *f)
 		"      --shield CPUS      the vCPU threads get these CPUs to themselves (cpuset);\n"
 		"                         other tasks and IRQs move to the rest\n"
 		"      --prio N           SCHED_FIFO priority, 1..98 (default %d); alone: static\n"
-		"      --cosched          boost only while the guest has work\n"
+		"      --cosched          boost only while the guest has work (or sleeps: parked)\n"
 		"      --slo USEC         adaptive: keep each vCPU's p99 response under USEC with\n"
 		"                         as little boosting as it takes (implies --cosched)\n"
 		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
-		"      --cap MSEC         never boost longer than this at once (default 100)\n"
+		"      --cap MSEC         never boost longer than this of running at once (default 100)\n"
 		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
 		"  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C)\n"
 		"      --listen ADDR:PORT also serve kvmrt export's metrics and control's own\n"
@@ -681,6 +711,7 @@ static void usage(FILE *f)
 		"      --dry-run          print the plan, change nothing\n"
 		"      --restore          restore what a dead controller left changed\n"
 		"      --state FILE       state file (default %s)\n"
+		"  -l, --log              a line per boost, park and demotion, with its cause\n"
 		"  -v, --verbose          more messages\n"
 		"      --help             this help\n",
 		CTL_DEFAULT_PRIO, CTL_DEFAULT_STATE);
@@ -718,6 +749,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "restore", no_argument, NULL, O_RESTORE },
 		{ "state", required_argument, NULL, O_STATE },
+		{ "log", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -731,7 +763,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 	ctl->cfg.cap_ns = 100000000;
 	ctl->state_path = CTL_DEFAULT_STATE;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:v", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:lv", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_RT:
 			if (ctl->nrt == CTL_MAX_RT) {
@@ -803,6 +835,9 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			break;
 		case O_STATE:
 			ctl->state_path = optarg;
+			break;
+		case 'l':
+			ctl->log = 1;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;

@@ -136,15 +136,20 @@ PY
 GPID=$!
 BG_PIDS+=("$GPID")
 sleep 0.4
-"$KVMRT" control --rt ctl-flood --cosched --cap 50 --grace 20000 -d 3 --state "$STATE" >"$TMP/flood.out" 2>&1
+"$KVMRT" control --rt ctl-flood --cosched --cap 50 --grace 20000 -l -d 3 --state "$STATE" >"$TMP/flood.out" 2>&1
 wait "$GPID"
-check "flooding guest: demoted at the cap" python3 - "$TMP/flood.out" <<'PY'
+check "flooding guest: demoted at the cap, each change logged (-l)" python3 - "$TMP/flood.out" <<'PY'
 import re, sys
 out = open(sys.argv[1]).read()
 m = re.search(r"(\d+) boosts, (\d+) capped, boosted ([0-9.]+)%", out)
 assert m and int(m.group(2)) >= 1, out
 assert float(m.group(3)) < 80, out
-print(f"{m.group(2)} times capped, boosted {m.group(3)}% of the time")
+# -l: one line per change; the capped ones say so, ~50 ms apart at least
+caps = [float(l.split()[0]) for l in out.splitlines() if l.endswith("demote (the cap)")]
+boosts = [l for l in out.splitlines() if re.match(r"[0-9.]+ VM ctl-flood vCPU 0: boost ", l)]
+assert len(caps) == int(m.group(2)) and len(boosts) == int(m.group(1)), out
+assert all(b - a >= 0.05 for a, b in zip(caps, caps[1:])), caps
+print(f"{m.group(2)} times capped, boosted {m.group(3)}% of the time, {len(caps) + len(boosts)} lines")
 PY
 
 # 8. shielding: the vCPU alone on its CPU, everything else and the IRQs
