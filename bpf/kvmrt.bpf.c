@@ -64,8 +64,9 @@ struct {
 	__type(value, __u32);
 } vms SEC(".maps");
 
-/* vCPUs kvmrt control co-schedules (RT_VCPU_*): their injections, ends
- * and hints go to it through the ring buffer at once. */
+/* vCPUs kvmrt control co-schedules (RT_VCPU_*): their injections, ends,
+ * hints and sleeps go to it through the ring buffer; ctl_urgent says which
+ * wake it. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
