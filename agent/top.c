@@ -373,6 +373,7 @@ static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 {
 	char p50[16], p99[16], mx[16], dl[16], wt[16], pol[16], ex[32];
 	int deliv = observable(t, P_KVM_INJ_VIRQ), exits = observable(t, P_KVM_EXIT);
+	int fifo = r->have_ts && (r->ts.policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO;
 
 	fmt_us(p50, sizeof(p50), r->resp.p50_ns, r->resp.count > 0);
 	fmt_us(p99, sizeof(p99), r->resp.p99_ns, r->resp.count > 0);
@@ -390,12 +391,11 @@ static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 		snprintf(ex, sizeof(ex), "%.0f %.11s", r->exits_s, r->top_exit ? r->top_exit : "");
 	else
 		snprintf(ex, sizeof(ex), "-");
-	/* BOOST: yes/no for threads kvmrt control manages, - for others */
+	/* BOOST for threads kvmrt control manages (- for others): yes, park
+	 * (at FIFO and asleep: its guest halted), or no */
 	snprintf(buf, len, "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f",
 		 r->vm, r->pid, r->vcpu, r->tid, r->have_ts ? r->ts.cpu : -1, pol,
-		 !r->managed ? "-"
-		 : r->have_ts && (r->ts.policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO ? "yes"
-										      : "no",
+		 !r->managed ? "-" : !fifo ? "no" : r->ts.state == 'S' ? "park" : "yes",
 		 r->irq_s,
 		 p50, p99, mx, dl, wt, ex, r->halted_pct);
 }

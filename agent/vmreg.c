@@ -321,8 +321,9 @@ int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *t
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -errno;
 	p = strrchr(buf, ')');
-	if (!p)
+	if (!p || !p[1] || !p[2])
 		return -EINVAL;
+	ts->state = p[2]; /* field 3 */
 	/* fields 3.. follow the comm; we want 19 (nice), 39, 40, 41 */
 	for (i = 3; i <= 41 && p; i++) {
 		p = strchr(p + 1, ' ');

@@ -50,9 +50,11 @@ struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid);
 void vmreg__remove(struct vmreg *r, __u32 pid);
 void vmreg__free(struct vmreg *r);
 
-/* Where and how a thread runs now: last CPU, policy (SCHED_*), RT priority
- * and nice, from /proc/PID/task/TID/stat. 0 or -errno. */
+/* Where and how a thread runs now: state (R, S, D...), last CPU, policy
+ * (SCHED_*), RT priority and nice, from /proc/PID/task/TID/stat. 0 or
+ * -errno. */
 struct task_sched {
+	char state;
 	int cpu;
 	int policy;
 	int rt_priority;

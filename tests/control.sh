@@ -229,6 +229,24 @@ PY
 check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"
 wait "$GPID"
 
+# 9b. kvmrt top's BOOST column (it reads the default state file): the hlt
+#     guest's vCPU parked at FIFO, or running boosted
+guest ctl-top 4
+"$KVMRT" control --rt ctl-top --cosched -d 2.5 >/dev/null 2>&1 &
+cp=$!
+sleep 1.2
+"$KVMRT" top -b -n 2 -d 0.5 >"$TMP/top.out" 2>&1
+wait $cp
+wait "$GPID"
+check "top: BOOST shows the managed vCPU parked (or boosted)" python3 - "$TMP/top.out" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("ctl-top ")]
+assert rows, open(sys.argv[1]).read()
+boost = rows[-1][6]
+assert boost in ("park", "yes"), rows[-1]
+print(f"BOOST {boost}, POLICY {rows[-1][5]}")
+PY
+
 # 10. unmodified QEMU (LAPIC timer firmware, 1000 ticks/s) as the client:
 #     its halting vCPU is parked, and every thread is restored at exit
 qemu-system-x86_64 -accel kvm -name "guest=ctl-qemu,debug-threads=on" \
