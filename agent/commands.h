@@ -8,6 +8,8 @@
 #define KVMRT_VERSION "0.1"
 #endif
 
+/* An option's number within lo..hi, else a one-line error and -EINVAL. */
+int cli_number(const char *what, const char *arg, double lo, double hi, double *out);
 /* After getopt: anything left over is a usage error (one line). */
 int cli_no_extra_args(const char *cmd, int argc, char **argv);
 

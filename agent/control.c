@@ -717,19 +717,6 @@ static void usage(FILE *f)
 		CTL_DEFAULT_PRIO, CTL_DEFAULT_STATE);
 }
 
-static int parse_num(const char *opt, const char *arg, double lo, double hi, double *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtod(arg, &end);
-	if (errno || end == arg || *end || *out < lo || *out > hi) {
-		pr_err("invalid %s '%s': expected %g..%g", opt, arg, lo, hi);
-		return -EINVAL;
-	}
-	return 0;
-}
-
 static int parse_args(struct control *ctl, int argc, char **argv)
 {
 	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
@@ -773,7 +760,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			ctl->rt[ctl->nrt++] = optarg;
 			break;
 		case O_PRIO:
-			if (parse_num("priority", optarg, 1, 98, &v))
+			if (cli_number("priority", optarg, 1, 98, &v))
 				return 2;
 			ctl->prio = (int)v;
 			have_prio = 1;
@@ -794,7 +781,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			ctl->web_config = optarg;
 			break;
 		case O_SLO:
-			if (parse_num("SLO", optarg, 1, 1e7, &v))
+			if (cli_number("SLO", optarg, 1, 1e7, &v))
 				return 2;
 			ctl->slo_ns = (__u64)(v * 1000);
 			ctl->cosched = 1; /* adaptive co-scheduling */
@@ -805,12 +792,12 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			ctl->shield_arg = optarg;
 			break;
 		case O_GRACE:
-			if (parse_num("grace", optarg, 0, 10000000, &v))
+			if (cli_number("grace", optarg, 0, 10000000, &v))
 				return 2;
 			ctl->cfg.grace_ns = (__u64)(v * 1000);
 			break;
 		case O_CAP:
-			if (parse_num("cap", optarg, 1, 10000, &v))
+			if (cli_number("cap", optarg, 1, 10000, &v))
 				return 2;
 			ctl->cfg.cap_ns = (__u64)(v * 1000000);
 			break;
@@ -824,7 +811,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			}
 			break;
 		case 'd':
-			if (parse_num("duration", optarg, 0.001, 1e9, &ctl->duration_s))
+			if (cli_number("duration", optarg, 0.001, 1e9, &ctl->duration_s))
 				return 2;
 			break;
 		case O_DRY:

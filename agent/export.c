@@ -192,7 +192,6 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	int c;
 
 	filter_init(&o->filter);
@@ -213,22 +212,13 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 			o->listen = optarg;
 			break;
 		case 'i':
-		case OPT_GRACE: {
-			double v;
-
-			errno = 0;
-			v = strtod(optarg, &end);
-			if (errno || end == optarg || *end || v < (c == 'i' ? 0.1 : 0) || v > 86400) {
-				pr_err("invalid %s '%s': expected seconds", c == 'i' ? "interval" : "grace",
-				       optarg);
+			if (cli_number("interval (seconds)", optarg, 0.1, 86400, &o->interval_s))
 				return 2;
-			}
-			if (c == 'i')
-				o->interval_s = v;
-			else
-				o->grace_s = v;
 			break;
-		}
+		case OPT_GRACE:
+			if (cli_number("grace (seconds)", optarg, 0, 86400, &o->grace_s))
+				return 2;
+			break;
 		case OPT_WEB:
 			o->web_config = optarg;
 			break;

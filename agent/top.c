@@ -567,12 +567,8 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'd':
-			errno = 0;
-			o->delay_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || o->delay_s < 0.1 || o->delay_s > 3600) {
-				pr_err("invalid delay '%s': expected 0.1..3600 seconds", optarg);
+			if (cli_number("delay (seconds)", optarg, 0.1, 3600, &o->delay_s))
 				return 2;
-			}
 			break;
 		case 'b':
 			o->batch = 1;

@@ -517,15 +517,10 @@ static void usage(FILE *f)
 
 static int parse_usec(const char *opt, const char *arg, __u64 *ns)
 {
-	char *end;
 	double v;
 
-	errno = 0;
-	v = strtod(arg, &end);
-	if (errno || end == arg || *end || v <= 0 || v > 1e9) {
-		pr_err("invalid %s '%s': expected microseconds > 0", opt, arg);
+	if (cli_number(opt, arg, 0.001, 1e9, &v))
 		return -EINVAL;
-	}
 	*ns = (__u64)(v * 1000);
 	return 0;
 }
@@ -547,7 +542,6 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	char *end;
 
 	filter_init(&o->filter);
 	optind = 1;
@@ -560,15 +554,11 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'd':
-			errno = 0;
-			o->duration_s = strtod(optarg, &end);
-			if (errno || end == optarg || *end || o->duration_s <= 0) {
-				pr_err("invalid duration '%s': expected seconds > 0", optarg);
+			if (cli_number("duration (seconds)", optarg, 0.001, 1e9, &o->duration_s))
 				return 2;
-			}
 			break;
 		case 'T':
-			if (parse_usec("threshold", optarg, &o->threshold_ns))
+			if (parse_usec("threshold (us)", optarg, &o->threshold_ns))
 				return 2;
 			break;
 		case 'h':
@@ -579,7 +569,7 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 			o->json_path = optarg;
 			break;
 		case OPT_SLO:
-			if (parse_usec("SLO", optarg, &o->slo_ns))
+			if (parse_usec("SLO (us)", optarg, &o->slo_ns))
 				return 2;
 			break;
 		case 'q':
