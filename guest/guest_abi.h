@@ -10,6 +10,8 @@
 				 * the APIC handler: the timer count at its entry */
 #define GUEST_PORT_HINT 0x7c2	/* out: 1 busy, 0 idle (with GF_HINT) */
 #define GUEST_PORT_READY 0x7c3	/* out: set up, interrupts may come */
+#define GUEST_PORT_MARK 0x7c4	/* out (with GF_MARK): 0 handler entered, 1 about to end
+				 * the interrupt */
 
 #define GUEST_CFG_MAGIC 0x5452564b /* "KVRT" */
 
@@ -20,6 +22,7 @@
 #define GF_PIC 0x08	/* unmask PIC IRQ GUEST_PIC_IRQ for KVM_IRQ_LINE */
 #define GF_X2APIC 0x10	/* enable x2APIC (MSI, LAPIC timer) */
 #define GF_HINT 0x20	/* busy/idle hints on GUEST_PORT_HINT around each handler */
+#define GF_MARK 0x40	/* GUEST_PORT_MARK at handler entry and just before its EOI */
 
 #define GUEST_VEC_PIC_BASE 0x20
 #define GUEST_PIC_IRQ 3

@@ -52,12 +52,23 @@ struct opts {
 	const char *json;
 	int want_json;
 	const char *samples;
+	const char *timeline;
 	const char *name;
 	int cpu;
 	int injector_cpu;
 	int quiet;
 	int hint;
 	double warmup_s; /* interrupts before this are counted, not timed */
+};
+
+/* One injection on CLOCK_MONOTONIC, the clock BPF's ktime reads: kvmrt's
+ * own timestamps for it must fall inside (tests/e2e_check.py). */
+struct injection {
+	uint64_t start;	/* before the injecting syscall */
+	uint64_t done;	/* after it returned */
+	uint64_t entry;	/* the guest's exit as its handler starts */
+	uint64_t mark;	/* the guest's exit just before its EOI */
+	uint64_t ack;	/* the guest's ack port exit, after its EOI */
 };
 
 struct vm {
@@ -82,6 +93,8 @@ struct vm {
 	double vcpu_cpu_s; /* CPU time the vCPU thread used */
 	uint64_t *samples;
 	size_t nsamples, cap;
+	struct injection *tl;	/* --timeline: every injection, warmup included */
+	size_t ntl, tl_cap;
 };
 
 static uint64_t now_ns(void)
@@ -110,6 +123,22 @@ static void add_sample(struct vm *v, uint64_t ns)
 		v->cap = cap;
 	}
 	v->samples[v->nsamples++] = ns;
+}
+
+/* Called with v->lock held; the injector and the vCPU thread fill it in */
+static struct injection *tl_add(struct vm *v)
+{
+	if (v->ntl == v->tl_cap) {
+		size_t cap = v->tl_cap ? v->tl_cap * 2 : 4096;
+		struct injection *n = realloc(v->tl, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		v->tl = n;
+		v->tl_cap = cap;
+	}
+	memset(&v->tl[v->ntl], 0, sizeof(v->tl[0]));
+	return &v->tl[v->ntl++];
 }
 
 static void vm_create(struct vm *v)
@@ -231,6 +260,8 @@ static void on_ack(struct vm *v, const unsigned char *data, unsigned int size)
 	} else if (v->pending) {
 		v->pending = 0;
 		v->acked++;
+		if (v->ntl)
+			v->tl[v->ntl - 1].ack = t;
 		if (v->t_inj >= v->t_measure)
 			add_sample(v, t - v->t_inj);
 	} else {
@@ -256,6 +287,19 @@ static void on_io(struct vm *v)
 	case GUEST_PORT_ACK:
 		on_ack(v, data, r->io.size);
 		break;
+	case GUEST_PORT_MARK: {
+		uint64_t t = now_ns();
+
+		pthread_mutex_lock(&v->lock);
+		if (v->ntl && v->pending && r->io.size == 1) {
+			if (data[0])
+				v->tl[v->ntl - 1].mark = t;
+			else
+				v->tl[v->ntl - 1].entry = t;
+		}
+		pthread_mutex_unlock(&v->lock);
+		break;
+	}
 	case GUEST_PORT_READY:
 		pthread_mutex_lock(&v->lock);
 		v->ready = 1;
@@ -425,8 +469,18 @@ static void run_injector(struct vm *v, uint64_t t_end)
 		v->pending = 1;
 		v->injected++;
 		v->t_inj = now_ns();
+		if (v->o.timeline && tl_add(v))
+			v->tl[v->ntl - 1].start = v->t_inj;
 		pthread_mutex_unlock(&v->lock);
 		inject(v);
+		if (v->o.timeline) {
+			uint64_t t = now_ns();
+
+			pthread_mutex_lock(&v->lock);
+			if (v->ntl)
+				v->tl[v->ntl - 1].done = t;
+			pthread_mutex_unlock(&v->lock);
+		}
 	}
 	wait_acked(v, now_ns() + 1000000000ULL);
 }
@@ -461,6 +515,23 @@ static void report(struct vm *v, double secs)
 			for (i = 0; i < v->nsamples; i++)
 				fprintf(sf, "%llu\n", (unsigned long long)v->samples[i]);
 			fclose(sf);
+		}
+	}
+	if (v->o.timeline) {
+		FILE *tf = fopen(v->o.timeline, "w");
+		size_t i;
+
+		if (!tf) {
+			fprintf(stderr, "kvmrt-guest: open %s: %s\n", v->o.timeline, strerror(errno));
+		} else {
+			for (i = 0; i < v->ntl; i++)
+				fprintf(tf, "%llu %llu %llu %llu %llu\n",
+					(unsigned long long)v->tl[i].start,
+					(unsigned long long)v->tl[i].done,
+					(unsigned long long)v->tl[i].entry,
+					(unsigned long long)v->tl[i].mark,
+					(unsigned long long)v->tl[i].ack);
+			fclose(tf);
 		}
 	}
 	if (!v->o.quiet) {
@@ -526,6 +597,11 @@ static void usage(FILE *f)
 		"                       (hints for kvmrt control --hint-port 0x7c2)\n"
 		"      --json[=FILE]    print a JSON summary (kvmrt trace's latency shape)\n"
 		"      --samples FILE   write every latency (ns), one per line\n"
+		"      --timeline FILE  write every injection (not with timer): the injecting\n"
+		"                       syscall's start and return, the guest's exits as its\n"
+		"                       handler starts and just before its EOI, and its ack,\n"
+		"                       in ns of CLOCK_MONOTONIC, one per line (the two extra\n"
+		"                       exits make handlers slower)\n"
 		"  -q, --quiet          no text summary\n"
 		"  -h, --help           this help\n");
 }
@@ -575,6 +651,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "json", optional_argument, NULL, 'J' },
 		{ "samples", required_argument, NULL, 'S' },
+		{ "timeline", required_argument, NULL, 'L' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "hint", no_argument, NULL, 'H' },
 		{ "injector-cpu", required_argument, NULL, 'I' },
@@ -656,6 +733,9 @@ int main(int argc, char **argv)
 		case 'S':
 			v.o.samples = optarg;
 			break;
+		case 'L':
+			v.o.timeline = optarg;
+			break;
 		case 'q':
 			v.o.quiet = 1;
 			break;
@@ -688,11 +768,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmrt-guest: timer rate must be 1..5000 Hz\n");
 		return 2;
 	}
+	if (v.o.mode == MODE_TIMER && v.o.timeline) {
+		fprintf(stderr, "kvmrt-guest: --timeline needs an injecting mode, not timer\n");
+		return 2;
+	}
 	if (!v.o.count && !v.o.duration_s)
 		v.o.duration_s = 5;
 
 	v.cfg_words[0] = GUEST_CFG_MAGIC;
 	v.cfg_words[1] = GF_X2APIC | (v.o.busy ? GF_BUSY : 0) | (v.o.hint ? GF_HINT : 0) |
+			 (v.o.timeline ? GF_MARK : 0) |
 			 (v.o.mode == MODE_TIMER ? GF_TIMER : 0) | (v.o.mode == MODE_PIC ? GF_PIC : 0);
 	v.cfg_words[2] = v.o.mode == MODE_TIMER ? (uint32_t)(1e9 / v.o.rate_hz) : 0;
 	v.cfg_words[3] = v.o.work;

@@ -38,7 +38,7 @@ check() {
 start_trace() {
 	local json=$1 i
 	shift
-	"$KVMRT" trace "$@" --json="$json" 2>"$json.err" &
+	"$KVMRT" trace "$@" --json="$json" >"$json.out" 2>"$json.err" &
 	TRACE_PID=$!
 	BG_PIDS+=("$TRACE_PID")
 	for i in $(seq 100); do
