@@ -50,7 +50,7 @@ start_trace "$TMP/prom_trace.json" -g prom-rt
 "$GUEST" -m msi -r 1000 -d 8 -q --name prom-rt --json="$TMP/prom_guest.json"
 stop_trace
 sleep 2.5 # two more scrapes after the guest's last interrupt
-check "Prometheus: histogram_quantile(0.99) agrees with the guest's p99" \
+check "Prometheus: histogram_quantile(0.99) agrees with kvmrt trace, the guest's p99 not below" \
 	$CHECK prom_p99 "127.0.0.1:$PROM_PORT" prom-rt "$TMP/prom_guest.json" "$TMP/prom_trace.json"
 check "Prometheus scraped it as up" bash -c "curl -s 'http://127.0.0.1:$PROM_PORT/api/v1/query?query=up' | grep -q '\"value\":\[[0-9.]*,\"1\"\]'"
 

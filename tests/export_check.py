@@ -163,7 +163,8 @@ def check_idle_client(host, port):
 
 def check_prom_p99(prom, vm, guest_json, trace_json):
     """Prometheus's histogram_quantile over the exporter's buckets agrees
-    with the guest's own p99 and kvmrt trace's, within the bucket."""
+    with kvmrt trace's p99, within the bucket, and the guest's own p99 is
+    not below it."""
     q = ("histogram_quantile(0.99, sum by (le) (increase("
          f'kvmrt_irq_response_seconds_bucket{{vm="{vm}"}}[2m])))')
     url = f"http://{prom}/api/v1/query?" + urllib.parse.urlencode({"query": q})
@@ -183,14 +184,16 @@ def check_prom_p99(prom, vm, guest_json, trace_json):
     hi = above[1] if len(above) >= 2 else float("inf")
     g = json.load(open(guest_json))["response"]["p99_ns"] / 1e9
     t = json.load(open(trace_json))["vms"][0]["vcpus"][0]["response"]["p99_ns"] / 1e9
-    # kvmrt's own p99 lies there; the guest's is kvmrt's plus its ack path
-    # (<= 60 us, see tests/e2e_check.py)
+    # kvmrt's own p99 lies there. Each kvmrt episode lies inside the
+    # guest's timing of it (checked exactly in tests/e2e_check.py), so the
+    # guest's p99 is not below; how far above is the guest's exit path and
+    # the machine's noise, not the exporter's doing.
     if not (lo * 0.97 <= t <= hi * 1.03):
         sys.exit(f"Prometheus p99 {p * 1e6:.1f} us in [{lo * 1e6:.1f}, {hi * 1e6:.1f}] us; "
                  f"kvmrt trace p99 {t * 1e6:.1f} us outside")
-    if not (lo * 0.97 <= g <= hi * 1.03 + 60e-6):
+    if g < lo * 0.97:
         sys.exit(f"Prometheus p99 {p * 1e6:.1f} us in [{lo * 1e6:.1f}, {hi * 1e6:.1f}] us; "
-                 f"guest p99 {g * 1e6:.1f} us outside")
+                 f"guest p99 {g * 1e6:.1f} us below")
     print(f"Prometheus p99 {p * 1e6:.1f} us (bucket {lo * 1e6:.0f}-{hi * 1e6:.0f} us), "
           f"kvmrt trace {t * 1e6:.1f} us, guest {g * 1e6:.1f} us")
 
