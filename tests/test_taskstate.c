@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -43,8 +44,19 @@ static void pidfd_sees_the_thread_exit(void **state)
 
 	pthread_mutex_unlock(&lock);
 	pthread_join(th, NULL);
-	/* gone: both ways say so (a reuse of the tid would not fool the pidfd) */
+	/* pthread_join returns when the kernel clears the tid, early in the
+	 * thread's exit; the pidfd turns readable at its end (until then the
+	 * tid cannot be reused either). Wait for that, within a second. */
+	{
+		struct pollfd p = { .fd = t.pidfd, .events = POLLIN };
+
+		assert_int_equal(poll(&p, 1, 1000), 1);
+	}
+	/* gone: both ways say so (a reuse of the tid would not fool the pidfd);
+	 * /proc drops the thread when it is reaped, just after */
 	assert_false(task_same(&t));
+	for (int i = 0; i < 1000 && task_same(&plain); i++)
+		usleep(1000);
 	assert_false(task_same(&plain));
 	task_unpin(&t);
 	assert_int_equal(t.pidfd, -1);
