@@ -38,6 +38,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "cosched.h"
+#include "cpuload.h"
 #include "episode.h"
 #include "kvmrt.skel.h"
 #include "latency.h"
@@ -59,7 +60,8 @@ struct rt_vcpu {
 	struct cosched cs;
 	struct cosched_cfg cfg;	 /* its own: --slo adapts it */
 	struct cosched_adapt ad;
-	struct kvmrt_hist *prev; /* response histogram at the last adaptation */
+	struct kvmrt_hist *prev; /* response and thread-wait histograms at the last adaptation */
+	struct cpuload load;	 /* its CPUs' use at the last adaptation */
 	int boosted;
 	int foreign; /* someone else changed it: hands off */
 };
@@ -325,7 +327,8 @@ static int not_changed(struct rt_vcpu *v, int prio)
 static void publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted)
 {
 	struct kvmrt_vcpu_key k = { .tgid = v->saved.pid, .vcpu = v->vcpu };
-	__u32 val = boosted ? RT_VCPU_BOOSTED : RT_VCPU_MANAGED;
+	__u32 val = (boosted ? RT_VCPU_BOOSTED : RT_VCPU_MANAGED) |
+		    (v->cfg.work_off ? RT_VCPU_WORK_OFF : 0);
 
 	if (!ctl->cosched)
 		return; /* static priority: no BPF side to tell */
@@ -492,6 +495,9 @@ static void publish(struct control *ctl)
 			  "Whether --slo escalated the vCPU to static priority." },
 			{ "kvmrt_control_parked_wakes_total", "counter",
 			  "Interrupts that found the vCPU parked at SCHED_FIFO (no boost needed)." },
+			{ "kvmrt_control_work_boosts", "gauge",
+			  "Whether work (an injection, a busy hint) boosts the vCPU: --slo turns it "
+			  "off while there is no contention." },
 		};
 		int k;
 
@@ -526,6 +532,9 @@ static void publish(struct control *ctl)
 				case 5:
 					val = v->cs.parked_wakes;
 					break;
+				case 6:
+					val = !v->cfg.work_off;
+					break;
 				}
 				fprintf(f, "%s{vm=\"", cols[k].name);
 				metrics_escape(f, v->vm);
@@ -559,29 +568,47 @@ static int apply_shield(struct control *ctl)
 	return err;
 }
 
+/* p99 of what a cumulative histogram gained since *prev; *prev := now */
+static __u64 interval_p99(const struct kvmrt_hist *now, struct kvmrt_hist *prev, __u64 *count)
+{
+	struct kvmrt_hist d;
+	int b;
+
+	memset(&d, 0, sizeof(d));
+	d.count = now->count - prev->count;
+	for (b = 0; b < HIST_NBUCKETS; b++)
+		d.b[b] = now->b[b] - prev->b[b];
+	*prev = *now;
+	if (count)
+		*count = d.count;
+	return d.count ? hist_percentile(&d, 99) : 0;
+}
+
 /* --slo: once a second, each vCPU's p99 over the last second decides. */
 static void adapt(struct control *ctl, __u64 now)
 {
-	int fd = bpf_map__fd(ctl->l.skel->maps.vcpus), i, b;
+	int fd = bpf_map__fd(ctl->l.skel->maps.vcpus), i;
 	struct kvmrt_vcpu_state *st = ctl->c.pcpu_buf; /* big enough: collector.c */
 
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 		struct kvmrt_vcpu_key k = { .tgid = v->saved.pid, .vcpu = v->vcpu };
-		struct kvmrt_hist d;
 		__u64 old_grace = v->cfg.grace_ns, p99;
+		struct adapt_sample s;
 		enum adapt_action a;
 
 		if (v->foreign || bpf_map_lookup_elem(fd, &k, st))
 			continue;
-		memset(&d, 0, sizeof(d));
-		d.count = st->h[M_RESPONSE].count - v->prev->count;
-		for (b = 0; b < HIST_NBUCKETS; b++)
-			d.b[b] = st->h[M_RESPONSE].b[b] - v->prev->b[b];
-		*v->prev = st->h[M_RESPONSE];
-		p99 = hist_percentile(&d, 99);
-		a = cosched_adapt(&v->ad, &v->cfg, p99, d.count, ctl->slo_ns,
-				  ctl->shield_arg && !ctl->shielded);
+		s.p99_ns = p99 = interval_p99(&st->h[M_RESPONSE], &v->prev[0], &s.count);
+		s.wait_p99_ns = interval_p99(&st->h[M_VCPU_WAIT], &v->prev[1], NULL);
+		{
+			struct cpuload l;
+			int ok = !cpuload_read(&l, (pid_t)v->saved.tid);
+
+			s.others_pm = ok && v->load.t ? cpuload_others_pm(&v->load, &l) : 1000;
+			v->load = ok ? l : (struct cpuload){ 0 };
+		}
+		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->slo_ns, ctl->shield_arg && !ctl->shielded);
 		switch (a) {
 		case AD_GRACE_UP:
 		case AD_GRACE_DOWN:
@@ -610,6 +637,17 @@ static void adapt(struct control *ctl, __u64 now)
 				"priority: shielding CPUs %s\n",
 				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
 			apply_shield(ctl);
+			break;
+		case AD_WORK_OFF:
+		case AD_WORK_ON:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us, thread wait p99 %.1f us "
+				"(contention above %.1f us), others on its CPUs %.1f%% (above %.1f%%): "
+				"work boosts %s\n",
+				v->vm, v->vcpu, p99 / 1e3, s.wait_p99_ns / 1e3,
+				ctl->slo_ns / ADAPT_CONTENTION_DIV / 1e3, s.others_pm / 10.0,
+				ADAPT_OTHERS_PM / 10.0, a == AD_WORK_ON ? "on" : "off");
+			publish_boost(ctl, v, v->boosted); /* which records wake us */
 			break;
 		case AD_NONE:
 			break;
@@ -701,7 +739,9 @@ static void usage(FILE *f)
 		"      --prio N           SCHED_FIFO priority, 1..98 (default %d); alone: static\n"
 		"      --cosched          boost only while the guest has work (or sleeps: parked)\n"
 		"      --slo USEC         adaptive: keep each vCPU's p99 response under USEC with\n"
-		"                         as little boosting as it takes (implies --cosched)\n"
+		"                         as little boosting as it takes (implies --cosched): the\n"
+		"                         grace, whether work boosts at all (not while nothing\n"
+		"                         contends), static priority, then the shield\n"
 		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
 		"      --cap MSEC         never boost longer than this of running at once (default 100)\n"
 		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
@@ -868,12 +908,13 @@ static void summary(struct control *ctl, double secs)
 
 		if (ctl->cosched)
 			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time, "
-			       "%llu sleeps parked, %llu interrupts found it parked, grace %.0f us%s%s\n",
+			       "%llu sleeps parked, %llu interrupts found it parked, grace %.0f us%s%s%s\n",
 			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
 			       (unsigned long long)v->cs.capped,
 			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
 			       (unsigned long long)v->cs.parks, (unsigned long long)v->cs.parked_wakes,
 			       v->cfg.grace_ns / 1e3, v->ad.escalated ? ", escalated" : "",
+			       v->cfg.work_off ? ", work boosts off" : "",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else
 			printf("  VM %s vCPU %u: %s%s\n", v->vm, v->vcpu,
@@ -954,7 +995,7 @@ int cmd_control(int argc, char **argv)
 		goto out;
 	for (i = 0; i < ctl.nv; i++) {
 		ctl.v[i].cfg = ctl.cfg;
-		ctl.v[i].prev = calloc(1, sizeof(*ctl.v[i].prev));
+		ctl.v[i].prev = calloc(2, sizeof(*ctl.v[i].prev));
 		if (!ctl.v[i].prev)
 			goto out;
 	}

@@ -49,7 +49,7 @@ enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *
 		unpark(c, cfg, now);
 	}
 	a = cosched_tick(c, cfg, now);
-	return a != CS_NONE ? a : boost(c, now);
+	return a != CS_NONE || cfg->work_off ? a : boost(c, now);
 }
 
 enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg, __u64 now)
@@ -69,7 +69,7 @@ enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cf
 		c->busy_hint = 1;
 		unpark(c, cfg, now);
 		a = cosched_tick(c, cfg, now); /* as for an injection: work first */
-		return a != CS_NONE ? a : boost(c, now);
+		return a != CS_NONE || cfg->work_off ? a : boost(c, now);
 	}
 	/* idle: the guest is done, including with interrupts we saw no EOI of */
 	c->busy_hint = 0;
@@ -164,11 +164,22 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
 	return 0;
 }
 
-enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
-				__u64 count, __u64 slo_ns, int can_shield)
+enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg,
+				const struct adapt_sample *s, __u64 slo_ns, int can_shield)
 {
-	if (!count)
+	__u64 p99_ns = s->p99_ns;
+	int contended = s->wait_p99_ns * ADAPT_CONTENTION_DIV > slo_ns ||
+			s->others_pm >= ADAPT_OTHERS_PM;
+
+	if (!s->count)
 		return AD_NONE;
+	if (cfg->work_off && (contended || p99_ns > slo_ns)) {
+		/* first undo the last saving, before paying more */
+		cfg->work_off = 0;
+		a->under = 0;
+		a->over = 0;
+		return AD_WORK_ON;
+	}
 	if (p99_ns > slo_ns) {
 		a->under = 0;
 		a->over++;
@@ -209,6 +220,10 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	}
 	if (a->escalated)
 		return AD_NONE; /* shielded: kept to the end, moving tasks back and forth costs */
+	if (!cfg->work_off && !contended) {
+		cfg->work_off = 1;
+		return AD_WORK_OFF;
+	}
 	if (cfg->grace_ns > ADAPT_GRACE_MIN_NS) {
 		cfg->grace_ns /= 2;
 		if (cfg->grace_ns < ADAPT_GRACE_MIN_NS)

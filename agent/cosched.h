@@ -22,6 +22,7 @@ struct cosched_cfg {
 	__u64 grace_ns;
 	__u64 cap_ns;
 	__u64 cooldown_ns;
+	int work_off;	/* --slo: work (injection, busy hint) does not boost */
 };
 
 enum cosched_state { CS_IDLE, CS_BOOSTED, CS_PARKED, CS_COOLDOWN };
@@ -68,13 +69,31 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
  * response, lengthen the grace period when over the SLO, shorten it when
  * comfortably under (less boosted CPU time), and escalate to static
  * priority when even the longest grace does not hold the SLO.
+ * The trigger, too: while nothing contends for the vCPU's CPUs and the SLO
+ * is comfortably met, work stops boosting it: a boost then buys nothing
+ * and costs a controller wake-up in the guest's way. Contention is other
+ * tasks using 5% or more of its CPUs (boosting does not hide that), or its
+ * thread waiting for a CPU more than a quarter of the SLO at p99. It, or a
+ * p99 over the SLO, turns boosting back on at the next interval, before
+ * any other step. Parking a sleeping vCPU stays on: it is free.
  */
 #define ADAPT_GRACE_MIN_NS 50000ULL
 #define ADAPT_GRACE_MAX_NS 10000000ULL
 #define ADAPT_ESCALATE_AFTER 3	/* intervals over the SLO at the longest grace */
 #define ADAPT_RELAX_AFTER 5	/* intervals under half the SLO */
+#define ADAPT_CONTENTION_DIV 4	/* a wait p99 over SLO / this: contention */
+#define ADAPT_OTHERS_PM 50	/* others using this much (per mille) of its CPUs: too */
 
-enum adapt_action { AD_NONE, AD_GRACE_UP, AD_GRACE_DOWN, AD_ESCALATE, AD_DEESCALATE, AD_SHIELD };
+enum adapt_action {
+	AD_NONE,
+	AD_GRACE_UP,
+	AD_GRACE_DOWN,
+	AD_ESCALATE,
+	AD_DEESCALATE,
+	AD_SHIELD,
+	AD_WORK_OFF,	/* work stops boosting (cfg->work_off set) */
+	AD_WORK_ON,	/* and boosts again */
+};
 
 struct cosched_adapt {
 	int escalated;	/* static priority: always boosted */
@@ -83,9 +102,16 @@ struct cosched_adapt {
 	int under;	/* consecutive intervals under half of it */
 };
 
-/* count: interrupts measured in the interval (none: no decision).
- * can_shield: a shield is configured to escalate to. */
-enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg, __u64 p99_ns,
-				__u64 count, __u64 slo_ns, int can_shield);
+/* What one interval measured for the vCPU. */
+struct adapt_sample {
+	__u64 p99_ns;		/* response */
+	__u64 count;		/* interrupts (none: no decision) */
+	__u64 wait_p99_ns;	/* its thread's runnable -> running waits */
+	__u32 others_pm;	/* other tasks' use of its CPUs, per mille (unknown: 1000) */
+};
+
+/* can_shield: a shield is configured to escalate to. */
+enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg,
+				const struct adapt_sample *s, __u64 slo_ns, int can_shield);
 
 #endif

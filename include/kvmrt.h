@@ -119,10 +119,12 @@ struct kvmrt_blame {
 	char comm[KVMRT_COMM_LEN];
 };
 
-/* rt_vcpus values: kvmrt control manages the vCPU; it is SCHED_FIFO now
- * (an injection for it then need not wake the controller). */
+/* rt_vcpus values, bits: kvmrt control manages the vCPU; it is SCHED_FIFO
+ * now (an injection for it then need not wake the controller); --slo has
+ * turned its boosts on work off (no contention seen: nor need they). */
 #define RT_VCPU_MANAGED 1
 #define RT_VCPU_BOOSTED 2
+#define RT_VCPU_WORK_OFF 4
 
 enum kvmrt_rec_type {
 	REC_OUTLIER = 1,
@@ -139,8 +141,10 @@ enum kvmrt_rec_type {
  * Every wake-up costs an IPI on this host's CPUs, some in the guest's way. */
 static __always_inline int ctl_urgent(__u32 type, __u32 value, __u32 rt, int pending)
 {
-	if (rt == RT_VCPU_BOOSTED)
+	if (rt & RT_VCPU_BOOSTED)
 		return type == REC_CTL_SLEEP && !value && !pending;
+	if (rt & RT_VCPU_WORK_OFF)
+		return type == REC_CTL_SLEEP && value; /* parking still applies */
 	return type == REC_CTL_INJECT || (type == REC_CTL_HINT && value) ||
 	       (type == REC_CTL_SLEEP && value);
 }

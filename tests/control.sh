@@ -208,6 +208,45 @@ check "--slo: the shield held the vCPU thread" test -n "$shielded"
 check "--slo: every thread, cpuset and IRQ restored" bash -c \
 	"$SNAP compare $TMP/before.json $TMP/after.json && diff $TMP/irq.before $TMP/irq.after && test ! -e $CS/kvmrt.rt"
 
+# 8c. --slo with nothing contending: work stops boosting (a boost would buy
+#     nothing); two CPU hogs arrive: on again within two intervals
+guest ctl-trig 16 -i busy --hint --injector-cpu 0
+$SNAP snapshot "$TMP/before.json"
+"$KVMRT" control --rt ctl-trig --slo 5000 --hint-port 0x7c2 -l -d 15 --state "$STATE" \
+	>"$TMP/trig.out" 2>&1 &
+cp=$!
+t0=$(date +%s.%N)
+sleep 9
+"$B/tests/hog" 5 &
+h1=$!
+"$B/tests/hog" 5 &
+h2=$!
+BG_PIDS+=("$h1" "$h2")
+taskset -pc "$CPU" $h1 >/dev/null
+taskset -pc "$CPU" $h2 >/dev/null
+hogs_at=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')
+wait $cp
+wait "$GPID"
+$SNAP snapshot "$TMP/after.json"
+check "--slo: work boosts off with nothing contending, on again under hogs" \
+	python3 - "$TMP/trig.out" "$hogs_at" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+hogs = float(sys.argv[2])
+boost = re.compile(r"([0-9.]+) VM ctl-trig vCPU 0: boost ")
+off = [i for i, l in enumerate(lines) if l.endswith("work boosts off")]
+on = [i for i, l in enumerate(lines) if l.endswith("work boosts on")]
+assert off and on and off[0] < on[0], lines[:5] + [lines[i] for i in off + on]
+times = lambda a, b: [float(m.group(1)) for l in lines[a:b] if (m := boost.match(l))]
+before, between, after = times(0, off[0]), times(off[0], on[0]), times(on[0], len(lines))
+# boosted per interrupt until then, not at all while off, and again once on
+assert len(before) > 1000 and not between and len(after) > 1000, (len(before), len(between), len(after))
+assert hogs - 0.5 <= after[0] <= hogs + 2.5, (hogs, after[0])
+print(f"{len(before)} boosts, then none from {before[-1]:.1f} s (off) until {after[0]:.1f} s: "
+      f"hogs started at {hogs:.1f} s ({lines[on[0]].split('vCPU 0: ', 1)[1]})")
+PY
+check "--slo work boosts: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
+
 # 9. --listen: the exporter's metrics and control's own, in a lint-clean scrape
 guest ctl-listen 5
 "$KVMRT" control --rt ctl-listen --cosched --listen 127.0.0.1:19978 -d 3 --state "$STATE" >/dev/null 2>&1 &
@@ -224,6 +263,8 @@ p = re.search(r'kvmrt_control_parked_wakes_total\{vm="ctl-listen",vcpu="0"\} (\d
 assert b and p and int(b.group(1)) >= 1 and int(p.group(1)) > 100, "no decisions"
 assert 'kvmrt_vcpu_boosted{vm="ctl-listen",vcpu="0"}' in t
 assert "kvmrt_irq_response_seconds_bucket" in t and "kvmrt_control_grace_seconds" in t
+# --cosched without --slo: work always boosts
+assert 'kvmrt_control_work_boosts{vm="ctl-listen",vcpu="0"} 1' in t
 print(f"{b.group(1)} boosts, {p.group(1)} interrupts found it parked, served")
 PY
 check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"

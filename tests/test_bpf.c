@@ -249,7 +249,8 @@ static int drain(void)
 
 /* kvmrt control's records: every one sent, only the urgent ones wake it
  * (ctl_urgent): an injection for a vCPU not at FIFO does, its EOI does not,
- * and nothing for a vCPU at FIFO does. */
+ * nothing for a vCPU at FIFO does, nor an injection once --slo has turned
+ * work boosts off. */
 static void control_wakeups(void **state)
 {
 	struct kvmrt_vcpu_key k = { .tgid = (__u32)getpid(), .vcpu = 0 };
@@ -281,6 +282,17 @@ static void control_wakeups(void **state)
 	assert_int_equal(drain(), 2);
 	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
 	assert_int_equal(ctl_types[1], REC_CTL_EOI);
+
+	/* --slo turned work boosts off: the injection is sent, and wakes no one */
+	val = RT_VCPU_MANAGED | RT_VCPU_WORK_OFF;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_EXIST), 0);
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x52ULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x52ULL);
+	assert_int_equal(woken(50), 0);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
+	run(P_KVM_EOI, 2, BOGUS, 0x52ULL);
+	drain();
 
 	bpf_map_delete_elem(fd, &k);
 	collector__on_ctl(&c, NULL);

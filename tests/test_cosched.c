@@ -95,10 +95,19 @@ static void runaway_guest_capped(void **state)
 	assert_int_equal(c.boosts, 2);
 }
 
+/* An interval under contention (the thread waited a quarter of the SLO) */
+static enum adapt_action adapt_c(struct cosched_adapt *a, struct cosched_cfg *c, __u64 p99,
+				 __u64 n, __u64 slo, int can_shield)
+{
+	struct adapt_sample s = { .p99_ns = p99, .count = n, .wait_p99_ns = slo };
+
+	return cosched_adapt(a, c, &s, slo, can_shield);
+}
+
 static enum adapt_action cosched_adapt1(struct cosched_adapt *a, struct cosched_cfg *c, __u64 p99,
 				       __u64 n, __u64 slo)
 {
-	return cosched_adapt(a, c, p99, n, slo, 0);
+	return adapt_c(a, c, p99, n, slo, 0);
 }
 
 /* With a shield to escalate to: static priority first, then the shield,
@@ -111,7 +120,7 @@ static void adaptive_shield(void **state)
 	int i, n = 0, got_shield = 0;
 
 	for (i = 0; i < 20; i++) {
-		enum adapt_action r = cosched_adapt(&a, &c, 500 * US, 100, slo, 1);
+		enum adapt_action r = adapt_c(&a, &c, 500 * US, 100, slo, 1);
 
 		n++;
 		if (r == AD_SHIELD) {
@@ -123,7 +132,7 @@ static void adaptive_shield(void **state)
 	assert_true(got_shield);
 	assert_int_equal(n, 5 + ADAPT_ESCALATE_AFTER + ADAPT_ESCALATE_AFTER);
 	for (i = 0; i < 20; i++)
-		assert_int_equal(cosched_adapt(&a, &c, 10 * US, 100, slo, 1) == AD_DEESCALATE, 0);
+		assert_int_equal(adapt_c(&a, &c, 10 * US, 100, slo, 1) == AD_DEESCALATE, 0);
 	assert_true(a.shielded);
 }
 
@@ -240,6 +249,79 @@ static void urgent_records(void **state)
 	assert_false(ctl_urgent(REC_CTL_SLEEP, 1, B, 0));
 	assert_false(ctl_urgent(REC_CTL_SLEEP, 0, B, 1)); /* woken for an interrupt */
 	assert_true(ctl_urgent(REC_CTL_SLEEP, 0, B, 0));  /* woken for nothing */
+	/* --slo turned work boosts off: only going to sleep (parking) */
+	assert_false(ctl_urgent(REC_CTL_INJECT, 0x40, M | RT_VCPU_WORK_OFF, 0));
+	assert_false(ctl_urgent(REC_CTL_HINT, 1, M | RT_VCPU_WORK_OFF, 0));
+	assert_false(ctl_urgent(REC_CTL_EOI, 0x40, M | RT_VCPU_WORK_OFF, 0));
+	assert_true(ctl_urgent(REC_CTL_SLEEP, 1, M | RT_VCPU_WORK_OFF, 0));
+	assert_false(ctl_urgent(REC_CTL_SLEEP, 0, B | RT_VCPU_WORK_OFF, 1));
+	assert_true(ctl_urgent(REC_CTL_SLEEP, 0, B | RT_VCPU_WORK_OFF, 0));
+}
+
+/* --slo's trigger: with no contention and the SLO met with room, work
+ * stops boosting; contention brings it back at the next interval, before
+ * any other step, and it stays on while contention lasts. */
+static void adaptive_work_trigger(void **state)
+{
+	struct cosched_cfg c = cfg;
+	struct cosched_adapt a = { 0 };
+	struct adapt_sample calm = { .p99_ns = 20 * US, .count = 100, .wait_p99_ns = 10 * US };
+	struct adapt_sample busy = calm, others = calm;
+	struct cosched cs = { 0 };
+	__u64 slo = 100 * US;
+	int i;
+
+	busy.wait_p99_ns = slo / ADAPT_CONTENTION_DIV + 1;
+	others.others_pm = ADAPT_OTHERS_PM;
+	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_NONE);
+	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_WORK_OFF);
+	assert_true(c.work_off);
+	assert_int_equal(c.grace_ns, cfg.grace_ns); /* one step at a time */
+
+	/* off: work is counted, not boosted; a sleep still parks */
+	assert_int_equal(cosched_inject(&cs, &c, 0), CS_NONE);
+	assert_int_equal(cosched_hint(&cs, &c, 1, 1 * US), CS_NONE);
+	assert_int_equal(cs.state, CS_IDLE);
+	assert_int_equal(cs.pending, 1);
+	assert_int_equal(cosched_eoi(&cs, &c, 10 * US), CS_NONE);
+	assert_int_equal(cosched_hint(&cs, &c, 0, 11 * US), CS_NONE);
+	assert_int_equal(cosched_sleep(&cs, &c, 1, 20 * US), CS_BOOST);
+	assert_int_equal(cs.state, CS_PARKED);
+
+	/* calm intervals go on to shorten the grace */
+	for (i = 1; i < ADAPT_RELAX_AFTER; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_NONE);
+	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_GRACE_DOWN);
+
+	/* contention, with the SLO still met: on again, at once */
+	assert_int_equal(cosched_adapt(&a, &c, &busy, slo, 0), AD_WORK_ON);
+	assert_false(c.work_off);
+	cs = (struct cosched){ 0 };
+	assert_int_equal(cosched_inject(&cs, &c, 0), CS_BOOST);
+	/* and stays on while it lasts, however calm the p99 */
+	for (i = 0; i < 3 * ADAPT_RELAX_AFTER; i++)
+		assert_int_not_equal(cosched_adapt(&a, &c, &busy, slo, 0), AD_WORK_OFF);
+	assert_false(c.work_off);
+	/* boosting hides the waits, not the others' use of the CPU: that
+	 * alone keeps it on (else it would flap: off, violated, on, ...) */
+	for (i = 0; i < 3 * ADAPT_RELAX_AFTER; i++)
+		assert_int_not_equal(cosched_adapt(&a, &c, &others, slo, 0), AD_WORK_OFF);
+	assert_false(c.work_off);
+
+	/* off again, then others take 5% of its CPUs: on */
+	for (i = 0; i < ADAPT_RELAX_AFTER && !c.work_off; i++)
+		cosched_adapt(&a, &c, &calm, slo, 0);
+	assert_true(c.work_off);
+	assert_int_equal(cosched_adapt(&a, &c, &others, slo, 0), AD_WORK_ON);
+
+	/* off again, then a p99 over the SLO: on first, grace only after */
+	for (i = 0; i < ADAPT_RELAX_AFTER && !c.work_off; i++)
+		cosched_adapt(&a, &c, &calm, slo, 0);
+	assert_true(c.work_off);
+	calm.p99_ns = 2 * slo;
+	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_WORK_ON);
+	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_GRACE_UP);
 }
 
 /* A guest that spins with blips of hlt: the blips do not end the stretch,
@@ -283,6 +365,7 @@ int main(void)
 		cmocka_unit_test(urgent_records),
 		cmocka_unit_test(adaptive),
 		cmocka_unit_test(adaptive_shield),
+		cmocka_unit_test(adaptive_work_trigger),
 	};
 
 	return cmocka_run_group_tests_name("cosched", tests, NULL, NULL);
