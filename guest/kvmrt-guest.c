@@ -498,41 +498,34 @@ static void run_timer(struct vm *v, uint64_t t_end)
 	pthread_mutex_unlock(&v->lock);
 }
 
+static FILE *open_out(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		fprintf(stderr, "kvmrt-guest: open %s: %s\n", path, strerror(errno));
+	return f;
+}
+
 static void report(struct vm *v, double secs)
 {
 	struct lat_summary s;
 	struct json j;
-	FILE *f = stdout;
+	FILE *f = stdout, *sf;
+	size_t i;
 
 	lat_from_samples(v->samples, v->nsamples, &s);
-	if (v->o.samples) {
-		FILE *sf = fopen(v->o.samples, "w");
-		size_t i;
-
-		if (!sf) {
-			fprintf(stderr, "kvmrt-guest: open %s: %s\n", v->o.samples, strerror(errno));
-		} else {
-			for (i = 0; i < v->nsamples; i++)
-				fprintf(sf, "%llu\n", (unsigned long long)v->samples[i]);
-			fclose(sf);
-		}
+	if (v->o.samples && (sf = open_out(v->o.samples))) {
+		for (i = 0; i < v->nsamples; i++)
+			fprintf(sf, "%llu\n", (unsigned long long)v->samples[i]);
+		fclose(sf);
 	}
-	if (v->o.timeline) {
-		FILE *tf = fopen(v->o.timeline, "w");
-		size_t i;
-
-		if (!tf) {
-			fprintf(stderr, "kvmrt-guest: open %s: %s\n", v->o.timeline, strerror(errno));
-		} else {
-			for (i = 0; i < v->ntl; i++)
-				fprintf(tf, "%llu %llu %llu %llu %llu\n",
-					(unsigned long long)v->tl[i].start,
-					(unsigned long long)v->tl[i].done,
-					(unsigned long long)v->tl[i].entry,
-					(unsigned long long)v->tl[i].mark,
-					(unsigned long long)v->tl[i].ack);
-			fclose(tf);
-		}
+	if (v->o.timeline && (sf = open_out(v->o.timeline))) {
+		for (i = 0; i < v->ntl; i++)
+			fprintf(sf, "%llu %llu %llu %llu %llu\n", (unsigned long long)v->tl[i].start,
+				(unsigned long long)v->tl[i].done, (unsigned long long)v->tl[i].entry,
+				(unsigned long long)v->tl[i].mark, (unsigned long long)v->tl[i].ack);
+		fclose(sf);
 	}
 	if (!v->o.quiet) {
 		printf("kvmrt-guest: pid %d, mode %s, %.1f s: %llu injected, %llu acked, %llu overruns\n",
@@ -545,11 +538,9 @@ static void report(struct vm *v, double secs)
 	if (!v->o.want_json)
 		return;
 	if (v->o.json && strcmp(v->o.json, "-")) {
-		f = fopen(v->o.json, "w");
-		if (!f) {
-			fprintf(stderr, "kvmrt-guest: open %s: %s\n", v->o.json, strerror(errno));
+		f = open_out(v->o.json);
+		if (!f)
 			exit(1);
-		}
 	}
 	json_init(&j, f);
 	json_obj_begin(&j, NULL);

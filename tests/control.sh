@@ -17,6 +17,15 @@ guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the backgroun
 	BG_PIDS+=("$GPID")
 	sleep 0.4
 }
+hogs() { # hogs SECONDS: two CPU hogs on the last CPU, pids in h1 and h2
+	"$B/tests/hog" "$1" &
+	h1=$!
+	"$B/tests/hog" "$1" &
+	h2=$!
+	BG_PIDS+=("$h1" "$h2")
+	taskset -pc "$CPU" $h1 >/dev/null
+	taskset -pc "$CPU" $h2 >/dev/null
+}
 vcpu_tid() { python3 -c "import glob,sys
 for p in glob.glob('/proc/$1/task/*/comm'):
     if open(p).read().startswith('CPU 0/KVM'): print(p.split('/')[4])"; }
@@ -97,13 +106,7 @@ chrt -o -p 0 "$tid"
 wait "$GPID"
 
 # 6. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
-"$B/tests/hog" 20 &
-h1=$!
-"$B/tests/hog" 20 &
-h2=$!
-BG_PIDS+=("$h1" "$h2")
-taskset -pc "$CPU" $h1 >/dev/null
-taskset -pc "$CPU" $h2 >/dev/null
+hogs 20
 "$GUEST" -m msi -r 1000 -d 4 -C "$CPU" -q --name ctl-none --json="$TMP/none.json"
 guest ctl-cs 5 --json="$TMP/cs.json" --warmup 1 # timed once control is up
 "$KVMRT" control --rt ctl-cs --cosched -d 4.6 --state "$STATE" >"$TMP/cs.out" 2>&1
@@ -217,13 +220,7 @@ $SNAP snapshot "$TMP/before.json"
 cp=$!
 t0=$(date +%s.%N)
 sleep 9
-"$B/tests/hog" 5 &
-h1=$!
-"$B/tests/hog" 5 &
-h2=$!
-BG_PIDS+=("$h1" "$h2")
-taskset -pc "$CPU" $h1 >/dev/null
-taskset -pc "$CPU" $h2 >/dev/null
+hogs 5
 hogs_at=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')
 wait $cp
 wait "$GPID"
