@@ -228,6 +228,12 @@ static void print_plan(struct control *ctl)
 		       ctl->shield_arg, r.v2 ? "(a cgroup v2 partition: the kernel moves them)" :
 		       "of the root cpuset", hk, r.v2 ? "" : " (cpuset kvmrt.hk)");
 	}
+	if (ctl->slo_ns)
+		printf("  --slo %.0f us: each second, per vCPU, from its p99: the grace (%.0f us to "
+		       "%.0f ms), work boosts off while nothing contends for its CPUs, static "
+		       "priority%s\n",
+		       ctl->slo_ns / 1e3, ADAPT_GRACE_MIN_NS / 1e3, ADAPT_GRACE_MAX_NS / 1e6,
+		       ctl->shield_arg ? ", then the shield" : "");
 	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
 	       ctl->prio + 1, ctl->state_path);
 }
