@@ -933,6 +933,11 @@ static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 	struct kvmrt_vcpu_key vk;
 
 	hit(P_KVM_EOI);
+	/* -1: the ISR was empty, nothing ends. Not to be taken for vector
+	 * 0xff; and on hosts whose KVM ends an interrupt when it delivers it
+	 * (this emulating one), every guest EOI is one of these. */
+	if (vector < 0)
+		return 0;
 	v = current_vcpu(&vk, (__u32)id);
 	if (!v) {
 		/* a thread we do not know yet: learn it from the LAPIC's vCPU */

@@ -143,6 +143,28 @@ static void vmx_msi_halted(void **state)
 	snapshot__free(&s);
 }
 
+/* An EOI with an empty ISR (vector -1) ends nothing, not even a pending
+ * episode of vector 0xff. */
+static void eoi_without_isr(void **state)
+{
+	struct snapshot s;
+	__u64 done;
+
+	collector__snapshot(&c, &s);
+	done = vcpu0(&s)->c.completed;
+	snapshot__free(&s);
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0xffULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0xffULL);
+	run(P_KVM_EOI, 2, BOGUS, ~0ULL);
+	collector__snapshot(&c, &s);
+	assert_int_equal(vcpu0(&s)->c.completed, done);
+	snapshot__free(&s);
+	run(P_KVM_EOI, 2, BOGUS, 0xffULL);
+	collector__snapshot(&c, &s);
+	assert_int_equal(vcpu0(&s)->c.completed, done + 1);
+	snapshot__free(&s);
+}
+
 /* SVM host, vCPU running in the guest, IOAPIC pin from the VMM. */
 static void svm_ioapic_running(void **state)
 {
@@ -306,6 +328,7 @@ int main(void)
 		cmocka_unit_test(pic_edges),
 		cmocka_unit_test(nmi_coalesce_outliers),
 		cmocka_unit_test(control_wakeups),
+		cmocka_unit_test(eoi_without_isr), /* last: the counts above are cumulative */
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);
