@@ -106,14 +106,20 @@ static __u64 exits_of(struct vcpu_stats *v, __u32 isa)
 	return n;
 }
 
+/* An MSI as KVM_SIGNAL_MSI makes it: the source, then the LAPIC's accept */
+static void inject_msi(__u64 vector)
+{
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, vector);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, vector);
+}
+
 /* VMX host, halted vCPU, MSI from the VMM thread. */
 static void vmx_msi_halted(void **state)
 {
 	struct snapshot s;
 	struct vcpu_stats *v;
 
-	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x40ULL);
-	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x40ULL);
+	inject_msi(0x40ULL);
 	run(P_SCHED_WAKING, 1, BOGUS);
 	run(P_SCHED_SWITCH, 3, 0ULL, BOGUS, BOGUS);
 	run(P_KVM_INJ_VIRQ, 3, 0x40ULL, 0ULL, 0ULL);
@@ -153,8 +159,7 @@ static void eoi_without_isr(void **state)
 	collector__snapshot(&c, &s);
 	done = vcpu0(&s)->c.completed;
 	snapshot__free(&s);
-	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0xffULL);
-	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0xffULL);
+	inject_msi(0xffULL);
 	run(P_KVM_EOI, 2, BOGUS, ~0ULL);
 	collector__snapshot(&c, &s);
 	assert_int_equal(vcpu0(&s)->c.completed, done);
@@ -284,8 +289,7 @@ static void control_wakeups(void **state)
 	woken(0);
 	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_ANY), 0);
 
-	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x50ULL);
-	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x50ULL);
+	inject_msi(0x50ULL);
 	assert_int_equal(woken(200), 1);
 	assert_int_equal(drain(), 1);
 	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
@@ -297,8 +301,7 @@ static void control_wakeups(void **state)
 
 	val = RT_VCPU_BOOSTED;
 	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_EXIST), 0);
-	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x51ULL);
-	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x51ULL);
+	inject_msi(0x51ULL);
 	run(P_KVM_EOI, 2, BOGUS, 0x51ULL);
 	assert_int_equal(woken(50), 0);
 	assert_int_equal(drain(), 2);
@@ -308,8 +311,7 @@ static void control_wakeups(void **state)
 	/* --slo turned work boosts off: the injection is sent, and wakes no one */
 	val = RT_VCPU_MANAGED | RT_VCPU_WORK_OFF;
 	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_EXIST), 0);
-	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x52ULL);
-	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x52ULL);
+	inject_msi(0x52ULL);
 	assert_int_equal(woken(50), 0);
 	assert_int_equal(drain(), 1);
 	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
