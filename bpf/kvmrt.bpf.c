@@ -126,7 +126,7 @@ struct kvmrt_cpu_ctx {
 	__u32 src_pid;
 	__u32 src;
 	__u32 src_level;
-	__u32 pad0;
+	__u32 eoi_tid;	/* the last known vCPU thread to EOI on this CPU */
 	/* an injection whose VM was unknown, bound at the next vCPU wakeup */
 	__u64 unb_t;
 	__u32 unb_vcpu;
@@ -929,14 +929,17 @@ static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_
 static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	struct kvmrt_cpu_ctx *c;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 
 	hit(P_KVM_EOI);
-	/* -1: the ISR was empty, nothing ends. Not to be taken for vector
-	 * 0xff; and on hosts whose KVM ends an interrupt when it delivers it
-	 * (this emulating one), every guest EOI is one of these. */
-	if (vector < 0)
+	/* -1: the ISR was empty, nothing ends (not to be taken for vector
+	 * 0xff). On hosts whose KVM ends an interrupt when it delivers it
+	 * (this emulating one), every guest EOI is one of these, and the PIC's
+	 * deliveries too: still worth learning the thread from, once. */
+	c = this_cpu();
+	if (vector < 0 && c && c->eoi_tid == (__u32)id)
 		return 0;
 	v = current_vcpu(&vk, (__u32)id);
 	if (!v) {
@@ -945,7 +948,11 @@ static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 		vk.vcpu = BPF_CORE_READ(apic, vcpu, vcpu_id);
 		v = learn_thread(vk.tgid, (__u32)id, vk.vcpu);
 	}
-	if (v)
+	if (!v)
+		return 0;
+	if (c)
+		c->eoi_tid = (__u32)id;
+	if (vector >= 0)
 		end_episode(&vk, v, vector & 0xff);
 	return 0;
 }
