@@ -168,6 +168,26 @@ static void eoi_without_isr(void **state)
 	collector__snapshot(&c, &s);
 	assert_int_equal(vcpu0(&s)->c.completed, done + 1);
 	snapshot__free(&s);
+
+	/* yet a thread not known is learned from one (on this host the PIC's
+	 * deliveries give nothing else): forget ours, and every CPU's note of
+	 * the last thread known, and it is learned again */
+	{
+		int tfd = bpf_map__fd(l.skel->maps.threads);
+		struct bpf_map *cm = l.skel->maps.cpu_ctxs;
+		size_t sz = ((bpf_map__value_size(cm) + 7) & ~7UL) * libbpf_num_possible_cpus();
+		void *zeros = calloc(1, sz);
+		__u32 tid = (__u32)syscall(SYS_gettid), zero = 0;
+		struct kvmrt_thread ti;
+
+		assert_non_null(zeros);
+		assert_int_equal(bpf_map_update_elem(bpf_map__fd(cm), &zero, zeros, BPF_ANY), 0);
+		free(zeros);
+		assert_int_equal(bpf_map_delete_elem(tfd, &tid), 0);
+		run(P_KVM_EOI, 2, BOGUS, ~0ULL);
+		assert_int_equal(bpf_map_lookup_elem(tfd, &tid, &ti), 0);
+		assert_int_equal(ti.vk.tgid, (__u32)getpid());
+	}
 }
 
 /* SVM host, vCPU running in the guest, IOAPIC pin from the VMM. */
