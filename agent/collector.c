@@ -55,7 +55,10 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 		pr_err("create ring buffer reader: %s", strerror(-err));
 		return err;
 	}
-	return collector__refresh(c);
+	err = collector__refresh(c);
+	/* count from here: all attached, the VMs and threads known */
+	s->bss->armed = 1;
+	return err;
 }
 
 void collector__on_ctl(struct collector *c, ctl_fn fn)

@@ -24,6 +24,10 @@ const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms *
 const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page */
 const volatile __u16 targ_hint_port = 0;       /* kvmrt control: guest busy/idle hints */
 const volatile __u8 targ_control = 0;          /* kvmrt control co-schedules: send its records */
+/* Set by the agent once every program is attached and the maps hold the
+ * VMs and vCPU threads it found: an interrupt injected before that is not
+ * counted, so none is seen in part (say its injection without its source). */
+volatile __u32 armed = 0;
 
 #define APIC_DM_MASK 0x700
 #define APIC_DM_FIXED 0x000
@@ -330,9 +334,12 @@ static __always_inline void inject(__u32 tgid, __u32 vcpu_id, __u32 vector, __u3
 				   __u64 now, int from_timer)
 {
 	struct kvmrt_vcpu_key vk = { .tgid = tgid, .vcpu = vcpu_id };
-	struct kvmrt_vcpu_state *v = vcpu_of(&vk, 1);
+	struct kvmrt_vcpu_state *v;
 	int r;
 
+	if (!armed)
+		return;
+	v = vcpu_of(&vk, 1);
 	if (!v)
 		return;
 	r = ep_inject(v, vector, source, now, from_timer);
@@ -348,7 +355,7 @@ static __always_inline void park_unbound(__u32 vcpu_id, __u32 vector, __u32 sour
 {
 	struct kvmrt_cpu_ctx *c = this_cpu();
 
-	if (!c)
+	if (!c || !armed)
 		return;
 	c->unb_t = now;
 	c->unb_vcpu = vcpu_id;

@@ -342,6 +342,30 @@ static void control_wakeups(void **state)
 	collector__on_ctl(&c, NULL);
 }
 
+/* Before the agent arms the programs (all attached, maps seeded), an
+ * injection is not counted: no episode is seen in part. */
+static void not_armed(void **state)
+{
+	struct snapshot s;
+	__u64 n;
+
+	collector__snapshot(&c, &s);
+	n = vcpu0(&s)->c.injected[SRC_MSI];
+	snapshot__free(&s);
+	l.skel->bss->armed = 0;
+	inject_msi(0x60ULL);
+	l.skel->bss->armed = 1;
+	run(P_KVM_EOI, 2, BOGUS, 0x60ULL);
+	collector__snapshot(&c, &s);
+	assert_int_equal(vcpu0(&s)->c.injected[SRC_MSI], n);
+	snapshot__free(&s);
+	inject_msi(0x60ULL);
+	run(P_KVM_EOI, 2, BOGUS, 0x60ULL);
+	collector__snapshot(&c, &s);
+	assert_int_equal(vcpu0(&s)->c.injected[SRC_MSI], n + 1);
+	snapshot__free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +375,7 @@ int main(void)
 		cmocka_unit_test(nmi_coalesce_outliers),
 		cmocka_unit_test(control_wakeups),
 		cmocka_unit_test(eoi_without_isr), /* last: the counts above are cumulative */
+		cmocka_unit_test(not_armed),
 	};
 
 	return cmocka_run_group_tests_name("bpf", tests, setup, teardown);
