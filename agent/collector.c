@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "clock.h"
 #include "collector.h"
+#include "latency.h"
 #include "episode.h"
 #include "kvmrt.skel.h"
 #include "log.h"
@@ -299,27 +300,6 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 	}
 	qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
 	return 0;
-}
-
-static void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvmrt_hist *b)
-{
-	int i, top = -1;
-
-	d->count = b->count - a->count;
-	d->sum = b->sum - a->sum;
-	for (i = 0; i < HIST_NBUCKETS; i++) {
-		d->b[i] = b->b[i] - a->b[i];
-		if (d->b[i])
-			top = i;
-	}
-	/* the interval's maximum: exact if the all-time maximum fell in it,
-	 * else the top of its highest bucket (at most 1/16 above) */
-	d->max = 0;
-	if (top >= 0) {
-		d->max = hist_bucket_hi(top) - 1;
-		if (b->max < d->max || hist_bucket(b->max) == (unsigned int)top)
-			d->max = b->max;
-	}
 }
 
 int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct snapshot *d)

@@ -578,12 +578,8 @@ static int apply_shield(struct control *ctl)
 static __u64 interval_p99(const struct kvmrt_hist *now, struct kvmrt_hist *prev, __u64 *count)
 {
 	struct kvmrt_hist d;
-	int b;
 
-	memset(&d, 0, sizeof(d));
-	d.count = now->count - prev->count;
-	for (b = 0; b < HIST_NBUCKETS; b++)
-		d.b[b] = now->b[b] - prev->b[b];
+	hist_sub(&d, prev, now);
 	*prev = *now;
 	if (count)
 		*count = d.count;

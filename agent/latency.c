@@ -46,6 +46,27 @@ void hist_merge(struct kvmrt_hist *dst, const struct kvmrt_hist *src)
 		dst->b[i] += src->b[i];
 }
 
+void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvmrt_hist *b)
+{
+	int i, top = -1;
+
+	d->count = b->count - a->count;
+	d->sum = b->sum - a->sum;
+	for (i = 0; i < HIST_NBUCKETS; i++) {
+		d->b[i] = b->b[i] - a->b[i];
+		if (d->b[i])
+			top = i;
+	}
+	/* the interval's maximum: exact if the all-time maximum fell in it,
+	 * else the top of its highest bucket (at most 1/16 above) */
+	d->max = 0;
+	if (top >= 0) {
+		d->max = hist_bucket_hi(top) - 1;
+		if (b->max < d->max || hist_bucket(b->max) == (unsigned int)top)
+			d->max = b->max;
+	}
+}
+
 void lat_from_hist(const struct kvmrt_hist *h, struct lat_summary *s)
 {
 	memset(s, 0, sizeof(*s));

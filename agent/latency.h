@@ -24,6 +24,8 @@ struct lat_summary {
  * the bucket holding that rank, never above the recorded maximum. */
 uint64_t hist_percentile(const struct kvmrt_hist *h, double p);
 void hist_merge(struct kvmrt_hist *dst, const struct kvmrt_hist *src);
+/* d = b - a, for two readings of one cumulative histogram (a first) */
+void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvmrt_hist *b);
 void lat_from_hist(const struct kvmrt_hist *h, struct lat_summary *s);
 
 /* Exact nearest-rank percentile of sorted samples. */

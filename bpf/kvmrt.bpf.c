@@ -936,7 +936,7 @@ static __always_inline void end_episode(struct kvmrt_vcpu_key *vk, struct kvmrt_
 static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct kvmrt_cpu_ctx *c;
+	struct kvmrt_cpu_ctx *c = NULL;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 
@@ -945,9 +945,11 @@ static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 	 * 0xff). On hosts whose KVM ends an interrupt when it delivers it
 	 * (this emulating one), every guest EOI is one of these, and the PIC's
 	 * deliveries too: still worth learning the thread from, once. */
-	c = this_cpu();
-	if (vector < 0 && c && c->eoi_tid == (__u32)id)
-		return 0;
+	if (vector < 0) {
+		c = this_cpu();
+		if (c && c->eoi_tid == (__u32)id)
+			return 0;
+	}
 	v = current_vcpu(&vk, (__u32)id);
 	if (!v) {
 		/* a thread we do not know yet: learn it from the LAPIC's vCPU */
@@ -957,10 +959,12 @@ static __always_inline int handle_kvm_eoi(struct kvm_lapic *apic, int vector)
 	}
 	if (!v)
 		return 0;
-	if (c)
-		c->eoi_tid = (__u32)id;
-	if (vector >= 0)
-		end_episode(&vk, v, vector & 0xff);
+	if (vector < 0) {
+		if (c)
+			c->eoi_tid = (__u32)id;
+		return 0;
+	}
+	end_episode(&vk, v, vector & 0xff);
 	return 0;
 }
 
