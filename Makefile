@@ -45,7 +45,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
 
-all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog
+all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog $(OUT)/tests/vmm
 
 deps:
 	@missing=""; for p in $(DEBIAN_PKGS); do \
@@ -129,6 +129,10 @@ UNIT_TESTS := $(patsubst tests/%.c,$(OUT)/tests/%,$(wildcard tests/test_*.c))
 $(OUT)/tests/hog: tests/hog.c | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+$(OUT)/tests/vmm: tests/vmm.c guest/guest_abi.h | $(OUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Iguest $< -o $@ -lpthread
 
 unit-test: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do case $$t in *test_bpf*) continue;; esac; \

@@ -17,6 +17,11 @@ static int on_record(void *ctx, void *data, size_t len)
 	struct collector *c = ctx;
 	const struct kvmrt_outlier *r = data;
 
+	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type == REC_VM) {
+		c->vms_seen++;
+		vmreg__seen(&c->reg, r->tgid);
+		return 0;
+	}
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
 	    r->type <= REC_CTL_SLEEP) {
 		if (c->on_ctl)

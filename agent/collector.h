@@ -58,6 +58,7 @@ struct collector {
 	ctl_fn on_ctl;
 	void *ctx;
 	int ncpus;
+	__u64 vms_seen;	/* new-VM records from the BPF side */
 	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
 };
 

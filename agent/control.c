@@ -53,8 +53,9 @@
 #define CTL_DEFAULT_PRIO 50
 
 struct rt_vcpu {
-	const char *vm;
+	char vm[VMREG_NAME_LEN];
 	__u32 vcpu;
+	int how;	/* how its thread was found (enum vcpu_how) */
 	struct task_saved saved;
 	__u64 last_t; /* time of its last control record */
 	struct cosched cs;
@@ -85,6 +86,7 @@ struct control {
 
 	struct loader l;
 	struct collector c;
+	int loaded;	/* l and c are up */
 	struct state_file st;
 	struct rt_vcpu *v;
 	int nv;
@@ -126,49 +128,81 @@ static int rt_throttling_on(void)
 	return v >= 0;
 }
 
+/* The real-time VM an --rt argument names (by pid or name), or NULL. */
+static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int *err)
+{
+	char *end;
+	unsigned long pid = strtoul(arg, &end, 10);
+	struct vm_entry *e = NULL;
+	int j;
+
+	*err = 0;
+	for (j = 0; j < reg->n; j++) {
+		struct vm_entry *x = reg->vms[j];
+
+		if (!x->alive)
+			continue;
+		if ((!*end && x->pid == pid) || !strcmp(x->name, arg)) {
+			if (e) {
+				pr_err("--rt %s: more than one VM matches (pids %u, %u)", arg,
+				       e->pid, x->pid);
+				*err = -EINVAL;
+				return NULL;
+			}
+			e = x;
+		}
+	}
+	if (!e) {
+		pr_err("--rt %s: no such VM", arg);
+		*err = -ENOENT;
+	}
+	return e;
+}
+
+/* Does every real-time VM have a thread for each of its vCPUs? */
+static int all_threads_known(struct control *ctl, struct vmreg *reg)
+{
+	int i, err;
+
+	for (i = 0; i < ctl->nrt; i++) {
+		struct vm_entry *e = rt_vm(reg, ctl->rt[i], &err);
+
+		if (e && e->nvcpus < e->nvcpu_fds)
+			return 0;
+	}
+	return 1;
+}
+
 /* Find the real-time VMs (by name or pid) and their vCPU threads. */
 static int resolve(struct control *ctl, struct vmreg *reg)
 {
-	int i, j, k;
+	int i, k, err;
 
 	for (i = 0; i < ctl->nrt; i++) {
-		char *end;
-		unsigned long pid = strtoul(ctl->rt[i], &end, 10);
-		struct vm_entry *e = NULL;
+		struct vm_entry *e = rt_vm(reg, ctl->rt[i], &err);
 
-		for (j = 0; j < reg->n; j++) {
-			struct vm_entry *x = reg->vms[j];
-
-			if (!x->alive)
-				continue;
-			if ((!*end && x->pid == pid) || !strcmp(x->name, ctl->rt[i])) {
-				if (e) {
-					pr_err("--rt %s: more than one VM matches (pids %u, %u)",
-					       ctl->rt[i], e->pid, x->pid);
-					return -EINVAL;
-				}
-				e = x;
-			}
-		}
-		if (!e) {
-			pr_err("--rt %s: no such VM", ctl->rt[i]);
-			return -ENOENT;
-		}
+		if (!e)
+			return err;
 		if (!e->nvcpus) {
-			pr_err("--rt %s: no vCPU threads found (named 'CPU n/KVM')", ctl->rt[i]);
+			pr_err("--rt %s: no vCPU thread found (%d vCPU descriptor%s; none named like "
+			       "a vCPU, in ioctl(KVM_RUN), or seen in KVM's events)",
+			       ctl->rt[i], e->nvcpu_fds, e->nvcpu_fds == 1 ? "" : "s");
 			return -ENOENT;
 		}
+		if (e->nvcpus < e->nvcpu_fds)
+			pr_warn("--rt %s: %d of %d vCPUs have a thread found; the others are not "
+				"managed", ctl->rt[i], e->nvcpus, e->nvcpu_fds);
 		for (k = 0; k < e->nvcpus; k++) {
 			struct rt_vcpu *v = realloc(ctl->v, (ctl->nv + 1) * sizeof(*v));
-			int err;
 
 			if (!v)
 				return -ENOMEM;
 			ctl->v = v;
 			v = &ctl->v[ctl->nv];
 			memset(v, 0, sizeof(*v));
-			v->vm = e->name;
+			snprintf(v->vm, sizeof(v->vm), "%s", e->name);
 			v->vcpu = e->vcpus[k].id;
+			v->how = e->vcpus[k].how;
 			err = task_save(&v->saved, e->pid, e->vcpus[k].tid);
 			if (err) {
 				pr_err("--rt %s: read vCPU %u thread %u: %s", ctl->rt[i], v->vcpu,
@@ -197,8 +231,10 @@ static void print_plan(struct control *ctl)
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 
-		printf("  VM %s (pid %u) vCPU %u thread %u: %s nice %d -> ", v->vm, v->saved.pid,
-		       v->vcpu, v->saved.tid, policy_str(v->saved.policy), v->saved.nice);
+		printf("  VM %s (pid %u) vCPU %u thread %u (found by %s%s): %s nice %d -> ", v->vm,
+		       v->saved.pid, v->vcpu, v->saved.tid, vmreg_how_str(v->how),
+		       v->saved.tid == v->saved.pid ? "; the VMM's main thread" : "",
+		       policy_str(v->saved.policy), v->saved.nice);
 		if (ctl->cosched)
 			printf("SCHED_FIFO %d while it has work (injection%s) or sleeps, back after "
 			       "%.0f us, at most %.0f ms of running at once\n",
@@ -972,17 +1008,37 @@ int cmd_control(int argc, char **argv)
 		return 1;
 	vmreg__init(&reg, -1, -1, -1);
 	vmreg__scan(&reg);
-	err = resolve(&ctl, &reg);
-	if (err) {
-		vmreg__free(&reg);
-		free(ctl.v);
-		return 1;
+	if (ctl.cosched || ctl.listen || !all_threads_known(&ctl, &reg)) {
+		/* the BPF side: for co-scheduling and metrics, and its events
+		 * name vCPU threads that /proc did not */
+		lo.hint_port = (__u16)ctl.hint_port;
+		lo.control = ctl.cosched;
+		if (loader__open_load_attach(&ctl.l, &lo))
+			goto out;
+		if (collector__init(&ctl.c, &ctl.l, NULL, &ctl)) {
+			loader__destroy(&ctl.l);
+			goto out;
+		}
+		ctl.loaded = 1;
+		/* a vCPU thread in guest code reads "running", not KVM_RUN:
+		 * give its events, or its next halt, up to 2 s */
+		for (i = 0; i < 20 && !all_threads_known(&ctl, &ctl.c.reg); i++) {
+			collector__poll(&ctl.c, 100);
+			collector__refresh(&ctl.c);
+		}
 	}
+	err = resolve(&ctl, ctl.loaded ? &ctl.c.reg : &reg);
+	if (ctl.loaded && !ctl.cosched && !ctl.listen) {
+		collector__destroy(&ctl.c);
+		loader__destroy(&ctl.l);
+		ctl.loaded = 0;
+	}
+	if (err)
+		goto out_bpf;
 	print_plan(&ctl);
 	if (ctl.dry_run) {
-		vmreg__free(&reg);
-		free(ctl.v);
-		return 0;
+		ret = 0;
+		goto out_bpf;
 	}
 
 	snprintf(dir, sizeof(dir), "%s", ctl.state_path);
@@ -994,22 +1050,14 @@ int cmd_control(int argc, char **argv)
 	snprintf(ctl.st.path, sizeof(ctl.st.path), "%s", ctl.state_path);
 	ctl.reaction = calloc(1, sizeof(*ctl.reaction));
 	if (!ctl.reaction)
-		goto out;
+		goto out_bpf;
 	for (i = 0; i < ctl.nv; i++) {
 		ctl.v[i].cfg = ctl.cfg;
 		ctl.v[i].prev = calloc(2, sizeof(*ctl.v[i].prev));
 		if (!ctl.v[i].prev)
-			goto out;
+			goto out_bpf;
 	}
-	if (ctl.cosched || ctl.listen) {
-		lo.hint_port = (__u16)ctl.hint_port;
-		lo.control = ctl.cosched;
-		if (loader__open_load_attach(&ctl.l, &lo))
-			goto out;
-		if (collector__init(&ctl.c, &ctl.l, NULL, &ctl)) {
-			loader__destroy(&ctl.l);
-			goto out;
-		}
+	if (ctl.loaded) {
 		if (ctl.cosched)
 			collector__on_ctl(&ctl.c, on_ctl);
 		for (i = 0; ctl.cosched && i < ctl.nv; i++) {
@@ -1099,7 +1147,7 @@ restore:
 out_bpf:
 	if (ctl.serving)
 		httpd_stop(&ctl.http);
-	if (ctl.cosched || ctl.listen) {
+	if (ctl.loaded) {
 		collector__destroy(&ctl.c);
 		loader__destroy(&ctl.l);
 	}

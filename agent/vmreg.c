@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/kvm.h>
 #include <bpf/bpf.h>
 #include "kvmrt.h"
 #include "log.h"
@@ -69,35 +71,97 @@ int vmreg_parse_name(const char *cmdline, size_t len, char *out, size_t outlen)
 	return 0;
 }
 
+/* s is PREFIX, a decimal number, SUFFIX, and nothing else. */
+static int name_num(const char *s, const char *prefix, const char *suffix, __u32 *v)
+{
+	size_t pl = strlen(prefix);
+	unsigned long n;
+	char *end;
+
+	if (strncmp(s, prefix, pl) || !isdigit((unsigned char)s[pl]))
+		return 0;
+	errno = 0;
+	n = strtoul(s + pl, &end, 10);
+	if (errno || n > 0xffffffffUL || strcmp(end, suffix))
+		return 0;
+	*v = (__u32)n;
+	return 1;
+}
+
 int vmreg_parse_vcpu_comm(const char *comm, __u32 *vcpu)
 {
-	unsigned int v;
-	char tail[8];
+	/* QEMU, Firecracker, Cloud Hypervisor, crosvm, kvmtool */
+	static const char *const names[][2] = { { "CPU ", "/KVM" }, { "fc_vcpu ", "" },
+						{ "vcpu", "" }, { "crosvm_vcpu", "" },
+						{ "kvm-vcpu-", "" } };
+	unsigned int i;
 
-	if (sscanf(comm, "CPU %u/KV%1s", &v, tail) != 2 || strcmp(tail, "M"))
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (name_num(comm, names[i][0], names[i][1], vcpu))
+			return 1;
+	return 0;
+}
+
+int vmreg_parse_kvm_run(const char *line, int *fd)
+{
+	unsigned long nr, a0, a1;
+	int end = -1;
+
+	/* "NR ARG0 ARG1 ..." in decimal then hex; "running" or "-1 ..." otherwise */
+	if (sscanf(line, "%lu 0x%lx 0x%lx%n", &nr, &a0, &a1, &end) != 3 || end < 0)
 		return 0;
-	*vcpu = v;
+	if (nr != SYS_ioctl || a1 != KVM_RUN || a0 > 0x7fffffff)
+		return 0;
+	*fd = (int)a0;
 	return 1;
+}
+
+int vmreg_parse_vcpu_fd(const char *link, __u32 *vcpu)
+{
+	return name_num(link, "anon_inode:kvm-vcpu:", "", vcpu);
+}
+
+const char *vmreg_how_str(int how)
+{
+	switch (how) {
+	case VCPU_BY_NAME:
+		return "its thread name";
+	case VCPU_BY_KVM_RUN:
+		return "its ioctl(KVM_RUN) on anon_inode:kvm-vcpu";
+	case VCPU_BY_EVENTS:
+		return "KVM's events";
+	}
+	return "?";
+}
+
+/* Fields 3..n (numbered as in proc(5)) of a /proc stat line into f[3..n]
+ * (f holds n + 1); field 3, the state, is a letter and reads as 0. The
+ * comm (field 2) may hold spaces and parentheses: count from its end. */
+static int stat_fields(const char *buf, long long *f, int n)
+{
+	const char *p = strrchr(buf, ')');
+	int i;
+
+	if (!p)
+		return -EINVAL;
+	for (i = 3; i <= n; i++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+		f[i] = strtoll(p + 1, NULL, 10);
+	}
+	return 0;
 }
 
 static unsigned long long start_time(const char *proc, __u32 pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long st = 0;
-	int i;
+	char path[64], buf[1024];
+	long long f[23];
 
 	snprintf(path, sizeof(path), "%s/%u/stat", proc, pid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
+	if (read_file(path, buf, sizeof(buf)) < 0 || stat_fields(buf, f, 22))
 		return 0;
-	p = strrchr(buf, ')'); /* comm may hold spaces */
-	if (!p)
-		return 0;
-	/* field 22 is starttime; after ')' comes field 3 */
-	for (i = 3; i <= 22 && p; i++)
-		p = strchr(p + 1, ' ');
-	if (p)
-		st = strtoull(p + 1, NULL, 10);
-	return st;
+	return (unsigned long long)f[22];
 }
 
 static int holds_kvm_vm(const char *proc, __u32 pid)
@@ -154,7 +218,7 @@ static struct vm_entry *add_vm(struct vmreg *r, __u32 pid)
 	return e;
 }
 
-static void vm_set_vcpu(struct vmreg *r, struct vm_entry *e, __u32 id, __u32 tid)
+static void vm_set_vcpu(struct vmreg *r, struct vm_entry *e, __u32 id, __u32 tid, int how)
 {
 	int i;
 
@@ -168,20 +232,99 @@ static void vm_set_vcpu(struct vmreg *r, struct vm_entry *e, __u32 id, __u32 tid
 	}
 	e->vcpus[i].id = id;
 	e->vcpus[i].tid = tid;
-	if (r->threads_fd >= 0 && tid) {
+	e->vcpus[i].how = how;
+	if (r->threads_fd >= 0 && tid && how != VCPU_BY_EVENTS) {
 		struct kvmrt_thread ti = { .vk = { .tgid = e->pid, .vcpu = id } };
 
 		bpf_map_update_elem(r->threads_fd, &tid, &ti, BPF_ANY);
 	}
 }
 
-/* Refresh one VM: name, and vCPU threads by their names. */
+static struct vm_vcpu *vm_vcpu_of_tid(struct vm_entry *e, __u32 tid)
+{
+	int i;
+
+	for (i = 0; i < e->nvcpus; i++)
+		if (e->vcpus[i].tid == tid)
+			return &e->vcpus[i];
+	return NULL;
+}
+
+/* The VM's vCPU descriptors: fd number -> vCPU id, in fds[] (-1: none). */
+static int vcpu_fds(struct vmreg *r, struct vm_entry *e, int *fds, int nfds)
+{
+	char path[300], link[600], target[64];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0, i;
+
+	for (i = 0; i < nfds; i++)
+		fds[i] = -1;
+	snprintf(path, sizeof(path), "%s/%u/fd", r->proc, e->pid);
+	dir = opendir(path);
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir))) {
+		unsigned long fd;
+		ssize_t len;
+		__u32 id;
+
+		if (!isdigit((unsigned char)d->d_name[0]))
+			continue;
+		snprintf(link, sizeof(link), "%s/%s", path, d->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = 0;
+		if (!vmreg_parse_vcpu_fd(target, &id))
+			continue;
+		n++;
+		fd = strtoul(d->d_name, NULL, 10);
+		if (fd < (unsigned long)nfds)
+			fds[fd] = (int)id;
+	}
+	closedir(dir);
+	return n;
+}
+
+#define PF_IO_WORKER 0x00000010
+#define PF_KTHREAD 0x00200000
+#define PF_USER_WORKER 0x00004000
+
+/* A thread of the VMM blocked in ioctl(KVM_RUN) on a vCPU descriptor runs
+ * that vCPU. KVM's own workers in the process (kvm-nx-lpage-recovery, a
+ * user worker forked from a vCPU's KVM_RUN) show the same syscall line:
+ * their flags tell them apart. A thread running just now reads "running":
+ * the next scan, or its events, find it. */
+static int kvm_run_vcpu(struct vmreg *r, const char *task_dir, const int *fds, int nfds,
+			__u32 *vcpu)
+{
+	char path[700], buf[1024];
+	long long f[10];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/stat", task_dir);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || stat_fields(buf, f, 9) ||
+	    (f[9] & (PF_KTHREAD | PF_USER_WORKER | PF_IO_WORKER)))
+		return 0;
+	snprintf(path, sizeof(path), "%s/syscall", task_dir);
+	if (read_file(path, buf, sizeof(buf)) <= 0 || !vmreg_parse_kvm_run(buf, &fd))
+		return 0;
+	if (fd < 0 || fd >= nfds || fds[fd] < 0)
+		return 0;
+	*vcpu = (__u32)fds[fd];
+	return 1;
+}
+
+#define VMREG_MAX_FD 1024 /* vCPU descriptors are looked for below this */
+
+/* Refresh one VM: name, and its vCPU threads. */
 static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 {
 	char path[300], buf[4096];
 	struct dirent *d;
 	DIR *dir;
-	int n;
+	int n, *fds;
 	__u32 one = 1;
 
 	snprintf(path, sizeof(path), "%s/%u/cmdline", r->proc, e->pid);
@@ -197,25 +340,38 @@ static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 	}
 	if (r->vms_fd >= 0)
 		bpf_map_update_elem(r->vms_fd, &e->pid, &one, BPF_ANY);
+	fds = malloc(VMREG_MAX_FD * sizeof(*fds));
+	if (!fds)
+		return;
+	e->nvcpu_fds = vcpu_fds(r, e, fds, VMREG_MAX_FD);
 	snprintf(path, sizeof(path), "%s/%u/task", r->proc, e->pid);
 	dir = opendir(path);
-	if (!dir)
+	if (!dir) {
+		free(fds);
 		return;
+	}
 	while ((d = readdir(dir))) {
-		char cpath[600];
+		char tdir[600], cpath[700];
+		struct vm_vcpu *known;
 		__u32 vcpu, tid;
 
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		tid = (__u32)strtoul(d->d_name, NULL, 10);
-		snprintf(cpath, sizeof(cpath), "%s/%s/comm", path, d->d_name);
+		snprintf(tdir, sizeof(tdir), "%s/%s", path, d->d_name);
+		snprintf(cpath, sizeof(cpath), "%s/comm", tdir);
 		if (read_file(cpath, buf, sizeof(buf)) <= 0)
 			continue;
 		chomp(buf);
+		known = vm_vcpu_of_tid(e, tid);
 		if (vmreg_parse_vcpu_comm(buf, &vcpu))
-			vm_set_vcpu(r, e, vcpu, tid);
+			vm_set_vcpu(r, e, vcpu, tid, VCPU_BY_NAME);
+		else if ((!known || known->how == VCPU_BY_EVENTS) && e->nvcpu_fds &&
+			 kvm_run_vcpu(r, tdir, fds, VMREG_MAX_FD, &vcpu))
+			vm_set_vcpu(r, e, vcpu, tid, VCPU_BY_KVM_RUN);
 	}
 	closedir(dir);
+	free(fds);
 }
 
 struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid)
@@ -242,6 +398,45 @@ static void note_injector(struct vmreg *r, __u32 tid, const char *comm)
 		return;
 	if (sscanf(comm, "kvm-pit/%u", &owner) == 1 || sscanf(comm, "vhost-%u", &owner) == 1)
 		bpf_map_update_elem(r->injectors_fd, &tid, &owner, BPF_ANY);
+}
+
+/* vCPU threads the BPF side learned from KVM's events (a kvm_vcpu's own
+ * thread), for the vCPUs the scan did not find a thread for. */
+static void learn_from_events(struct vmreg *r)
+{
+	__u32 tid, next, *prev = NULL;
+	struct kvmrt_thread ti;
+
+	if (r->threads_fd < 0)
+		return;
+	while (bpf_map_get_next_key(r->threads_fd, prev, &next) == 0) {
+		struct vm_entry *e;
+		int i;
+
+		tid = next;
+		prev = &tid;
+		if (bpf_map_lookup_elem(r->threads_fd, &tid, &ti))
+			continue;
+		e = vmreg__find(r, ti.vk.tgid);
+		if (!e || !e->alive || vm_vcpu_of_tid(e, tid))
+			continue;
+		for (i = 0; i < e->nvcpus; i++)
+			if (e->vcpus[i].id == ti.vk.vcpu)
+				break;
+		if (i == e->nvcpus)
+			vm_set_vcpu(r, e, ti.vk.vcpu, tid, VCPU_BY_EVENTS);
+	}
+}
+
+void vmreg__seen(struct vmreg *r, __u32 pid)
+{
+	if (vmreg__find(r, pid))
+		return;
+	/* a process that injected but holds no VM is not one (a hard irq
+	 * landing on it); one already gone is kept under what can be read */
+	if (start_time(r->proc, pid) && !holds_kvm_vm(r->proc, pid))
+		return;
+	vmreg__get(r, pid);
 }
 
 int vmreg__scan(struct vmreg *r)
@@ -284,6 +479,7 @@ int vmreg__scan(struct vmreg *r)
 		refresh_vm(r, e);
 	}
 	closedir(dir);
+	learn_from_events(r);
 	return 0;
 }
 
@@ -314,22 +510,15 @@ void vmreg__free(struct vmreg *r)
 int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts)
 {
 	char path[128], buf[1024], *p;
-	long f[48] = { 0 };
-	int i;
+	long long f[42];
 
 	snprintf(path, sizeof(path), "%s/%u/task/%u/stat", proc, pid, tid);
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -errno;
 	p = strrchr(buf, ')');
-	if (!p || !p[1] || !p[2])
+	if (!p || !p[1] || !p[2] || stat_fields(buf, f, 41))
 		return -EINVAL;
 	ts->state = p[2]; /* field 3 */
-	/* fields 3.. follow the comm; we want 19 (nice), 39, 40, 41 */
-	for (i = 3; i <= 41 && p; i++) {
-		p = strchr(p + 1, ' ');
-		if (p)
-			f[i] = strtol(p + 1, NULL, 10);
-	}
 	ts->nice = (int)f[19];
 	ts->cpu = (int)f[39];
 	ts->rt_priority = (int)f[40];

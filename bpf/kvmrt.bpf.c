@@ -161,6 +161,15 @@ static __always_inline void hit(__u32 prog)
 		(*c)++;
 }
 
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
+
+	if (l)
+		(*l)++;
+}
+
 static __always_inline struct kvmrt_cpu_ctx *this_cpu(void)
 {
 	__u32 zero = 0;
@@ -197,6 +206,27 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_
 	return v;
 }
 
+/* A process seen with a VM for the first time: tell the agent at once, so
+ * that it reads the VM's name while the process lives (a VM may last less
+ * than the agent's scan interval). */
+static __always_inline void note_vm(__u32 tgid)
+{
+	struct kvmrt_ctl_rec *r;
+	__u32 one = 1;
+
+	if (bpf_map_update_elem(&vms, &tgid, &one, BPF_NOEXIST))
+		return; /* known already (or the map is full) */
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		count_lost();
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->type = REC_VM;
+	r->tgid = tgid;
+	bpf_ringbuf_submit(r, BPF_RB_FORCE_WAKEUP);
+}
+
 /* The VM the current context injects for: the VMM's own threads, or a
  * helper thread the agent told us about. 0 when unknown (kworker, a hard
  * irq on the idle task); a hard irq landing on some user task is taken for
@@ -215,9 +245,10 @@ static __always_inline __u32 vm_of_current(__u64 id)
 	 * vhost worker since 6.4) even before the agent has seen the VM;
 	 * kernel threads (kworker, kvm-pit, idle under a hard irq) are not. */
 	task = (struct task_struct *)bpf_get_current_task();
-	if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
-		return tgid;
-	return 0;
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return 0;
+	note_vm(tgid);
+	return tgid;
 }
 
 /* Record that thread tid of process tgid runs vCPU vcpu_id. */
@@ -225,13 +256,12 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(__u32 tgid, __u32 t
 {
 	struct kvmrt_thread ti = { .vk = { .tgid = tgid, .vcpu = vcpu_id } };
 	struct kvmrt_thread *old = bpf_map_lookup_elem(&threads, &tid);
-	__u32 one = 1;
 	struct kvmrt_vcpu_state *v;
 
 	if (!old || old->vk.tgid != tgid || old->vk.vcpu != vcpu_id)
 		bpf_map_update_elem(&threads, &tid, &ti, BPF_ANY);
 	if (!bpf_map_lookup_elem(&vms, &tgid))
-		bpf_map_update_elem(&vms, &tgid, &one, BPF_ANY);
+		note_vm(tgid);
 	v = vcpu_of(&ti.vk, 1);
 	if (v && v->tid != tid)
 		v->tid = tid;
@@ -287,15 +317,6 @@ static __always_inline void count_inject(struct kvmrt_vcpu_state *v, __u32 sourc
 		__sync_fetch_and_add(&v->c.coalesced, 1);
 	if (result == EP_EVICTED)
 		__sync_fetch_and_add(&v->c.dropped, 1);
-}
-
-static __always_inline void count_lost(void)
-{
-	__u32 zero = 0;
-	__u64 *l = bpf_map_lookup_elem(&lost, &zero);
-
-	if (l)
-		(*l)++;
 }
 
 /* Tell kvmrt control about a real-time vCPU's work and sleep; wake it only

@@ -132,6 +132,7 @@ enum kvmrt_rec_type {
 	REC_CTL_EOI,	/* one of its interrupts ended */
 	REC_CTL_HINT,	/* its guest wrote the hint port: value 1 busy, 0 idle */
 	REC_CTL_SLEEP,	/* its thread went to sleep (value 1: halted) or runs again (0) */
+	REC_VM,		/* a process seen with a VM for the first time (a kvmrt_ctl_rec) */
 };
 
 /* Does a control record need the controller now (else it is read at its
@@ -149,7 +150,8 @@ static __always_inline int ctl_urgent(__u32 type, __u32 value, __u32 rt, int pen
 	       (type == REC_CTL_SLEEP && value);
 }
 
-/* For kvmrt control, for the vCPUs it marks real-time (rt_vcpus). */
+/* For kvmrt control, for the vCPUs it marks real-time (rt_vcpus); and
+ * REC_VM, which only fills type and tgid. */
 struct kvmrt_ctl_rec {
 	__u32 type;
 	__u32 tgid;

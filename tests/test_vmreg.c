@@ -62,6 +62,44 @@ static void vcpu_thread_names(void **state)
 	assert_false(vmreg_parse_vcpu_comm("CPU 1/TCG", &v));
 	assert_false(vmreg_parse_vcpu_comm("qemu-system-x86", &v));
 	assert_false(vmreg_parse_vcpu_comm("CPU x/KVM", &v));
+	/* Firecracker, Cloud Hypervisor, crosvm, kvmtool */
+	assert_true(vmreg_parse_vcpu_comm("fc_vcpu 3", &v));
+	assert_int_equal(v, 3);
+	assert_true(vmreg_parse_vcpu_comm("vcpu12", &v));
+	assert_int_equal(v, 12);
+	assert_true(vmreg_parse_vcpu_comm("crosvm_vcpu0", &v));
+	assert_int_equal(v, 0);
+	assert_true(vmreg_parse_vcpu_comm("kvm-vcpu-7", &v));
+	assert_int_equal(v, 7);
+	/* not vCPU names: a sign, a space, a tail, nothing after the prefix */
+	assert_false(vmreg_parse_vcpu_comm("vcpu-1", &v));
+	assert_false(vmreg_parse_vcpu_comm("vcpu 1", &v));
+	assert_false(vmreg_parse_vcpu_comm("fc_vcpu 1x", &v));
+	assert_false(vmreg_parse_vcpu_comm("fc_vcpu ", &v));
+	assert_false(vmreg_parse_vcpu_comm("fc_api", &v));
+	assert_false(vmreg_parse_vcpu_comm("vcpu99999999999", &v));
+}
+
+static void kvm_run_lines(void **state)
+{
+	__u32 v;
+	int fd;
+
+	assert_true(vmreg_parse_kvm_run("16 0x5 0xae80 0x0 0x0 0x0 0x0 0x7f3ab30bbdb0 0x7f3ab32bdd6b\n",
+					&fd));
+	assert_int_equal(fd, 5);
+	assert_false(vmreg_parse_kvm_run("running\n", &fd));
+	assert_false(vmreg_parse_kvm_run("-1 0x7ffc 0x7f3a\n", &fd));
+	/* ioctl, but not KVM_RUN (KVM_GET_REGS), and another syscall */
+	assert_false(vmreg_parse_kvm_run("16 0x5 0x8090ae81 0x0 0x0 0x0 0x0 0x1 0x2\n", &fd));
+	assert_false(vmreg_parse_kvm_run("230 0x1 0x1 0x7ffc7285e3e0 0x0 0x0 0x0 0x1 0x2\n", &fd));
+	assert_true(vmreg_parse_vcpu_fd("anon_inode:kvm-vcpu:0", &v));
+	assert_int_equal(v, 0);
+	assert_true(vmreg_parse_vcpu_fd("anon_inode:kvm-vcpu:31", &v));
+	assert_int_equal(v, 31);
+	assert_false(vmreg_parse_vcpu_fd("anon_inode:kvm-vm", &v));
+	assert_false(vmreg_parse_vcpu_fd("anon_inode:kvm-vcpu-stats:0", &v));
+	assert_false(vmreg_parse_vcpu_fd("anon_inode:kvm-vcpu:", &v));
 }
 
 static void put(const char *dir, const char *rel, const char *data, size_t len)
@@ -84,6 +122,26 @@ static void mk(const char *dir, const char *rel)
 	assert_int_equal(mkdir(path, 0755), 0);
 }
 
+/* A thread: its comm, its stat with flags (field 9), its syscall line */
+static void task(const char *root, const char *rel, const char *comm, unsigned int flags,
+		 const char *syscall)
+{
+	char path[512], buf[512];
+	int n;
+
+	mk(root, rel);
+	n = snprintf(buf, sizeof(buf), "%s\n", comm);
+	snprintf(path, sizeof(path), "%s/comm", rel);
+	put(root, path, buf, n);
+	n = snprintf(buf, sizeof(buf), "1 (%s) S 1 1 1 0 -1 %u 0 0 0 0 0 0 0 0 20 0 1 0 4242\n",
+		     comm, flags);
+	snprintf(path, sizeof(path), "%s/stat", rel);
+	put(root, path, buf, n);
+	n = snprintf(buf, sizeof(buf), "%s\n", syscall);
+	snprintf(path, sizeof(path), "%s/syscall", rel);
+	put(root, path, buf, n);
+}
+
 static void fake_proc_scan(void **state)
 {
 	char tmpl[] = "/tmp/kvmrt-proc-XXXXXX", link[600];
@@ -92,6 +150,7 @@ static void fake_proc_scan(void **state)
 	static const char stat[] = "100 (qemu) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 5 0 4242 0 0\n";
 	struct vmreg r;
 	struct vm_entry *e;
+	int i;
 
 	assert_non_null(root);
 	/* pid 100: a VM with vCPU threads 101, 102; pid 200: not a VM */
@@ -109,6 +168,26 @@ static void fake_proc_scan(void **state)
 	put(root, "100/task/102/comm", "CPU 1/KVM\n", 10);
 	snprintf(link, sizeof(link), "%s/100/fd/9", root);
 	assert_int_equal(symlink("anon_inode:kvm-vm", link), 0);
+	/* pid 300: a VMM that names nothing: its main thread runs vCPU 1
+	 * (fd 6), thread 301 vCPU 0 (fd 5); 302 is KVM's user worker
+	 * (PF_USER_WORKER) with the same syscall line; 303 idles in read() */
+	mk(root, "300");
+	mk(root, "300/fd");
+	mk(root, "300/task");
+	put(root, "300/cmdline", "myvmm\0", 6);
+	put(root, "300/comm", "myvmm\n", 6);
+	put(root, "300/stat", stat, sizeof(stat) - 1);
+	snprintf(link, sizeof(link), "%s/300/fd/4", root);
+	assert_int_equal(symlink("anon_inode:kvm-vm", link), 0);
+	snprintf(link, sizeof(link), "%s/300/fd/5", root);
+	assert_int_equal(symlink("anon_inode:kvm-vcpu:0", link), 0);
+	snprintf(link, sizeof(link), "%s/300/fd/6", root);
+	assert_int_equal(symlink("anon_inode:kvm-vcpu:1", link), 0);
+	task(root, "300/task/300", "myvmm", 0x400000, "16 0x6 0xae80 0x0 0x0 0x0 0x0 0x1 0x2");
+	task(root, "300/task/301", "worker (1)", 0x400040, "16 0x5 0xae80 0x0 0x0 0x0 0x0 0x1 0x2");
+	task(root, "300/task/302", "kvm-nx-lpage-re", 0x404040,
+	     "16 0x5 0xae80 0x0 0x0 0x0 0x0 0x1 0x2");
+	task(root, "300/task/303", "io", 0x400040, "0 0x3 0x7ffc 0x10 0x0 0x0 0x0 0x1 0x2");
 	mk(root, "200");
 	mk(root, "200/fd");
 	put(root, "200/comm", "bash\n", 5);
@@ -118,13 +197,22 @@ static void fake_proc_scan(void **state)
 	vmreg__init(&r, -1, -1, -1);
 	r.proc = root;
 	assert_int_equal(vmreg__scan(&r), 0);
-	assert_int_equal(r.n, 1);
+	assert_int_equal(r.n, 2);
+	e = vmreg__find(&r, 300);
+	assert_non_null(e);
+	assert_int_equal(e->nvcpu_fds, 2);
+	assert_int_equal(e->nvcpus, 2);
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(e->vcpus[i].how, VCPU_BY_KVM_RUN);
+		assert_int_equal(e->vcpus[i].tid, e->vcpus[i].id == 1 ? 300 : 301);
+	}
 	e = vmreg__find(&r, 100);
 	assert_non_null(e);
 	assert_string_equal(e->name, "rt1");
 	assert_int_equal(e->start, 4242);
 	assert_true(e->alive);
 	assert_int_equal(e->nvcpus, 2);
+	assert_int_equal(e->vcpus[0].how, VCPU_BY_NAME);
 	assert_null(vmreg__find(&r, 200));
 
 	/* the VM exits: kept for the report, no longer alive */
@@ -165,6 +253,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(qemu_names),
 		cmocka_unit_test(vcpu_thread_names),
+		cmocka_unit_test(kvm_run_lines),
 		cmocka_unit_test(fake_proc_scan),
 		cmocka_unit_test(filters),
 	};
