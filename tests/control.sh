@@ -306,6 +306,73 @@ print(f"{m.group(2)} ticks found it parked, {m.group(1)} boosts")
 PY
 check "QEMU: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 
+# 10b. VMMs that are not QEMU (a small VMM of the tests' own): a vCPU
+#      thread named like Firecracker's, a vCPU in the VMM's main thread,
+#      and one spinning in guest code under a name nobody knows (found by
+#      KVM's events). --prio, --cosched and --slo manage that thread and no
+#      other (the VMM's helper threads, KVM's kvm-nx-lpage-recovery worker),
+#      and everything is restored after exit and after kill -9.
+vmm() { # vmm ARGS...: the tests' VMM in the background; VPID, VTID
+	"$B/tests/vmm" "$@" "$B/rtguest-lapic.bin" >"$TMP/vmm.out" &
+	BG_PIDS+=("$!")
+	for _ in $(seq 50); do [ -s "$TMP/vmm.out" ] && break; sleep 0.1; done
+	read -r _ _ VPID _ VTID <"$TMP/vmm.out"
+	sleep 0.3
+}
+# the policy of each thread of process $1 but $2: "comm=policy/prio ..."
+others() { for t in /proc/$1/task/*; do [ "${t##*/}" = "$2" ] ||
+	printf '%s=%s ' "$(tr ' ' _ <"$t/comm")" "$(policy_of "$1" "${t##*/}")"; done; }
+for kind in fc main busy; do
+	case $kind in
+	fc) vmm -d 12; how="its thread name" ;;
+	main) vmm --main -d 12; how="ioctl(KVM_RUN)" ;; # or events, if it was running then
+	busy) vmm --busy --vcpu-name worker -d 12; how="events" ;;
+	esac
+	$SNAP snapshot "$TMP/before.json"
+	"$KVMRT" control --rt "$VPID" --prio 30 -d 2 --state "$STATE" >"$TMP/vmm-prio.out" 2>&1 &
+	cp=$!
+	sleep 1
+	during=$(policy_of "$VPID" "$VTID") rest=$(others "$VPID" "$VTID")
+	wait $cp
+	check "$kind VMM: --prio on the vCPU thread only, found by $how" bash -c \
+		"test '$during' = 1/30 && ! grep -q '/[1-9]' <<<'$rest' && grep -q 'kvm-nx' <<<'$rest' &&
+		grep -q 'thread $VTID (found by [^)]*\\($how\\|events; the VMM.s main\\)' $TMP/vmm-prio.out ||
+		{ cat $TMP/vmm-prio.out; echo '$during $rest'; exit 1; }"
+	"$KVMRT" control --rt "$VPID" --cosched -d 2 --state "$STATE" >"$TMP/vmm-cs.out" 2>&1 &
+	cp=$!
+	sleep 1
+	rest2=$(others "$VPID" "$VTID")
+	wait $cp
+	"$KVMRT" control --rt "$VPID" --slo 5000 -d 2 --state "$STATE" >"$TMP/vmm-slo.out" 2>&1
+	check "$kind VMM: --cosched and --slo manage its vCPU, no other thread" python3 - \
+		"$TMP/vmm-cs.out" "$TMP/vmm-slo.out" "$kind" "$rest2" <<'PY'
+import re, sys
+cs, slo, kind, rest = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
+assert not re.search(r"/[1-9]", rest), rest
+for out in (cs, slo):
+    m = re.search(r"(\d+) boosts, .* (\d+) interrupts found it parked", out)
+    assert m, out
+    b, p = int(m.group(1)), int(m.group(2))
+    # halting: parked, its ticks find it at FIFO; spinning: boosted per tick
+    assert (p >= 500 if kind != "busy" else b >= 500), out
+print(f"co-scheduled, then --slo; others untouched ({rest.strip()})")
+PY
+	$SNAP snapshot "$TMP/after.json"
+	check "$kind VMM: every thread exactly as before after exit" \
+		$SNAP compare "$TMP/before.json" "$TMP/after.json"
+	"$KVMRT" control --rt "$VPID" --cosched --state "$STATE" >/dev/null 2>&1 &
+	cp=$!
+	sleep 1
+	kill -9 $cp
+	wait $cp 2>/dev/null
+	sleep 1
+	$SNAP snapshot "$TMP/after.json"
+	check "$kind VMM: kill -9, the guardian restored every thread" \
+		$SNAP compare "$TMP/before.json" "$TMP/after.json"
+	kill "$VPID" 2>/dev/null
+	wait "$VPID" 2>/dev/null
+done
+
 # 11. bad arguments: one line, nothing changed
 $SNAP snapshot "$TMP/before.json"
 check "unknown VM" bad 1 "$KVMRT" control --rt no-such-vm --cosched --state "$STATE"
