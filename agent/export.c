@@ -285,20 +285,14 @@ int cmd_export(int argc, char **argv)
 		__u64 now = mono_ns();
 
 		next += (__u64)(e.o.interval_s * 1e9);
-		if (next > now) {
-			collector__poll(&e.c, (int)((next - now) / 1000000));
-			if (exiting)
-				break;
-			now = mono_ns();
-			if (now < next) {
-				struct timespec ts = { (next - now) / 1000000000ULL,
-						       (next - now) % 1000000000ULL };
-
-				nanosleep(&ts, NULL);
-			}
-		} else {
+		if (next <= now)
 			next = now;
-		}
+		/* records all along the interval: a new VM's name is read
+		 * when it appears, not at the next publish */
+		while (!exiting && (now = mono_ns()) < next)
+			collector__poll(&e.c, (int)((next - now) / 1000000) + 1);
+		if (exiting)
+			break;
 		publish(&e, &prev);
 	}
 	ret = 0;

@@ -60,6 +60,28 @@ for fw in pit lapic; do
 		$CHECK qemu "$TMP/t_q$fw.json" "$qpid" "rt-$fw" 1000 "$src"
 done
 
+# 3b. Short-lived VMs keep their names: 24 VMs of 2 s, 4 at a time, each
+#     shorter than the exporter's interval. Every one is in the trace under
+#     its own name with every interrupt counted, and in the exporter's
+#     series under that name, none as pid-N.
+"$KVMRT" export --listen 127.0.0.1:19979 -i 5 --grace 600 2>"$TMP/churn-export.err" &
+xp=$!
+BG_PIDS+=("$xp")
+start_trace "$TMP/t_churn.json" -g 'churn-*' && {
+	for k in $(seq 24); do
+		"$GUEST" -m msi -r 200 -d 2 -q --name "churn-$k" --json="$TMP/g_churn_$k.json" &
+		gp+=($!)
+		[ $((k % 4)) = 0 ] && { wait "${gp[@]}"; gp=(); }
+	done
+	sleep 5.5 # one exporter interval after the last VM
+	curl -s http://127.0.0.1:19979/metrics >"$TMP/churn.metrics"
+	stop_trace
+	check "24 short-lived VMs: each traced and exported under its name" \
+		$CHECK churn "$TMP/t_churn.json" "$TMP/churn.metrics" "$TMP"/g_churn_*.json
+}
+kill "$xp" 2>/dev/null
+wait "$xp" 2>/dev/null
+
 # 4. Two CPU hogs on the vCPU's CPU: slow episodes name the hog.
 "$B/tests/hog" 12 &
 h1=$!

@@ -159,6 +159,38 @@ def blame(t, pid, comm):
     print(f"{len(outl)} outliers, {len(named)} name {comm} (up to {top/1e3:.0f} us)")
 
 
+def churn(t, metrics_path, guest_paths):
+    """Every short-lived VM under its own name, every interrupt counted;
+    the exporter's series carry the same names and no pid-N."""
+    guests = {}
+    for path in guest_paths:
+        g = load(path)
+        guests[g["pid"]] = g
+    names = {}
+    for vm in t["vms"]:
+        names[vm["pid"]] = vm["name"]
+    missing = [p for p in guests if p not in names]
+    if missing:
+        sys.exit(f"{len(missing)} of {len(guests)} VMs not in the trace: pids {missing}")
+    for pid, g in guests.items():
+        vm = vm_by_pid(t, pid)
+        if vm["name"] != g["name"]:
+            sys.exit(f"pid {pid}: named {vm['name']!r}, not {g['name']!r}")
+        inj = the_vcpu(vm)["injections"]
+        if inj["completed"] != g["acked"] or inj["total"] - inj["coalesced"] != g["acked"]:
+            sys.exit(f"{g['name']}: {inj} vs guest acked {g['acked']}")
+    labels = set()
+    with open(metrics_path) as f:
+        for line in f:
+            if line.startswith("kvmrt_irq_injections_total{"):
+                labels.add(line.split('vm="', 1)[1].split('"', 1)[0])
+    want = {g["name"] for g in guests.values()}
+    if not want <= labels or any(l.startswith("pid-") for l in labels):
+        sys.exit(f"exporter's vm labels {sorted(labels)}, expected {sorted(want)}")
+    total = sum(g["acked"] for g in guests.values())
+    print(f"{len(guests)} VMs by name in trace and exporter, {total} interrupts counted exactly")
+
+
 def shape(t):
     """The documented JSON names exist."""
     for k in ("duration_s", "lost_events", "endpoints", "vms"):
@@ -193,6 +225,8 @@ def main():
         blame(tj, int(sys.argv[3]), sys.argv[4])
     elif check == "shape":
         shape(tj)
+    elif check == "churn":
+        churn(tj, sys.argv[3], sys.argv[4:])
     else:
         sys.exit(f"unknown check {check}")
 
