@@ -63,6 +63,7 @@ struct rt_vcpu {
 	struct cosched_adapt ad;
 	struct kvmrt_hist *prev; /* response and thread-wait histograms at the last adaptation */
 	struct cpuload load;	 /* its CPUs' use at the last adaptation */
+	__u64 capped_seen;	 /* cs.capped at the last adaptation */
 	int boosted;
 	int foreign; /* someone else changed it: hands off */
 };
@@ -97,6 +98,7 @@ struct control {
 	struct httpd http;
 	int serving;
 	int shielded;
+	__u64 throttle_gap_ns; /* RT throttling's off time per period */
 	__u64 t_start;
 };
 
@@ -129,7 +131,7 @@ static int rt_throttling_on(void)
 }
 
 /* The real-time VM an --rt argument names (by pid or name), or NULL. */
-static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int *err)
+static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int quiet, int *err)
 {
 	char *end;
 	unsigned long pid = strtoul(arg, &end, 10);
@@ -144,8 +146,9 @@ static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int *err)
 			continue;
 		if ((!*end && x->pid == pid) || !strcmp(x->name, arg)) {
 			if (e) {
-				pr_err("--rt %s: more than one VM matches (pids %u, %u)", arg,
-				       e->pid, x->pid);
+				if (!quiet)
+					pr_err("--rt %s: more than one VM matches (pids %u, %u)",
+					       arg, e->pid, x->pid);
 				*err = -EINVAL;
 				return NULL;
 			}
@@ -153,7 +156,8 @@ static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int *err)
 		}
 	}
 	if (!e) {
-		pr_err("--rt %s: no such VM", arg);
+		if (!quiet)
+			pr_err("--rt %s: no such VM", arg);
 		*err = -ENOENT;
 	}
 	return e;
@@ -165,7 +169,7 @@ static int all_threads_known(struct control *ctl, struct vmreg *reg)
 	int i, err;
 
 	for (i = 0; i < ctl->nrt; i++) {
-		struct vm_entry *e = rt_vm(reg, ctl->rt[i], &err);
+		struct vm_entry *e = rt_vm(reg, ctl->rt[i], 1, &err);
 
 		if (e && e->nvcpus < e->nvcpu_fds)
 			return 0;
@@ -179,7 +183,7 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 	int i, k, err;
 
 	for (i = 0; i < ctl->nrt; i++) {
-		struct vm_entry *e = rt_vm(reg, ctl->rt[i], &err);
+		struct vm_entry *e = rt_vm(reg, ctl->rt[i], 0, &err);
 
 		if (!e)
 			return err;
@@ -594,6 +598,27 @@ static void publish(struct control *ctl)
 }
 
 /* Shield all the real-time vCPUs (at start, or as --slo's last resort). */
+/* --slo: a shield that did no good goes; the state file forgets it. */
+static void remove_shield(struct control *ctl)
+{
+	if (!ctl->shielded)
+		return;
+	if (shield_restore(&ctl->st))
+		pr_warn("control: undoing the shield: some of it could not be restored");
+	free(ctl->st.moved);
+	free(ctl->st.irqs);
+	ctl->st.moved = NULL;
+	ctl->st.irqs = NULL;
+	ctl->st.nmoved = 0;
+	ctl->st.nirqs = 0;
+	ctl->st.groups = 0;
+	ctl->st.v2 = 0;
+	ctl->st.v2_enabled = 0;
+	ctl->st.cpuset_root[0] = 0;
+	ctl->shielded = 0;
+	save_state(ctl);
+}
+
 static int apply_shield(struct control *ctl)
 {
 	struct task_saved *rt = calloc(ctl->nv ? ctl->nv : 1, sizeof(*rt));
@@ -611,15 +636,47 @@ static int apply_shield(struct control *ctl)
 }
 
 /* p99 of what a cumulative histogram gained since *prev; *prev := now */
-static __u64 interval_p99(const struct kvmrt_hist *now, struct kvmrt_hist *prev, __u64 *count)
+/* The p99 of what a histogram took since the last call; with top, the
+ * lower bound of its highest bucket (the interval's max, to a bucket). */
+static __u64 interval_p99(const struct kvmrt_hist *now, struct kvmrt_hist *prev, __u64 *count,
+			  __u64 *top)
 {
 	struct kvmrt_hist d;
+	int b;
 
 	hist_sub(&d, prev, now);
 	*prev = *now;
 	if (count)
 		*count = d.count;
+	if (top) {
+		for (b = HIST_NBUCKETS - 1; b > 0 && !d.b[b]; b--)
+			;
+		*top = d.b[b] ? hist_bucket_lo(b) : 0;
+	}
 	return d.count ? hist_percentile(&d, 99) : 0;
+}
+
+/* How long RT throttling keeps SCHED_FIFO tasks off a CPU each period
+ * (sched_rt_period_us - sched_rt_runtime_us): a boosted vCPU thread that
+ * waited most of that for its CPU was throttled. */
+static __u64 rt_throttle_gap_ns(void)
+{
+	long period = 1000000, runtime = 950000;
+	FILE *f;
+
+	f = fopen("/proc/sys/kernel/sched_rt_period_us", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &period) != 1)
+			period = 1000000;
+		fclose(f);
+	}
+	f = fopen("/proc/sys/kernel/sched_rt_runtime_us", "r");
+	if (f) {
+		if (fscanf(f, "%ld", &runtime) != 1)
+			runtime = 950000;
+		fclose(f);
+	}
+	return period > runtime && runtime >= 0 ? (__u64)(period - runtime) * 1000 : 50000000ULL;
 }
 
 /* --slo: once a second, each vCPU's p99 over the last second decides. */
@@ -631,14 +688,19 @@ static void adapt(struct control *ctl, __u64 now)
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 		struct kvmrt_vcpu_key k = { .tgid = v->saved.pid, .vcpu = v->vcpu };
-		__u64 old_grace = v->cfg.grace_ns, p99;
+		__u64 old_grace = v->cfg.grace_ns, p99, wait_top;
 		struct adapt_sample s;
 		enum adapt_action a;
 
 		if (v->foreign || bpf_map_lookup_elem(fd, &k, st))
 			continue;
-		s.p99_ns = p99 = interval_p99(&st->h[M_RESPONSE], &v->prev[0], &s.count);
-		s.wait_p99_ns = interval_p99(&st->h[M_VCPU_WAIT], &v->prev[1], NULL);
+		s.p99_ns = p99 = interval_p99(&st->h[M_RESPONSE], &v->prev[0], &s.count, NULL);
+		s.wait_p99_ns = interval_p99(&st->h[M_VCPU_WAIT], &v->prev[1], NULL, &wait_top);
+		/* the cap fired, or a wait as long as RT throttling's (boosted:
+		 * nothing else keeps a FIFO thread off its CPU that long) */
+		s.harm = v->cs.capped != v->capped_seen ||
+			 (v->boosted && wait_top >= ctl->throttle_gap_ns * 3 / 4);
+		v->capped_seen = v->cs.capped;
 		{
 			struct cpuload l;
 			int ok = !cpuload_read(&l, (pid_t)v->saved.tid);
@@ -655,6 +717,22 @@ static void adapt(struct control *ctl, __u64 now)
 				v->vm, v->vcpu, p99 / 1e3, a == AD_GRACE_UP ? ">" : "well under",
 				ctl->slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
 			break;
+		case AD_GRACE_BACK:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: grace %.0f us did no good (p99 %.1f us, "
+				"was %.1f us%s): back to %.0f us\n",
+				v->vm, v->vcpu, old_grace / 1e3, v->ad.trial_worst / 1e3,
+				v->ad.trial_base / 1e3, v->ad.trial_harm ? "; the cap or RT throttling fired" : "",
+				v->cfg.grace_ns / 1e3);
+			break;
+		case AD_UNSHIELD:
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: the shield did no good (p99 %.1f us, was "
+				"%.1f us%s): undone\n",
+				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
+				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+			remove_shield(ctl);
+			break;
 		case AD_ESCALATE:
 			fprintf(stderr,
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
@@ -663,10 +741,17 @@ static void adapt(struct control *ctl, __u64 now)
 			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
 			break;
 		case AD_DEESCALATE:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back to "
-				"co-scheduling\n",
-				v->vm, v->vcpu, p99 / 1e3);
+			if (v->ad.hold[STEP_ESCALATE])
+				fprintf(stderr,
+					"kvmrt: adapt: VM %s vCPU %u: static priority did no good (p99 "
+					"%.1f us, was %.1f us%s): back to co-scheduling\n",
+					v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
+					v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+			else
+				fprintf(stderr,
+					"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back "
+					"to co-scheduling\n",
+					v->vm, v->vcpu, p99 / 1e3);
 			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0, "--slo: back to co-scheduling");
 			break;
 		case AD_SHIELD:
@@ -1124,6 +1209,7 @@ int cmd_control(int argc, char **argv)
 	}
 	t_start = mono_ns();
 	ctl.t_start = t_start;
+	ctl.throttle_gap_ns = rt_throttle_gap_ns();
 	if (ctl.duration_s)
 		t_end = t_start + (__u64)(ctl.duration_s * 1e9);
 	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s%s)\n", ctl.nv,

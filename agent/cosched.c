@@ -164,15 +164,69 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
 	return 0;
 }
 
+static enum adapt_action trial(struct cosched_adapt *a, enum adapt_step step, __u64 p99_ns,
+			       __u64 grace_ns, enum adapt_action taken)
+{
+	a->trial = 1 + step;
+	a->trial_left = ADAPT_TRIAL;
+	a->trial_harm = 0;
+	a->trial_base = p99_ns;
+	a->trial_worst = 0;
+	a->trial_grace = grace_ns;
+	a->over = 0;
+	return taken;
+}
+
+/* The step on trial has had its intervals: keep it (AD_NONE) or undo it. */
+static enum adapt_action judge(struct cosched_adapt *a, struct cosched_cfg *cfg)
+{
+	enum adapt_step step = (enum adapt_step)(a->trial - 1);
+
+	a->trial = 0;
+	if (!a->trial_harm && a->trial_worst < a->trial_base)
+		return AD_NONE;
+	a->hold[step] = ADAPT_HOLD;
+	a->over = 0;
+	a->under = 0;
+	a->undone++;
+	switch (step) {
+	case STEP_GRACE:
+		cfg->grace_ns = a->trial_grace;
+		return AD_GRACE_BACK;
+	case STEP_ESCALATE:
+		a->escalated = 0;
+		return AD_DEESCALATE;
+	case STEP_SHIELD:
+	default:
+		a->shielded = 0;
+		return AD_UNSHIELD;
+	}
+}
+
 enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg,
 				const struct adapt_sample *s, __u64 slo_ns, int can_shield)
 {
 	__u64 p99_ns = s->p99_ns;
 	int contended = s->wait_p99_ns * ADAPT_CONTENTION_DIV > slo_ns ||
 			s->others_pm >= ADAPT_OTHERS_PM;
+	enum adapt_action undo;
+	int i;
 
 	if (!s->count)
 		return AD_NONE;
+	for (i = 0; i < STEP_NR; i++)
+		if (a->hold[i])
+			a->hold[i]--;
+	if (a->trial) {
+		a->trial_harm |= s->harm;
+		if (p99_ns > a->trial_worst)
+			a->trial_worst = p99_ns;
+		if (--a->trial_left > 0)
+			return AD_NONE;
+		undo = judge(a, cfg);
+		if (undo != AD_NONE)
+			return undo;
+	}
 	if (cfg->work_off && (contended || p99_ns > slo_ns)) {
 		/* first undo the last saving, before paying more */
 		cfg->work_off = 0;
@@ -184,25 +238,26 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 		a->under = 0;
 		a->over++;
 		if (a->escalated) {
-			/* static priority is not enough: its own CPUs, once */
-			if (can_shield && !a->shielded && a->over >= ADAPT_ESCALATE_AFTER) {
+			/* static priority is not enough: its own CPUs */
+			if (can_shield && !a->shielded && a->over >= ADAPT_ESCALATE_AFTER &&
+			    !a->hold[STEP_SHIELD]) {
 				a->shielded = 1;
-				a->over = 0;
-				return AD_SHIELD;
+				return trial(a, STEP_SHIELD, p99_ns, cfg->grace_ns, AD_SHIELD);
 			}
 			return AD_NONE;
 		}
-		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS) {
+		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS && !a->hold[STEP_GRACE]) {
+			__u64 old = cfg->grace_ns;
+
 			cfg->grace_ns *= 2;
 			if (cfg->grace_ns > ADAPT_GRACE_MAX_NS)
 				cfg->grace_ns = ADAPT_GRACE_MAX_NS;
-			a->over = 0;
-			return AD_GRACE_UP;
+			return trial(a, STEP_GRACE, p99_ns, old, AD_GRACE_UP);
 		}
-		if (a->over >= ADAPT_ESCALATE_AFTER) {
+		/* the longest grace (or the longest that did good) is not enough */
+		if (a->over >= ADAPT_ESCALATE_AFTER && !a->hold[STEP_ESCALATE]) {
 			a->escalated = 1;
-			a->over = 0;
-			return AD_ESCALATE;
+			return trial(a, STEP_ESCALATE, p99_ns, cfg->grace_ns, AD_ESCALATE);
 		}
 		return AD_NONE;
 	}

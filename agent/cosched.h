@@ -69,6 +69,14 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
  * response, lengthen the grace period when over the SLO, shorten it when
  * comfortably under (less boosted CPU time), and escalate to static
  * priority when even the longest grace does not hold the SLO.
+ * Each step that pays more (a longer grace, static priority, the shield) is
+ * on trial: it stays only if the next intervals' p99 (the worst of them)
+ * is better than the p99 that called for it, and neither the cap nor RT
+ * throttling fired meanwhile (a setting that trips them is worse, whatever
+ * its p99). Otherwise it is undone and not tried again for a while. (A
+ * longer grace that keeps a busy-idle guest boosted until the cap, then
+ * behind the load for the cool-down, made the p99 worse, and the worse
+ * p99 then asked for a longer grace still.)
  * The trigger, too: while nothing contends for the vCPU's CPUs and the SLO
  * is comfortably met, work stops boosting it: a boost then buys nothing
  * and costs a controller wake-up in the guest's way. Contention is other
@@ -83,6 +91,8 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
 #define ADAPT_RELAX_AFTER 5	/* intervals under half the SLO */
 #define ADAPT_CONTENTION_DIV 4	/* a wait p99 over SLO / this: contention */
 #define ADAPT_OTHERS_PM 50	/* others using this much (per mille) of its CPUs: too */
+#define ADAPT_TRIAL 2		/* intervals that judge a step */
+#define ADAPT_HOLD 10		/* intervals before a step that failed is tried again */
 
 enum adapt_action {
 	AD_NONE,
@@ -93,13 +103,27 @@ enum adapt_action {
 	AD_SHIELD,
 	AD_WORK_OFF,	/* work stops boosting (cfg->work_off set) */
 	AD_WORK_ON,	/* and boosts again */
+	AD_GRACE_BACK,	/* a longer grace did no good: the one before */
+	AD_UNSHIELD,	/* the shield did no good: undone */
 };
+
+/* The steps on trial, each with its own hold after a failure. */
+enum adapt_step { STEP_GRACE, STEP_ESCALATE, STEP_SHIELD, STEP_NR };
 
 struct cosched_adapt {
 	int escalated;	/* static priority: always boosted */
 	int shielded;	/* and, last resort, on CPUs of its own (kept to the end) */
 	int over;	/* consecutive intervals over the SLO */
 	int under;	/* consecutive intervals under half of it */
+	/* the step on trial (1 + enum adapt_step; 0: none) */
+	int trial;
+	int trial_left;		/* intervals still to judge it */
+	int trial_harm;		/* the cap or RT throttling fired meanwhile */
+	__u64 trial_base;	/* the p99 that called for it */
+	__u64 trial_worst;	/* the worst p99 since */
+	__u64 trial_grace;	/* the grace before a longer one */
+	int hold[STEP_NR];	/* intervals before a failed step may be tried again */
+	__u64 undone;		/* steps undone, for the summary */
 };
 
 /* What one interval measured for the vCPU. */
@@ -108,6 +132,7 @@ struct adapt_sample {
 	__u64 count;		/* interrupts (none: no decision) */
 	__u64 wait_p99_ns;	/* its thread's runnable -> running waits */
 	__u32 others_pm;	/* other tasks' use of its CPUs, per mille (unknown: 1000) */
+	int harm;		/* the boost cap or RT throttling fired in it */
 };
 
 /* can_shield: a shield is configured to escalate to. */

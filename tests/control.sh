@@ -185,8 +185,11 @@ check "--shield, kill -9: IRQ affinities as before" diff "$TMP/irq.before" "$TMP
 check "--shield, kill -9: our cpusets removed" test ! -e $CS/kvmrt.rt -a ! -e $CS/kvmrt.hk
 wait "$GPID"
 
-# 8b. --slo that cannot be met: grace up to its longest, then static
-#     priority, then the shield as the last resort; all undone at exit
+# 8b. --slo that cannot be met: each step that pays more (a longer grace,
+#     static priority, the shield) is tried in that order and stays only if
+#     it did good, else it is undone and said so; everything undone at exit.
+#     Which steps stay depends on this run's p99s (the unit tests pin the
+#     decisions down); the order, the undoing and the restore do not.
 guest ctl-slo 17
 $SNAP snapshot "$TMP/before.json"
 irqs >"$TMP/irq.before"
@@ -198,49 +201,73 @@ wait $cp
 wait "$GPID"
 $SNAP snapshot "$TMP/after.json"
 irqs >"$TMP/irq.after"
-check "--slo: grace lengthened, then static priority, then the shield" python3 - "$TMP/slo.out" <<'PY'
-import sys
-t = open(sys.argv[1]).read()
-ups = t.count("grace ") - t.count("grace 10000 us,")  # adapt lines, not the summary
-assert "500 -> 1000 us" in t and "-> 10000 us" in t, t
-i, j = t.find("static priority (the cap"), t.find("shielding CPUs")
-assert 0 < i < j, t
-print("grace 500 -> 10000 us, static priority, then shield")
+check "--slo: steps tried in order, each kept only if it did good" python3 - "$TMP/slo.out" "$shielded" <<'PY'
+import re, sys
+lines = [l for l in open(sys.argv[1]).read().splitlines() if "kvmrt: adapt:" in l]
+assert lines and lines[0].endswith("grace 500 -> 1000 us"), lines[:3]
+steps = []  # the steps in force, newest last
+for l in lines:
+    if re.search(r"grace \d+ -> \d+ us$", l) and "> SLO" in l:
+        steps.append("grace")
+    elif "static priority (the cap" in l:
+        assert "static" not in steps, l
+        steps.append("static")
+    elif "shielding CPUs" in l:
+        assert steps and steps[-1] == "static", (l, steps)
+        steps.append("shield")
+    elif "did no good" in l:
+        kind = "shield" if "the shield" in l else "static" if "static priority" in l else "grace"
+        assert steps and steps[-1] == kind, (l, steps)
+        steps.pop()
+shield_now = "shield" in steps
+assert shield_now == bool(sys.argv[2]), (steps, sys.argv[2])
+undone = sum("did no good" in l for l in lines)
+print(f"{len(lines)} adapt steps, {undone} undone; in force at the end: {steps or 'none'}")
 PY
-check "--slo: the shield held the vCPU thread" test -n "$shielded"
 check "--slo: every thread, cpuset and IRQ restored" bash -c \
 	"$SNAP compare $TMP/before.json $TMP/after.json && diff $TMP/irq.before $TMP/irq.after && test ! -e $CS/kvmrt.rt"
 
 # 8c. --slo with nothing contending: work stops boosting (a boost would buy
-#     nothing); two CPU hogs arrive: on again within two intervals
+#     nothing); two CPU hogs arrive: on again. Asserted by order, not time:
+#     the log's lines before and after the hogs started. On a machine that
+#     is busy anyway, boosting never goes off, and the log must say why.
 guest ctl-trig 16 -i busy --hint --injector-cpu 0
 $SNAP snapshot "$TMP/before.json"
 "$KVMRT" control --rt ctl-trig --slo 5000 --hint-port 0x7c2 -l -d 15 --state "$STATE" \
 	>"$TMP/trig.out" 2>&1 &
 cp=$!
-t0=$(date +%s.%N)
 sleep 9
+hogs_line=$(wc -l <"$TMP/trig.out")
 hogs 5
-hogs_at=$(awk -v a="$(date +%s.%N)" -v b="$t0" 'BEGIN { print a - b }')
 wait $cp
 wait "$GPID"
 $SNAP snapshot "$TMP/after.json"
 check "--slo: work boosts off with nothing contending, on again under hogs" \
-	python3 - "$TMP/trig.out" "$hogs_at" <<'PY'
+	python3 - "$TMP/trig.out" "$hogs_line" <<'PY'
 import re, sys
 lines = open(sys.argv[1]).read().splitlines()
-hogs = float(sys.argv[2])
+hogs = int(sys.argv[2])  # lines written before the hogs started
 boost = re.compile(r"([0-9.]+) VM ctl-trig vCPU 0: boost ")
 off = [i for i, l in enumerate(lines) if l.endswith("work boosts off")]
 on = [i for i, l in enumerate(lines) if l.endswith("work boosts on")]
-assert off and on and off[0] < on[0], lines[:5] + [lines[i] for i in off + on]
-times = lambda a, b: [float(m.group(1)) for l in lines[a:b] if (m := boost.match(l))]
-before, between, after = times(0, off[0]), times(off[0], on[0]), times(on[0], len(lines))
+others = lambda l: float(re.search(r"others on its CPUs ([0-9.]+)%", l).group(1))
+# off only when nothing contended, on only when something did (or the SLO)
+for i in off:
+    assert others(lines[i]) < 5.0, lines[i]
+last = max([i for i in off + on if i < hogs], default=None)
+if last is None or last in on:
+    busy = sum(1 for l in lines[:hogs] if boost.match(l))
+    assert busy > 1000, "no boosts before the hogs"
+    print(f"boosting on when the hogs came ({busy} boosts before): the machine was busy")
+    sys.exit(0)
+nxt = min([i for i in on if i > last], default=None)
+assert nxt is not None, "not on again under the hogs"
+n = lambda a, b: sum(1 for l in lines[a:b] if boost.match(l))
+before, between, after = n(0, off[0]), n(last, nxt), n(nxt, len(lines))
 # boosted per interrupt until then, not at all while off, and again once on
-assert len(before) > 1000 and not between and len(after) > 1000, (len(before), len(between), len(after))
-assert hogs - 0.5 <= after[0] <= hogs + 2.5, (hogs, after[0])
-print(f"{len(before)} boosts, then none from {before[-1]:.1f} s (off) until {after[0]:.1f} s: "
-      f"hogs started at {hogs:.1f} s ({lines[on[0]].split('vCPU 0: ', 1)[1]})")
+assert before > 1000 and between == 0 and after > 500, (before, between, after)
+print(f"{before} boosts, then none while off, {after} after the hogs came "
+      f"({lines[nxt].split('vCPU 0: ', 1)[1]})")
 PY
 check "--slo work boosts: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 
