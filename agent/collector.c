@@ -18,8 +18,10 @@ static int on_record(void *ctx, void *data, size_t len)
 	const struct kvmrt_outlier *r = data;
 
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type == REC_VM) {
-		c->vms_seen++;
-		vmreg__seen(&c->reg, r->tgid);
+		/* read /proc after the poll, not in the middle of the records
+		 * (kvmrt control acts on the ones that follow) */
+		if (c->nseen < COLLECTOR_SEEN_MAX)
+			c->seen[c->nseen++] = r->tgid;
 		return 0;
 	}
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
@@ -83,8 +85,11 @@ int collector__refresh(struct collector *c)
 
 int collector__poll(struct collector *c, int timeout_ms)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int n = ring_buffer__poll(c->rb, timeout_ms), i;
 
+	for (i = 0; i < c->nseen; i++)
+		vmreg__seen(&c->reg, c->seen[i]);
+	c->nseen = 0;
 	return n == -EINTR ? 0 : n;
 }
 

@@ -58,7 +58,10 @@ struct collector {
 	ctl_fn on_ctl;
 	void *ctx;
 	int ncpus;
-	__u64 vms_seen;	/* new-VM records from the BPF side */
+	/* new VMs the BPF side reported, read from /proc at the poll's end */
+#define COLLECTOR_SEEN_MAX 64
+	__u32 seen[COLLECTOR_SEEN_MAX];
+	int nseen;
 	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
 };
 
@@ -67,7 +70,8 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 void collector__on_ctl(struct collector *c, ctl_fn fn);
 /* Rescan /proc for VMs (they come and go). */
 int collector__refresh(struct collector *c);
-/* Deliver pending outlier records; waits up to timeout_ms. */
+/* Deliver pending records (waits up to timeout_ms), then read the new VMs
+ * they reported. */
 int collector__poll(struct collector *c, int timeout_ms);
 int collector__snapshot(struct collector *c, struct snapshot *s);
 /* Drop everything kept about a VM that is gone: its BPF map entries and

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -52,6 +53,12 @@
 #define CTL_MAX_RT 16
 #define CTL_DEFAULT_PRIO 50
 
+/* Where a reaction's time goes: the controller's wake-up (the record's
+ * notification, its scheduling), its reading up to the boost, and the
+ * sched_setattr itself. */
+enum { R_TOTAL, R_WAKE, R_READ, R_SET, R_NR };
+static const char *const reaction_part[R_NR] = { "total", "wake-up", "reading", "setattr" };
+
 struct rt_vcpu {
 	char vm[VMREG_NAME_LEN];
 	__u32 vcpu;
@@ -64,6 +71,11 @@ struct rt_vcpu {
 	struct kvmrt_hist *prev; /* response and thread-wait histograms at the last adaptation */
 	struct cpuload load;	 /* its CPUs' use at the last adaptation */
 	__u64 capped_seen;	 /* cs.capped at the last adaptation */
+	/* since the last adaptation, for --slo: boosts for work after a
+	 * demotion, and those that came within twice the grace of it */
+	__u64 t_demoted;
+	__u64 iv_boosts, iv_caught, iv_work_boosts;
+	__u64 halted_seen, t_adapt; /* halted time and time at the last one */
 	int boosted;
 	int foreign; /* someone else changed it: hands off */
 };
@@ -91,13 +103,16 @@ struct control {
 	struct state_file st;
 	struct rt_vcpu *v;
 	int nv;
-	struct kvmrt_hist *reaction;
+	struct kvmrt_hist *reaction; /* [R_NR]: injection -> boost applied, and its parts */
+	__u64 t_woke;	/* when the controller last woke to read records */
+	int poll;	/* --poll: spin on the ring while a managed vCPU is demoted */
 	int guardian_fd;
 	const char *listen;
 	const char *web_config;
 	struct httpd http;
 	int serving;
 	int shielded;
+	__u64 shield_hold_until; /* --slo: a shield that did no good waits till then */
 	__u64 throttle_gap_ns; /* RT throttling's off time per period */
 	__u64 t_start;
 };
@@ -219,6 +234,7 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
 				       ctl->rt[i], v->vcpu, v->saved.tid,
 				       policy_str(v->saved.policy));
+				task_unpin(&v->saved);
 				return -EBUSY;
 			}
 			ctl->nv++;
@@ -271,11 +287,15 @@ static void print_plan(struct control *ctl)
 	if (ctl->slo_ns)
 		printf("  --slo %.0f us: each second, per vCPU, from its p99: the grace (%.0f us to "
 		       "%.0f ms), work boosts off while nothing contends for its CPUs, static "
-		       "priority%s\n",
+		       "priority%s; each step that pays more kept only if it does good\n",
 		       ctl->slo_ns / 1e3, ADAPT_GRACE_MIN_NS / 1e3, ADAPT_GRACE_MAX_NS / 1e6,
 		       ctl->shield_arg ? ", then the shield" : "");
-	printf("  controller: SCHED_FIFO %d; state file %s; RT throttling stays on\n",
-	       ctl->prio + 1, ctl->state_path);
+	if (ctl->poll)
+		printf("  controller: spins on the ring buffer while a vCPU is demoted (--poll), "
+		       "at its own policy; ");
+	else
+		printf("  controller: SCHED_FIFO %d; ", ctl->prio + 1);
+	printf("state file %s; RT throttling stays on\n", ctl->state_path);
 }
 
 /* The guardian: a child that outlives a crashed or killed controller and
@@ -441,23 +461,31 @@ static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, _
 		const char *why)
 {
 	__u64 dt = 0;
-	unsigned int b;
 
 	if (a == CS_BOOST) {
+		__u64 t0 = mono_ns(), t1, woke;
+
 		if (boost(ctl, v))
 			return;
+		v->iv_work_boosts += t_event != 0;
+		if (t_event && v->t_demoted && t_event > v->t_demoted) {
+			v->iv_boosts++;
+			v->iv_caught += t_event - v->t_demoted <= 2 * v->cfg.grace_ns;
+		}
 		if (t_event) {
-			dt = mono_ns() - t_event;
-			b = hist_bucket(dt);
-			ctl->reaction->b[b < HIST_NBUCKETS ? b : HIST_NBUCKETS - 1]++;
-			ctl->reaction->count++;
-			ctl->reaction->sum += dt;
-			if (dt > ctl->reaction->max)
-				ctl->reaction->max = dt;
+			t1 = mono_ns();
+			/* awake already (polling, or reading older records): no wake-up */
+			woke = ctl->t_woke > t_event ? ctl->t_woke : t_event;
+			dt = t1 - t_event;
+			hist_record(&ctl->reaction[R_TOTAL], dt);
+			hist_record(&ctl->reaction[R_WAKE], woke - t_event);
+			hist_record(&ctl->reaction[R_READ], t0 > woke ? t0 - woke : 0);
+			hist_record(&ctl->reaction[R_SET], t1 - t0);
 		}
 	} else if (a == CS_DEMOTE) {
 		if (demote(ctl, v))
 			return;
+		v->t_demoted = mono_ns();
 		if (v->cs.state == CS_COOLDOWN) {
 			why = "the cap";
 			pr_warn("VM %s vCPU %u: boosted for the cap (%.0f ms): demoted for %.0f ms",
@@ -588,7 +616,7 @@ static void publish(struct control *ctl)
 			}
 		}
 	}
-	lat_from_hist(ctl->reaction, &rs);
+	lat_from_hist(&ctl->reaction[R_TOTAL], &rs);
 	fprintf(f, "# HELP kvmrt_control_reaction_p99_seconds Injection to boost applied, p99 so far.\n"
 		   "# TYPE kvmrt_control_reaction_p99_seconds gauge\n"
 		   "kvmrt_control_reaction_p99_seconds %.9f\n", rs.p99_ns / 1e9);
@@ -601,10 +629,13 @@ static void publish(struct control *ctl)
 /* --slo: a shield that did no good goes; the state file forgets it. */
 static void remove_shield(struct control *ctl)
 {
-	if (!ctl->shielded)
+	if (!ctl->st.groups && !ctl->st.nirqs)
 		return;
-	if (shield_restore(&ctl->st))
+	if (shield_restore(&ctl->st)) {
+		/* the state file keeps it: the restore at exit tries again */
 		pr_warn("control: undoing the shield: some of it could not be restored");
+		return;
+	}
 	free(ctl->st.moved);
 	free(ctl->st.irqs);
 	ctl->st.moved = NULL;
@@ -701,6 +732,17 @@ static void adapt(struct control *ctl, __u64 now)
 		s.harm = v->cs.capped != v->capped_seen ||
 			 (v->boosted && wait_top >= ctl->throttle_gap_ns * 3 / 4);
 		v->capped_seen = v->cs.capped;
+		s.caught_pm = v->iv_boosts ? (__u32)(v->iv_caught * 1000 / v->iv_boosts) : 0;
+		s.need_pm = s.count ? (__u32)(v->iv_work_boosts * 1000 / s.count) : 0;
+		v->iv_boosts = v->iv_caught = v->iv_work_boosts = 0;
+		s.busy_pm = 1000;
+		if (v->t_adapt && now > v->t_adapt) {
+			__u64 halted = st->c.halted_ns - v->halted_seen, span = now - v->t_adapt;
+
+			s.busy_pm = halted >= span ? 0 : (__u32)(1000 - halted * 1000 / span);
+		}
+		v->halted_seen = st->c.halted_ns;
+		v->t_adapt = now;
 		{
 			struct cpuload l;
 			int ok = !cpuload_read(&l, (pid_t)v->saved.tid);
@@ -708,7 +750,10 @@ static void adapt(struct control *ctl, __u64 now)
 			s.others_pm = ok && v->load.t ? cpuload_others_pm(&v->load, &l) : 1000;
 			v->load = ok ? l : (struct cpuload){ 0 };
 		}
-		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->slo_ns, ctl->shield_arg && !ctl->shielded);
+		/* the shield is the host's, not one vCPU's: one that did no
+		 * good is held off for every vCPU */
+		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->slo_ns,
+				  ctl->shield_arg && !ctl->shielded && now >= ctl->shield_hold_until);
 		switch (a) {
 		case AD_GRACE_UP:
 		case AD_GRACE_DOWN:
@@ -732,11 +777,12 @@ static void adapt(struct control *ctl, __u64 now)
 				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
 				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
 			remove_shield(ctl);
+			ctl->shield_hold_until = now + v->ad.hold[STEP_SHIELD] * 1000000000ULL;
 			break;
 		case AD_ESCALATE:
 			fprintf(stderr,
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
-				"grace: static priority (the cap still applies)\n",
+				"useful grace: static priority (the cap still applies)\n",
 				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
 			act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
 			break;
@@ -759,7 +805,13 @@ static void adapt(struct control *ctl, __u64 now)
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at static "
 				"priority: shielding CPUs %s\n",
 				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
-			apply_shield(ctl);
+			if (apply_shield(ctl)) {
+				/* shield_apply undid its part: nothing on trial */
+				pr_warn("control: shield failed: not trying it again");
+				v->ad.shielded = 0;
+				v->ad.trial = 0;
+				ctl->shield_hold_until = ~0ULL;
+			}
 			break;
 		case AD_WORK_OFF:
 		case AD_WORK_ON:
@@ -776,6 +828,17 @@ static void adapt(struct control *ctl, __u64 now)
 			break;
 		}
 	}
+}
+
+/* Could a managed vCPU need a boost (--poll spins only then)? */
+static int any_demoted(const struct control *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nv; i++)
+		if (!ctl->v[i].boosted && !ctl->v[i].foreign)
+			return 1;
+	return 0;
 }
 
 /* Wait for records until the nearest grace/cap deadline, then tick. */
@@ -802,10 +865,21 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 			deadline = t_end;
 		ts.tv_sec = deadline > now ? (deadline - now) / 1000000000ULL : 0;
 		ts.tv_nsec = deadline > now ? (deadline - now) % 1000000000ULL : 0;
-		/* consume on a timeout too: some records do not wake us (a
-		 * vCPU going to sleep), and they must count before the tick */
-		epoll_pwait2(epfd, &ev, 1, &ts, NULL);
-		ring_buffer__consume(ctl->c.rb);
+		if (ctl->poll && any_demoted(ctl)) {
+			/* --poll: read the ring as records come, no wake-up */
+			while (!exiting && mono_ns() < deadline) {
+				ctl->t_woke = mono_ns();
+				if (ring_buffer__consume(ctl->c.rb) > 0)
+					break;
+			}
+		} else {
+			/* consume on a timeout too: some records do not wake
+			 * us (a vCPU going to sleep), and they must count
+			 * before the tick */
+			epoll_pwait2(epfd, &ev, 1, &ts, NULL);
+			ctl->t_woke = mono_ns();
+			ring_buffer__consume(ctl->c.rb);
+		}
 		now = mono_ns();
 		demoted = 0;
 		for (i = 0; i < ctl->nv; i++) {
@@ -868,6 +942,9 @@ static void usage(FILE *f)
 		"      --grace USEC       stay boosted this long after the work ends (default 500)\n"
 		"      --cap MSEC         never boost longer than this of running at once (default 100)\n"
 		"      --hint-port PORT   guest writes here: 1 busy, 0 idle (e.g. 0x7c2)\n"
+		"      --poll             spin on the ring buffer, on a housekeeping CPU, while a\n"
+		"                         managed vCPU is demoted: no wake-up to wait for, at the\n"
+		"                         cost of that CPU's time\n"
 		"  -d, --duration SEC     stop after SEC seconds (default: until Ctrl-C)\n"
 		"      --listen ADDR:PORT also serve kvmrt export's metrics and control's own\n"
 		"      --web-config FILE  TLS and basic auth for --listen\n"
@@ -883,7 +960,7 @@ static void usage(FILE *f)
 static int parse_args(struct control *ctl, int argc, char **argv)
 {
 	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-	       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_HELP };
+	       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_POLL, O_HELP };
 	static const struct option longopts[] = {
 		{ "rt", required_argument, NULL, O_RT },
 		{ "prio", required_argument, NULL, O_PRIO },
@@ -895,6 +972,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 		{ "grace", required_argument, NULL, O_GRACE },
 		{ "cap", required_argument, NULL, O_CAP },
 		{ "hint-port", required_argument, NULL, O_HINT },
+		{ "poll", no_argument, NULL, O_POLL },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, O_DRY },
 		{ "restore", no_argument, NULL, O_RESTORE },
@@ -980,6 +1058,9 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 		case O_DRY:
 			ctl->dry_run = 1;
 			break;
+		case O_POLL:
+			ctl->poll = 1;
+			break;
 		case O_RESTORE:
 			ctl->restore = 1;
 			break;
@@ -1017,6 +1098,10 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 		pr_err("control: --hint-port needs --cosched");
 		return 2;
 	}
+	if (ctl->poll && !ctl->cosched) {
+		pr_err("control: --poll needs --cosched");
+		return 2;
+	}
 	return 0;
 }
 
@@ -1045,14 +1130,34 @@ static void summary(struct control *ctl, double secs)
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 	}
 	if (ctl->cosched) {
-		lat_from_hist(ctl->reaction, &rs);
+		int r;
+
+		lat_from_hist(&ctl->reaction[R_TOTAL], &rs);
 		printf("  reaction (injection -> boost applied): ");
-		if (rs.count)
+		if (rs.count) {
 			printf("%llu boosts, p50 %.1f us, p99 %.1f us, max %.1f us\n",
 			       (unsigned long long)rs.count, rs.p50_ns / 1e3, rs.p99_ns / 1e3,
 			       rs.max_ns / 1e3);
-		else
+			printf("  reaction parts, p50 / p99 / max us:");
+			for (r = R_WAKE; r < R_NR; r++) {
+				lat_from_hist(&ctl->reaction[r], &rs);
+				printf("%s %s %.1f / %.1f / %.1f", r == R_WAKE ? "" : ";",
+				       reaction_part[r], rs.p50_ns / 1e3, rs.p99_ns / 1e3,
+				       rs.max_ns / 1e3);
+			}
+			printf("\n");
+		} else {
 			printf("no boosts after injections (their vCPUs were parked, or had none)\n");
+		}
+	}
+	{
+		struct rusage ru;
+
+		if (!getrusage(RUSAGE_SELF, &ru))
+			printf("  controller CPU: %.2f%% of one CPU%s\n",
+			       100.0 * (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+					(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) / secs,
+			       ctl->poll ? " (--poll)" : "");
 	}
 }
 
@@ -1093,7 +1198,7 @@ int cmd_control(int argc, char **argv)
 		return 1;
 	vmreg__init(&reg, -1, -1, -1);
 	vmreg__scan(&reg);
-	if (ctl.cosched || ctl.listen || !all_threads_known(&ctl, &reg)) {
+	if ((!ctl.dry_run && (ctl.cosched || ctl.listen)) || !all_threads_known(&ctl, &reg)) {
 		/* the BPF side: for co-scheduling and metrics, and its events
 		 * name vCPU threads that /proc did not */
 		lo.hint_port = (__u16)ctl.hint_port;
@@ -1107,13 +1212,14 @@ int cmd_control(int argc, char **argv)
 		ctl.loaded = 1;
 		/* a vCPU thread in guest code reads "running", not KVM_RUN:
 		 * give its events, or its next halt, up to 2 s */
-		for (i = 0; i < 20 && !all_threads_known(&ctl, &ctl.c.reg); i++) {
+		t_start = mono_ns();
+		while (mono_ns() < t_start + 2000000000ULL && !all_threads_known(&ctl, &ctl.c.reg)) {
 			collector__poll(&ctl.c, 100);
 			collector__refresh(&ctl.c);
 		}
 	}
 	err = resolve(&ctl, ctl.loaded ? &ctl.c.reg : &reg);
-	if (ctl.loaded && !ctl.cosched && !ctl.listen) {
+	if (ctl.loaded && (ctl.dry_run || (!ctl.cosched && !ctl.listen))) {
 		collector__destroy(&ctl.c);
 		loader__destroy(&ctl.l);
 		ctl.loaded = 0;
@@ -1133,7 +1239,7 @@ int cmd_control(int argc, char **argv)
 		mkdir(dir, 0700);
 	}
 	snprintf(ctl.st.path, sizeof(ctl.st.path), "%s", ctl.state_path);
-	ctl.reaction = calloc(1, sizeof(*ctl.reaction));
+	ctl.reaction = calloc(R_NR, sizeof(*ctl.reaction));
 	if (!ctl.reaction)
 		goto out_bpf;
 	for (i = 0; i < ctl.nv; i++) {
@@ -1173,7 +1279,8 @@ int cmd_control(int argc, char **argv)
 		cpu_set_t rtcpus, hk;
 		long c, ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+		/* --poll spins: at FIFO it would starve its CPU */
+		if (!ctl.poll && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
 			pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1, strerror(errno));
 		CPU_ZERO(&rtcpus);
 		if (ctl.shield_arg) {
@@ -1192,6 +1299,15 @@ int cmd_control(int argc, char **argv)
 				CPU_SET(c, &hk);
 		if (CPU_COUNT(&hk) && sched_setaffinity(0, sizeof(hk), &hk))
 			pr_warn("controller on housekeeping CPUs: %s", strerror(errno));
+		if (ctl.poll && !CPU_COUNT(&hk)) {
+			/* spinning where the boosted vCPUs run could stall demotions */
+			pr_warn("control: --poll: no housekeeping CPU (the vCPUs may run on all): "
+				"not polling");
+			ctl.poll = 0;
+			if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+				pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1,
+					strerror(errno));
+		}
 	}
 	/* with --slo the shield is the last resort, not the start */
 	if (ctl.shield_arg && !ctl.slo_ns && apply_shield(&ctl)) {

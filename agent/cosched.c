@@ -177,15 +177,17 @@ static enum adapt_action trial(struct cosched_adapt *a, enum adapt_step step, __
 	return taken;
 }
 
-/* The step on trial has had its intervals: keep it (AD_NONE) or undo it. */
-static enum adapt_action judge(struct cosched_adapt *a, struct cosched_cfg *cfg)
+/* The step on trial failed: undo it, and hold it off (longer each time). */
+static enum adapt_action undo(struct cosched_adapt *a, struct cosched_cfg *cfg)
 {
 	enum adapt_step step = (enum adapt_step)(a->trial - 1);
 
 	a->trial = 0;
-	if (!a->trial_harm && a->trial_worst < a->trial_base)
-		return AD_NONE;
-	a->hold[step] = ADAPT_HOLD;
+	if (!a->hold_len[step])
+		a->hold_len[step] = ADAPT_HOLD;
+	a->hold[step] = a->hold_len[step];
+	if (a->hold_len[step] < ADAPT_HOLD_MAX)
+		a->hold_len[step] *= 2;
 	a->over = 0;
 	a->under = 0;
 	a->undone++;
@@ -209,7 +211,6 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	__u64 p99_ns = s->p99_ns;
 	int contended = s->wait_p99_ns * ADAPT_CONTENTION_DIV > slo_ns ||
 			s->others_pm >= ADAPT_OTHERS_PM;
-	enum adapt_action undo;
 	int i;
 
 	if (!s->count)
@@ -218,14 +219,16 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 		if (a->hold[i])
 			a->hold[i]--;
 	if (a->trial) {
+		/* each interval on trial must do better, or the step goes */
 		a->trial_harm |= s->harm;
 		if (p99_ns > a->trial_worst)
 			a->trial_worst = p99_ns;
+		if (s->harm || p99_ns >= a->trial_base)
+			return undo(a, cfg);
 		if (--a->trial_left > 0)
 			return AD_NONE;
-		undo = judge(a, cfg);
-		if (undo != AD_NONE)
-			return undo;
+		a->hold_len[a->trial - 1] = ADAPT_HOLD; /* kept: it may fail anew */
+		a->trial = 0;
 	}
 	if (cfg->work_off && (contended || p99_ns > slo_ns)) {
 		/* first undo the last saving, before paying more */
@@ -239,14 +242,17 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 		a->over++;
 		if (a->escalated) {
 			/* static priority is not enough: its own CPUs */
-			if (can_shield && !a->shielded && a->over >= ADAPT_ESCALATE_AFTER &&
+			if (can_shield && !a->shielded && a->over >= ADAPT_STEP_AFTER &&
 			    !a->hold[STEP_SHIELD]) {
 				a->shielded = 1;
 				return trial(a, STEP_SHIELD, p99_ns, cfg->grace_ns, AD_SHIELD);
 			}
 			return AD_NONE;
 		}
-		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS && !a->hold[STEP_GRACE]) {
+		if (a->over < ADAPT_STEP_AFTER || s->need_pm < ADAPT_NEED_PM)
+			return AD_NONE; /* not yet, or nothing a boost could change */
+		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS && !a->hold[STEP_GRACE] &&
+		    s->caught_pm >= ADAPT_CATCH_PM) {
 			__u64 old = cfg->grace_ns;
 
 			cfg->grace_ns *= 2;
@@ -254,8 +260,9 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 				cfg->grace_ns = ADAPT_GRACE_MAX_NS;
 			return trial(a, STEP_GRACE, p99_ns, old, AD_GRACE_UP);
 		}
-		/* the longest grace (or the longest that did good) is not enough */
-		if (a->over >= ADAPT_ESCALATE_AFTER && !a->hold[STEP_ESCALATE]) {
+		/* the longest useful grace is not enough; static priority, if
+		 * the vCPU sleeps enough not to be throttled at it */
+		if (!a->hold[STEP_ESCALATE] && s->busy_pm <= ADAPT_FIFO_BUSY_PM) {
 			a->escalated = 1;
 			return trial(a, STEP_ESCALATE, p99_ns, cfg->grace_ns, AD_ESCALATE);
 		}

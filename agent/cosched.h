@@ -69,11 +69,18 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
  * response, lengthen the grace period when over the SLO, shorten it when
  * comfortably under (less boosted CPU time), and escalate to static
  * priority when even the longest grace does not hold the SLO.
- * Each step that pays more (a longer grace, static priority, the shield) is
- * on trial: it stays only if the next intervals' p99 (the worst of them)
- * is better than the p99 that called for it, and neither the cap nor RT
- * throttling fired meanwhile (a setting that trips them is worse, whatever
- * its p99). Otherwise it is undone and not tried again for a while. (A
+ * A step is taken only after ADAPT_STEP_AFTER intervals over the SLO, and
+ * only where it can help: where enough interrupts found the vCPU demoted
+ * (a parked vCPU is at SCHED_FIFO already, a boost or static priority
+ * changes nothing for it); a longer grace only if it would have spared
+ * some of those boosts (they came within it after a demotion); static
+ * priority only for a vCPU that sleeps enough not to run into RT
+ * throttling. Each step that pays more (a longer grace, static priority,
+ * the shield) is then on trial: it stays only if each of the next
+ * intervals' p99 beats the p99 that called for it, and neither the cap nor
+ * RT throttling fires meanwhile (a setting that trips them is worse,
+ * whatever its p99). The first interval that fails undoes it, and it is
+ * not tried again for a while, twice as long after each failure. (A
  * longer grace that keeps a busy-idle guest boosted until the cap, then
  * behind the load for the cool-down, made the p99 worse, and the worse
  * p99 then asked for a longer grace still.)
@@ -87,12 +94,19 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
  */
 #define ADAPT_GRACE_MIN_NS 50000ULL
 #define ADAPT_GRACE_MAX_NS 10000000ULL
-#define ADAPT_ESCALATE_AFTER 3	/* intervals over the SLO at the longest grace */
+#define ADAPT_STEP_AFTER 3	/* intervals over the SLO before a step that pays more */
 #define ADAPT_RELAX_AFTER 5	/* intervals under half the SLO */
 #define ADAPT_CONTENTION_DIV 4	/* a wait p99 over SLO / this: contention */
 #define ADAPT_OTHERS_PM 50	/* others using this much (per mille) of its CPUs: too */
 #define ADAPT_TRIAL 2		/* intervals that judge a step */
-#define ADAPT_HOLD 10		/* intervals before a step that failed is tried again */
+#define ADAPT_HOLD 10		/* intervals before a step that failed is tried again, */
+#define ADAPT_HOLD_MAX 320	/* doubling with each failure up to this */
+#define ADAPT_CATCH_PM 50	/* a longer grace helps if it catches this many (per mille)
+				 * of the interrupts that needed a boost */
+#define ADAPT_NEED_PM 10	/* a step helps only if this many (per mille) of the
+				 * interrupts needed a boost (found it demoted) */
+#define ADAPT_FIFO_BUSY_PM 900	/* static priority only for a vCPU running at most this
+				 * share (per mille) of the time: RT throttling allows 950 */
 
 enum adapt_action {
 	AD_NONE,
@@ -112,7 +126,7 @@ enum adapt_step { STEP_GRACE, STEP_ESCALATE, STEP_SHIELD, STEP_NR };
 
 struct cosched_adapt {
 	int escalated;	/* static priority: always boosted */
-	int shielded;	/* and, last resort, on CPUs of its own (kept to the end) */
+	int shielded;	/* and, last resort, on CPUs of its own (while it does good) */
 	int over;	/* consecutive intervals over the SLO */
 	int under;	/* consecutive intervals under half of it */
 	/* the step on trial (1 + enum adapt_step; 0: none) */
@@ -122,7 +136,9 @@ struct cosched_adapt {
 	__u64 trial_base;	/* the p99 that called for it */
 	__u64 trial_worst;	/* the worst p99 since */
 	__u64 trial_grace;	/* the grace before a longer one */
-	int hold[STEP_NR];	/* intervals before a failed step may be tried again */
+	int hold[STEP_NR];	/* intervals (with interrupts) before a failed step may be
+				 * tried again */
+	int hold_len[STEP_NR];	/* the next hold, doubled at each failure */
 	__u64 undone;		/* steps undone, for the summary */
 };
 
@@ -133,6 +149,10 @@ struct adapt_sample {
 	__u64 wait_p99_ns;	/* its thread's runnable -> running waits */
 	__u32 others_pm;	/* other tasks' use of its CPUs, per mille (unknown: 1000) */
 	int harm;		/* the boost cap or RT throttling fired in it */
+	__u32 caught_pm;	/* of the work boosts after a demotion, those twice the grace
+				 * would have spared (per mille) */
+	__u32 busy_pm;		/* the share of it the vCPU was not halted (per mille) */
+	__u32 need_pm;		/* interrupts that found it demoted and boosted it (per mille) */
 };
 
 /* can_shield: a shield is configured to escalate to. */

@@ -254,6 +254,7 @@ static struct vm_vcpu *vm_vcpu_of_tid(struct vm_entry *e, __u32 tid)
 static int vcpu_fds(struct vmreg *r, struct vm_entry *e, int *fds, int nfds)
 {
 	char path[300], link[600], target[64];
+	unsigned long long seen[VMREG_MAX_VCPUS / 64] = { 0 };
 	struct dirent *d;
 	DIR *dir;
 	int n = 0, i;
@@ -278,10 +279,17 @@ static int vcpu_fds(struct vmreg *r, struct vm_entry *e, int *fds, int nfds)
 		target[len] = 0;
 		if (!vmreg_parse_vcpu_fd(target, &id))
 			continue;
-		n++;
+		/* distinct vCPUs: a VMM may hold one twice */
+		if (id < VMREG_MAX_VCPUS && !(seen[id / 64] & (1ULL << (id % 64)))) {
+			seen[id / 64] |= 1ULL << (id % 64);
+			n++;
+		}
 		fd = strtoul(d->d_name, NULL, 10);
 		if (fd < (unsigned long)nfds)
 			fds[fd] = (int)id;
+		else
+			pr_debug("VM %u: vCPU %u on fd %lu, beyond the %d looked at", e->pid, id,
+				 fd, nfds);
 	}
 	closedir(dir);
 	return n;
@@ -428,13 +436,28 @@ static void learn_from_events(struct vmreg *r)
 	}
 }
 
+/* Is pid a process (not another thread's id: KVM names a VM by the
+ * thread that created it)? 1 yes, 0 no, -1 gone. */
+static int is_process(const char *proc, __u32 pid)
+{
+	char path[64], buf[1024], *t;
+
+	snprintf(path, sizeof(path), "%s/%u/status", proc, pid);
+	if (read_file(path, buf, sizeof(buf)) <= 0)
+		return -1;
+	t = strstr(buf, "\nTgid:");
+	return t && strtoul(t + 6, NULL, 10) == pid;
+}
+
 void vmreg__seen(struct vmreg *r, __u32 pid)
 {
+	int proc;
+
 	if (vmreg__find(r, pid))
 		return;
-	/* a process that injected but holds no VM is not one (a hard irq
-	 * landing on it); one already gone is kept under what can be read */
-	if (start_time(r->proc, pid) && !holds_kvm_vm(r->proc, pid))
+	/* one already gone is kept under what can be read */
+	proc = is_process(r->proc, pid);
+	if (!proc || (proc > 0 && !holds_kvm_vm(r->proc, pid)))
 		return;
 	vmreg__get(r, pid);
 }

@@ -179,20 +179,8 @@ static __always_inline struct kvmrt_cpu_ctx *this_cpu(void)
 
 static __always_inline void hist_add(struct kvmrt_vcpu_state *v, __u32 metric, __u64 val)
 {
-	struct kvmrt_hist *h;
-	__u32 b;
-
-	if (metric >= M_NR)
-		return;
-	h = &v->h[metric];
-	b = hist_bucket(val);
-	if (b >= HIST_NBUCKETS)
-		b = HIST_NBUCKETS - 1;
-	h->b[b]++;
-	h->count++;
-	h->sum += val;
-	if (val > h->max)
-		h->max = val;
+	if (metric < M_NR)
+		hist_record(&v->h[metric], val);
 }
 
 static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_key *vk, int create)
@@ -206,9 +194,10 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of(const struct kvmrt_vcpu_
 	return v;
 }
 
-/* A process seen with a VM for the first time: tell the agent at once, so
- * that it reads the VM's name while the process lives (a VM may last less
- * than the agent's scan interval). */
+/* A process seen running a vCPU for the first time: tell the agent at
+ * once, so that it reads the VM's name while the process lives (a VM may
+ * last less than the agent's scan interval). Only from a vCPU's own thread:
+ * a user task that injects may be one a hard irq landed on. */
 static __always_inline void note_vm(__u32 tgid)
 {
 	struct kvmrt_ctl_rec *r;
@@ -245,10 +234,9 @@ static __always_inline __u32 vm_of_current(__u64 id)
 	 * vhost worker since 6.4) even before the agent has seen the VM;
 	 * kernel threads (kworker, kvm-pit, idle under a hard irq) are not. */
 	task = (struct task_struct *)bpf_get_current_task();
-	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
-		return 0;
-	note_vm(tgid);
-	return tgid;
+	if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		return tgid;
+	return 0;
 }
 
 /* Record that thread tid of process tgid runs vCPU vcpu_id. */

@@ -91,6 +91,20 @@ struct kvmrt_hist {
 	__u64 b[HIST_NBUCKETS];
 };
 
+/* One value into a histogram: the BPF programs' and the agent's one way. */
+static __always_inline void hist_record(struct kvmrt_hist *h, __u64 val)
+{
+	__u32 b = hist_bucket(val);
+
+	if (b >= HIST_NBUCKETS)
+		b = HIST_NBUCKETS - 1;
+	h->b[b]++;
+	h->count++;
+	h->sum += val;
+	if (val > h->max)
+		h->max = val;
+}
+
 /* Per-vCPU event counters. */
 struct kvmrt_counters {
 	__u64 injected[SRC_NR];

@@ -99,7 +99,9 @@ static void runaway_guest_capped(void **state)
 static enum adapt_action adapt_c(struct cosched_adapt *a, struct cosched_cfg *c, __u64 p99,
 				 __u64 n, __u64 slo, int can_shield)
 {
-	struct adapt_sample s = { .p99_ns = p99, .count = n, .wait_p99_ns = slo };
+	/* a longer grace would spare every boost; the vCPU mostly sleeps */
+	struct adapt_sample s = { .p99_ns = p99, .count = n, .wait_p99_ns = slo,
+				  .caught_pm = 1000, .busy_pm = 100, .need_pm = 1000 };
 
 	return cosched_adapt(a, c, &s, slo, can_shield);
 }
@@ -137,11 +139,9 @@ static void adaptive_shield(void **state)
 
 	/* a shield that does no good is undone, and not tried for a while */
 	a = (struct cosched_adapt){ .escalated = 1 };
-	for (i = 0; i < ADAPT_ESCALATE_AFTER - 1; i++)
+	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
 		assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_NONE);
 	assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_SHIELD);
-	for (i = 1; i < ADAPT_TRIAL; i++)
-		assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_NONE);
 	assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_UNSHIELD);
 	assert_false(a.shielded);
 	assert_true(a.escalated);
@@ -159,52 +159,88 @@ static void adaptive_trial(void **state)
 {
 	struct cosched_cfg c = cfg;
 	struct cosched_adapt a = { 0 };
-	struct adapt_sample over = { .p99_ns = 205 * US, .count = 250, .wait_p99_ns = 0 };
-	struct adapt_sample worse = over, capped = over;
+	struct adapt_sample over = { .p99_ns = 205 * US, .count = 250, .caught_pm = 1000,
+				     .busy_pm = 100, .need_pm = 1000 };
+	struct adapt_sample worse = over, capped = over, better = over;
 	__u64 slo = 200 * US;
 	int i;
 
 	worse.p99_ns = 6000 * US;
 	worse.harm = 1;
+	/* no step on one noisy interval: ADAPT_STEP_AFTER of them */
+	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
 	assert_int_equal(c.grace_ns, 2 * cfg.grace_ns);
-	for (i = 1; i < ADAPT_TRIAL; i++)
-		assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_NONE);
+	/* the first interval that does worse undoes it */
 	assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_GRACE_BACK);
 	assert_int_equal(c.grace_ns, cfg.grace_ns);
 	assert_int_equal(a.undone, 1);
 	/* held: a worse p99 does not ask for a longer grace again; static
 	 * priority (a step of its own) is tried after the usual wait, and
 	 * judged the same way */
-	for (i = 0; i < ADAPT_ESCALATE_AFTER - 1; i++)
+	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
 		assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_ESCALATE);
-	for (i = 1; i < ADAPT_TRIAL; i++)
-		assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_DEESCALATE);
 	assert_false(a.escalated);
 	assert_int_equal(a.undone, 2);
-	/* both held, for ADAPT_HOLD intervals from their failures */
-	for (i = 0; i < ADAPT_HOLD - ADAPT_ESCALATE_AFTER - ADAPT_TRIAL - 1; i++)
+	/* the grace is held ADAPT_HOLD intervals from its failure */
+	for (i = 0; i < ADAPT_HOLD - ADAPT_STEP_AFTER - 2; i++)
 		assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
 
-	/* a better p99, but the cap fired meanwhile: worse */
+	/* a better p99, but the cap fired meanwhile: worse; held twice as
+	 * long now */
 	capped.p99_ns = 150 * US;
 	capped.harm = 1;
-	for (i = 1; i < ADAPT_TRIAL; i++)
-		assert_int_equal(cosched_adapt(&a, &c, &capped, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &capped, slo, 0), AD_GRACE_BACK);
+	for (i = 0; i < 2 * ADAPT_HOLD - 1; i++)
+		assert_int_not_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
+	assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
 
-	/* a step that does good stays */
+	/* a step that does good in each interval of its trial stays */
 	a = (struct cosched_adapt){ 0 };
 	c = cfg;
-	assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
-	over.p99_ns = 190 * US;
-	for (i = 0; i < ADAPT_TRIAL + 5; i++)
+	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
 		assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_NONE);
+	assert_int_equal(cosched_adapt(&a, &c, &over, slo, 0), AD_GRACE_UP);
+	better.p99_ns = 150 * US;
+	for (i = 0; i < ADAPT_TRIAL + 5; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &better, slo, 0), AD_NONE);
 	assert_int_equal(c.grace_ns, 2 * cfg.grace_ns);
 	assert_int_equal(a.undone, 0);
+}
+
+/* Steps only where they can help: no longer grace when no boost came
+ * within it after a demotion (a parked vCPU, interrupts far apart), no
+ * static priority for a vCPU that never sleeps (RT throttling would stop
+ * it). Over the SLO with neither, nothing changes. */
+static void adaptive_useless_steps(void **state)
+{
+	struct cosched_cfg c = cfg;
+	struct cosched_adapt a = { 0 };
+	struct adapt_sample s = { .p99_ns = 500 * US, .count = 250, .caught_pm = 10,
+				  .busy_pm = 1000, .need_pm = 1000 };
+	__u64 slo = 200 * US;
+	int i;
+
+	for (i = 0; i < 30; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &s, slo, 1), AD_NONE);
+	assert_int_equal(c.grace_ns, cfg.grace_ns);
+	assert_false(a.escalated);
+	/* interrupts that find it parked need no boost: nothing to step */
+	s.busy_pm = 100;
+	s.caught_pm = 1000;
+	s.need_pm = 0;
+	for (i = 0; i < 30; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &s, slo, 1), AD_NONE);
+	s.need_pm = 1000;
+	s.caught_pm = 10;
+	/* it sleeps half the time (and has been over for long): static
+	 * priority at once */
+	s.busy_pm = 500;
+	assert_int_equal(cosched_adapt(&a, &c, &s, slo, 1), AD_ESCALATE);
 }
 
 /* --slo: each longer grace that does good stays, static priority when the
@@ -338,7 +374,8 @@ static void adaptive_work_trigger(void **state)
 {
 	struct cosched_cfg c = cfg;
 	struct cosched_adapt a = { 0 };
-	struct adapt_sample calm = { .p99_ns = 20 * US, .count = 100, .wait_p99_ns = 10 * US };
+	struct adapt_sample calm = { .p99_ns = 20 * US, .count = 100, .wait_p99_ns = 10 * US,
+				     .caught_pm = 1000, .busy_pm = 100, .need_pm = 1000 };
 	struct adapt_sample busy = calm, others = calm;
 	struct cosched cs = { 0 };
 	__u64 slo = 100 * US;
@@ -394,6 +431,8 @@ static void adaptive_work_trigger(void **state)
 	assert_true(c.work_off);
 	calm.p99_ns = 2 * slo;
 	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_WORK_ON);
+	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
+		assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &calm, slo, 0), AD_GRACE_UP);
 }
 
@@ -439,6 +478,7 @@ int main(void)
 		cmocka_unit_test(adaptive),
 		cmocka_unit_test(adaptive_shield),
 		cmocka_unit_test(adaptive_trial),
+		cmocka_unit_test(adaptive_useless_steps),
 		cmocka_unit_test(adaptive_work_trigger),
 	};
 
