@@ -13,8 +13,8 @@ import sys
 # port exit seen in userspace, after the EOI). Percentiles keep that order;
 # the histogram may report up to 1/32 above the exact value, hence 3.5%.
 HIST_SLACK = 1.035
-# The timer mode compares different endpoints (see guest_match)
-TIMER_TOL_NS = 100000
+# KVM fires a LAPIC timer up to this early (lapic_timer_advance_ns's cap)
+TIMER_ADVANCE_NS = 5000 + 1000
 
 
 def load(path):
@@ -102,13 +102,17 @@ def guest_match(t, g, mode, timeline=None):
     if mode == "timer":
         # The guest times a tick from when it was due to its handler's
         # entry, by KVM's LAPIC clock (the timer's current count), while
-        # kvmrt times it from the hrtimer's expiry to the EOI: different
-        # endpoints, 15-50 us apart here. Within 100 us, both ways, at p50
-        # and p90; the p99 and max of a guest clock that wraps at one
-        # period are not compared.
+        # kvmrt times it from the hrtimer's expiry to the EOI, which this
+        # host takes at delivery, before the handler's first instruction.
+        # The expiry is no earlier than the deadline less KVM's timer
+        # advance (at most 5 us), so tick by tick kvmrt's is at most the
+        # guest's plus that: a bound that holds however slow the
+        # emulation (the guest's side grows with it: 170 us at p90 against
+        # kvmrt's 70 on a busy day), at p50 and p90; the p99 and max of a
+        # guest clock that wraps at one period are not compared.
         for p in ("p50_ns", "p90_ns"):
-            if abs(gr[p] - r[p]) > TIMER_TOL_NS:
-                sys.exit(f"{p}: guest {gr[p]} vs kvmrt {r[p]}: more than {TIMER_TOL_NS} apart")
+            if r[p] > gr[p] * HIST_SLACK + TIMER_ADVANCE_NS:
+                sys.exit(f"{p}: kvmrt {r[p]} above guest {gr[p]} plus the timer advance")
     else:
         for p in ("p50_ns", "p90_ns", "p99_ns", "max_ns"):
             if r[p] > gr[p] * HIST_SLACK + 1000:
