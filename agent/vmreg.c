@@ -337,12 +337,13 @@ static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 
 	snprintf(path, sizeof(path), "%s/%u/cmdline", r->proc, e->pid);
 	n = read_file(path, buf, sizeof(buf));
-	if (n <= 0 || !vmreg_parse_name(buf, n, e->name, sizeof(e->name))) {
+	/* a name once known stays: an exiting process's cmdline reads empty */
+	if ((n <= 0 || !vmreg_parse_name(buf, n, e->name, sizeof(e->name))) && !e->name[0]) {
 		snprintf(path, sizeof(path), "%s/%u/comm", r->proc, e->pid);
 		if (read_file(path, buf, sizeof(buf)) > 0) {
 			chomp(buf);
 			snprintf(e->name, sizeof(e->name), "%s", buf);
-		} else if (!e->name[0]) {
+		} else {
 			snprintf(e->name, sizeof(e->name), "pid-%u", e->pid);
 		}
 	}

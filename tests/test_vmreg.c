@@ -215,6 +215,11 @@ static void fake_proc_scan(void **state)
 	assert_int_equal(e->vcpus[0].how, VCPU_BY_NAME);
 	assert_null(vmreg__find(&r, 200));
 
+	/* exiting: its cmdline reads empty, its comm not; the name stays */
+	put(root, "100/cmdline", "", 0);
+	assert_int_equal(vmreg__scan(&r), 0);
+	assert_string_equal(vmreg__find(&r, 100)->name, "rt1");
+
 	/* the VM exits: kept for the report, no longer alive */
 	snprintf(link, sizeof(link), "rm -rf %s/100", root);
 	assert_int_equal(system(link), 0);
