@@ -253,8 +253,9 @@ import re, sys
 lines = open(sys.argv[1]).read().splitlines()
 hogs = int(sys.argv[2])  # lines written before the hogs started
 boost = re.compile(r"([0-9.]+) VM ctl-trig vCPU 0: boost ")
-off = [i for i, l in enumerate(lines) if l.endswith("work boosts off")]
-on = [i for i, l in enumerate(lines) if l.endswith("work boosts on")]
+# the adapt lines (the exit summary may end the same way)
+off = [i for i, l in enumerate(lines) if "adapt:" in l and l.endswith("work boosts off")]
+on = [i for i, l in enumerate(lines) if "adapt:" in l and l.endswith("work boosts on")]
 others = lambda l: float(re.search(r"others on its CPUs ([0-9.]+)%", l).group(1))
 # off only when nothing contended, on only when something did (or the SLO)
 for i in off:
@@ -345,10 +346,12 @@ check "QEMU: every thread exactly as before" $SNAP compare "$TMP/before.json" "$
 #      other (the VMM's helper threads, KVM's kvm-nx-lpage-recovery worker),
 #      and everything is restored after exit and after kill -9.
 vmm() { # vmm ARGS...: the tests' VMM in the background; VPID, VTID
+	rm -f "$TMP/vmm.out" # the last one's line must not be read for this one's
 	"$B/tests/vmm" "$@" "$B/rtguest-lapic.bin" >"$TMP/vmm.out" &
 	BG_PIDS+=("$!")
-	for _ in $(seq 50); do [ -s "$TMP/vmm.out" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -s "$TMP/vmm.out" ] && break; sleep 0.1; done
 	read -r _ _ VPID _ VTID <"$TMP/vmm.out"
+	[ "$VPID" = "$!" ] || echo "vmm: started $!, read pid $VPID" >&2
 	sleep 0.3
 }
 # the policy of each thread of process $1 but $2: "comm=policy/prio ..."
