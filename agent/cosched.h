@@ -101,8 +101,9 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
 #define ADAPT_TRIAL 2		/* intervals that judge a step */
 #define ADAPT_HOLD 10		/* intervals before a step that failed is tried again, */
 #define ADAPT_HOLD_MAX 320	/* doubling with each failure up to this */
-#define ADAPT_CATCH_PM 50	/* a longer grace helps if it catches this many (per mille)
-				 * of the interrupts that needed a boost */
+#define ADAPT_CATCH_PM 500	/* a longer grace costs host CPU after every interrupt: worth
+				 * a try if it would spare at least half the boosts
+				 * (5% took steps that did no good in the study) */
 #define ADAPT_NEED_PM 10	/* a step helps only if this many (per mille) of the
 				 * interrupts needed a boost (found it demoted) */
 #define ADAPT_FIFO_BUSY_PM 900	/* static priority only for a vCPU running at most this
