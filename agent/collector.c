@@ -20,8 +20,19 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type == REC_VM) {
 		/* read /proc after the poll, not in the middle of the records
 		 * (kvmrt control acts on the ones that follow) */
-		if (c->nseen < COLLECTOR_SEEN_MAX)
-			c->seen[c->nseen++] = r->tgid;
+		__u32 *seen = c->nseen == c->seen_cap ?
+				      realloc(c->seen, (c->seen_cap * 2 + 16) * sizeof(*seen)) : c->seen;
+
+		if (!seen) {
+			/* forget it on the BPF side too: its next event tells again */
+			bpf_map_delete_elem(bpf_map__fd(c->l->skel->maps.vms), &r->tgid);
+			return 0;
+		}
+		if (seen != c->seen) {
+			c->seen = seen;
+			c->seen_cap = c->seen_cap * 2 + 16;
+		}
+		c->seen[c->nseen++] = r->tgid;
 		return 0;
 	}
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
@@ -83,13 +94,20 @@ int collector__refresh(struct collector *c)
 	return err;
 }
 
-int collector__poll(struct collector *c, int timeout_ms)
+void collector__read_seen(struct collector *c)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms), i;
+	int i;
 
 	for (i = 0; i < c->nseen; i++)
 		vmreg__seen(&c->reg, c->seen[i]);
 	c->nseen = 0;
+}
+
+int collector__poll(struct collector *c, int timeout_ms)
+{
+	int n = ring_buffer__poll(c->rb, timeout_ms);
+
+	collector__read_seen(c);
 	return n == -EINTR ? 0 : n;
 }
 
@@ -436,6 +454,8 @@ void collector__destroy(struct collector *c)
 	ring_buffer__free(c->rb);
 	c->rb = NULL;
 	vmreg__free(&c->reg);
+	free(c->seen);
+	c->seen = NULL;
 	free(c->pcpu_buf);
 	c->pcpu_buf = NULL;
 }

@@ -59,15 +59,17 @@ struct collector {
 	void *ctx;
 	int ncpus;
 	/* new VMs the BPF side reported, read from /proc at the poll's end */
-#define COLLECTOR_SEEN_MAX 64
-	__u32 seen[COLLECTOR_SEEN_MAX];
-	int nseen;
+	__u32 *seen;
+	int nseen, seen_cap;
 	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
 };
 
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);
 /* kvmrt control's records go to fn (set after init). */
 void collector__on_ctl(struct collector *c, ctl_fn fn);
+/* Read the new VMs the records reported (collector__poll does; a reader
+ * that consumes the ring itself calls this after). */
+void collector__read_seen(struct collector *c);
 /* Rescan /proc for VMs (they come and go). */
 int collector__refresh(struct collector *c);
 /* Deliver pending records (waits up to timeout_ms), then read the new VMs

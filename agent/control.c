@@ -113,6 +113,7 @@ struct control {
 	int serving;
 	int shielded;
 	__u64 shield_hold_until; /* --slo: a shield that did no good waits till then */
+	__u64 shield_hold_s;
 	__u64 throttle_gap_ns; /* RT throttling's off time per period */
 	__u64 t_start;
 };
@@ -469,8 +470,10 @@ static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, _
 			return;
 		v->iv_work_boosts += t_event != 0;
 		if (t_event && v->t_demoted && t_event > v->t_demoted) {
+			/* demoted a grace after the work ended: twice the grace
+			 * would have kept it boosted one grace longer */
 			v->iv_boosts++;
-			v->iv_caught += t_event - v->t_demoted <= 2 * v->cfg.grace_ns;
+			v->iv_caught += t_event - v->t_demoted <= v->cfg.grace_ns;
 		}
 		if (t_event) {
 			t1 = mono_ns();
@@ -485,7 +488,8 @@ static void act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, _
 	} else if (a == CS_DEMOTE) {
 		if (demote(ctl, v))
 			return;
-		v->t_demoted = mono_ns();
+		/* a grace's demotion (not the cap's) is what a longer grace moves */
+		v->t_demoted = v->cs.state == CS_COOLDOWN ? 0 : mono_ns();
 		if (v->cs.state == CS_COOLDOWN) {
 			why = "the cap";
 			pr_warn("VM %s vCPU %u: boosted for the cap (%.0f ms): demoted for %.0f ms",
@@ -777,7 +781,11 @@ static void adapt(struct control *ctl, __u64 now)
 				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
 				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
 			remove_shield(ctl);
-			ctl->shield_hold_until = now + v->ad.hold[STEP_SHIELD] * 1000000000ULL;
+			/* one hold for the host's shield, doubling per failure */
+			ctl->shield_hold_s = ctl->shield_hold_s ? ctl->shield_hold_s * 2 : ADAPT_HOLD;
+			if (ctl->shield_hold_s > ADAPT_HOLD_MAX)
+				ctl->shield_hold_s = ADAPT_HOLD_MAX;
+			ctl->shield_hold_until = now + ctl->shield_hold_s * 1000000000ULL;
 			break;
 		case AD_ESCALATE:
 			fprintf(stderr,
@@ -894,6 +902,7 @@ static void cosched_loop(struct control *ctl, __u64 t_end)
 		 * wake us: read it now, or it waits for the next interrupt */
 		if (demoted)
 			ring_buffer__consume(ctl->c.rb);
+		collector__read_seen(&ctl->c); /* new VMs' names, while they live */
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			for (i = 0; i < ctl->nv; i++)
@@ -1283,15 +1292,18 @@ int cmd_control(int argc, char **argv)
 		if (!ctl.poll && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
 			pr_warn("controller at SCHED_FIFO %d: %s", ctl.prio + 1, strerror(errno));
 		CPU_ZERO(&rtcpus);
-		if (ctl.shield_arg) {
+		if (ctl.shield_arg && !ctl.slo_ns) {
 			rtcpus = ctl.shield;
 		} else {
+			/* with --slo the shield may never come: where they run now */
 			for (i = 0; i < ctl.nv; i++) {
 				cpu_set_t a;
 
 				if (!sched_getaffinity(ctl.v[i].saved.tid, sizeof(a), &a))
 					CPU_OR(&rtcpus, &rtcpus, &a);
 			}
+			if (ctl.shield_arg)
+				CPU_OR(&rtcpus, &rtcpus, &ctl.shield);
 		}
 		CPU_ZERO(&hk);
 		for (c = 0; c < ncpu; c++)

@@ -475,6 +475,7 @@ int vmreg__scan(struct vmreg *r)
 	for (i = 0; i < r->n; i++)
 		r->vms[i]->alive = 0;
 	while ((d = readdir(dir))) {
+		unsigned long long st;
 		struct vm_entry *e;
 		__u32 pid;
 
@@ -489,7 +490,10 @@ int vmreg__scan(struct vmreg *r)
 		if (!holds_kvm_vm(r->proc, pid))
 			continue;
 		e = vmreg__find(r, pid);
-		if (e && e->start != start_time(r->proc, pid)) {
+		st = start_time(r->proc, pid);
+		if (!st)
+			continue; /* gone since: keep what we know */
+		if (e && e->start != st) {
 			/* pid reused by a new VM: start over */
 			e->nvcpus = 0;
 			e->name[0] = 0;
@@ -498,7 +502,7 @@ int vmreg__scan(struct vmreg *r)
 			e = add_vm(r, pid);
 		if (!e)
 			continue;
-		e->start = start_time(r->proc, pid);
+		e->start = st;
 		e->alive = 1;
 		refresh_vm(r, e);
 	}

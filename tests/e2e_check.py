@@ -15,6 +15,8 @@ import sys
 HIST_SLACK = 1.035
 # KVM fires a LAPIC timer up to this early (lapic_timer_advance_ns's cap)
 TIMER_ADVANCE_NS = 5000 + 1000
+# ticks the guest may have handled beyond kvmrt's count (see guest_match)
+TIMER_GAP_MAX = 5
 
 
 def load(path):
@@ -98,7 +100,9 @@ def guest_match(t, g, mode, timeline=None):
         # host) the guest may have handled that many more than kvmrt
         # completed (1-2 seen). Every tick raised is accounted for.
         done = inj["completed"] + inj["coalesced"] + inj["unfinished"]
-        if not (acked - inj["coalesced"] <= inj["completed"] <= acked + 1
+        gap = min(inj["coalesced"], TIMER_GAP_MAX)
+        if not (acked - gap <= inj["completed"] <= acked + 1
+                and inj["coalesced"] * 10 <= inj["total"]
                 and inj["total"] - 1 <= done <= inj["total"]):
             sys.exit(f"completed {inj['completed']} vs guest acked {acked}: {inj}")
     else:
@@ -120,7 +124,7 @@ def guest_match(t, g, mode, timeline=None):
         # kvmrt's 70 on a busy day), at p50 and p90; the p99 and max of a
         # guest clock that wraps at one period are not compared.
         for p in ("p50_ns", "p90_ns"):
-            if r[p] > gr[p] * HIST_SLACK + TIMER_ADVANCE_NS:
+            if not 0 < r[p] <= gr[p] * HIST_SLACK + TIMER_ADVANCE_NS:
                 sys.exit(f"{p}: kvmrt {r[p]} above guest {gr[p]} plus the timer advance")
     else:
         for p in ("p50_ns", "p90_ns", "p99_ns", "max_ns"):
@@ -154,6 +158,9 @@ def qemu_rate(t, pid, name, hz, source):
     rate = inj["total"] / t["duration_s"]
     if abs(rate - hz) > hz * 0.05:
         sys.exit(f"tick rate {rate:.0f}/s, expected {hz}: {inj}")
+    # and the guest took most of them (a lagging vCPU coalesces a few)
+    if inj["completed"] * 10 < inj["total"] * 8:
+        sys.exit(f"only {inj['completed']} of {inj['total']} ticks ended: {inj}")
     if v["injections"][source] != v["injections"]["total"]:
         sys.exit(f"expected all from {source}: {v['injections']}")
     if v["response"]["count"] == 0:
