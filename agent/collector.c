@@ -20,15 +20,14 @@ static int on_record(void *ctx, void *data, size_t len)
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type == REC_VM) {
 		/* read /proc after the poll, not in the middle of the records
 		 * (kvmrt control acts on the ones that follow) */
-		__u32 *seen = c->nseen == c->seen_cap ?
-				      realloc(c->seen, (c->seen_cap * 2 + 16) * sizeof(*seen)) : c->seen;
+		if (c->nseen == c->seen_cap) {
+			__u32 *seen = realloc(c->seen, (c->seen_cap * 2 + 16) * sizeof(*seen));
 
-		if (!seen) {
-			/* forget it on the BPF side too: its next event tells again */
-			bpf_map_delete_elem(bpf_map__fd(c->l->skel->maps.vms), &r->tgid);
-			return 0;
-		}
-		if (seen != c->seen) {
+			if (!seen) {
+				/* unknown to BPF again: its next event tells anew */
+				bpf_map_delete_elem(bpf_map__fd(c->l->skel->maps.vms), &r->tgid);
+				return 0;
+			}
 			c->seen = seen;
 			c->seen_cap = c->seen_cap * 2 + 16;
 		}

@@ -164,31 +164,44 @@ static unsigned long long start_time(const char *proc, __u32 pid)
 	return (unsigned long long)f[22];
 }
 
-static int holds_kvm_vm(const char *proc, __u32 pid)
+/* Each descriptor of a process with what it points to, until fn returns
+ * non-zero (which this returns; 0 when none did or /proc said nothing). */
+static int for_each_fd(const char *proc, __u32 pid,
+		       int (*fn)(unsigned long fd, const char *target, void *ctx), void *ctx)
 {
 	char path[300], link[600], target[64];
 	struct dirent *d;
 	DIR *dir;
-	int found = 0;
+	int ret = 0;
 
 	snprintf(path, sizeof(path), "%s/%u/fd", proc, pid);
 	dir = opendir(path);
 	if (!dir)
 		return 0;
-	while (!found && (d = readdir(dir))) {
+	while (!ret && (d = readdir(dir))) {
 		ssize_t n;
 
-		if (d->d_name[0] == '.')
+		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		snprintf(link, sizeof(link), "%s/%s", path, d->d_name);
 		n = readlink(link, target, sizeof(target) - 1);
 		if (n <= 0)
 			continue;
 		target[n] = 0;
-		found = !strcmp(target, "anon_inode:kvm-vm");
+		ret = fn(strtoul(d->d_name, NULL, 10), target, ctx);
 	}
 	closedir(dir);
-	return found;
+	return ret;
+}
+
+static int is_kvm_vm(unsigned long fd, const char *target, void *ctx)
+{
+	return !strcmp(target, "anon_inode:kvm-vm");
+}
+
+static int holds_kvm_vm(const char *proc, __u32 pid)
+{
+	return for_each_fd(proc, pid, is_kvm_vm, NULL);
 }
 
 struct vm_entry *vmreg__find(struct vmreg *r, __u32 pid)
@@ -250,49 +263,42 @@ static struct vm_vcpu *vm_vcpu_of_tid(struct vm_entry *e, __u32 tid)
 	return NULL;
 }
 
-/* The VM's vCPU descriptors: fd number -> vCPU id, in fds[] (-1: none). */
+/* The VM's vCPU descriptors: fd number -> vCPU id in fds[] (-1: none),
+ * and how many distinct vCPUs (a VMM may hold one twice). */
+struct vcpu_fds {
+	int *fds;
+	int nfds;
+	int n;
+	unsigned long long seen[VMREG_MAX_VCPUS / 64];
+};
+
+static int note_vcpu_fd(unsigned long fd, const char *target, void *ctx)
+{
+	struct vcpu_fds *v = ctx;
+	__u32 id;
+
+	if (!vmreg_parse_vcpu_fd(target, &id))
+		return 0;
+	if (id < VMREG_MAX_VCPUS && !(v->seen[id / 64] & (1ULL << (id % 64)))) {
+		v->seen[id / 64] |= 1ULL << (id % 64);
+		v->n++;
+	}
+	if (fd < (unsigned long)v->nfds)
+		v->fds[fd] = (int)id;
+	else
+		pr_debug("vCPU %u on fd %lu, beyond the %d looked at", id, fd, v->nfds);
+	return 0;
+}
+
 static int vcpu_fds(struct vmreg *r, struct vm_entry *e, int *fds, int nfds)
 {
-	char path[300], link[600], target[64];
-	unsigned long long seen[VMREG_MAX_VCPUS / 64] = { 0 };
-	struct dirent *d;
-	DIR *dir;
-	int n = 0, i;
+	struct vcpu_fds v = { .fds = fds, .nfds = nfds };
+	int i;
 
 	for (i = 0; i < nfds; i++)
 		fds[i] = -1;
-	snprintf(path, sizeof(path), "%s/%u/fd", r->proc, e->pid);
-	dir = opendir(path);
-	if (!dir)
-		return 0;
-	while ((d = readdir(dir))) {
-		unsigned long fd;
-		ssize_t len;
-		__u32 id;
-
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		snprintf(link, sizeof(link), "%s/%s", path, d->d_name);
-		len = readlink(link, target, sizeof(target) - 1);
-		if (len <= 0)
-			continue;
-		target[len] = 0;
-		if (!vmreg_parse_vcpu_fd(target, &id))
-			continue;
-		/* distinct vCPUs: a VMM may hold one twice */
-		if (id < VMREG_MAX_VCPUS && !(seen[id / 64] & (1ULL << (id % 64)))) {
-			seen[id / 64] |= 1ULL << (id % 64);
-			n++;
-		}
-		fd = strtoul(d->d_name, NULL, 10);
-		if (fd < (unsigned long)nfds)
-			fds[fd] = (int)id;
-		else
-			pr_debug("VM %u: vCPU %u on fd %lu, beyond the %d looked at", e->pid, id,
-				 fd, nfds);
-	}
-	closedir(dir);
-	return n;
+	for_each_fd(r->proc, e->pid, note_vcpu_fd, &v);
+	return v.n;
 }
 
 #define PF_IO_WORKER 0x00000010

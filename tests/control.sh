@@ -35,6 +35,22 @@ wait_for() {
 	done
 	return 1
 }
+# start_control OUT ARGS...: kvmrt control in the background (pid in cp),
+# returning once it has acted
+start_control() {
+	local out=$1
+	shift
+	"$KVMRT" control "$@" >"$out" 2>&1 &
+	cp=$!
+	wait_for "$out" "kvmrt: controlling" 5
+	sleep 0.5
+}
+# kill9_control: kill -9 the controller, and give its guardian time to restore
+kill9_control() {
+	kill -9 $cp
+	wait $cp 2>/dev/null
+	sleep 1
+}
 vcpu_tid() { python3 -c "import glob,sys
 for p in glob.glob('/proc/$1/task/*/comm'):
     if open(p).read().startswith('CPU 0/KVM'): print(p.split('/')[4])"; }
@@ -69,13 +85,9 @@ wait "$GPID"
 guest ctl-kill 8
 tid=$(vcpu_tid "$GPID")
 $SNAP snapshot "$TMP/before.json"
-"$KVMRT" control --rt ctl-kill --prio 30 --state "$STATE" >/dev/null 2>&1 &
-cp=$!
-sleep 1
+start_control "$TMP/kill.out" --rt ctl-kill --prio 30 --state "$STATE"
 during=$(policy_of "$GPID" "$tid")
-kill -9 $cp
-wait $cp 2>/dev/null
-sleep 1
+kill9_control
 $SNAP snapshot "$TMP/after.json"
 check "kill -9: was boosted ($during), the guardian restored everything" \
 	bash -c "test '$during' = 1/30 && $SNAP compare $TMP/before.json $TMP/after.json"
@@ -384,10 +396,7 @@ for kind in fc main busy; do
 		"test '$during' = 1/30 && ! grep -q '/[1-9]' <<<'$rest' && grep -q 'kvm-nx' <<<'$rest' &&
 		grep -q 'thread $VTID (found by [^)]*\\($how\\|events; the VMM.s main\\)' $TMP/vmm-prio.out ||
 		{ cat $TMP/vmm-prio.out; echo '$during $rest'; exit 1; }"
-	"$KVMRT" control --rt "$VPID" --cosched -d 2 --state "$STATE" >"$TMP/vmm-cs.out" 2>&1 &
-	cp=$!
-	wait_for "$TMP/vmm-cs.out" "kvmrt: controlling" 5
-	sleep 0.5
+	start_control "$TMP/vmm-cs.out" --rt "$VPID" --cosched -d 2 --state "$STATE"
 	rest2=$(others "$VPID" "$VTID")
 	wait $cp
 	"$KVMRT" control --rt "$VPID" --slo 5000 -d 2 --state "$STATE" >"$TMP/vmm-slo.out" 2>&1
@@ -407,14 +416,9 @@ PY
 	$SNAP snapshot "$TMP/after.json"
 	check "$kind VMM: every thread exactly as before after exit" \
 		$SNAP compare "$TMP/before.json" "$TMP/after.json"
-	"$KVMRT" control --rt "$VPID" --cosched --state "$STATE" >"$TMP/vmm-kill.out" 2>&1 &
-	cp=$!
-	wait_for "$TMP/vmm-kill.out" "kvmrt: controlling" 5
-	sleep 0.5
+	start_control "$TMP/vmm-kill.out" --rt "$VPID" --cosched --state "$STATE"
 	killed_at=$(policy_of "$VPID" "$VTID")
-	kill -9 $cp
-	wait $cp 2>/dev/null
-	sleep 1
+	kill9_control
 	$SNAP snapshot "$TMP/after.json"
 	check "$kind VMM: kill -9 (vCPU at $killed_at), the guardian restored every thread" \
 		$SNAP compare "$TMP/before.json" "$TMP/after.json"
