@@ -41,7 +41,8 @@ LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
-	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils
+	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
+	libtracecmd-dev libtraceevent-dev trace-cmd
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
 

@@ -149,6 +149,13 @@ enum kvmrt_rec_type {
 	REC_VM,		/* a process seen with a VM for the first time (a kvmrt_ctl_rec) */
 };
 
+/* Whether a record submitted to the ring buffer wakes its reader. */
+enum kvs_wake {
+	KVS_WAKE_ADAPTIVE, /* when the reader has caught up (the ring's default) */
+	KVS_WAKE_NOW,
+	KVS_WAKE_LATER,	   /* read at the reader's next wake-up */
+};
+
 /* Does a control record need the controller now (else it is read at its
  * next wake-up)? A vCPU at SCHED_FIFO (boosted, or parked asleep) needs
  * nothing until it runs without work: woken with nothing pending. One that
@@ -174,6 +181,36 @@ struct kvmrt_ctl_rec {
 	__u64 t;
 	__u32 value;
 	__u32 pad;
+};
+
+/* Who ran on a CPU, for blame. */
+struct kvmrt_cpu_run {
+	__u32 pid;
+	__u32 pad;
+	__u64 start;
+	__u64 end;
+	char comm[KVMRT_COMM_LEN];
+};
+
+/* Per-CPU scratch: what the current context just did. */
+struct kvmrt_cpu_ctx {
+	/* last kvm_set_irq / kvm_msi_set_irq / ... in this context */
+	__u64 src_t;
+	__u32 src_pid;
+	__u32 src;
+	__u32 src_level;
+	__u32 eoi_tid;	/* the last known vCPU thread to EOI on this CPU */
+	/* an injection whose VM was unknown, bound at the next vCPU wakeup */
+	__u64 unb_t;
+	__u32 unb_vcpu;
+	__u32 unb_vector;
+	__u32 unb_source;
+	__u32 unb_valid;
+	/* who ran on this CPU, for blame */
+	__u64 last_switch;
+	__u32 head;
+	__u32 pad1;
+	struct kvmrt_cpu_run ring[KVMRT_CPU_RING];
 };
 
 /* A slow episode, sent through the ring buffer. Stage times are absolute
