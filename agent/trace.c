@@ -17,32 +17,14 @@
 #include "commands.h"
 #include "episode.h"
 #include "filter.h"
-#include "json.h"
 #include "latency.h"
 #include "log.h"
-#include "names.h"
+#include "results.h"
 #include <bpf/bpf.h>
-
-#define MAX_OUTLIERS 10000
 
 struct trace_opts {
 	double duration_s;
-	struct vm_filter filter;
-	__u64 threshold_ns;
-	int hist;
-	int json;
-	const char *json_path;
-	__u64 slo_ns;
-	int quiet;
 	int bpf_stats;
-};
-
-struct trace {
-	struct trace_opts o;
-	struct kvmrt_outlier *outliers;
-	size_t noutliers;
-	__u64 outliers_total;
-	__u64 t_start;
 };
 
 static volatile sig_atomic_t exiting;
@@ -52,490 +34,22 @@ static void on_sig(int sig)
 	exiting = 1;
 }
 
-static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
-{
-	struct kvmrt_ep_done d = {
-		.t_inject = r->t_inject,
-		.t_wake = r->t_wake,
-		.t_run = r->t_run,
-		.t_deliver = r->t_deliver,
-		.t_eoi = r->t_eoi,
-	};
-
-	ep_stages(&d, st);
-}
-
-static void print_outlier(struct collector *c, const struct kvmrt_outlier *r)
-{
-	__s64 st[ST_NR];
-	__u32 i;
-	int first = 1;
-
-	outlier_stages(r, st);
-	printf("outlier: vm %s (pid %u) vcpu %u tid %u vector 0x%x %s: response %.1f us = ",
-	       collector__vm_name(c, r->tgid), r->tgid, r->vcpu, r->tid, r->vector,
-	       source_name(r->source), (r->t_eoi - r->t_inject) / 1e3);
-	for (i = 0; i < ST_NR; i++) {
-		if (st[i] < 0)
-			continue;
-		printf("%s%s %.1f", first ? "" : " + ", stage_name(i), st[i] / 1e3);
-		first = 0;
-	}
-	if (r->nblame) {
-		printf("; cpu held by:");
-		for (i = 0; i < r->nblame && i < KVMRT_BLAME_SLOTS; i++)
-			printf("%s %.16s[%u] %.1f us", i ? "," : "", r->blame[i].comm,
-			       r->blame[i].pid, r->blame[i].ns / 1e3);
-	}
-	printf("\n");
-	fflush(stdout);
-}
-
-static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx)
-{
-	struct trace *t = ctx;
-	const char *name = collector__vm_name(c, r->tgid);
-
-	if (!filter_vm(&t->o.filter, r->tgid, name) || !filter_vcpu(&t->o.filter, r->vcpu))
-		return;
-	t->outliers_total++;
-	if (t->noutliers < MAX_OUTLIERS)
-		t->outliers[t->noutliers++] = *r;
-	if (!t->o.quiet && !t->o.json)
-		print_outlier(c, r);
-}
-
-/* An endpoint is observable when its tracepoints are attached and, for
- * those that only fire on some hosts (VMX/SVM), when they fired. */
-struct endpoint {
-	const char *name;
-	int progs[2];
-	int must_fire;
-};
-
-static const struct endpoint endpoints[] = {
-	{ "inject", { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, 0 },
-	{ "wake", { P_SCHED_WAKING, -1 }, 0 },
-	{ "run", { P_SCHED_SWITCH, -1 }, 0 },
-	{ "deliver", { P_KVM_INJ_VIRQ, -1 }, 1 },
-	{ "eoi", { P_KVM_EOI, P_KVM_ACK_IRQ }, 1 },
-	{ "exits", { P_KVM_EXIT, -1 }, 1 },
-};
-#define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
-
-static int observable(const struct loader *l, const struct snapshot *s, const struct endpoint *e)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		int p = e->progs[i];
-
-		if (p >= 0 && l->attached[p] && (!e->must_fire || s->hits[p]))
-			return 1;
-	}
-	return 0;
-}
-
-static __u64 injected_total(const struct kvmrt_counters *c)
-{
-	__u64 n = 0;
-	int i;
-
-	for (i = 0; i < SRC_NR; i++)
-		n += c->injected[i];
-	return n;
-}
-
-static __u64 exits_total(const struct vcpu_stats *v)
-{
-	__u64 n = 0;
-	int i;
-
-	for (i = 0; i < v->nexits; i++)
-		n += v->exits[i].count;
-	return n;
-}
-
-static const char *exit_name(const struct exit_stat *e, char *buf, size_t len)
-{
-	const char *n = exit_reason_name(e->isa, e->reason);
-
-	if (n)
-		return n;
-	snprintf(buf, len, "%s_%u", e->isa == ISA_SVM ? "svm" : e->isa == ISA_VMX ? "vmx" : "exit",
-		 e->reason);
-	return buf;
-}
-
-static int cmp_exit_desc(const void *a, const void *b)
-{
-	const struct exit_stat *x = a, *y = b;
-
-	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
-}
-
-/* Response histogram, one row per power of two, like cyclictest -h. */
-static void print_hist(const struct kvmrt_hist *h)
-{
-	__u64 rows[HIST_MAX_EXP + 2] = { 0 }, maxrow = 0;
-	int i, first = -1, last = -1;
-
-	for (i = 0; i < HIST_NBUCKETS; i++) {
-		int r;
-
-		if (!h->b[i])
-			continue;
-		r = (int)hist_msb(hist_bucket_lo(i) ? hist_bucket_lo(i) : 1);
-		rows[r] += h->b[i];
-	}
-	for (i = 0; i <= HIST_MAX_EXP; i++) {
-		if (!rows[i])
-			continue;
-		if (first < 0)
-			first = i;
-		last = i;
-		if (rows[i] > maxrow)
-			maxrow = rows[i];
-	}
-	if (first < 0)
-		return;
-	printf("    %21s : %-10s %s\n", "response (us)", "count", "distribution");
-	for (i = first; i <= last; i++) {
-		int stars = maxrow ? (int)(rows[i] * 40 / maxrow) : 0;
-
-		printf("    %10.1f -> %-8.1f : %-10llu |%-40.*s|\n", (1ULL << i) / 1e3,
-		       (2ULL << i) / 1e3, (unsigned long long)rows[i], stars,
-		       "****************************************");
-	}
-}
-
-static void print_text(struct trace *t, struct loader *l, struct snapshot *s, double secs)
-{
-	unsigned int e;
-	int i, j, k, shown = 0;
-
-	printf("\nkvmrt trace: %.1f s, %llu outliers over threshold, %llu events lost\n", secs,
-	       (unsigned long long)t->outliers_total, (unsigned long long)s->lost);
-	printf("observable:");
-	for (e = 0; e < NENDPOINTS; e++)
-		if (observable(l, s, &endpoints[e]))
-			printf(" %s", endpoints[e].name);
-	printf("; not observable on this host:");
-	for (e = 0; e < NENDPOINTS; e++)
-		if (!observable(l, s, &endpoints[e]))
-			printf(" %s", endpoints[e].name);
-	printf("\n");
-	for (i = 0; i < s->nvms; i++) {
-		struct vm_stats *vm = &s->vms[i];
-
-		if (!filter_vm(&t->o.filter, vm->pid, vm->name))
-			continue;
-		printf("\nVM %s (pid %u)%s\n", vm->name, vm->pid, vm->alive ? "" : " [exited]");
-		for (j = 0; j < vm->nvcpus; j++) {
-			struct vcpu_stats *v = &vm->vcpus[j];
-			struct lat_summary ls;
-			__u64 nx = exits_total(v);
-
-			if (!filter_vcpu(&t->o.filter, v->vcpu))
-				continue;
-			shown++;
-			printf(" vCPU %u (tid %u): %llu injected (", v->vcpu, v->tid,
-			       (unsigned long long)injected_total(&v->c));
-			for (k = 0, e = 0; k < SRC_NR; k++)
-				if (v->c.injected[k])
-					printf("%s%s %llu", e++ ? ", " : "", source_name(k),
-					       (unsigned long long)v->c.injected[k]);
-			printf("), %llu completed, %llu coalesced, %llu unfinished\n",
-			       (unsigned long long)v->c.completed,
-			       (unsigned long long)v->c.coalesced, (unsigned long long)v->c.dropped);
-			printf("  %-10s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean",
-			       "p50", "p90", "p99", "p99.9", "max");
-			lat_from_hist(&v->h[M_DELIVERY], &ls);
-			lat_print(stdout, "delivery", &ls);
-			lat_from_hist(&v->h[M_RESPONSE], &ls);
-			lat_print(stdout, "response", &ls);
-			for (k = 0; k < ST_NR; k++) {
-				char label[32];
-
-				lat_from_hist(&v->h[M_ST_WAKE + k], &ls);
-				if (!ls.count)
-					continue;
-				snprintf(label, sizeof(label), " %s", stage_name(k));
-				lat_print(stdout, label, &ls);
-			}
-			lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
-			lat_print(stdout, "sched wait", &ls);
-			if (nx) {
-				char buf[32];
-
-				qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
-				lat_from_hist(&v->h[M_EXIT], &ls);
-				lat_print(stdout, "exit", &ls);
-				printf("  exits %llu:", (unsigned long long)nx);
-				for (k = 0; k < v->nexits && k < 5; k++)
-					printf(" %s %.0f%%", exit_name(&v->exits[k], buf, sizeof(buf)),
-					       100.0 * v->exits[k].count / nx);
-				printf("\n");
-			}
-			if (t->o.hist)
-				print_hist(&v->h[M_RESPONSE]);
-		}
-	}
-	if (!shown)
-		printf("\nno interrupts to a matching VM were seen\n");
-}
-
-static void json_outlier(struct json *j, struct collector *c, const struct kvmrt_outlier *r)
-{
-	__s64 st[ST_NR];
-	__u32 i;
-
-	outlier_stages(r, st);
-	json_obj_begin(j, NULL);
-	json_u64(j, "t_inject_ns", r->t_inject);
-	json_u64(j, "response_ns", r->t_eoi - r->t_inject);
-	json_u64(j, "vector", r->vector);
-	json_str(j, "source", source_name(r->source));
-	json_u64(j, "cpu", r->cpu);
-	json_obj_begin(j, "stages");
-	for (i = 0; i < ST_NR; i++)
-		if (st[i] >= 0)
-			json_u64(j, stage_name(i), (__u64)st[i]);
-	json_obj_end(j);
-	json_arr_begin(j, "blame");
-	for (i = 0; i < r->nblame && i < KVMRT_BLAME_SLOTS; i++) {
-		char comm[KVMRT_COMM_LEN + 1];
-
-		memcpy(comm, r->blame[i].comm, KVMRT_COMM_LEN);
-		comm[KVMRT_COMM_LEN] = 0;
-		json_obj_begin(j, NULL);
-		json_str(j, "comm", comm);
-		json_u64(j, "pid", r->blame[i].pid);
-		json_u64(j, "ns", r->blame[i].ns);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_obj_end(j);
-}
-
-static void json_vcpu(struct json *j, struct trace *t, struct collector *c, __u32 pid,
-		      struct vcpu_stats *v)
-{
-	struct lat_summary ls;
-	size_t n;
-	int k;
-
-	json_obj_begin(j, NULL);
-	json_u64(j, "vcpu", v->vcpu);
-	json_u64(j, "tid", v->tid);
-	lat_from_hist(&v->h[M_DELIVERY], &ls);
-	lat_json(j, "delivery", &ls);
-	lat_from_hist(&v->h[M_RESPONSE], &ls);
-	lat_json(j, "response", &ls);
-	json_obj_begin(j, "stages");
-	for (k = 0; k < ST_NR; k++) {
-		lat_from_hist(&v->h[M_ST_WAKE + k], &ls);
-		lat_json(j, stage_name(k), &ls);
-	}
-	json_obj_end(j);
-	lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
-	lat_json(j, "sched_wait", &ls);
-	json_obj_begin(j, "injections");
-	for (k = 0; k < SRC_NR; k++)
-		json_u64(j, source_name(k), v->c.injected[k]);
-	json_u64(j, "total", injected_total(&v->c));
-	json_u64(j, "completed", v->c.completed);
-	json_u64(j, "coalesced", v->c.coalesced);
-	json_u64(j, "unfinished", v->c.dropped);
-	json_obj_end(j);
-	json_u64(j, "halted_ns", v->c.halted_ns);
-	json_obj_begin(j, "exits");
-	json_u64(j, "count", exits_total(v));
-	lat_from_hist(&v->h[M_EXIT], &ls);
-	lat_json(j, "handling", &ls);
-	json_arr_begin(j, "reasons");
-	qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
-	for (k = 0; k < v->nexits; k++) {
-		char buf[32];
-
-		json_obj_begin(j, NULL);
-		json_str(j, "reason", exit_name(&v->exits[k], buf, sizeof(buf)));
-		json_u64(j, "code", v->exits[k].reason);
-		json_u64(j, "count", v->exits[k].count);
-		json_u64(j, "mean_ns", v->exits[k].count ? v->exits[k].sum_ns / v->exits[k].count : 0);
-		json_obj_end(j);
-	}
-	json_arr_end(j);
-	json_obj_end(j);
-	json_arr_begin(j, "outliers");
-	for (n = 0; n < t->noutliers; n++)
-		if (t->outliers[n].tgid == pid && t->outliers[n].vcpu == v->vcpu)
-			json_outlier(j, c, &t->outliers[n]);
-	json_arr_end(j);
-	json_obj_end(j);
-}
-
-static int print_json(struct trace *t, struct loader *l, struct collector *c, struct snapshot *s,
-		      double secs, int slo_violated)
-{
-	struct json j;
-	FILE *f = stdout;
-	unsigned int e;
-	int i, k;
-
-	if (t->o.json_path && strcmp(t->o.json_path, "-")) {
-		f = fopen(t->o.json_path, "w");
-		if (!f) {
-			pr_err("open %s: %s", t->o.json_path, strerror(errno));
-			return -errno;
-		}
-	}
-	json_init(&j, f);
-	json_obj_begin(&j, NULL);
-	json_f64(&j, "duration_s", secs);
-	json_u64(&j, "lost_events", s->lost);
-	json_u64(&j, "outliers_total", t->outliers_total);
-	json_u64(&j, "threshold_ns", t->o.threshold_ns);
-	json_arr_begin(&j, "endpoints");
-	for (e = 0; e < NENDPOINTS; e++)
-		if (observable(l, s, &endpoints[e]))
-			json_str(&j, NULL, endpoints[e].name);
-	json_arr_end(&j);
-	json_obj_begin(&j, "programs");
-	for (k = 0; k < P_NR; k++)
-		json_str(&j, prog_tp_name(k),
-			 !l->attached[k]			   ? "off"
-			 : l->flavour[k] == FLAVOUR_BTF ? "tp_btf"
-							   : "raw_tp");
-	json_obj_end(&j);
-	json_obj_begin(&j, "events");
-	for (k = 0; k < P_NR; k++)
-		json_u64(&j, prog_tp_name(k), s->hits[k]);
-	json_obj_end(&j);
-	if (t->o.bpf_stats) {
-		/* kernel BPF stats: runs and run time of each program */
-		json_obj_begin(&j, "bpf_stats");
-		for (k = 0; k < P_NR; k++) {
-			if (!l->attached[k])
-				continue;
-			json_obj_begin(&j, prog_tp_name(k));
-			json_u64(&j, "runs", s->bpf_runs[k]);
-			json_u64(&j, "run_ns", s->bpf_run_ns[k]);
-			json_obj_end(&j);
-		}
-		json_obj_end(&j);
-	}
-	if (t->o.slo_ns) {
-		json_obj_begin(&j, "slo");
-		json_u64(&j, "p99_response_ns", t->o.slo_ns);
-		json_bool(&j, "violated", slo_violated);
-		json_obj_end(&j);
-	}
-	json_arr_begin(&j, "vms");
-	for (i = 0; i < s->nvms; i++) {
-		struct vm_stats *vm = &s->vms[i];
-
-		if (!filter_vm(&t->o.filter, vm->pid, vm->name))
-			continue;
-		json_obj_begin(&j, NULL);
-		json_u64(&j, "pid", vm->pid);
-		json_str(&j, "name", vm->name);
-		json_bool(&j, "alive", vm->alive);
-		json_arr_begin(&j, "vcpus");
-		for (k = 0; k < vm->nvcpus; k++)
-			if (filter_vcpu(&t->o.filter, vm->vcpus[k].vcpu))
-				json_vcpu(&j, t, c, vm->pid, &vm->vcpus[k]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_end(&j);
-	if (f != stdout)
-		fclose(f);
-	return 0;
-}
-
-/* The SLO holds when every matching vCPU's p99 response is within it. */
-static int slo_check(struct trace *t, struct snapshot *s, int print)
-{
-	__u64 worst = 0;
-	const char *worst_vm = NULL;
-	__u32 worst_vcpu = 0;
-	int i, j;
-
-	for (i = 0; i < s->nvms; i++) {
-		struct vm_stats *vm = &s->vms[i];
-
-		if (!filter_vm(&t->o.filter, vm->pid, vm->name))
-			continue;
-		for (j = 0; j < vm->nvcpus; j++) {
-			struct vcpu_stats *v = &vm->vcpus[j];
-			__u64 p99;
-
-			if (!filter_vcpu(&t->o.filter, v->vcpu) || !v->h[M_RESPONSE].count)
-				continue;
-			p99 = hist_percentile(&v->h[M_RESPONSE], 99);
-			if (!worst_vm || p99 > worst) {
-				worst = p99;
-				worst_vm = vm->name;
-				worst_vcpu = v->vcpu;
-			}
-		}
-	}
-	if (print) {
-		if (worst_vm)
-			printf("\nSLO p99 response <= %.1f us: %s (worst p99 %.1f us: %s vCPU %u)\n",
-			       t->o.slo_ns / 1e3, worst > t->o.slo_ns ? "VIOLATED" : "met",
-			       worst / 1e3, worst_vm, worst_vcpu);
-		else
-			printf("\nSLO p99 response <= %.1f us: no interrupts seen\n",
-			       t->o.slo_ns / 1e3);
-	}
-	return worst > t->o.slo_ns;
-}
-
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: kvmrt trace [OPTIONS]\n"
-		"Measure guest interrupt latency per VM and vCPU, then report.\n\n"
-		"  -d, --duration SEC     trace for SEC seconds (default: until Ctrl-C)\n"
-		"  -p, --pid PID[,PID]    only these VMM processes\n"
-		"  -g, --guest NAME       only VMs with this name (shell glob allowed)\n"
-		"      --vcpu N           only vCPU N\n"
-		"  -T, --threshold USEC   print each episode slower than USEC, with its stages\n"
-		"                         and who held the vCPU's CPU meanwhile\n"
-		"  -h, --hist             response histogram per vCPU\n"
-		"      --json[=FILE]      one JSON document at the end (default: stdout)\n"
-		"      --slo USEC         exit status 3 if a vCPU's p99 response exceeds USEC\n"
-		"  -q, --quiet            no outlier lines while tracing\n"
-		"  -v, --verbose          libbpf and loader messages\n"
-		"      --bpf-stats        measure the BPF programs' own cost (JSON: bpf_stats)\n"
-		"      --help             this help\n");
+	fprintf(f, "Usage: kvmrt trace [OPTIONS]\n"
+		   "Measure guest interrupt latency per VM and vCPU, then report.\n\n"
+		   "  -d, --duration SEC     trace for SEC seconds (default: until Ctrl-C)\n" RESULTS_USAGE
+		   "  -v, --verbose          libbpf and loader messages\n"
+		   "      --bpf-stats        measure the BPF programs' own cost (JSON: bpf_stats)\n"
+		   "      --help             this help\n");
 }
 
-static int parse_usec(const char *opt, const char *arg, __u64 *ns)
+static int parse_args(struct trace_opts *o, struct results_opts *ro, int argc, char **argv)
 {
-	double v;
-
-	if (cli_number(opt, arg, 0.001, 1e9, &v))
-		return -EINVAL;
-	*ns = (__u64)(v * 1000);
-	return 0;
-}
-
-static int parse_args(struct trace_opts *o, int argc, char **argv)
-{
-	enum { OPT_JSON = 256, OPT_SLO, OPT_HELP, OPT_BPF_STATS };
+	enum { OPT_HELP = RESULTS_OPT_LAST + 1, OPT_BPF_STATS };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, 'd' },
-		FILTER_LONGOPTS,
-		{ "threshold", required_argument, NULL, 'T' },
-		{ "hist", no_argument, NULL, 'h' },
-		{ "json", optional_argument, NULL, OPT_JSON },
-		{ "slo", required_argument, NULL, OPT_SLO },
-		{ "quiet", no_argument, NULL, 'q' },
+		RESULTS_LONGOPTS,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -543,37 +57,19 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 	};
 	int c;
 
-	filter_init(&o->filter);
+	results_opts_init(ro);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:p:g:T:hqv", longopts, NULL)) != -1) {
-		int fo = filter_option(&o->filter, c, optarg);
+	while ((c = getopt_long(argc, argv, "d:" RESULTS_SHORTOPTS "v", longopts, NULL)) != -1) {
+		int ropt = results_option(ro, c, optarg);
 
-		if (fo < 0)
+		if (ropt < 0)
 			return 2;
-		if (fo)
+		if (ropt)
 			continue;
 		switch (c) {
 		case 'd':
 			if (cli_number("duration (seconds)", optarg, 0.001, 1e9, &o->duration_s))
 				return 2;
-			break;
-		case 'T':
-			if (parse_usec("threshold (us)", optarg, &o->threshold_ns))
-				return 2;
-			break;
-		case 'h':
-			o->hist = 1;
-			break;
-		case OPT_JSON:
-			o->json = 1;
-			o->json_path = optarg;
-			break;
-		case OPT_SLO:
-			if (parse_usec("SLO (us)", optarg, &o->slo_ns))
-				return 2;
-			break;
-		case 'q':
-			o->quiet = 1;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;
@@ -593,19 +89,30 @@ static int parse_args(struct trace_opts *o, int argc, char **argv)
 	return 0;
 }
 
+static const char *vm_name(void *ctx, __u32 pid)
+{
+	return collector__vm_name(ctx, pid);
+}
+
+static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx)
+{
+	results__outlier(ctx, r);
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	struct loader_opts lo = { 0 };
-	struct trace t = { 0 };
+	struct trace_opts o = { 0 };
+	struct results t = { 0 };
 	struct loader l;
 	struct collector c;
 	struct snapshot s;
 	struct sigaction sa;
-	__u64 t_end = 0, next_scan;
+	__u64 t_start, t_end = 0, next_scan;
 	double secs;
-	int err, i, violated = 0, ret = 0, stats_fd = -1;
+	int err, i, ret, stats_fd = -1;
 
-	err = parse_args(&t.o, argc, argv);
+	err = parse_args(&o, &t.o, argc, argv);
 	if (err)
 		return err < 0 ? 0 : err;
 	for (i = 0; i < t.o.filter.npids; i++) {
@@ -614,23 +121,29 @@ int cmd_trace(int argc, char **argv)
 			return 1;
 		}
 	}
-	t.outliers = calloc(MAX_OUTLIERS, sizeof(*t.outliers));
-	if (!t.outliers) {
-		pr_err("out of memory");
+	if (results__init(&t, "kvmrt trace"))
 		return 1;
-	}
 	lo.threshold_ns = t.o.threshold_ns;
 	if (loader__open_load_attach(&l, &lo)) {
-		free(t.outliers);
+		results__free(&t);
 		return 1;
 	}
 	err = collector__init(&c, &l, on_outlier, &t);
 	if (err) {
 		loader__destroy(&l);
-		free(t.outliers);
+		results__free(&t);
 		return 1;
 	}
-	if (t.o.bpf_stats) {
+	t.vm_name = vm_name;
+	t.name_ctx = &c;
+	t.bpf_stats = o.bpf_stats;
+	for (i = 0; i < P_NR; i++) {
+		t.attached[i] = l.attached[i];
+		t.prog_mode[i] = !l.attached[i]		    ? "off" :
+				 l.flavour[i] == FLAVOUR_BTF ? "tp_btf" :
+							       "raw_tp";
+	}
+	if (o.bpf_stats) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
 			pr_warn("enable BPF run-time stats: %s", strerror(-stats_fd));
@@ -640,13 +153,13 @@ int cmd_trace(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	t.t_start = mono_ns();
-	if (t.o.duration_s)
-		t_end = t.t_start + (__u64)(t.o.duration_s * 1e9);
-	next_scan = t.t_start + 1000000000ULL;
+	t_start = mono_ns();
+	if (o.duration_s)
+		t_end = t_start + (__u64)(o.duration_s * 1e9);
+	next_scan = t_start + 1000000000ULL;
 	if (!t.o.quiet)
 		fprintf(stderr, "kvmrt: tracing %d programs%s\n", l.nattached,
-			t.o.duration_s ? "" : "; Ctrl-C to end");
+			o.duration_s ? "" : "; Ctrl-C to end");
 	while (!exiting) {
 		__u64 now = mono_ns();
 		int wait_ms = 100;
@@ -662,25 +175,14 @@ int cmd_trace(int argc, char **argv)
 		}
 	}
 	collector__poll(&c, 0);
-	secs = (mono_ns() - t.t_start) / 1e9;
+	secs = (mono_ns() - t_start) / 1e9;
 	collector__snapshot(&c, &s);
-	if (t.o.slo_ns)
-		violated = slo_check(&t, &s, 0);
-	if (t.o.json) {
-		if (print_json(&t, &l, &c, &s, secs, violated))
-			ret = 1;
-	} else {
-		print_text(&t, &l, &s, secs);
-		if (t.o.slo_ns)
-			slo_check(&t, &s, 1);
-	}
+	ret = results__print(&t, &s, secs);
 	snapshot__free(&s);
 	collector__destroy(&c);
 	loader__destroy(&l);
-	free(t.outliers);
+	results__free(&t);
 	if (stats_fd >= 0)
 		close(stats_fd);
-	if (ret)
-		return ret;
-	return violated ? 3 : 0;
+	return ret;
 }

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The end of a kvmrt trace or kvmrt report run: the options both take for
+ * what they print, the outliers seen, and the printing (text or JSON) with
+ * the SLO verdict as exit status.
+ */
+#ifndef KVMRT_RESULTS_H
+#define KVMRT_RESULTS_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "collector.h"
+#include "filter.h"
+#include "kvmrt.h"
+
+#define MAX_OUTLIERS 10000
+
+struct results_opts {
+	struct vm_filter filter;
+	__u64 threshold_ns;
+	int hist;
+	int json;
+	const char *json_path;
+	__u64 slo_ns;
+	int quiet;
+};
+
+struct results {
+	struct results_opts o;
+	const char *what;		/* "kvmrt trace", "kvmrt report" */
+	int attached[P_NR];		/* the tracepoint was traced */
+	const char *prog_mode[P_NR];	/* how, for JSON "programs": NULL is "off" */
+	int bpf_stats;			/* JSON bpf_stats from the snapshot */
+	const char *(*vm_name)(void *ctx, __u32 pid);
+	void *name_ctx;
+	struct kvmrt_outlier *outliers;
+	size_t noutliers;
+	__u64 outliers_total;
+};
+
+/* The options trace and report share: -p, -g, --vcpu, -T, -h, --json,
+ * --slo, -q. results_option: 1 if opt was one of them and is valid, 0 if
+ * not one of them, -EINVAL (one line printed) if its value is bad. */
+enum { RESULTS_OPT_JSON = FILTER_OPT_VCPU + 1, RESULTS_OPT_SLO, RESULTS_OPT_LAST };
+#define RESULTS_SHORTOPTS "p:g:T:hq"
+#define RESULTS_LONGOPTS                                                                           \
+	FILTER_LONGOPTS, { "threshold", required_argument, NULL, 'T' },                            \
+		{ "hist", no_argument, NULL, 'h' },                                                \
+		{ "json", optional_argument, NULL, RESULTS_OPT_JSON },                             \
+		{ "slo", required_argument, NULL, RESULTS_OPT_SLO },                               \
+		{ "quiet", no_argument, NULL, 'q' }
+#define RESULTS_USAGE                                                                              \
+	"  -p, --pid PID[,PID]    only these VMM processes\n"                                      \
+	"  -g, --guest NAME       only VMs with this name (shell glob allowed)\n"                  \
+	"      --vcpu N           only vCPU N\n"                                                   \
+	"  -T, --threshold USEC   print each episode slower than USEC, with its stages\n"          \
+	"                         and who held the vCPU's CPU meanwhile\n"                         \
+	"  -h, --hist             response histogram per vCPU\n"                                  \
+	"      --json[=FILE]      one JSON document at the end (default: stdout)\n"                \
+	"      --slo USEC         exit status 3 if a vCPU's p99 response exceeds USEC\n"           \
+	"  -q, --quiet            no outlier lines as they come\n"
+void results_opts_init(struct results_opts *o);
+int results_option(struct results_opts *o, int opt, const char *arg);
+
+int results__init(struct results *t, const char *what);
+/* An outlier record: kept (up to MAX_OUTLIERS) and printed as it comes
+ * unless quiet or JSON, when its VM and vCPU match the filter. */
+void results__outlier(struct results *t, const struct kvmrt_outlier *r);
+/* Print the run (secs long) from its final snapshot; the exit status:
+ * 0, 1 (JSON could not be written) or 3 (SLO violated). */
+int results__print(struct results *t, struct snapshot *s, double secs);
+void results__free(struct results *t);
+
+#endif
