@@ -26,6 +26,8 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
 INCLUDES := -Iinclude -Iagent -Iguest -I$(OUT)
+# libtracecmd's headers include libtracefs's and libtraceevent's
+TRACECMD_INC := -I/usr/include/trace-cmd -I/usr/include/tracefs -I/usr/include/traceevent
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) $(INCLUDES)
 
 # vmlinux.h from the running kernel's BTF; with KVM as a module, from the
@@ -36,13 +38,13 @@ VMLINUX_H ?=
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
 AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
-LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt
+LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
-	libtracecmd-dev libtraceevent-dev trace-cmd
+	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
 
@@ -79,7 +81,7 @@ $(OUT)/kvmrt.skel.h: $(OUT)/kvmrt.bpf.o
 
 $(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/agent
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
 
 $(OUT)/kvmrt: $(AGENT_OBJS)
 	$(call msg,LINK,$@)

@@ -137,7 +137,7 @@ struct vcpu_stats *snapshot__vcpu(struct vm_stats *vm, __u32 vcpu)
 	return NULL;
 }
 
-static struct vm_stats *vm_get(struct snapshot *s, __u32 pid)
+struct vm_stats *snapshot__add_vm(struct snapshot *s, __u32 pid)
 {
 	struct vm_stats *vm = snapshot__vm(s, pid), *vms;
 
@@ -153,7 +153,7 @@ static struct vm_stats *vm_get(struct snapshot *s, __u32 pid)
 	return vm;
 }
 
-static struct vcpu_stats *vcpu_get(struct vm_stats *vm, __u32 vcpu)
+struct vcpu_stats *snapshot__add_vcpu(struct vm_stats *vm, __u32 vcpu)
 {
 	struct vcpu_stats *v = snapshot__vcpu(vm, vcpu), *vs;
 
@@ -187,8 +187,8 @@ static struct vcpu_stats *stats_for(struct collector *c, struct snapshot *s,
 
 	if (!is_vm(c, vk->tgid))
 		return NULL;
-	vm = vm_get(s, vk->tgid);
-	return vm ? vcpu_get(vm, vk->vcpu) : NULL;
+	vm = snapshot__add_vm(s, vk->tgid);
+	return vm ? snapshot__add_vcpu(vm, vk->vcpu) : NULL;
 }
 
 /* Histograms, counters and thread ids: all in the vCPU state map. */
@@ -256,11 +256,11 @@ static void read_registry(struct collector *c, struct snapshot *s)
 
 		if (!e->alive && !snapshot__vm(s, e->pid))
 			continue;
-		vm = vm_get(s, e->pid);
+		vm = snapshot__add_vm(s, e->pid);
 		if (!vm)
 			continue;
 		for (j = 0; j < e->nvcpus; j++) {
-			struct vcpu_stats *v = vcpu_get(vm, e->vcpus[j].id);
+			struct vcpu_stats *v = snapshot__add_vcpu(vm, e->vcpus[j].id);
 
 			if (v && !v->tid)
 				v->tid = e->vcpus[j].tid;
@@ -310,6 +310,7 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 			continue;
 		s->bpf_runs[p] = info.run_cnt;
 		s->bpf_run_ns[p] = info.run_time_ns;
+		s->bpf_missed[p] = info.recursion_misses;
 	}
 	fd = bpf_map__fd(c->l->skel->maps.lost);
 	if (!bpf_map_lookup_elem(fd, &zero, c->pcpu_buf))
@@ -323,10 +324,18 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 			snprintf(s->vms[i].name, sizeof(s->vms[i].name), "%s", e->name);
 			s->vms[i].alive = e->alive;
 		}
-		qsort(s->vms[i].vcpus, s->vms[i].nvcpus, sizeof(struct vcpu_stats), cmp_vcpu);
 	}
-	qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
+	snapshot__sort(s);
 	return 0;
+}
+
+void snapshot__sort(struct snapshot *s)
+{
+	int i;
+
+	for (i = 0; i < s->nvms; i++)
+		qsort(s->vms[i].vcpus, s->vms[i].nvcpus, sizeof(struct vcpu_stats), cmp_vcpu);
+	qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
 }
 
 int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct snapshot *d)
@@ -340,6 +349,7 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 		d->hits[p] = b->hits[p] - a->hits[p];
 		d->bpf_runs[p] = b->bpf_runs[p] - a->bpf_runs[p];
 		d->bpf_run_ns[p] = b->bpf_run_ns[p] - a->bpf_run_ns[p];
+		d->bpf_missed[p] = b->bpf_missed[p] - a->bpf_missed[p];
 	}
 	d->nvms = b->nvms;
 	d->vms = calloc(b->nvms ? b->nvms : 1, sizeof(*d->vms));

@@ -42,6 +42,8 @@ struct snapshot {
 	__u64 hits[P_NR];	/* times each tracepoint fired */
 	__u64 bpf_runs[P_NR];	/* kernel BPF stats: only while enabled */
 	__u64 bpf_run_ns[P_NR];
+	__u64 bpf_missed[P_NR];	/* runs the kernel skipped: the program was
+				 * already running on that CPU (recursion) */
 	int nvms;
 	struct vm_stats *vms;
 };
@@ -84,6 +86,11 @@ const char *collector__vm_name(struct collector *c, __u32 pid);
 void collector__destroy(struct collector *c);
 
 struct vm_stats *snapshot__vm(struct snapshot *s, __u32 pid);
+/* The VM or vCPU, added (zeroed) if absent; NULL when out of memory. */
+struct vm_stats *snapshot__add_vm(struct snapshot *s, __u32 pid);
+struct vcpu_stats *snapshot__add_vcpu(struct vm_stats *vm, __u32 vcpu);
+/* VMs by pid, vCPUs by number. */
+void snapshot__sort(struct snapshot *s);
 struct vcpu_stats *snapshot__vcpu(struct vm_stats *vm, __u32 vcpu);
 /* d = b - a, per counter and bucket: the interval between two snapshots.
  * Maxima cannot be diffed: d takes b's. */

@@ -14,6 +14,7 @@ int cli_number(const char *what, const char *arg, double lo, double hi, double *
 int cli_no_extra_args(const char *cmd, int argc, char **argv);
 
 int cmd_trace(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_control(int argc, char **argv);

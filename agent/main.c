@@ -11,6 +11,7 @@ static const struct cmd {
 	const char *help;
 } cmds[] = {
 	{ "trace", cmd_trace, "trace interrupt latency, then report (text, JSON, SLO)" },
+	{ "report", cmd_report, "the same analysis from a recording (trace.dat or tracefs text)" },
 	{ "top", cmd_top, "live latency view per vCPU (full screen, or -b batch)" },
 	{ "export", cmd_export, "Prometheus exporter (/metrics)" },
 	{ "control", cmd_control, "prioritize / co-schedule real-time vCPUs (restores on exit)" },

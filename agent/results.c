@@ -371,6 +371,14 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 	for (k = 0; k < P_NR; k++)
 		json_u64(&j, prog_tp_name(k), s->hits[k]);
 	json_obj_end(&j);
+	if (t->live) {
+		/* events the kernel did not hand to a program already running
+		 * on that CPU (a hard irq inside a softirq's run of it) */
+		json_obj_begin(&j, "events_missed");
+		for (k = 0; k < P_NR; k++)
+			json_u64(&j, prog_tp_name(k), s->bpf_missed[k]);
+		json_obj_end(&j);
+	}
 	if (t->bpf_stats) {
 		/* kernel BPF stats: runs and run time of each program */
 		json_obj_begin(&j, "bpf_stats");

@@ -31,6 +31,7 @@ struct results {
 	int attached[P_NR];		/* the tracepoint was traced */
 	const char *prog_mode[P_NR];	/* how, for JSON "programs": NULL is "off" */
 	int bpf_stats;			/* JSON bpf_stats from the snapshot */
+	int live;			/* BPF programs ran: JSON events_missed */
 	const char *(*vm_name)(void *ctx, __u32 pid);
 	void *name_ctx;
 	struct kvmrt_outlier *outliers;

@@ -137,6 +137,7 @@ int cmd_trace(int argc, char **argv)
 	t.vm_name = vm_name;
 	t.name_ctx = &c;
 	t.bpf_stats = o.bpf_stats;
+	t.live = 1;
 	for (i = 0; i < P_NR; i++) {
 		t.attached[i] = l.attached[i];
 		t.prog_mode[i] = !l.attached[i]		    ? "off" :

@@ -404,6 +404,7 @@ static __always_inline int handle_hrtimer_expire_entry(struct hrtimer *timer, __
 
 	if (fn != targ_apic_timer_fn)
 		return 0;
+	kvs_now(&s); /* when it expired: before the reads below */
 	apic = (void *)timer - bpf_core_field_offset(struct kvm_lapic, lapic_timer) -
 	       bpf_core_field_offset(struct kvm_timer, timer);
 	vcpu = BPF_CORE_READ(apic, vcpu);

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * trace-cmd data files (trace.dat), read with Debian's libtracecmd and
+ * libtraceevent: records of all CPUs merged in time order, fields by the
+ * formats the file carries. The file holds no tgids (trace-cmd 3.1 saves
+ * comms only): the recording command of the README writes saved_tgids into
+ * the trace as trace_marker lines "kvmrt-tgids: PID:TGID ...", read here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <trace-cmd.h>
+#include <event-parse.h>
+#include "recording.h"
+
+/* Exported by libtracecmd.so.1 but declared in its private header only:
+ * the next record of any CPU, in time order (a pull, not a callback, so
+ * that report reads one event at a time). */
+struct tep_record *tracecmd_read_next_data(struct tracecmd_input *handle, int *rec_cpu);
+
+#define TRACE_FLAG_HARDIRQ 0x08 /* common_flags (kernel/trace/trace.h) */
+#define MAX_FIELDS 5
+
+/* How to read one kind of event: its id and the fields a[] takes. */
+struct dat_kind {
+	int id;
+	struct tep_format_field *f[MAX_FIELDS];
+	struct tep_format_field *comm;
+};
+
+struct dat {
+	char *path;
+	struct tracecmd_input *h;
+	struct tep_handle *tep;
+	struct dat_kind k[RK_NR];
+	int print_id;	/* ftrace:print, for the tgid lines */
+	struct tep_format_field *print_buf;
+	__u64 apic_timer_fn; /* its address, from the file's kallsyms */
+	int apic_timer_known;
+};
+
+/* The fields a[] takes per kind (recording.h), by their names in the
+ * event formats; a name "a|b" takes whichever the kernel has. */
+static const char *const field_names[RK_NR][MAX_FIELDS] = {
+	[P_KVM_SET_IRQ] = { "gsi", "level" },
+	[P_KVM_PIC_SET_IRQ] = { "chip", "pin", "imr", "coalesced" },
+	[P_KVM_APIC_ACCEPT_IRQ] = { "apicid", "dm", "vec" },
+	[P_HRTIMER_EXPIRE_ENTRY] = { "hrtimer", "function" },
+	[RK_HRTIMER_START] = { "hrtimer", "function" },
+	[RK_HRTIMER_EXPIRE_EXIT] = { "hrtimer" },
+	[P_SCHED_WAKING] = { "pid" },
+	[P_SCHED_SWITCH] = { "prev_pid", "prev_state", "next_pid" },
+	[P_KVM_VCPU_WAKEUP] = { "ns", "waited" },
+	[P_KVM_INJ_VIRQ] = { "vector|irq" },
+	[P_KVM_ENTRY] = { "vcpu_id" },
+	[P_KVM_EXIT] = { "vcpu_id", "isa", "exit_reason" },
+	[P_KVM_EOI] = { "apicid", "vector" },
+	[P_KVM_ACK_IRQ] = { "irqchip", "pin" },
+	[P_KVM_PIO] = { "rw", "port", "val" },
+	[RK_KVM_APIC] = { "rw", "reg", "val" },
+};
+
+static const char *const systems[] = { "kvm", "sched", "timer" };
+
+static struct tep_format_field *find_field(struct tep_event *ev, const char *names)
+{
+	char buf[64], *p, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", names);
+	for (p = strtok_r(buf, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
+		struct tep_format_field *f = tep_find_field(ev, p);
+
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+static void find_kinds(struct recording *r, struct dat *d)
+{
+	struct tep_event *ev;
+	unsigned int s;
+	int k, i;
+
+	for (k = 0; k < RK_NR; k++) {
+		d->k[k].id = -1;
+		for (s = 0, ev = NULL; s < sizeof(systems) / sizeof(systems[0]) && !ev; s++)
+			ev = tep_find_event_by_name(d->tep, systems[s], rec_kind_name(k));
+		if (!ev)
+			continue;
+		for (i = 0; i < MAX_FIELDS && field_names[k][i]; i++) {
+			d->k[k].f[i] = find_field(ev, field_names[k][i]);
+			if (!d->k[k].f[i])
+				break;
+		}
+		if (i < MAX_FIELDS && field_names[k][i])
+			continue; /* a format without a field we need: as if absent */
+		d->k[k].comm = tep_find_field(ev, k == P_SCHED_SWITCH ? "prev_comm" : "comm");
+		d->k[k].id = ev->id;
+		r->has[k] = 1; /* enabled while recording, whether or not it fired */
+	}
+	ev = tep_find_event_by_name(d->tep, "ftrace", "print");
+	d->print_id = ev ? ev->id : -1;
+	d->print_buf = ev ? tep_find_field(ev, "buf") : NULL;
+}
+
+static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t errlen);
+
+static int dat_load(struct recording *r, struct dat *d, char *err, size_t errlen)
+{
+	int out = dup(STDOUT_FILENO), null = open("/dev/null", O_WRONLY), ret;
+
+	/* errors are ours to say, in one line: the libraries' logs off, and
+	 * stdout away while opening (3.1.6 prints "File possibly truncated"
+	 * there, whatever the log level) */
+	tracecmd_set_loglevel(TEP_LOG_NONE);
+	tep_set_loglevel(TEP_LOG_NONE);
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(null, STDOUT_FILENO);
+	ret = dat_load_quiet(r, d, err, errlen);
+	fflush(stdout);
+	if (out >= 0 && null >= 0)
+		dup2(out, STDOUT_FILENO);
+	if (out >= 0)
+		close(out);
+	if (null >= 0)
+		close(null);
+	return ret;
+}
+
+static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t errlen)
+{
+	d->h = tracecmd_open_head(d->path, TRACECMD_FL_LOAD_NO_PLUGINS);
+	if (!d->h) {
+		snprintf(err, errlen, "%s: not a trace-cmd data file, or its headers are cut short",
+			 d->path);
+		return -1;
+	}
+	/* libtracecmd 3.1.6 crashes in tracecmd_close after a failed
+	 * init_data: the handle is left, once, for the process's exit */
+	if (tracecmd_init_data(d->h) < 0) {
+		d->h = NULL;
+		snprintf(err, errlen, "%s: trace data truncated or corrupt", d->path);
+		return -1;
+	}
+	d->tep = tracecmd_get_tep(d->h);
+	find_kinds(r, d);
+	return 0;
+}
+
+/* "kvmrt-tgids: PID:TGID PID:TGID ..." */
+static void read_tgids(struct recording *r, struct dat *d, struct tep_record *rec)
+{
+	const char *p;
+	int len;
+
+	if (!d->print_buf)
+		return;
+	p = (const char *)rec->data + d->print_buf->offset;
+	len = rec->size - d->print_buf->offset;
+	if (len <= 13 || strncmp(p, "kvmrt-tgids:", 12))
+		return;
+	r->has_tgids = 1;
+	p += 12;
+	while (p < (const char *)rec->data + rec->size && *p) {
+		char *end;
+		unsigned long pid = strtoul(p, &end, 10), tgid;
+
+		if (end == p || *end != ':')
+			break;
+		tgid = strtoul(end + 1, &end, 10);
+		rec_tgid_set(r, (__u32)pid, (__u32)tgid);
+		p = end;
+		while (*p == ' ')
+			p++;
+	}
+}
+
+static int is_apic_timer(struct dat *d, __u64 fn)
+{
+	const char *name;
+
+	if (d->apic_timer_known)
+		return fn == d->apic_timer_fn;
+	name = tep_find_function(d->tep, fn);
+	if (name && !strcmp(name, "apic_timer_fn")) {
+		d->apic_timer_fn = fn;
+		d->apic_timer_known = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t errlen)
+{
+	struct dat *d = r->priv;
+	struct tep_record *rec;
+	int cpu, k, i, type;
+
+	for (;;) {
+		rec = tracecmd_read_next_data(d->h, &cpu);
+		if (!rec)
+			return 0;
+		type = tep_data_type(d->tep, rec);
+		if (type == d->print_id && type >= 0) {
+			read_tgids(r, d, rec);
+			tracecmd_free_record(rec);
+			continue;
+		}
+		for (k = 0; k < RK_NR; k++)
+			if (d->k[k].id == type && type >= 0)
+				break;
+		if (k == RK_NR) {
+			tracecmd_free_record(rec);
+			continue;
+		}
+		memset(e, 0, sizeof(*e));
+		e->kind = k;
+		e->ts = rec->ts;
+		e->cpu = (__u32)cpu;
+		e->pid = (__u32)tep_data_pid(d->tep, rec);
+		e->tgid = rec_tgid(r, e->pid);
+		e->hardirq = !!(tep_data_flags(d->tep, rec) & TRACE_FLAG_HARDIRQ);
+		for (i = 0; i < MAX_FIELDS && d->k[k].f[i]; i++) {
+			unsigned long long v;
+			struct tep_format_field *f = d->k[k].f[i];
+
+			if ((int)(f->offset + f->size) > rec->size ||
+			    tep_read_number_field(f, rec->data, &v)) {
+				tracecmd_free_record(rec);
+				snprintf(err, errlen, "%s: a %s record cut short", d->path,
+					 rec_kind_name(k));
+				return -1;
+			}
+			/* sign-extend signed fields (kvm_eoi's vector -1) */
+			if ((f->flags & TEP_FIELD_IS_SIGNED) && f->size < 8 &&
+			    (v >> (f->size * 8 - 1) & 1))
+				v |= ~0ULL << (f->size * 8);
+			e->a[i] = (__s64)v;
+		}
+		/* the woken or switched-out task's comm, and the current one's
+		 * from the file's saved comms */
+		if (d->k[k].comm && (int)(d->k[k].comm->offset + KVMRT_COMM_LEN) <= rec->size)
+			memcpy(e->tcomm, (const char *)rec->data + d->k[k].comm->offset,
+			       KVMRT_COMM_LEN - 1);
+		snprintf(e->comm, sizeof(e->comm), "%s", tep_data_comm_from_pid(d->tep, (int)e->pid));
+		tracecmd_free_record(rec);
+		/* the same normal form as the text reader's (recording.h) */
+		switch (k) {
+		case P_KVM_PIC_SET_IRQ:
+			e->a[2] = (e->a[2] >> (e->a[1] & 7)) & 1; /* imr -> masked */
+			break;
+		case P_HRTIMER_EXPIRE_ENTRY:
+		case RK_HRTIMER_START:
+			e->a[1] = is_apic_timer(d, (__u64)e->a[1]);
+			break;
+		case P_SCHED_SWITCH:
+			/* R is 0, R+ (preempted) TASK_REPORT_MAX, 0x100 */
+			e->a[1] = (e->a[1] & 0xff) == 0;
+			break;
+		case P_KVM_EXIT:
+			if (e->a[1] == ISA_VMX)
+				e->a[2] &= 0xffff;
+			break;
+		case P_KVM_PIO:
+			e->a[2] &= 0xff;
+			break;
+		}
+		return 1;
+	}
+}
+
+static void dat_close(struct recording *r)
+{
+	struct dat *d = r->priv;
+
+	if (d->h)
+		tracecmd_close(d->h);
+	free(d->path);
+	free(d);
+}
+
+static int dat_rewind(struct recording *r, char *err, size_t errlen)
+{
+	struct dat *d = r->priv;
+
+	if (d->h)
+		tracecmd_close(d->h);
+	d->h = NULL;
+	d->apic_timer_known = 0;
+	return dat_load(r, d, err, errlen);
+}
+
+static const struct rec_ops dat_ops = {
+	.next = dat_next,
+	.rewind = dat_rewind,
+	.close = dat_close,
+};
+
+int rec_dat_open(struct recording *r, const char *path, char *err, size_t errlen)
+{
+	struct dat *d = calloc(1, sizeof(*d));
+
+	if (!d || !(d->path = strdup(path))) {
+		free(d);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->ops = &dat_ops;
+	r->format = "trace.dat";
+	r->priv = d;
+	if (dat_load(r, d, err, errlen)) {
+		free(d->path);
+		free(d);
+		return -1;
+	}
+	return 0;
+}

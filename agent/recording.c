@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "names.h"
+#include "recording.h"
+
+static const char *const extra_kinds[RK_NR - P_NR] = {
+	[RK_HRTIMER_START - P_NR] = "hrtimer_start",
+	[RK_HRTIMER_EXPIRE_EXIT - P_NR] = "hrtimer_expire_exit",
+	[RK_KVM_APIC - P_NR] = "kvm_apic",
+};
+
+const char *rec_kind_name(int kind)
+{
+	if (kind >= 0 && kind < P_NR)
+		return prog_tp_name(kind);
+	if (kind >= P_NR && kind < RK_NR)
+		return extra_kinds[kind - P_NR];
+	return "?";
+}
+
+int rec_kind_of(const char *name)
+{
+	int k;
+
+	for (k = 0; k < RK_NR; k++)
+		if (!strcmp(name, rec_kind_name(k)))
+			return k;
+	return RK_NONE;
+}
+
+/* kvm_exit prints its reason by name (the kernel's __print_symbolic over
+ * VMX_EXIT_REASONS or SVM_EXIT_REASONS), or as 0x... when it has none. */
+struct reason_name {
+	__u32 code;
+	const char *name;
+};
+
+/* SVM_EXIT_REASONS names that differ from ours (names.c) */
+static const struct reason_name svm_printed[] = {
+	{ 0x060, "interrupt" }, { 0x06e, "rdtsc" },	  { 0x06f, "rdpmc" },
+	{ 0x070, "pushf" },	{ 0x071, "popf" },	  { 0x073, "rsm" },
+	{ 0x075, "swint" },	{ 0x076, "invd" },	  { 0x07e, "ferr_freeze" },
+	{ 0x081, "hypercall" }, { 0x041, "DB excp" },	  { 0x043, "BP excp" },
+	{ 0x046, "UD excp" },	{ 0x04e, "PF excp" },	  { 0x052, "MC excp" },
+	{ 0x040, "DE excp" },	{ 0x047, "NM excp" },	  { 0x051, "AC excp" },
+};
+
+int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason)
+{
+	__u32 i, code;
+	char *end;
+
+	for (i = 0; i < 0x500; i++) {
+		const char *n = exit_reason_name(ISA_VMX, i);
+
+		if (n && !strcmp(n, name)) {
+			*isa = ISA_VMX;
+			*reason = i;
+			return 1;
+		}
+		n = exit_reason_name(ISA_SVM, i);
+		if (n && !strcmp(n, name)) {
+			*isa = ISA_SVM;
+			*reason = i;
+			return 1;
+		}
+	}
+	for (i = 0; i < sizeof(svm_printed) / sizeof(svm_printed[0]); i++) {
+		if (!strcmp(svm_printed[i].name, name)) {
+			*isa = ISA_SVM;
+			*reason = svm_printed[i].code;
+			return 1;
+		}
+	}
+	code = (__u32)strtoul(name, &end, 0);
+	if (end != name && !*end) {
+		*isa = ISA_UNKNOWN;
+		*reason = code;
+		return 1;
+	}
+	return 0;
+}
+
+#define TASK_SLOTS (2 * REC_MAX_TASKS)
+
+static struct rec_task *task_slot(struct recording *r, __u32 pid, int add)
+{
+	__u32 i = (pid * 2654435761u) & (TASK_SLOTS - 1);
+
+	while (r->tasks[i].used && r->tasks[i].pid != pid)
+		i = (i + 1) & (TASK_SLOTS - 1);
+	if (r->tasks[i].used)
+		return &r->tasks[i];
+	if (!add || r->ntasks >= REC_MAX_TASKS)
+		return NULL;
+	r->ntasks++;
+	r->tasks[i].used = 1;
+	r->tasks[i].pid = pid;
+	r->tasks[i].tgid = -1;
+	return &r->tasks[i];
+}
+
+__s64 rec_tgid(struct recording *r, __u32 pid)
+{
+	struct rec_task *t = task_slot(r, pid, 0);
+
+	return pid == 0 ? 0 : t ? t->tgid : -1; /* the idle task's is 0 */
+}
+
+const char *rec_comm(struct recording *r, __u32 pid)
+{
+	struct rec_task *t = task_slot(r, pid, 0);
+
+	return t && t->comm[0] ? t->comm : NULL;
+}
+
+void rec_tgid_set(struct recording *r, __u32 pid, __u32 tgid)
+{
+	struct rec_task *t = task_slot(r, pid, 1);
+
+	if (t)
+		t->tgid = tgid;
+}
+
+static void task_comm(struct recording *r, __u32 pid, const char *comm)
+{
+	struct rec_task *t;
+
+	if (!comm[0])
+		return;
+	t = task_slot(r, pid, 1);
+	if (t)
+		memcpy(t->comm, comm, KVMRT_COMM_LEN);
+}
+
+__u32 rec_task_slots(struct recording *r)
+{
+	return TASK_SLOTS;
+}
+
+const char *rec_task_at(struct recording *r, __u32 i, __u32 *pid, __s64 *tgid)
+{
+	if (i >= TASK_SLOTS || !r->tasks[i].used)
+		return NULL;
+	*pid = r->tasks[i].pid;
+	*tgid = r->tasks[i].tgid;
+	return r->tasks[i].comm;
+}
+
+static const char dat_magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
+
+struct recording *recording__open(const char *path, char *err, size_t errlen)
+{
+	struct recording *r;
+	char head[sizeof(dat_magic)];
+	size_t n;
+	FILE *f;
+	int ret;
+
+	f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->tasks = calloc(TASK_SLOTS, sizeof(*r->tasks));
+	if (!r || !r->tasks) {
+		if (r)
+			free(r);
+		fclose(f);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	n = fread(head, 1, sizeof(head), f);
+	if (n == sizeof(head) && !memcmp(head, dat_magic, sizeof(head))) {
+		fclose(f);
+		ret = rec_dat_open(r, path, err, errlen);
+	} else {
+		rewind(f);
+		ret = rec_text_open(r, f, err, errlen); /* owns f from here */
+	}
+	if (ret) {
+		free(r->tasks);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int recording__next(struct recording *r, struct rec_event *e, char *err, size_t errlen)
+{
+	int ret = r->ops->next(r, e, err, errlen);
+
+	if (ret <= 0)
+		return ret;
+	if (e->ts < r->last_ts) {
+		snprintf(err, errlen, "timestamps go backwards at %llu ns: not one trace in time order",
+			 (unsigned long long)e->ts);
+		return -1;
+	}
+	r->last_ts = e->ts;
+	if (e->kind >= 0 && e->kind < RK_NR)
+		r->has[e->kind] = 1;
+	/* what the event says of its threads */
+	if (e->tgid >= 0 && e->pid)
+		rec_tgid_set(r, e->pid, (__u32)e->tgid);
+	else if (e->tgid < 0)
+		e->tgid = rec_tgid(r, e->pid);
+	task_comm(r, e->pid, e->comm);
+	if (e->kind == P_SCHED_WAKING || e->kind == P_SCHED_SWITCH)
+		task_comm(r, (__u32)e->a[0], e->tcomm);
+	return 1;
+}
+
+int recording__rewind(struct recording *r, char *err, size_t errlen)
+{
+	r->last_ts = 0;
+	return r->ops->rewind(r, err, errlen);
+}
+
+int recording__has(struct recording *r, int kind)
+{
+	return kind >= 0 && kind < RK_NR && r->has[kind];
+}
+
+int recording__has_tgids(struct recording *r)
+{
+	return r->has_tgids;
+}
+
+const char *recording__format(struct recording *r)
+{
+	return r->format;
+}
+
+void recording__close(struct recording *r)
+{
+	if (!r)
+		return;
+	r->ops->close(r);
+	free(r->tasks);
+	free(r);
+}

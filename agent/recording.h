@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A recording of kernel trace events, read one event at a time in time
+ * order: a trace-cmd data file (trace.dat, through libtracecmd and
+ * libtraceevent) or tracefs text (the `trace` file with record-tgid). Each
+ * event comes out as the scalars kvmrt's handlers take, so that kvmrt
+ * report hands them to the same code the BPF programs run.
+ */
+#ifndef KVMRT_RECORDING_H
+#define KVMRT_RECORDING_H
+
+#include <stdio.h>
+#include <linux/types.h>
+#include "kvmrt.h"
+
+/* The events kvmrt reads. The first P_NR are the tracepoints the BPF
+ * programs attach to, in enum kvmrt_prog's order. */
+enum rec_kind {
+	RK_HRTIMER_START = P_NR, /* which hrtimer is a vCPU's LAPIC timer */
+	RK_HRTIMER_EXPIRE_EXIT,
+	RK_KVM_APIC,		/* LAPIC register writes: the LVT timer */
+	RK_NR,
+	RK_NONE = -1,
+};
+
+/* One event. a[] holds its fields, per kind:
+ *   kvm_set_irq           gsi, level
+ *   kvm_pic_set_irq       chip, pin, masked, coalesced
+ *   kvm_apic_accept_irq   apicid, dm (delivery mode << 8), vec
+ *   hrtimer_expire_entry  hrtimer, is_apic_timer (function apic_timer_fn)
+ *   hrtimer_start         hrtimer, is_apic_timer
+ *   hrtimer_expire_exit   hrtimer
+ *   sched_waking          pid; tcomm (its comm)
+ *   sched_switch          prev_pid, prev_runnable (R or R+), next_pid; tcomm (prev's)
+ *   kvm_vcpu_wakeup       ns, waited
+ *   kvm_inj_virq          vector
+ *   kvm_entry             vcpu_id
+ *   kvm_exit              vcpu_id, isa, reason (basic exit reason or SVM code)
+ *   kvm_eoi               apicid, vector (-1: none)
+ *   kvm_ack_irq           irqchip, pin
+ *   kvm_pio               rw (1: out), port, first byte written
+ *   kvm_apic              rw (1: write), reg, val
+ *   kvm_msi_set_irq, kvm_ioapic_set_irq, kvm_apic_ipi: none needed */
+struct rec_event {
+	__u64 ts;	/* ns of the recording's clock */
+	__u32 cpu;
+	__u32 pid;	/* the current task's */
+	__s64 tgid;	/* -1: the recording does not say */
+	int hardirq;	/* in hard interrupt context */
+	int kind;	/* enum rec_kind */
+	__s64 a[5];
+	char comm[KVMRT_COMM_LEN];	/* the current task's */
+	char tcomm[KVMRT_COMM_LEN];	/* the woken or switched-out task's */
+};
+
+struct recording;
+
+/* Open path, telling the format by its content. NULL with a one-line
+ * reason in err (also for a file that is neither format). */
+struct recording *recording__open(const char *path, char *err, size_t errlen);
+/* The next event of a kind kvmrt reads: 1, 0 at the end, -1 on an error
+ * (a truncated file, a malformed line) with the reason in err. */
+int recording__next(struct recording *r, struct rec_event *e, char *err, size_t errlen);
+/* Start again from the first event. */
+int recording__rewind(struct recording *r, char *err, size_t errlen);
+/* Was this kind of event recorded? For a data file, whether its format is
+ * in it (enabled while recording); for text, whether one was read so far. */
+int recording__has(struct recording *r, int kind);
+/* The recording says which process a thread belongs to (for text, its
+ * tgid column). */
+int recording__has_tgids(struct recording *r);
+/* What the events read so far said of a thread: its process (-1 when
+ * unknown) and its comm (NULL when unknown). The table is bounded; a
+ * thread beyond it is unknown. */
+__s64 rec_tgid(struct recording *r, __u32 pid);
+const char *rec_comm(struct recording *r, __u32 pid);
+void rec_tgid_set(struct recording *r, __u32 pid, __u32 tgid);
+/* Every thread known, by index 0 <= i < rec_task_slots (NULL: empty). */
+__u32 rec_task_slots(struct recording *r);
+const char *rec_task_at(struct recording *r, __u32 i, __u32 *pid, __s64 *tgid);
+const char *recording__format(struct recording *r); /* "trace.dat", "tracefs text" */
+void recording__close(struct recording *r);
+
+/* The kind of an event by name, RK_NONE if kvmrt does not read it. */
+int rec_kind_of(const char *name);
+const char *rec_kind_name(int kind);
+/* The VMX or SVM exit reason a kvm_exit line prints; 0 if unknown. */
+int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason);
+
+/* The two formats (recording.c dispatches). */
+struct rec_ops {
+	int (*next)(struct recording *r, struct rec_event *e, char *err, size_t errlen);
+	int (*rewind)(struct recording *r, char *err, size_t errlen);
+	void (*close)(struct recording *r);
+};
+
+struct rec_task {
+	__u32 pid;
+	int used;
+	__s64 tgid;
+	char comm[KVMRT_COMM_LEN];
+};
+
+#define REC_MAX_TASKS (1 << 17)
+
+struct recording {
+	const struct rec_ops *ops;
+	struct rec_task *tasks; /* open addressing, 2 * REC_MAX_TASKS slots */
+	__u32 ntasks;
+	const char *format;
+	int has[RK_NR];
+	int has_tgids;
+	__u64 last_ts;
+	void *priv;
+};
+
+int rec_text_open(struct recording *r, FILE *f, char *err, size_t errlen);
+int rec_dat_open(struct recording *r, const char *path, char *err, size_t errlen);
+
+#endif
