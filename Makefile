@@ -123,6 +123,18 @@ study: all
 	@bash bench/study.sh
 
 # ---- tests ----
+# kvmrt under ASan and UBSan, for fuzzing kvmrt report's readers
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+ASAN_OBJS := $(patsubst agent/%.c,$(OUT)/asan/%.o,$(AGENT_SRCS))
+$(OUT)/asan:
+	$(Q)mkdir -p $@
+$(OUT)/asan/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/asan
+	$(call msg,CC-ASAN,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
+$(OUT)/asan/kvmrt: $(ASAN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ -o $@ $(LIBS)
+
 $(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) -o $@ -lcmocka $(LIBS)
@@ -144,9 +156,9 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e top export control
+E2E_SUITES := e2e report top export control
 
-e2e-test: all
+e2e-test: all $(OUT)/asan/kvmrt
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc
 
 test: deps

@@ -183,7 +183,7 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 	for (e = 0; e < NENDPOINTS; e++)
 		if (observable(t, s, &endpoints[e]))
 			printf(" %s", endpoints[e].name);
-	printf("; not observable on this host:");
+	printf("; not observable %s:", t->live ? "on this host" : "in this recording");
 	for (e = 0; e < NENDPOINTS; e++)
 		if (!observable(t, s, &endpoints[e]))
 			printf(" %s", endpoints[e].name);
@@ -317,7 +317,8 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	lat_from_hist(&v->h[M_EXIT], &ls);
 	lat_json(j, "handling", &ls);
 	json_arr_begin(j, "reasons");
-	qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
+	if (v->nexits)
+		qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
 	for (k = 0; k < v->nexits; k++) {
 		char buf[32];
 

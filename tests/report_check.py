@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks for kvmrt report's tests (tests/report.sh): its JSON against a
+live kvmrt trace's over the same time, against itself from the other
+format, and against the figures a hand-written recording implies.
+
+  counts LIVE REPORT [PID...]  every VM (or only PIDs), vCPU and source:
+                               the same counts
+  episodes A B TOL_NS MIN      A's episodes in B: same vCPU, vector and
+                               stages, each within TOL_NS; at least MIN of
+                               them (a fraction), all of them if MIN is 1
+  expect TRACE REPORT          the "# expect" lines of a recording
+Prints why on failure and exits 1."""
+import bisect
+import json
+import sys
+
+COUNTS = ("total", "completed", "coalesced", "unfinished")
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def vcpus(doc, pids=None):
+    out = {}
+    for vm in doc["vms"]:
+        if pids and vm["pid"] not in pids:
+            continue
+        for v in vm["vcpus"]:
+            out[(vm["pid"], v["vcpu"])] = v
+    return out
+
+
+def fail(msg):
+    print(msg)
+    sys.exit(1)
+
+
+def counts(live_path, rep_path, pids):
+    live, rep = load(live_path), load(rep_path)
+    lv, rv = vcpus(live, pids), vcpus(rep, pids)
+    # the kernel may hand the two observers different events: a BPF
+    # program already running on a CPU is not run again (events_missed),
+    # and ftrace on this host drops some switches out of the idle task.
+    # Counts must be equal unless an injection or end event was seen by
+    # one side only, and then differ by at most that many.
+    slack = 0
+    for ev in ("kvm_apic_accept_irq", "hrtimer_expire_entry", "kvm_pic_set_irq", "kvm_eoi",
+               "kvm_ack_irq"):
+        slack += abs(live["events"][ev] - rep["events"][ev])
+        slack += live.get("events_missed", {}).get(ev, 0)
+    if not lv:
+        fail("no vCPUs in the live trace")
+    if set(lv) != set(rv):
+        fail(f"vCPUs differ: live {sorted(lv)} report {sorted(rv)}")
+    worst = 0
+    for k in sorted(lv):
+        li, ri = lv[k]["injections"], rv[k]["injections"]
+        for name in list(li):
+            d = abs(li[name] - ri[name])
+            worst = max(worst, d)
+            if d > slack:
+                fail(f"VM {k[0]} vCPU {k[1]} {name}: live {li[name]} report {ri[name]}")
+        if not li["total"]:
+            fail(f"VM {k[0]} vCPU {k[1]}: no injections")
+    n = sum(v["injections"]["total"] for v in lv.values())
+    print(f"{len(lv)} vCPUs, {n} injections: " +
+          ("equal" if worst == 0 else f"within {worst} (events one side missed: {slack})"))
+
+
+def episodes_of(doc):
+    out = {}
+    for (pid, vcpu), v in vcpus(doc).items():
+        eps = sorted(v["outliers"], key=lambda o: o["t_inject_ns"])
+        out[(pid, vcpu)] = ([o["t_inject_ns"] for o in eps], eps)
+    return out
+
+
+def episodes(a_path, b_path, tol, need):
+    a, b = episodes_of(load(a_path)), episodes_of(load(b_path))
+    total = matched = 0
+    worst = 0
+    bad = []
+    for k, (_, eps) in a.items():
+        ts, beps = b.get(k, ([], []))
+        for o in eps:
+            total += 1
+            i = bisect.bisect_left(ts, o["t_inject_ns"] - tol)
+            best = None
+            for x in beps[i:i + 4]:
+                if (abs(x["t_inject_ns"] - o["t_inject_ns"]) <= tol and x["vector"] == o["vector"]
+                        and set(x["stages"]) == set(o["stages"]) and
+                        all(abs(x["stages"][s] - o["stages"][s]) <= tol for s in o["stages"])):
+                    best = x
+                    break
+            if best is None:
+                bad.append(o)
+                continue
+            matched += 1
+            worst = max([worst] + [abs(best["stages"][s] - o["stages"][s]) for s in o["stages"]])
+    if total < 100:
+        fail(f"only {total} episodes in {a_path}")
+    if matched < need * total or (need >= 1 and matched < total):
+        fail(f"{matched} of {total} episodes matched within {tol} ns; first unmatched: {bad[:3]}")
+    print(f"{matched} of {total} episodes with the same stages (worst {worst} ns apart)")
+
+
+def expect(trace_path, rep_path):
+    """# expect VM.VCPU key=value ...: keys are injections.<source>,
+    completed, coalesced, unfinished, response.count, delivery.count,
+    response.max_ns, stage.<name>.max_ns, exits.<REASON>, outliers."""
+    rep = vcpus(load(rep_path))
+    n = 0
+    with open(trace_path) as f:
+        for line in f:
+            if not line.startswith("# expect "):
+                continue
+            words = line.split()[2:]
+            pid, vcpu = (int(x) for x in words[0].split("."))
+            v = rep.get((pid, vcpu))
+            if v is None:
+                fail(f"{trace_path}: no VM {pid} vCPU {vcpu} in the report")
+            for kv in words[1:]:
+                key, want = kv.split("=")
+                got = value(v, key)
+                if str(got) != want:
+                    fail(f"{trace_path}: VM {pid} vCPU {vcpu} {key}: want {want}, got {got}")
+                n += 1
+    if not n:
+        fail(f"{trace_path}: no expectations")
+    print(f"{n} figures as the kernel's order implies")
+
+
+def value(v, key):
+    part = key.split(".")
+    if part[0] == "injections":
+        return v["injections"][part[1]]
+    if part[0] in ("completed", "coalesced", "unfinished"):
+        return v["injections"][part[0]]
+    if part[0] in ("response", "delivery"):
+        return v[part[0]]["count"] if part[1] == "count" else v[part[0]].get(part[1])
+    if part[0] == "stage":
+        return v["stages"][part[1]].get(part[2])
+    if part[0] == "exits":
+        for r in v["exits"]["reasons"]:
+            if r["reason"] == part[1]:
+                return r["count"]
+        return 0
+    if part[0] == "outliers":
+        return len(v["outliers"])
+    if part[0] == "tid":
+        return v["tid"]
+    raise KeyError(key)
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "counts":
+        counts(sys.argv[2], sys.argv[3], [int(p) for p in sys.argv[4:]])
+    elif cmd == "episodes":
+        episodes(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+    elif cmd == "expect":
+        expect(sys.argv[2], sys.argv[3])
+    else:
+        fail(f"unknown check {cmd}")
+
+
+main()
