@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * include/handlers.h, the code every BPF program runs, driven here through
+ * agent/store.c with whole event sequences in the kernel's order: what the
+ * programs read through kvm_vcpu, kvm_lapic and task pointers (vCPU ids,
+ * exit reasons, the LAPIC timer's owner and LVT, the task's state) given
+ * as they would read it. VMX and SVM hosts, which this host cannot be, and
+ * this emulating host.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "names.h"
+#include "store.h"
+
+#define US 1000ULL
+#define VM 1000
+#define VMM_TID 1001
+#define VCPU_TID 1002
+
+struct recs {
+	int nvm, nout;
+	struct kvmrt_outlier out[8];
+};
+
+static void on_rec(void *ctx, const void *rec, size_t len)
+{
+	struct recs *r = ctx;
+	const struct kvmrt_ctl_rec *c = rec;
+
+	if (c->type == REC_VM)
+		r->nvm++;
+	if (c->type == REC_OUTLIER && r->nout < 8)
+		r->out[r->nout++] = *(const struct kvmrt_outlier *)rec;
+}
+
+static struct kvs s;
+static struct recs recs;
+
+static int setup(void **state)
+{
+	memset(&recs, 0, sizeof(recs));
+	return kvs__init(&s, 1 /* every episode is an outlier record */, on_rec, &recs);
+}
+
+static int teardown(void **state)
+{
+	kvs__free(&s);
+	return 0;
+}
+
+/* The current event: at t us, on cpu, in thread tid of process tgid. */
+static void at(__u64 t_us, __u32 cpu, __u32 tgid, __u32 tid)
+{
+	assert_int_equal(kvs__event(&s, t_us * US, cpu, tgid, tid, tgid == 0), 0);
+}
+
+static void vcpu_switch_out(__u64 t, int runnable)
+{
+	at(t, 1, VM, VCPU_TID);
+	s.prev_runnable = runnable;
+	memcpy(s.prev_comm, "CPU 0/KVM", 10);
+	on_sched_switch(&s, VCPU_TID, 0);
+}
+
+static void vcpu_switch_in(__u64 t)
+{
+	at(t, 1, 0, 0);
+	s.prev_runnable = 1;
+	memcpy(s.prev_comm, "swapper/1", 10);
+	on_sched_switch(&s, 0, VCPU_TID);
+}
+
+static struct kvmrt_vcpu_state *vcpu0(void)
+{
+	struct kvmrt_vcpu_key vk = { .tgid = VM, .vcpu = 0 };
+	struct kvmrt_vcpu_state *v = kvs_vcpu(&s, &vk, 0);
+
+	assert_non_null(v);
+	return v;
+}
+
+static __u64 exits_of(__u32 isa, __u32 reason)
+{
+	struct kvmrt_exit_key k = { .vk = { .tgid = VM, .vcpu = 0 }, .isa = isa, .reason = reason };
+
+	return kvs_exit(&s, &k)->count;
+}
+
+/* VMX without APICv, a halted vCPU, an MSI from a VMM thread:
+ * kvm_exit(HLT) (vcpu_vmx.exit_reason), sched_switch out (S), kvm_msi_set_irq,
+ * kvm_apic_accept_irq and sched_waking in the VMM thread, sched_switch in,
+ * kvm_vcpu_wakeup, kvm_inj_virq (vmx_inject_irq), kvm_entry, then the xAPIC
+ * EOI: kvm_exit(APIC_ACCESS), kvm_eoi, kvm_entry. */
+static void vmx_msi_halted(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_outlier *o;
+
+	at(0, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0); /* learns the thread from the kvm_vcpu */
+	assert_int_equal(recs.nvm, 1);
+	at(100, 1, VM, VCPU_TID);
+	on_kvm_exit(&s, 0, ISA_VMX, 12 /* HLT */);
+	vcpu_switch_out(102, 0);
+	at(1000, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	at(1001, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x22);
+	at(1002, 0, VM, VMM_TID);
+	on_sched_waking(&s, VCPU_TID);
+	vcpu_switch_in(1010);
+	at(1012, 1, VM, VCPU_TID);
+	on_kvm_vcpu_wakeup(&s, 910 * US);
+	at(1014, 1, VM, VCPU_TID);
+	on_kvm_inj_virq(&s, 0x22);
+	at(1015, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0);
+	at(1030, 1, VM, VCPU_TID);
+	on_kvm_exit(&s, 0, ISA_VMX, 44 /* APIC_ACCESS */);
+	at(1032, 1, VM, VCPU_TID);
+	on_kvm_eoi(&s, 0, 0x22);
+	at(1034, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0);
+
+	v = vcpu0();
+	assert_int_equal(v->tid, VCPU_TID);
+	assert_int_equal(v->c.injected[SRC_MSI], 1);
+	assert_int_equal(v->c.completed, 1);
+	assert_int_equal(v->c.wakeups, 1);
+	assert_int_equal(v->h[M_RESPONSE].max, 31 * US);
+	assert_int_equal(v->h[M_DELIVERY].max, 13 * US);
+	assert_int_equal(v->h[M_ST_WAKE].max, 1 * US);
+	assert_int_equal(v->h[M_ST_QUEUE].max, 8 * US);
+	assert_int_equal(v->h[M_ST_DELIVER].max, 4 * US);
+	assert_int_equal(v->h[M_ST_HANDLE].max, 18 * US);
+	assert_int_equal(v->h[M_VCPU_WAIT].max, 8 * US);
+	/* exits by reason, and their names */
+	assert_int_equal(exits_of(ISA_VMX, 12), 1);
+	assert_int_equal(exits_of(ISA_VMX, 44), 1);
+	assert_string_equal(exit_reason_name(ISA_VMX, 12), "HLT");
+	assert_string_equal(exit_reason_name(ISA_VMX, 44), "APIC_ACCESS");
+	assert_int_equal(v->h[M_EXIT].count, 2);
+	assert_int_equal(v->h[M_EXIT].max, 915 * US); /* halted inside the HLT exit */
+	/* one outlier record, its stages, and who held the CPU (the ring of
+	 * switches on CPU 1: idle, from the vCPU's sleep to its run) */
+	assert_int_equal(recs.nout, 1);
+	o = &recs.out[0];
+	assert_int_equal(o->tgid, VM);
+	assert_int_equal(o->tid, VCPU_TID);
+	assert_int_equal(o->vector, 0x22);
+	assert_int_equal(o->source, SRC_MSI);
+	assert_int_equal(o->t_wake - o->t_inject, 1 * US);
+	assert_int_equal(o->t_run - o->t_wake, 8 * US);
+	assert_int_equal(o->t_deliver - o->t_run, 4 * US);
+	assert_int_equal(o->t_eoi - o->t_deliver, 18 * US);
+	assert_int_equal(o->cpu, 1);
+	assert_int_equal(o->nblame, 1);
+	assert_int_equal(o->blame[0].pid, 0);
+	assert_int_equal(o->blame[0].ns, 8 * US);
+	assert_string_equal(o->blame[0].comm, "swapper/1");
+	assert_int_equal(s.hits[P_KVM_EXIT], 2);
+	assert_int_equal(s.hits[P_KVM_ENTRY], 3);
+}
+
+/* SVM without AVIC, the vCPU in guest mode, an IOAPIC pin from the VMM
+ * (kvm_set_irq, kvm_ioapic_set_irq, kvm_apic_accept_irq): the kick is an
+ * IPI, so an intr (0x60) exit, svm_inject_irq (kvm_inj_virq), kvm_entry,
+ * then the x2APIC EOI: msr (0x7c) exit, kvm_eoi. No wake, no queue. */
+static void svm_ioapic_running(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_outlier *o;
+
+	at(0, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0);
+	at(1000, 0, VM, VMM_TID);
+	on_kvm_set_irq(&s, 1);
+	at(1001, 0, VM, VMM_TID);
+	on_kvm_ioapic_set_irq(&s);
+	at(1002, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x25);
+	at(1004, 1, VM, VCPU_TID);
+	on_kvm_exit(&s, 0, ISA_SVM, 0x60);
+	at(1006, 1, VM, VCPU_TID);
+	on_kvm_inj_virq(&s, 0x25);
+	at(1007, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0);
+	at(1030, 1, VM, VCPU_TID);
+	on_kvm_exit(&s, 0, ISA_SVM, 0x7c);
+	at(1031, 1, VM, VCPU_TID);
+	on_kvm_eoi(&s, 0, 0x25);
+	at(1032, 1, VM, VCPU_TID);
+	on_kvm_entry(&s, 0);
+
+	v = vcpu0();
+	assert_int_equal(v->c.injected[SRC_IOAPIC], 1);
+	assert_int_equal(v->c.completed, 1);
+	assert_int_equal(v->h[M_ST_WAKE].count, 0);
+	assert_int_equal(v->h[M_ST_QUEUE].count, 0);
+	assert_int_equal(v->h[M_ST_DELIVER].max, 4 * US);
+	assert_int_equal(v->h[M_ST_HANDLE].max, 25 * US);
+	assert_int_equal(exits_of(ISA_SVM, 0x60), 1);
+	assert_int_equal(exits_of(ISA_SVM, 0x7c), 1);
+	assert_string_equal(exit_reason_name(ISA_SVM, 0x60), "intr");
+	assert_string_equal(exit_reason_name(ISA_SVM, 0x7c), "msr");
+	assert_int_equal(recs.nout, 1);
+	o = &recs.out[0];
+	assert_int_equal(o->source, SRC_IOAPIC);
+	assert_int_equal(o->t_wake, 0);
+	assert_int_equal(o->t_run, 0);
+	assert_int_equal(o->nblame, 0);
+}
+
+/* This emulating host, the LAPIC timer: the hrtimer expires in a hard irq
+ * on the idle CPU (the program reads the vCPU, its thread, the VMM's pid
+ * and LVTT through the kvm_lapic), wakes the halted vCPU thread, which
+ * injects (accept_irq, merged: counted once) and whose KVM ends the
+ * interrupt at delivery: an empty-ISR kvm_eoi (-1) first learns nothing
+ * new, then the guest's EOI ends it. A masked LVT timer opens nothing. */
+static void emulated_lapic_timer(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	vcpu_switch_out(0, 0); /* not known yet: nothing happens */
+	at(1000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	assert_int_equal(recs.nvm, 1); /* the VM is told once */
+	at(1001, 1, 0, 0);
+	on_sched_waking(&s, VCPU_TID);
+	vcpu_switch_in(1010);
+	at(1013, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	at(1014, 1, VM, VCPU_TID);
+	on_kvm_eoi(&s, 0, -1);
+	at(1032, 1, VM, VCPU_TID);
+	on_kvm_eoi(&s, 0, 0xec);
+
+	v = vcpu0();
+	assert_int_equal(v->c.injected[SRC_TIMER], 1);
+	assert_int_equal(v->c.coalesced, 0);
+	assert_int_equal(v->c.completed, 1);
+	assert_int_equal(v->h[M_RESPONSE].max, 32 * US);
+	assert_int_equal(v->h[M_ST_WAKE].max, 1 * US);
+	assert_int_equal(v->h[M_ST_QUEUE].max, 9 * US);
+	assert_int_equal(v->h[M_ST_HANDLE].max, 22 * US);
+	assert_int_equal(v->h[M_DELIVERY].count, 0); /* not observable here */
+	assert_int_equal(recs.nvm, 1);
+
+	at(2000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, APIC_LVT_MASKED | 0xec);
+	assert_int_equal(v->c.injected[SRC_TIMER], 1);
+	assert_int_equal(ep_any_pending(v), 0);
+	assert_int_equal(s.hits[P_HRTIMER_EXPIRE_ENTRY], 2);
+}
+
+/* A kernel thread injects (kvm-pit): its VM is unknown to it, so the
+ * injection waits on its CPU until that context wakes the vCPU; once the
+ * agent names it an injector of the VM, it injects directly. */
+static void kthread_unbound_then_injector(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	assert_int_equal(kvs__add_thread(&s, VCPU_TID, VM, 0), 0);
+	assert_int_equal(kvs__add_vm(&s, VM), 0);
+	vcpu_switch_out(0, 0);
+	at(1000, 0, 2000, 2000);
+	s.kthread = 1;
+	on_kvm_set_irq(&s, 1);
+	on_kvm_pic_set_irq(&s, 0, 0, 0, 0);
+	v = vcpu0();
+	assert_int_equal(v->c.injected[SRC_PIC], 0); /* parked, not lost */
+	at(1002, 0, 2000, 2000);
+	s.kthread = 1;
+	on_sched_waking(&s, VCPU_TID);
+	assert_int_equal(v->c.injected[SRC_PIC], 1);
+	vcpu_switch_in(1010);
+	at(1020, 1, VM, VCPU_TID);
+	on_kvm_ack_irq(&s, 0, 0);
+	assert_int_equal(v->c.completed, 1);
+	assert_int_equal(v->h[M_ST_WAKE].max, 2 * US);
+
+	assert_int_equal(kvs__add_injector(&s, 2000, VM), 0);
+	at(3000, 0, 2000, 2000);
+	s.kthread = 1;
+	on_kvm_set_irq(&s, 1);
+	on_kvm_pic_set_irq(&s, 0, 0, 0, 0);
+	assert_int_equal(v->c.injected[SRC_PIC], 2); /* at once */
+	/* masked pin and a coalesced edge open nothing */
+	on_kvm_set_irq(&s, 1);
+	on_kvm_pic_set_irq(&s, 0, 1, 1 << 1, 0);
+	on_kvm_pic_set_irq(&s, 0, 2, 0, 1);
+	assert_int_equal(v->c.injected[SRC_PIC], 2);
+}
+
+/* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
+ * is not created, and its events change nothing. */
+static void store_bounded(void **state)
+{
+	struct kvmrt_vcpu_key vk = { .tgid = 1 };
+	__u32 i;
+
+	for (i = 0; i < KVMRT_MAX_VCPUS; i++) {
+		vk.vcpu = i;
+		assert_non_null(kvs_vcpu(&s, &vk, 1));
+	}
+	vk.vcpu = KVMRT_MAX_VCPUS;
+	assert_null(kvs_vcpu(&s, &vk, 1));
+	at(1, 0, 5, 5);
+	on_kvm_apic_accept_irq(&s, KVMRT_MAX_VCPUS, APIC_DM_FIXED, 0x30);
+	assert_int_equal(s.vcpus.n, KVMRT_MAX_VCPUS);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(vmx_msi_halted, setup, teardown),
+		cmocka_unit_test_setup_teardown(svm_ioapic_running, setup, teardown),
+		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
+		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("handlers", tests, NULL, NULL);
+}
