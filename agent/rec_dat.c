@@ -204,6 +204,7 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 		rec = tracecmd_read_next_data(d->h, &cpu);
 		if (!rec)
 			return 0;
+		r->records++;
 		type = tep_data_type(d->tep, rec);
 		if (type == d->print_id && type >= 0) {
 			read_tgids(r, d, rec);

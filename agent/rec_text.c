@@ -300,6 +300,7 @@ static int text_next(struct recording *r, struct rec_event *e, char *err, size_t
 		if (!fgets(t->line, sizeof(t->line), t->f))
 			return ferror(t->f) ? (snprintf(err, errlen, "read: %s", strerror(errno)), -1) : 0;
 		t->lineno++;
+		r->records++;
 		if (!strchr(t->line, '\n') && !feof(t->f))
 			return fail(t, err, errlen, "line too long");
 		ret = parse_line(r, t, e, err, errlen);

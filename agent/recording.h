@@ -111,6 +111,7 @@ struct recording {
 	int has[RK_NR];
 	int has_tgids;
 	__u64 last_ts;
+	__u64 records;	/* every record or line read, of any event */
 	void *priv;
 };
 

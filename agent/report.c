@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "clock.h"
 #include "commands.h"
 #include "log.h"
 #include "recording.h"
@@ -566,6 +567,7 @@ int cmd_report(int argc, char **argv)
 	struct report r = { 0 };
 	struct snapshot snap;
 	char err[256];
+	__u64 t0 = mono_ns();
 	int i, ret;
 
 	ret = parse_args(&r, argc, argv);
@@ -594,6 +596,13 @@ int cmd_report(int argc, char **argv)
 	for (i = 0; i < P_NR; i++) {
 		r.t.attached[i] = recording__has(r.rec, i);
 		r.t.prog_mode[i] = r.t.attached[i] ? "recorded" : "off";
+	}
+	if (!r.t.o.quiet) {
+		double secs = (mono_ns() - t0) / 1e9;
+
+		fprintf(stderr, "kvmrt: %s: %llu records read twice in %.2f s (%.0f/s), %llu kvmrt reads\n",
+			recording__format(r.rec), (unsigned long long)r.rec->records / 2, secs,
+			secs > 0 ? r.rec->records / secs : 0.0, (unsigned long long)r.nevents);
 	}
 	if (r.timers_unnamed)
 		pr_warn("%llu LAPIC timer expiries whose vCPU or vector the recording does not show "
