@@ -173,7 +173,7 @@ demo: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kvmrt
-	install -m 755 $(OUT)/kvmrt $(OUT)/kvmrt-guest $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(OUT)/kvmrt $(OUT)/kvmrt-guest tools/kvmrt-record $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(DESTDIR)$(PREFIX)/share/kvmrt/
 
 clean:
