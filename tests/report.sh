@@ -94,7 +94,7 @@ head -c 4096 /dev/urandom >"$TMP/random.bin"
 head -c $(($(stat -c %s "$TMP/g.dat") / 2)) "$TMP/g.dat" >"$TMP/half.dat"
 grep -m 400 ': ' "$TMP/g.txt" >"$TMP/cut.txt"
 grep -m 1 'kvm_apic_accept_irq' "$TMP/g.txt" | sed 's/ vec .*/ ve/' >>"$TMP/cut.txt" # cut mid-field
-grep -v 'kvm_eoi\|kvm_ack_irq' "$TMP/g.txt" >"$TMP/noeoi.txt"
+grep -v 'sched_waking' "$TMP/g.txt" >"$TMP/nowaking.txt"
 sed 's/ ([ 0-9-]*) \[/ [/' "$TMP/g.txt" >"$TMP/notgid.txt"
 bad_input() {
 	local want=$1 name=$2
@@ -110,12 +110,28 @@ bad_input 1 "a text file that is no trace" "$KVMRT" report -i /etc/passwd --json
 bad_input 1 "truncated trace.dat" "$KVMRT" report -i "$TMP/half.dat" --json="$TMP/bad.json"
 bad_input 1 "text line cut mid-field" "$KVMRT" report -i "$TMP/cut.txt" --json="$TMP/bad.json"
 check "the cut line is named" grep -q "line 401: kvm_apic_accept_irq" <("$KVMRT" report -i "$TMP/cut.txt" 2>&1)
-bad_input 1 "events missing (kvm_eoi)" "$KVMRT" report -i "$TMP/noeoi.txt" --json="$TMP/bad.json"
+bad_input 1 "events missing (sched_waking)" "$KVMRT" report -i "$TMP/nowaking.txt" --json="$TMP/bad.json"
 bad_input 1 "no tgids" "$KVMRT" report -i "$TMP/notgid.txt" --json="$TMP/bad.json"
+# a trace.dat recorded without kvmrt-record's tgid lines: what trace-cmd
+# alone saves (tracefs put back as it was)
+TR=/sys/kernel/tracing
+old_tgid=$(cat $TR/options/record-tgid)
+echo > $TR/trace
+for e in kvm/kvm_apic_accept_irq kvm/kvm_eoi sched/sched_switch sched/sched_waking timer/hrtimer_expire_entry; do
+	echo 1 >$TR/events/$e/enable
+done
+"$GUEST" -m timer -r 1000 -d 0.2 -q
+for e in kvm/kvm_apic_accept_irq kvm/kvm_eoi sched/sched_switch sched/sched_waking timer/hrtimer_expire_entry; do
+	echo 0 >$TR/events/$e/enable
+done
+trace-cmd extract -o "$TMP/notgid.dat" >/dev/null 2>&1
+echo "$old_tgid" >$TR/options/record-tgid
+echo > $TR/trace
+bad_input 1 "trace.dat without tgids" "$KVMRT" report -i "$TMP/notgid.dat" --json="$TMP/bad.json"
 bad_input 1 "no such file" "$KVMRT" report -i "$TMP/nope.dat" --json="$TMP/bad.json"
 bad_input 2 "no -i" "$KVMRT" report --json="$TMP/bad.json"
 bad_input 2 "bad threshold" "$KVMRT" report -i "$TMP/g.dat" -T abc --json="$TMP/bad.json"
-check "missing events are named" grep -q "kvm:kvm_eoi" <("$KVMRT" report -i "$TMP/noeoi.txt" 2>&1)
+check "missing events are named" grep -q "sched:sched_waking" <("$KVMRT" report -i "$TMP/nowaking.txt" 2>&1)
 
 # 5. The readers under ASan and UBSan: truncations, flipped bytes and cut
 #    lines of both formats; any exit but 0 or 1, or a sanitizer report, fails.
