@@ -327,13 +327,17 @@ static void handle(struct report *r, const struct rec_event *e)
 		on_kvm_inj_virq(s, (__u32)e->a[0]);
 		break;
 	case P_KVM_ENTRY:
-		on_kvm_entry(s, (__u32)e->a[0]);
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_entry(s);
 		break;
 	case P_KVM_EXIT:
-		on_kvm_exit(s, (__u32)e->a[0], (__u32)e->a[1], (__u32)e->a[2]);
+		s->vcpu_id = (__u32)e->a[0];
+		s->exit_reason = (__u32)e->a[2];
+		on_kvm_exit(s, (__u32)e->a[1]);
 		break;
 	case P_KVM_EOI:
-		on_kvm_eoi(s, (__u32)e->a[0], (int)e->a[1]);
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_eoi(s, (int)e->a[1]);
 		break;
 	case P_KVM_ACK_IRQ:
 		on_kvm_ack_irq(s, (__u32)e->a[0], (__u32)e->a[1]);

@@ -142,6 +142,8 @@ int kvs__event(struct kvs *s, __u64 now, __u32 cpu, __u32 tgid, __u32 tid, int k
 	s->prev_runnable = 0;
 	memset(s->prev_comm, 0, sizeof(s->prev_comm));
 	s->pio_value = 0;
+	s->vcpu_id = 0;
+	s->exit_reason = 0;
 	return 0;
 }
 
@@ -206,6 +208,16 @@ void kvs_prev_comm(struct kvs *s, char *comm)
 __u8 kvs_pio_value(struct kvs *s)
 {
 	return s->pio_value;
+}
+
+__u32 kvs_vcpu_id(struct kvs *s)
+{
+	return s->vcpu_id;
+}
+
+__u32 kvs_exit_reason(struct kvs *s)
+{
+	return s->exit_reason;
 }
 
 struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s)

@@ -34,6 +34,8 @@ struct kvs {
 	int prev_runnable;
 	char prev_comm[KVMRT_COMM_LEN];
 	__u8 pio_value;
+	__u32 vcpu_id;		/* kvm_entry, kvm_exit, kvm_eoi */
+	__u32 exit_reason;	/* kvm_exit */
 	/* configuration, as the BPF programs' rodata */
 	__u64 threshold_ns;
 	int control;
@@ -77,6 +79,8 @@ __u32 kvs_cpu_id(struct kvs *s);
 int kvs_prev_runnable(struct kvs *s);
 void kvs_prev_comm(struct kvs *s, char *comm);
 __u8 kvs_pio_value(struct kvs *s);
+__u32 kvs_vcpu_id(struct kvs *s);
+__u32 kvs_exit_reason(struct kvs *s);
 struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s);
 struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid);
 void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t);

@@ -38,6 +38,9 @@ struct kvs {
 	struct task_struct *prev; /* sched_switch */
 	bool preempt;
 	const void *pio_data;	/* kvm_pio */
+	struct kvm_vcpu *vcpu;	/* kvm_entry, kvm_exit */
+	struct kvm_lapic *apic;	/* kvm_eoi */
+	__u32 isa;		/* kvm_exit */
 };
 
 /* Per vCPU: pending episodes, counters and histograms, in one value so
@@ -176,6 +179,42 @@ static __always_inline __u8 kvs_pio_value(struct kvs *s)
 
 	bpf_probe_read_kernel(&val, 1, s->pio_data);
 	return val;
+}
+
+/* The basic exit reason: in the vendor's vCPU struct, which lives in the
+ * kvm_intel / kvm_amd module BTF (absent on an emulating host). */
+static __always_inline __u32 exit_reason_of(struct kvm_vcpu *vcpu, __u32 isa)
+{
+	__u32 reason = 0;
+
+	if (isa == ISA_VMX && bpf_core_type_exists(struct vcpu_vmx___kvmrt)) {
+		struct vcpu_vmx___kvmrt *vmx =
+			(void *)vcpu - bpf_core_field_offset(struct vcpu_vmx___kvmrt, vcpu);
+
+		reason = BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
+	} else if (isa == ISA_SVM && bpf_core_type_exists(struct vcpu_svm___kvmrt)) {
+		struct vcpu_svm___kvmrt *svm =
+			(void *)vcpu - bpf_core_field_offset(struct vcpu_svm___kvmrt, vcpu);
+		struct vmcb___kvmrt *vmcb = BPF_CORE_READ(svm, vmcb);
+
+		if (vmcb)
+			bpf_probe_read_kernel(&reason, sizeof(reason),
+					      __builtin_preserve_access_index(&vmcb->control.exit_code));
+	}
+	return reason;
+}
+
+static __always_inline __u32 kvs_exit_reason(struct kvs *s)
+{
+	return exit_reason_of(s->vcpu, s->isa);
+}
+
+static __always_inline __u32 kvs_vcpu_id(struct kvs *s)
+{
+	struct kvm_lapic *apic = s->apic; /* locals: CO-RE relocates kernel types only */
+	struct kvm_vcpu *vcpu = s->vcpu;
+
+	return apic ? BPF_CORE_READ(apic, vcpu, vcpu_id) : BPF_CORE_READ(vcpu, vcpu_id);
 }
 
 static __always_inline struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s)
@@ -498,74 +537,51 @@ KVMRT_RAW(kvm_inj_virq, unsigned int vector, bool soft, bool reinjected)
 	return 0;
 }
 
-/* The basic exit reason: in the vendor's vCPU struct, which lives in the
- * kvm_intel / kvm_amd module BTF (absent on an emulating host). */
-static __always_inline __u32 exit_reason_of(struct kvm_vcpu *vcpu, __u32 isa)
-{
-	__u32 reason = 0;
-
-	if (isa == ISA_VMX && bpf_core_type_exists(struct vcpu_vmx___kvmrt)) {
-		struct vcpu_vmx___kvmrt *vmx =
-			(void *)vcpu - bpf_core_field_offset(struct vcpu_vmx___kvmrt, vcpu);
-
-		reason = BPF_CORE_READ(vmx, exit_reason.full) & 0xffff;
-	} else if (isa == ISA_SVM && bpf_core_type_exists(struct vcpu_svm___kvmrt)) {
-		struct vcpu_svm___kvmrt *svm =
-			(void *)vcpu - bpf_core_field_offset(struct vcpu_svm___kvmrt, vcpu);
-		struct vmcb___kvmrt *vmcb = BPF_CORE_READ(svm, vmcb);
-
-		if (vmcb)
-			bpf_probe_read_kernel(&reason, sizeof(reason),
-					      __builtin_preserve_access_index(&vmcb->control.exit_code));
-	}
-	return reason;
-}
-
 KVMRT_TP(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
 {
-	KVS(s);
+	struct kvs s = { .vcpu = vcpu, .isa = isa };
 
-	on_kvm_exit(&s, BPF_CORE_READ(vcpu, vcpu_id), isa, exit_reason_of(vcpu, isa));
+	on_kvm_exit(&s, isa);
 	return 0;
 }
 
 KVMRT_RAW(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
 {
-	KVS(s);
+	struct kvs s = { .vcpu = vcpu, .isa = isa };
 
-	on_kvm_exit(&s, BPF_CORE_READ(vcpu, vcpu_id), isa, exit_reason_of(vcpu, isa));
+	on_kvm_exit(&s, isa);
 	return 0;
 }
 
 KVMRT_TP(kvm_entry, struct kvm_vcpu *vcpu)
 {
-	KVS(s);
+	struct kvs s = { .vcpu = vcpu };
 
-	on_kvm_entry(&s, BPF_CORE_READ(vcpu, vcpu_id));
+	on_kvm_entry(&s);
 	return 0;
 }
 
 KVMRT_RAW(kvm_entry, struct kvm_vcpu *vcpu)
 {
-	KVS(s);
+	struct kvs s = { .vcpu = vcpu };
 
-	on_kvm_entry(&s, BPF_CORE_READ(vcpu, vcpu_id));
+	on_kvm_entry(&s);
 	return 0;
 }
 
 KVMRT_TP(kvm_eoi, struct kvm_lapic *apic, int vector)
 {
-	KVS(s);
+	struct kvs s = { .apic = apic };
 
-	on_kvm_eoi(&s, BPF_CORE_READ(apic, vcpu, vcpu_id), vector);
+	on_kvm_eoi(&s, vector);
 	return 0;
 }
 
 KVMRT_RAW(kvm_eoi, struct kvm_lapic *apic, int vector)
 {
-	KVS(s);
+	struct kvs s = { .apic = apic };
 
-	on_kvm_eoi(&s, BPF_CORE_READ(apic, vcpu, vcpu_id), vector);
+	on_kvm_eoi(&s, vector);
 	return 0;
 }
 

@@ -16,6 +16,9 @@
  *   int   kvs_prev_runnable(s)       sched_switch: prev stays runnable
  *   void  kvs_prev_comm(s, comm)     sched_switch: prev's comm
  *   __u8  kvs_pio_value(s)           kvm_pio: the first byte written
+ *   __u32 kvs_vcpu_id(s)             kvm_entry, kvm_exit, kvm_eoi: the vcpu_id of
+ *                                    their kvm_vcpu (kvm_lapic's), read when needed
+ *   __u32 kvs_exit_reason(s)         kvm_exit: the basic exit reason (VMX) or code (SVM)
  * Storage (NULL when absent or full, as a BPF map lookup is):
  *   struct kvmrt_cpu_ctx *kvs_this_cpu(s)
  *   struct kvmrt_thread *kvs_thread(s, tid); void kvs_thread_set(s, tid, t)
@@ -118,10 +121,9 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, stru
 	return kvs_vcpu(s, vk, 1);
 }
 
-/* The vCPU of an event that carries a kvm_vcpu (vcpu_id read from it),
- * learning the thread as we go. */
-static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, __u32 vcpu_id,
-							      struct kvmrt_vcpu_key *vk)
+/* The vCPU of an event that carries a kvm_vcpu, learning the thread as we
+ * go: its vcpu_id is only read for a thread not known yet. */
+static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, struct kvmrt_vcpu_key *vk)
 {
 	__u64 id = kvs_current(s);
 	struct kvmrt_thread *ti = kvs_thread(s, (__u32)id);
@@ -131,8 +133,8 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, __u
 		return kvs_vcpu(s, vk, 1);
 	}
 	vk->tgid = id >> 32;
-	vk->vcpu = vcpu_id;
-	return learn_thread(s, vk->tgid, (__u32)id, vcpu_id);
+	vk->vcpu = kvs_vcpu_id(s);
+	return learn_thread(s, vk->tgid, (__u32)id, vk->vcpu);
 }
 
 static __always_inline void note_source(struct kvs *s, __u32 src, __u32 level)
@@ -500,22 +502,22 @@ static __always_inline void on_kvm_inj_virq(struct kvs *s, __u32 vector)
 		hist_add(v, M_DELIVERY, lat);
 }
 
-/* kvm_exit: reason is the basic exit reason (VMX) or exit code (SVM). */
-static __always_inline void on_kvm_exit(struct kvs *s, __u32 vcpu_id, __u32 isa, __u32 reason)
+/* kvm_exit: isa says how to read the exit reason (kvs_exit_reason). */
+static __always_inline void on_kvm_exit(struct kvs *s, __u32 isa)
 {
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 
 	kvs_hit(s, P_KVM_EXIT);
-	v = vcpu_of_event(s, vcpu_id, &vk);
+	v = vcpu_of_event(s, &vk);
 	if (!v)
 		return;
 	v->t_exit = kvs_now(s);
 	v->exit_isa = isa;
-	v->exit_reason = reason;
+	v->exit_reason = kvs_exit_reason(s);
 }
 
-static __always_inline void on_kvm_entry(struct kvs *s, __u32 vcpu_id)
+static __always_inline void on_kvm_entry(struct kvs *s)
 {
 	struct kvmrt_exit_key ek = {};
 	struct kvmrt_exit_val *ev;
@@ -524,7 +526,7 @@ static __always_inline void on_kvm_entry(struct kvs *s, __u32 vcpu_id)
 	__u64 dt;
 
 	kvs_hit(s, P_KVM_ENTRY);
-	v = vcpu_of_event(s, vcpu_id, &vk);
+	v = vcpu_of_event(s, &vk);
 	if (!v || !v->t_exit)
 		return;
 	dt = kvs_now(s) - v->t_exit;
@@ -598,8 +600,8 @@ static __always_inline void end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk
 		emit_outlier(s, vk, v, &d);
 }
 
-/* kvm_eoi: vcpu_id is the LAPIC's vCPU (what the event's apicid holds). */
-static __always_inline void on_kvm_eoi(struct kvs *s, __u32 vcpu_id, int vector)
+/* kvm_eoi: kvs_vcpu_id is the LAPIC's vCPU (what the event's apicid holds). */
+static __always_inline void on_kvm_eoi(struct kvs *s, int vector)
 {
 	__u64 id = kvs_current(s);
 	struct kvmrt_cpu_ctx *c = NULL;
@@ -620,7 +622,7 @@ static __always_inline void on_kvm_eoi(struct kvs *s, __u32 vcpu_id, int vector)
 	if (!v) {
 		/* a thread we do not know yet: learn it from the LAPIC's vCPU */
 		vk.tgid = id >> 32;
-		vk.vcpu = vcpu_id;
+		vk.vcpu = kvs_vcpu_id(s);
 		v = learn_thread(s, vk.tgid, (__u32)id, vk.vcpu);
 	}
 	if (!v)

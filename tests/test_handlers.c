@@ -58,6 +58,27 @@ static void at(__u64 t_us, __u32 cpu, __u32 tgid, __u32 tid)
 	assert_int_equal(kvs__event(&s, t_us * US, cpu, tgid, tid, tgid == 0), 0);
 }
 
+/* Events carrying a kvm_vcpu or kvm_lapic of vCPU 0: what the programs
+ * would read through them. */
+static void entry(void)
+{
+	s.vcpu_id = 0;
+	on_kvm_entry(&s);
+}
+
+static void vm_exit(__u32 isa, __u32 reason)
+{
+	s.vcpu_id = 0;
+	s.exit_reason = reason;
+	on_kvm_exit(&s, isa);
+}
+
+static void eoi(int vector)
+{
+	s.vcpu_id = 0;
+	on_kvm_eoi(&s, vector);
+}
+
 static void vcpu_switch_out(__u64 t, int runnable)
 {
 	at(t, 1, VM, VCPU_TID);
@@ -101,10 +122,10 @@ static void vmx_msi_halted(void **state)
 	struct kvmrt_outlier *o;
 
 	at(0, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0); /* learns the thread from the kvm_vcpu */
+	entry(); /* learns the thread from the kvm_vcpu */
 	assert_int_equal(recs.nvm, 1);
 	at(100, 1, VM, VCPU_TID);
-	on_kvm_exit(&s, 0, ISA_VMX, 12 /* HLT */);
+	vm_exit(ISA_VMX, 12 /* HLT */);
 	vcpu_switch_out(102, 0);
 	at(1000, 0, VM, VMM_TID);
 	on_kvm_msi_set_irq(&s);
@@ -118,13 +139,13 @@ static void vmx_msi_halted(void **state)
 	at(1014, 1, VM, VCPU_TID);
 	on_kvm_inj_virq(&s, 0x22);
 	at(1015, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0);
+	entry();
 	at(1030, 1, VM, VCPU_TID);
-	on_kvm_exit(&s, 0, ISA_VMX, 44 /* APIC_ACCESS */);
+	vm_exit(ISA_VMX, 44 /* APIC_ACCESS */);
 	at(1032, 1, VM, VCPU_TID);
-	on_kvm_eoi(&s, 0, 0x22);
+	eoi(0x22);
 	at(1034, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0);
+	entry();
 
 	v = vcpu0();
 	assert_int_equal(v->tid, VCPU_TID);
@@ -176,7 +197,7 @@ static void svm_ioapic_running(void **state)
 	struct kvmrt_outlier *o;
 
 	at(0, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0);
+	entry();
 	at(1000, 0, VM, VMM_TID);
 	on_kvm_set_irq(&s, 1);
 	at(1001, 0, VM, VMM_TID);
@@ -184,17 +205,17 @@ static void svm_ioapic_running(void **state)
 	at(1002, 0, VM, VMM_TID);
 	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x25);
 	at(1004, 1, VM, VCPU_TID);
-	on_kvm_exit(&s, 0, ISA_SVM, 0x60);
+	vm_exit(ISA_SVM, 0x60);
 	at(1006, 1, VM, VCPU_TID);
 	on_kvm_inj_virq(&s, 0x25);
 	at(1007, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0);
+	entry();
 	at(1030, 1, VM, VCPU_TID);
-	on_kvm_exit(&s, 0, ISA_SVM, 0x7c);
+	vm_exit(ISA_SVM, 0x7c);
 	at(1031, 1, VM, VCPU_TID);
-	on_kvm_eoi(&s, 0, 0x25);
+	eoi(0x25);
 	at(1032, 1, VM, VCPU_TID);
-	on_kvm_entry(&s, 0);
+	entry();
 
 	v = vcpu0();
 	assert_int_equal(v->c.injected[SRC_IOAPIC], 1);
@@ -235,9 +256,9 @@ static void emulated_lapic_timer(void **state)
 	at(1013, 1, VM, VCPU_TID);
 	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
 	at(1014, 1, VM, VCPU_TID);
-	on_kvm_eoi(&s, 0, -1);
+	eoi(-1);
 	at(1032, 1, VM, VCPU_TID);
-	on_kvm_eoi(&s, 0, 0xec);
+	eoi(0xec);
 
 	v = vcpu0();
 	assert_int_equal(v->c.injected[SRC_TIMER], 1);
