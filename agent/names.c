@@ -2,6 +2,7 @@
 /* From the VMX_EXIT_REASONS and SVM_EXIT_REASONS tables of the kernel's
  * uapi headers (arch/x86/include/uapi/asm/{vmx,svm}.h). */
 #include <stddef.h>
+#include <string.h>
 #include <linux/types.h>
 #include "names.h"
 #include "kvmrt.h"
@@ -112,4 +113,30 @@ const char *exit_reason_name(uint32_t isa, uint32_t reason)
 	if (isa == ISA_SVM)
 		return lookup(svm, sizeof(svm) / sizeof(svm[0]), reason);
 	return NULL;
+}
+
+static int by_name(const struct reason *t, size_t n, const char *name, uint32_t *code)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (!strcmp(t[i].name, name)) {
+			*code = t[i].code;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason)
+{
+	if (by_name(vmx, sizeof(vmx) / sizeof(vmx[0]), name, reason)) {
+		*isa = ISA_VMX;
+		return 1;
+	}
+	if (by_name(svm, sizeof(svm) / sizeof(svm[0]), name, reason)) {
+		*isa = ISA_SVM;
+		return 1;
+	}
+	return 0;
 }

@@ -11,5 +11,7 @@ const char *stage_name(int st);    /* enum ep_stage */
 const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
 /* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */
 const char *exit_reason_name(uint32_t isa, uint32_t reason);
+/* The reverse: 1 and the isa and reason for a name above, else 0. */
+int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason);
 
 #endif

@@ -14,6 +14,7 @@
 #include <trace-cmd.h>
 #include <event-parse.h>
 #include "recording.h"
+#include "store.h"
 
 /* Exported by libtracecmd.so.1 but declared in its private header only:
  * the next record of any CPU, in time order (a pull, not a callback, so
@@ -151,31 +152,35 @@ static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t 
 	return 0;
 }
 
+/* A field's bytes lie inside the record (formats come from the file). */
+static int field_in(const struct tep_format_field *f, const struct tep_record *rec)
+{
+	return f->offset >= 0 && f->size > 0 && (long long)f->offset + f->size <= rec->size;
+}
+
 /* "kvmrt-tgids: PID:TGID PID:TGID ..." */
 static void read_tgids(struct recording *r, struct dat *d, struct tep_record *rec)
 {
-	const char *p;
+	char buf[2048], *p, *end;
 	int len;
 
-	if (!d->print_buf)
+	if (!d->print_buf || d->print_buf->offset < 0 || d->print_buf->offset >= rec->size)
 		return;
-	p = (const char *)rec->data + d->print_buf->offset;
 	len = rec->size - d->print_buf->offset;
-	if (len <= 13 || strncmp(p, "kvmrt-tgids:", 12))
+	if (len > (int)sizeof(buf) - 1)
+		len = sizeof(buf) - 1;
+	memcpy(buf, (const char *)rec->data + d->print_buf->offset, len);
+	buf[len] = 0;
+	if (strncmp(buf, "kvmrt-tgids:", 12))
 		return;
 	r->has_tgids = 1;
-	p += 12;
-	while (p < (const char *)rec->data + rec->size && *p) {
-		char *end;
+	for (p = buf + 12; *p;) {
 		unsigned long pid = strtoul(p, &end, 10), tgid;
 
 		if (end == p || *end != ':')
 			break;
-		tgid = strtoul(end + 1, &end, 10);
+		tgid = strtoul(end + 1, &p, 10);
 		rec_tgid_set(r, (__u32)pid, (__u32)tgid);
-		p = end;
-		while (*p == ' ')
-			p++;
 	}
 }
 
@@ -205,6 +210,13 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 		if (!rec)
 			return 0;
 		r->records++;
+		if (rec->missed_events > 0) /* the ring buffer overwrote these */
+			r->lost += rec->missed_events;
+		if (cpu < 0 || cpu >= KVS_MAX_CPUS) {
+			tracecmd_free_record(rec);
+			snprintf(err, errlen, "%s: a record of CPU %d", d->path, cpu);
+			return -1;
+		}
 		type = tep_data_type(d->tep, rec);
 		if (type == d->print_id && type >= 0) {
 			read_tgids(r, d, rec);
@@ -229,8 +241,7 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			unsigned long long v;
 			struct tep_format_field *f = d->k[k].f[i];
 
-			if ((int)(f->offset + f->size) > rec->size ||
-			    tep_read_number_field(f, rec->data, &v)) {
+			if (!field_in(f, rec) || tep_read_number_field(f, rec->data, &v)) {
 				tracecmd_free_record(rec);
 				snprintf(err, errlen, "%s: a %s record cut short", d->path,
 					 rec_kind_name(k));
@@ -244,9 +255,10 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 		}
 		/* the woken or switched-out task's comm, and the current one's
 		 * from the file's saved comms */
-		if (d->k[k].comm && (int)(d->k[k].comm->offset + KVMRT_COMM_LEN) <= rec->size)
+		if (d->k[k].comm && field_in(d->k[k].comm, rec))
 			memcpy(e->tcomm, (const char *)rec->data + d->k[k].comm->offset,
-			       KVMRT_COMM_LEN - 1);
+			       d->k[k].comm->size < KVMRT_COMM_LEN ? d->k[k].comm->size :
+								      KVMRT_COMM_LEN - 1);
 		snprintf(e->comm, sizeof(e->comm), "%s", tep_data_comm_from_pid(d->tep, (int)e->pid));
 		tracecmd_free_record(rec);
 		/* the same normal form as the text reader's (recording.h) */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "recording.h"
+#include "store.h"
 
 #define LINE_MAX_LEN 4096
 
@@ -37,6 +38,16 @@ static const char *after(const char *s, const char *key)
 	return p ? p + strlen(key) : NULL;
 }
 
+/* After the last key in s (a comm before it may hold any text). */
+static const char *after_last(const char *s, const char *key)
+{
+	const char *p, *last = NULL;
+
+	for (p = strstr(s, key); p; p = strstr(p + 1, key))
+		last = p;
+	return last ? last + strlen(key) : NULL;
+}
+
 /* A number after key (base 0 when hex is 1 for "0x"; 10 otherwise). */
 static int num_after(const char *s, const char *key, int base, __s64 *out)
 {
@@ -52,23 +63,15 @@ static int num_after(const char *s, const char *key, int base, __s64 *out)
 	return 0;
 }
 
-/* comm between key and the next " stop" (comms may hold spaces). */
-static int comm_between(const char *s, const char *key, const char *stop, char *comm)
+/* A comm from a line: the bytes [p, end), at most KVMRT_COMM_LEN - 1. */
+static void comm_span(const char *p, const char *end, char *comm)
 {
-	const char *p = after(s, key), *q;
-	size_t n;
+	size_t n = end > p ? (size_t)(end - p) : 0;
 
-	if (!p)
-		return -1;
-	q = strstr(p, stop);
-	if (!q)
-		return -1;
-	n = (size_t)(q - p);
 	if (n >= KVMRT_COMM_LEN)
 		n = KVMRT_COMM_LEN - 1;
 	memset(comm, 0, KVMRT_COMM_LEN);
 	memcpy(comm, p, n);
-	return 0;
 }
 
 static const char *const deliver_modes[8] = { "Fixed", "LowPrio", "SMI", "Res3",
@@ -110,19 +113,31 @@ static int parse_fields(struct rec_event *e, const char *f)
 		return 0;
 	case RK_HRTIMER_EXPIRE_EXIT: /* "hrtimer=%p" */
 		return num_after(f, "hrtimer=", 16, &e->a[0]);
-	case P_SCHED_WAKING: /* "comm=%s pid=%d prio=%d target_cpu=%03d" */
-		return comm_between(f, "comm=", " pid=", e->tcomm) ||
-		       num_after(f, " pid=", 10, &e->a[0]);
+	case P_SCHED_WAKING: { /* "comm=%s pid=%d prio=%d target_cpu=%03d" */
+		const char *pid = after_last(f, " pid=");
+
+		if (!pid || strncmp(f, "comm=", 5))
+			return -1;
+		comm_span(f + 5, pid - 5, e->tcomm);
+		return num_after(pid - 5, " pid=", 10, &e->a[0]);
+	}
 	case P_SCHED_SWITCH: {
 		/* "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==>
 		 *  next_comm=%s next_pid=%d next_prio=%d"; R or R+ (preempted)
-		 *  is runnable */
-		const char *st = after(f, " prev_state=");
+		 *  is runnable. Comms may hold anything: fields are taken from
+		 *  the right of each side. */
+		char prev[LINE_MAX_LEN];
+		const char *arrow = after_last(f, " ==> next_comm="), *st, *pid;
 
-		if (!st || comm_between(f, "prev_comm=", " prev_pid=", e->tcomm) ||
-		    num_after(f, " prev_pid=", 10, &e->a[0]) ||
-		    num_after(f, " next_pid=", 10, &e->a[2]))
+		if (!arrow || strncmp(f, "prev_comm=", 10) || num_after(arrow, " next_pid=", 10, &e->a[2]))
 			return -1;
+		snprintf(prev, sizeof(prev), "%.*s", (int)(arrow - f), f);
+		st = after_last(prev, " prev_state=");
+		pid = after_last(prev, " prev_pid=");
+		if (!st || !pid || pid > st)
+			return -1;
+		comm_span(prev + 10, pid - 10, e->tcomm);
+		e->a[0] = strtoll(pid, NULL, 10);
 		e->a[1] = st[0] == 'R';
 		return 0;
 	}
@@ -141,7 +156,7 @@ static int parse_fields(struct rec_event *e, const char *f)
 		__u32 isa, reason;
 
 		if (num_after(f, "vcpu ", 10, &e->a[0]))
-			e->a[0] = 0;
+			e->a[0] = -1; /* before 5.11: the thread's vCPU, if known */
 		if (sscanf(after(f, "reason ") ?: "", "%63s", name) != 1 ||
 		    !rec_exit_reason(name, &isa, &reason))
 			return -1;
@@ -175,77 +190,64 @@ static int parse_fields(struct rec_event *e, const char *f)
 	}
 }
 
-/* One line into e: 1 an event kvmrt reads, 0 any other line, -1 bad. */
+/* One line into e: 1 an event kvmrt reads, 0 any other line, -1 bad. The
+ * kernel prints "%16s-%-7d": a comm (at most 15 bytes) right-aligned in 16
+ * columns, so a '-' in column 16 and a space in column 0. */
 static int parse_line(struct recording *r, struct text *t, struct rec_event *e, char *err,
 		      size_t errlen)
 {
-	char *l = t->line, *br, *p, *q, *dash, *ev, *end;
-	unsigned long long secs, frac;
+	char *l = t->line, *p, *end, *ev;
+	unsigned long long secs, frac, cpu, lost;
 	int ndig, tgid_col = 0;
 	size_t n;
 
-	while (*l == ' ')
-		l++;
-	if (!*l || *l == '#' || *l == '\n')
+	if (l[0] == '#' || l[0] == '\n' || !l[0])
 		return 0;
-	if (strstr(l, "CPU:") == l || strstr(l, "##### CPU")) /* "CPU:1 [LOST 12 EVENTS]" */
+	if (sscanf(l, "CPU:%llu [LOST %llu EVENTS]", &cpu, &lost) == 2) {
+		r->lost += lost; /* the ring buffer overwrote these */
 		return 0;
-	memset(e, 0, sizeof(*e));
-	/* "[cpu]": the first "[digits]" after the comm-pid */
-	for (br = strchr(l, '['); br; br = strchr(br + 1, '[')) {
-		p = br + 1;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (p > br + 1 && *p == ']')
-			break;
 	}
-	if (!br)
-		return fail(t, err, errlen, "not a trace line: no [CPU] column");
-	e->cpu = (__u32)strtoul(br + 1, NULL, 10);
-	/* before it: "comm-pid (tgid) " or "comm-pid " */
-	q = br;
-	while (q > l && q[-1] == ' ')
-		q--;
+	if (strlen(l) < 18 || l[0] != ' ' || l[16] != '-')
+		return fail(t, err, errlen, "not a trace line: no comm-pid in columns 0-16");
+	memset(e, 0, sizeof(*e));
+	for (p = l; *p == ' '; p++)
+		;
+	comm_span(p, l + 16, e->comm);
+	p = l + 17;
+	e->pid = (__u32)strtoul(p, &end, 10);
+	if (end == p)
+		return fail(t, err, errlen, "not a trace line: bad pid");
+	for (p = end; *p == ' '; p++)
+		;
 	e->tgid = -1;
-	if (q > l && q[-1] == ')') {
-		char *open = q - 1;
-
-		while (open > l && *open != '(')
-			open--;
-		if (*open != '(')
-			return fail(t, err, errlen, "not a trace line: unbalanced tgid column");
-		p = open + 1;
-		while (*p == ' ')
-			p++;
+	if (*p == '(') { /* "(tgid)" or "(-------)", options/record-tgid */
+		for (p++; *p == ' '; p++)
+			;
 		if (*p != '-')
 			e->tgid = strtoll(p, NULL, 10);
+		p = strchr(p, ')');
+		if (!p)
+			return fail(t, err, errlen, "not a trace line: unbalanced tgid column");
 		tgid_col = 1;
-		q = open;
-		while (q > l && q[-1] == ' ')
-			q--;
+		for (p++; *p == ' '; p++)
+			;
 	}
-	/* q ends "comm-pid" */
-	dash = NULL;
-	for (p = l; p < q; p++)
-		if (*p == '-')
-			dash = p;
-	if (!dash || dash == l)
-		return fail(t, err, errlen, "not a trace line: no comm-pid");
-	e->pid = (__u32)strtoul(dash + 1, &end, 10);
-	if (end != q)
-		return fail(t, err, errlen, "not a trace line: bad pid");
-	n = (size_t)(dash - l);
-	if (n >= KVMRT_COMM_LEN)
-		n = KVMRT_COMM_LEN - 1;
-	memcpy(e->comm, l, n);
-	/* after "[cpu] ": optional flags, then "secs.frac: event: fields" */
-	p = strchr(br, ']') + 1;
-	while (*p == ' ')
-		p++;
+	if (*p != '[')
+		return fail(t, err, errlen, "not a trace line: no [CPU] column");
+	cpu = strtoull(p + 1, &end, 10);
+	if (end == p + 1 || *end != ']')
+		return fail(t, err, errlen, "not a trace line: bad [CPU] column");
+	if (cpu >= KVS_MAX_CPUS)
+		return fail(t, err, errlen, "CPU number out of range");
+	e->cpu = (__u32)cpu;
+	e->hardirq = -1; /* unknown without the irq-info column */
+	for (p = end + 1; *p == ' '; p++)
+		;
 	if (!isdigit((unsigned char)*p)) {
 		/* irq-info flags, e.g. "d.h1.": irqs-off, need-resched,
 		 * hardirq/softirq (h, or H for hardirq inside softirq), ... */
-		q = p;
+		char *q = p;
+
 		while (*q && *q != ' ')
 			q++;
 		e->hardirq = q - p >= 3 && (p[2] == 'h' || p[2] == 'H');
@@ -259,7 +261,7 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	p = end + 1;
 	frac = strtoull(p, &end, 10);
 	ndig = (int)(end - p);
-	if (ndig < 1 || ndig > 9 || *end != ':')
+	if (ndig < 1 || ndig > 9 || *end != ':' || secs > 18000000000ULL)
 		return fail(t, err, errlen, "not a trace line: bad timestamp");
 	while (ndig++ < 9)
 		frac *= 10;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "names.h"
 #include "recording.h"
 
@@ -52,21 +53,8 @@ int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason)
 	__u32 i, code;
 	char *end;
 
-	for (i = 0; i < 0x500; i++) {
-		const char *n = exit_reason_name(ISA_VMX, i);
-
-		if (n && !strcmp(n, name)) {
-			*isa = ISA_VMX;
-			*reason = i;
-			return 1;
-		}
-		n = exit_reason_name(ISA_SVM, i);
-		if (n && !strcmp(n, name)) {
-			*isa = ISA_SVM;
-			*reason = i;
-			return 1;
-		}
-	}
+	if (exit_reason_by_name(name, isa, reason))
+		return 1;
 	for (i = 0; i < sizeof(svm_printed) / sizeof(svm_printed[0]); i++) {
 		if (!strcmp(svm_printed[i].name, name)) {
 			*isa = ISA_SVM;
@@ -83,42 +71,34 @@ int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason)
 	return 0;
 }
 
-#define TASK_SLOTS (2 * REC_MAX_TASKS)
-
-static struct rec_task *task_slot(struct recording *r, __u32 pid, int add)
+static struct rec_task *task_of(struct recording *r, __u32 pid, int add)
 {
-	__u32 i = (pid * 2654435761u) & (TASK_SLOTS - 1);
+	int added;
+	struct rec_task *t = add ? kvs_table__add(&r->tasks, &pid, &added) :
+				   kvs_table__get(&r->tasks, &pid);
 
-	while (r->tasks[i].used && r->tasks[i].pid != pid)
-		i = (i + 1) & (TASK_SLOTS - 1);
-	if (r->tasks[i].used)
-		return &r->tasks[i];
-	if (!add || r->ntasks >= REC_MAX_TASKS)
-		return NULL;
-	r->ntasks++;
-	r->tasks[i].used = 1;
-	r->tasks[i].pid = pid;
-	r->tasks[i].tgid = -1;
-	return &r->tasks[i];
+	if (t && add && added)
+		t->tgid = -1;
+	return t;
 }
 
 __s64 rec_tgid(struct recording *r, __u32 pid)
 {
-	struct rec_task *t = task_slot(r, pid, 0);
+	struct rec_task *t = task_of(r, pid, 0);
 
 	return pid == 0 ? 0 : t ? t->tgid : -1; /* the idle task's is 0 */
 }
 
 const char *rec_comm(struct recording *r, __u32 pid)
 {
-	struct rec_task *t = task_slot(r, pid, 0);
+	struct rec_task *t = task_of(r, pid, 0);
 
 	return t && t->comm[0] ? t->comm : NULL;
 }
 
 void rec_tgid_set(struct recording *r, __u32 pid, __u32 tgid)
 {
-	struct rec_task *t = task_slot(r, pid, 1);
+	struct rec_task *t = task_of(r, pid, 1);
 
 	if (t)
 		t->tgid = tgid;
@@ -128,25 +108,23 @@ static void task_comm(struct recording *r, __u32 pid, const char *comm)
 {
 	struct rec_task *t;
 
-	if (!comm[0])
+	if (!comm[0] || !strcmp(comm, "<...>")) /* "<...>": a comm no longer saved */
 		return;
-	t = task_slot(r, pid, 1);
+	t = task_of(r, pid, 1);
 	if (t)
 		memcpy(t->comm, comm, KVMRT_COMM_LEN);
 }
 
-__u32 rec_task_slots(struct recording *r)
-{
-	return TASK_SLOTS;
-}
-
 const char *rec_task_at(struct recording *r, __u32 i, __u32 *pid, __s64 *tgid)
 {
-	if (i >= TASK_SLOTS || !r->tasks[i].used)
+	const void *key;
+	struct rec_task *t = kvs_table__at(&r->tasks, i, &key);
+
+	if (!t)
 		return NULL;
-	*pid = r->tasks[i].pid;
-	*tgid = r->tasks[i].tgid;
-	return r->tasks[i].comm;
+	*pid = *(const __u32 *)key;
+	*tgid = t->tgid;
+	return t->comm;
 }
 
 static const char dat_magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n', 'g' };
@@ -154,6 +132,7 @@ static const char dat_magic[] = { 0x17, 0x08, 0x44, 't', 'r', 'a', 'c', 'i', 'n'
 struct recording *recording__open(const char *path, char *err, size_t errlen)
 {
 	struct recording *r;
+	struct stat st;
 	char head[sizeof(dat_magic)];
 	size_t n;
 	FILE *f;
@@ -164,12 +143,16 @@ struct recording *recording__open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
 		return NULL;
 	}
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		snprintf(err, errlen, "%s: not a regular file (a recording is read twice)", path);
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
-	if (r)
-		r->tasks = calloc(TASK_SLOTS, sizeof(*r->tasks));
-	if (!r || !r->tasks) {
+	if (!r || kvs_table__init(&r->tasks, sizeof(__u32), sizeof(struct rec_task), REC_MAX_TASKS)) {
 		if (r)
-			free(r);
+			kvs_table__free(&r->tasks);
+		free(r);
 		fclose(f);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -183,7 +166,7 @@ struct recording *recording__open(const char *path, char *err, size_t errlen)
 		ret = rec_text_open(r, f, err, errlen); /* owns f from here */
 	}
 	if (ret) {
-		free(r->tasks);
+		kvs_table__free(&r->tasks);
 		free(r);
 		return NULL;
 	}
@@ -218,6 +201,7 @@ int recording__next(struct recording *r, struct rec_event *e, char *err, size_t 
 int recording__rewind(struct recording *r, char *err, size_t errlen)
 {
 	r->last_ts = 0;
+	r->lost = 0;
 	return r->ops->rewind(r, err, errlen);
 }
 
@@ -241,6 +225,6 @@ void recording__close(struct recording *r)
 	if (!r)
 		return;
 	r->ops->close(r);
-	free(r->tasks);
+	kvs_table__free(&r->tasks);
 	free(r);
 }

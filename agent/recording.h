@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "kvmrt.h"
+#include "store.h"
 
 /* The events kvmrt reads. The first P_NR are the tracepoints the BPF
  * programs attach to, in enum kvmrt_prog's order. */
@@ -46,7 +47,7 @@ struct rec_event {
 	__u32 cpu;
 	__u32 pid;	/* the current task's */
 	__s64 tgid;	/* -1: the recording does not say */
-	int hardirq;	/* in hard interrupt context */
+	int hardirq;	/* in hard interrupt context; -1: the recording does not say */
 	int kind;	/* enum rec_kind */
 	__s64 a[5];
 	char comm[KVMRT_COMM_LEN];	/* the current task's */
@@ -75,8 +76,7 @@ int recording__has_tgids(struct recording *r);
 __s64 rec_tgid(struct recording *r, __u32 pid);
 const char *rec_comm(struct recording *r, __u32 pid);
 void rec_tgid_set(struct recording *r, __u32 pid, __u32 tgid);
-/* Every thread known, by index 0 <= i < rec_task_slots (NULL: empty). */
-__u32 rec_task_slots(struct recording *r);
+/* Every thread known, by slot 0 <= i < r->tasks.cap (NULL: empty). */
 const char *rec_task_at(struct recording *r, __u32 i, __u32 *pid, __s64 *tgid);
 const char *recording__format(struct recording *r); /* "trace.dat", "tracefs text" */
 void recording__close(struct recording *r);
@@ -95,8 +95,6 @@ struct rec_ops {
 };
 
 struct rec_task {
-	__u32 pid;
-	int used;
 	__s64 tgid;
 	char comm[KVMRT_COMM_LEN];
 };
@@ -105,13 +103,13 @@ struct rec_task {
 
 struct recording {
 	const struct rec_ops *ops;
-	struct rec_task *tasks; /* open addressing, 2 * REC_MAX_TASKS slots */
-	__u32 ntasks;
+	struct kvs_table tasks; /* pid -> struct rec_task */
 	const char *format;
 	int has[RK_NR];
 	int has_tgids;
 	__u64 last_ts;
 	__u64 records;	/* every record or line read, of any event */
+	__u64 lost;	/* events the ring buffer dropped, as the file says */
 	void *priv;
 };
 

@@ -25,168 +25,228 @@
 #include "vmreg.h"
 
 #define REPORT_MAX_TIMERS 4096
+#define TIMER_CANDIDATES 4
+#define REPORT_MAX_INJECTORS 4096
 
 /* A LAPIC timer's hrtimer, as pass 1 learned it. */
 struct timer_info {
-	__u64 hrtimer;
-	__u32 tid;	/* its vCPU thread, 0 until known */
+	__u32 cand[TIMER_CANDIDATES]; /* threads that armed it or woke in its expiry */
+	int ncand;
+	__u32 tid;	/* after pass 1: the first candidate that is a vCPU thread */
 	__u32 vcpu;
 	__s32 vector;	/* of the injection after an expiry, -1 until known */
-	int used;
-	int expect;	/* expired: the thread's next injection says its vector */
+	int expect;	/* expired: its thread's next injection says its vector */
 };
 
-/* A vCPU thread, as pass 1 learned it (the vCPU number from kvm_eoi,
- * kvm_exit or kvm_entry, whose kvm_vcpu the BPF programs read). */
+/* A thread, as pass 1 learned it. */
 struct thread_info {
-	__u32 tid;
-	__s32 vcpu;	/* -1: a vCPU thread whose number no event gave */
-	struct timer_info *timer; /* its LAPIC timer */
+	int vcpu_thread; /* emitted an event only a vCPU thread emits */
+	__s32 vcpu;	/* from kvm_eoi, kvm_exit or kvm_entry; -1 none */
+	struct timer_info *timer; /* its LAPIC timer, once it is a vCPU thread */
+	struct timer_info *cand;  /* a timer it armed or woke for */
 	__s64 lvtt;	/* pass 2: the last LVT timer write seen, -1 none */
-	int used;
 };
 
-#define THREAD_SLOTS (2 * KVMRT_MAX_THREADS)
-#define TIMER_SLOTS (2 * REPORT_MAX_TIMERS)
+/* A thread the recording's comms name as a VM's: a vCPU thread by its
+ * VMM's naming, or a kernel thread that injects for it. */
+struct named_thread {
+	__u32 vm, tid, vcpu;
+	int injector;
+};
+
+/* Per CPU, pass 1: the LAPIC timer expiring there, and the last source
+ * event (kvm_set_irq, kvm_msi_set_irq, kvm_apic_ipi) in that context. */
+struct cpu_info {
+	struct timer_info *expiring;
+	__u64 src_t;
+	__u32 src_pid;
+};
 
 struct report {
 	struct results t;
 	const char *input;
 	struct recording *rec;
 	struct kvs s;
-	struct timer_info *timers;
-	struct thread_info *threads;
-	__u32 ntimers, nthreads;
-	struct timer_info **expiring; /* per CPU: the LAPIC timer expiring there */
+	struct kvs_table timers;  /* hrtimer address -> timer_info */
+	struct kvs_table threads; /* tid -> thread_info */
+	struct cpu_info *cpus;
 	__u32 ncpus;
 	__u32 *vms;	/* processes with a vCPU thread, sorted (pass 1) */
 	__u32 nvms;
+	struct named_thread *named; /* sorted by vm */
+	__u32 nnamed;
 	__u64 first_ts, last_ts, nevents;
 	__u64 timers_unnamed;	/* expiries whose vCPU the recording does not say */
-	int err;
 };
 
 static struct thread_info *thread_of(struct report *r, __u32 tid, int add)
 {
-	__u32 i = (tid * 2654435761u) & (THREAD_SLOTS - 1);
+	int added;
+	struct thread_info *th = add ? kvs_table__add(&r->threads, &tid, &added) :
+				       kvs_table__get(&r->threads, &tid);
 
-	while (r->threads[i].used && r->threads[i].tid != tid)
-		i = (i + 1) & (THREAD_SLOTS - 1);
-	if (r->threads[i].used)
-		return &r->threads[i];
-	if (!add || r->nthreads >= KVMRT_MAX_THREADS)
-		return NULL;
-	r->nthreads++;
-	r->threads[i] = (struct thread_info){ .tid = tid, .vcpu = -1, .lvtt = -1, .used = 1 };
-	return &r->threads[i];
+	if (th && add && added) {
+		th->vcpu = -1;
+		th->lvtt = -1;
+	}
+	return th;
 }
 
 static struct timer_info *timer_of(struct report *r, __u64 hrtimer, int add)
 {
-	__u32 i = (__u32)((hrtimer >> 4) * 2654435761u) & (TIMER_SLOTS - 1);
+	int added;
+	struct timer_info *tm = add ? kvs_table__add(&r->timers, &hrtimer, &added) :
+				      kvs_table__get(&r->timers, &hrtimer);
 
-	while (r->timers[i].used && r->timers[i].hrtimer != hrtimer)
-		i = (i + 1) & (TIMER_SLOTS - 1);
-	if (r->timers[i].used)
-		return &r->timers[i];
-	if (!add || r->ntimers >= REPORT_MAX_TIMERS)
-		return NULL;
-	r->ntimers++;
-	r->timers[i] = (struct timer_info){ .hrtimer = hrtimer, .vector = -1, .used = 1 };
-	return &r->timers[i];
+	if (tm && add && added)
+		tm->vector = -1;
+	return tm;
 }
 
-/* The timer expiring in this CPU's hard interrupt, if any. */
-static struct timer_info **expiring(struct report *r, __u32 cpu)
+static struct cpu_info *cpu_of(struct report *r, __u32 cpu)
 {
-	static struct timer_info *none;
-
 	if (cpu >= r->ncpus) {
-		struct timer_info **p;
+		struct cpu_info *c;
 		__u32 n = cpu + 1;
 
-		if (cpu >= KVS_MAX_CPUS)
-			return &none;
-		p = realloc(r->expiring, n * sizeof(*p));
-		if (!p)
-			return &none;
-		memset(p + r->ncpus, 0, (n - r->ncpus) * sizeof(*p));
-		r->expiring = p;
+		if (cpu >= KVS_MAX_CPUS || !(c = realloc(r->cpus, n * sizeof(*c))))
+			return NULL;
+		memset(c + r->ncpus, 0, (n - r->ncpus) * sizeof(*c));
+		r->cpus = c;
 		r->ncpus = n;
 	}
-	none = NULL;
-	return &r->expiring[cpu];
+	return &r->cpus[cpu];
 }
 
-static void learn_timer_thread(struct report *r, struct timer_info *tm, __u32 tid)
+/* Link a vCPU thread and the timer it is a candidate for, so that its
+ * next injections can name the timer's vector. */
+static void link_timer(struct thread_info *th, __u32 tid)
+{
+	if (th->vcpu_thread && th->cand && !th->timer && !th->cand->tid) {
+		th->cand->tid = tid;
+		th->timer = th->cand;
+	}
+}
+
+static void timer_candidate(struct report *r, struct timer_info *tm, __u32 tid)
 {
 	struct thread_info *th;
+	int i;
 
-	if (tm->tid || !tid)
+	if (!tid)
 		return;
-	tm->tid = tid;
+	for (i = 0; i < tm->ncand; i++)
+		if (tm->cand[i] == tid)
+			return;
+	if (tm->ncand == TIMER_CANDIDATES)
+		return;
+	tm->cand[tm->ncand++] = tid;
 	th = thread_of(r, tid, 1);
+	if (th && !th->cand)
+		th->cand = tm;
 	if (th)
-		th->timer = tm;
+		link_timer(th, tid);
+}
+
+/* An event only a vCPU thread emits, with its vCPU number if it has one. */
+static struct thread_info *vcpu_thread(struct report *r, __u32 tid, __s64 vcpu)
+{
+	struct thread_info *th = thread_of(r, tid, 1);
+
+	if (!th)
+		return NULL;
+	th->vcpu_thread = 1;
+	if (vcpu >= 0)
+		th->vcpu = (__s32)vcpu;
+	link_timer(th, tid);
+	return th;
 }
 
 /* Pass 1: one event. */
 static void learn(struct report *r, const struct rec_event *e)
 {
+	struct cpu_info *c = cpu_of(r, e->cpu);
 	struct thread_info *th;
-	struct timer_info *tm, **x;
+	struct timer_info *tm;
 
+	if (!c)
+		return;
 	switch (e->kind) {
 	case P_KVM_EOI: /* apicid is apic->vcpu->vcpu_id */
-	case P_KVM_EXIT:
+	case P_KVM_EXIT: /* a[0] -1: a kernel whose kvm_exit has no vcpu */
 	case P_KVM_ENTRY:
-		th = thread_of(r, e->pid, 1);
-		if (th)
-			th->vcpu = (__s32)e->a[0];
+		vcpu_thread(r, e->pid, e->a[0]);
 		break;
 	case P_KVM_VCPU_WAKEUP:
 	case P_KVM_INJ_VIRQ:
-		thread_of(r, e->pid, 1); /* only vCPU threads emit these */
+		vcpu_thread(r, e->pid, -1);
+		break;
+	case P_KVM_SET_IRQ:
+	case P_KVM_MSI_SET_IRQ:
+	case P_KVM_APIC_IPI:
+		c->src_t = e->ts;
+		c->src_pid = e->pid;
 		break;
 	case RK_HRTIMER_START:
 		/* armed by its vCPU thread (start_sw_timer, migration), or
-		 * re-armed in the hard interrupt (periodic): only the first
-		 * says whose it is */
-		if (e->a[1] && !e->hardirq && e->pid) {
-			tm = timer_of(r, (__u64)e->a[0], 1);
-			if (tm)
-				learn_timer_thread(r, tm, e->pid);
-		}
+		 * re-armed in the hard irq (periodic) over whatever ran: only
+		 * candidates, the vCPU thread among them chosen after pass 1 */
+		if (e->a[1] && e->hardirq <= 0 && (tm = timer_of(r, (__u64)e->a[0], 1)))
+			timer_candidate(r, tm, e->pid);
 		break;
 	case P_HRTIMER_EXPIRE_ENTRY:
-		x = expiring(r, e->cpu);
-		*x = e->a[1] ? timer_of(r, (__u64)e->a[0], 1) : NULL;
-		if (*x)
-			(*x)->expect = 1;
+		c->expiring = e->a[1] ? timer_of(r, (__u64)e->a[0], 1) : NULL;
+		if (c->expiring)
+			c->expiring->expect = 1;
 		break;
 	case RK_HRTIMER_EXPIRE_EXIT:
-		*expiring(r, e->cpu) = NULL;
+		c->expiring = NULL;
 		break;
 	case P_SCHED_WAKING:
 		/* apic_timer_fn -> kvm_vcpu_kick wakes its halted vCPU thread */
-		x = expiring(r, e->cpu);
-		if (*x && e->hardirq)
-			learn_timer_thread(r, *x, (__u32)e->a[0]);
-		*x = NULL;
+		if (c->expiring && e->hardirq != 0)
+			timer_candidate(r, c->expiring, (__u32)e->a[0]);
+		c->expiring = NULL;
 		break;
 	case P_KVM_APIC_ACCEPT_IRQ:
-		/* the first injection in the thread after an expiry is the
-		 * timer's (kvm_inject_apic_timer_irqs -> kvm_apic_local_deliver) */
+		/* the first injection in a thread after an expiry of its
+		 * timer, not named by a source event just before (an IPI, an
+		 * MSI), to its own vCPU: the timer's
+		 * (kvm_inject_apic_timer_irqs -> kvm_apic_local_deliver) */
 		th = thread_of(r, e->pid, 0);
 		tm = th ? th->timer : NULL;
-		if (tm && tm->expect) {
-			tm->expect = 0;
-			if (tm->vector < 0) {
-				tm->vector = (__s32)(e->a[2] & 0xff);
-				tm->vcpu = (__u32)e->a[0];
-			}
+		if (!tm || !tm->expect ||
+		    (c->src_pid == e->pid && e->ts - c->src_t <= SRC_FRESH_NS) ||
+		    (th->vcpu >= 0 && e->a[0] != th->vcpu))
+			break;
+		tm->expect = 0;
+		if (tm->vector < 0) {
+			tm->vector = (__s32)(e->a[2] & 0xff);
+			tm->vcpu = (__u32)e->a[0];
 		}
 		break;
+	}
+}
+
+/* After pass 1: each timer's thread, the first candidate that is a vCPU
+ * thread (a periodic re-arm's candidate may be any task). */
+static void resolve_timers(struct report *r)
+{
+	__u32 i;
+	int j;
+
+	for (i = 0; i < r->timers.cap; i++) {
+		struct timer_info *tm = kvs_table__at(&r->timers, i, NULL);
+
+		if (!tm)
+			continue;
+		tm->tid = 0;
+		for (j = 0; j < tm->ncand && !tm->tid; j++) {
+			struct thread_info *th = thread_of(r, tm->cand[j], 0);
+
+			if (th && th->vcpu_thread)
+				tm->tid = tm->cand[j];
+		}
 	}
 }
 
@@ -197,20 +257,28 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* After pass 1: the processes that hold a VM. */
+static int cmp_named(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct named_thread *)a)->vm, &((const struct named_thread *)b)->vm);
+}
+
+/* After pass 1: the processes that hold a VM, and the threads their
+ * comms name as theirs. */
 static int find_vms(struct report *r)
 {
-	__u32 i, n = 0;
+	__u32 i, n = 0, pid, id, cap = r->threads.n + 1;
+	const void *key;
+	__s64 tgid;
 
-	r->vms = calloc(r->nthreads + 1, sizeof(*r->vms));
+	r->vms = calloc(cap, sizeof(*r->vms));
 	if (!r->vms)
 		return -ENOMEM;
-	for (i = 0; i < THREAD_SLOTS; i++) {
-		__s64 tgid;
+	for (i = 0; i < r->threads.cap; i++) {
+		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
 
-		if (!r->threads[i].used)
+		if (!th || !th->vcpu_thread)
 			continue;
-		tgid = rec_tgid(r->rec, r->threads[i].tid);
+		tgid = rec_tgid(r->rec, *(const __u32 *)key);
 		if (tgid > 0)
 			r->vms[n++] = (__u32)tgid;
 	}
@@ -218,6 +286,32 @@ static int find_vms(struct report *r)
 	for (i = 0; i < n; i++)
 		if (!r->nvms || r->vms[r->nvms - 1] != r->vms[i])
 			r->vms[r->nvms++] = r->vms[i];
+	for (i = 0; i < r->rec->tasks.cap; i++) {
+		const char *comm = rec_task_at(r->rec, i, &pid, &tgid);
+		struct named_thread nt = { .tid = pid };
+
+		if (!comm || !comm[0])
+			continue;
+		if (tgid > 0 && vmreg_parse_vcpu_comm(comm, &id)) {
+			nt.vm = (__u32)tgid;
+			nt.vcpu = id;
+		} else if (vmreg_parse_injector_comm(comm, &id)) {
+			nt.vm = id;
+			nt.injector = 1;
+		} else {
+			continue;
+		}
+		if (r->nnamed % 64 == 0) {
+			struct named_thread *p = realloc(r->named, (r->nnamed + 64) * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			r->named = p;
+		}
+		if (r->nnamed < KVMRT_MAX_THREADS + REPORT_MAX_INJECTORS)
+			r->named[r->nnamed++] = nt;
+	}
+	qsort(r->named, r->nnamed, sizeof(*r->named), cmp_named);
 	return 0;
 }
 
@@ -231,20 +325,21 @@ static int is_vm(struct report *r, __u32 tgid)
  * the kernel threads that inject for it (vmreg.c). */
 static void register_vm(struct report *r, __u32 vm)
 {
-	__u32 i, n = rec_task_slots(r->rec);
+	__u32 lo = 0, hi = r->nnamed, i;
 
-	for (i = 0; i < n; i++) {
-		__u32 pid, owner, vcpu;
-		__s64 tgid;
-		const char *comm = rec_task_at(r->rec, i, &pid, &tgid);
+	while (lo < hi) { /* the first entry of vm */
+		__u32 mid = lo + (hi - lo) / 2;
 
-		if (!comm || !comm[0])
-			continue;
-		if (tgid == vm && vmreg_parse_vcpu_comm(comm, &vcpu))
-			kvs__add_thread(&r->s, pid, vm, vcpu);
-		if ((sscanf(comm, "kvm-pit/%u", &owner) == 1 || sscanf(comm, "vhost-%u", &owner) == 1) &&
-		    owner == vm)
-			kvs__add_injector(&r->s, pid, vm);
+		if (r->named[mid].vm < vm)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < r->nnamed && r->named[i].vm == vm; i++) {
+		if (r->named[i].injector)
+			kvs__add_injector(&r->s, r->named[i].tid, vm);
+		else
+			kvs__add_thread(&r->s, r->named[i].tid, vm, r->named[i].vcpu);
 	}
 }
 
@@ -262,22 +357,20 @@ static void on_record(void *ctx, const void *rec, size_t len)
 /* An expiring LAPIC timer, as the BPF program reads it from its kvm_lapic. */
 static void lapic_timer(struct report *r, const struct rec_event *e)
 {
-	struct timer_info *tm = e->a[1] ? timer_of(r, (__u64)e->a[0], 0) : NULL;
-	struct thread_info *th;
-	__s64 tgid, lvtt;
-	__u32 vcpu;
+	struct timer_info *tm = timer_of(r, (__u64)e->a[0], 0);
+	struct thread_info *th = tm && tm->tid ? thread_of(r, tm->tid, 0) : NULL;
+	__s64 tgid = th ? rec_tgid(r->rec, tm->tid) : -1, lvtt;
 
 	if (!e->a[1])
 		return; /* another hrtimer: the program leaves at once */
-	th = tm && tm->tid ? thread_of(r, tm->tid, 0) : NULL;
-	tgid = tm && tm->tid ? rec_tgid(r->rec, tm->tid) : -1;
 	lvtt = th && th->lvtt >= 0 ? th->lvtt : tm ? tm->vector : -1;
 	if (!th || tgid <= 0 || lvtt < 0) {
 		r->timers_unnamed++;
+		kvs_hit(&r->s, P_HRTIMER_EXPIRE_ENTRY); /* the program ran */
 		return;
 	}
-	vcpu = th->vcpu >= 0 ? (__u32)th->vcpu : tm->vcpu;
-	on_lapic_timer(&r->s, (__u32)tgid, tm->tid, vcpu, (__u32)lvtt);
+	on_lapic_timer(&r->s, (__u32)tgid, tm->tid, th->vcpu >= 0 ? (__u32)th->vcpu : tm->vcpu,
+		       (__u32)lvtt);
 }
 
 /* Pass 2: one event to its handler. */
@@ -331,7 +424,15 @@ static void handle(struct report *r, const struct rec_event *e)
 		on_kvm_entry(s);
 		break;
 	case P_KVM_EXIT:
-		s->vcpu_id = (__u32)e->a[0];
+		if (e->a[0] < 0) { /* before 5.11: no vcpu in kvm_exit */
+			struct thread_info *th = thread_of(r, e->pid, 0);
+
+			if (!th || th->vcpu < 0)
+				break;
+			s->vcpu_id = (__u32)th->vcpu;
+		} else {
+			s->vcpu_id = (__u32)e->a[0];
+		}
 		s->exit_reason = (__u32)e->a[2];
 		on_kvm_exit(s, (__u32)e->a[1]);
 		break;
@@ -500,7 +601,7 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 						      .count = x->count, .sum_ns = x->sum_ns };
 	}
 	memcpy(snap->hits, r->s.hits, sizeof(snap->hits));
-	snap->lost = r->s.lost;
+	snap->lost = r->s.lost + r->rec->lost; /* the recording's own, and the store's */
 	snapshot__sort(snap);
 	return 0;
 }
@@ -559,10 +660,11 @@ static void report_free(struct report *r)
 	recording__close(r->rec);
 	kvs__free(&r->s);
 	results__free(&r->t);
-	free(r->timers);
-	free(r->threads);
-	free(r->expiring);
+	kvs_table__free(&r->timers);
+	kvs_table__free(&r->threads);
+	free(r->cpus);
 	free(r->vms);
+	free(r->named);
 }
 
 int cmd_report(int argc, char **argv)
@@ -581,9 +683,9 @@ int cmd_report(int argc, char **argv)
 		pr_err("%s", err);
 		return 1;
 	}
-	r.timers = calloc(TIMER_SLOTS, sizeof(*r.timers));
-	r.threads = calloc(THREAD_SLOTS, sizeof(*r.threads));
-	if (!r.timers || !r.threads || results__init(&r.t, "kvmrt report") ||
+	if (kvs_table__init(&r.timers, sizeof(__u64), sizeof(struct timer_info), REPORT_MAX_TIMERS) ||
+	    kvs_table__init(&r.threads, sizeof(__u32), sizeof(struct thread_info), KVMRT_MAX_THREADS) ||
+	    results__init(&r.t, "kvmrt report") ||
 	    kvs__init(&r.s, r.t.o.threshold_ns, on_record, &r)) {
 		pr_err("out of memory");
 		report_free(&r);
@@ -592,7 +694,12 @@ int cmd_report(int argc, char **argv)
 	r.t.vm_name = vm_name;
 	r.t.name_ctx = &r;
 	/* pass 1 reads it all: a bad file fails here, before any output */
-	if (read_pass(&r, 1) || check_recording(&r) || find_vms(&r) || read_pass(&r, 2)) {
+	if (read_pass(&r, 1) || check_recording(&r) || find_vms(&r)) {
+		report_free(&r);
+		return 1;
+	}
+	resolve_timers(&r);
+	if (read_pass(&r, 2)) {
 		report_free(&r);
 		return 1;
 	}

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "store.h"
 
-static int table_init(struct kvs_table *t, size_t key_size, size_t val_size, __u32 max)
+int kvs_table__init(struct kvs_table *t, size_t key_size, size_t val_size, __u32 max)
 {
 	memset(t, 0, sizeof(*t));
 	t->key_size = key_size;
@@ -17,7 +17,7 @@ static int table_init(struct kvs_table *t, size_t key_size, size_t val_size, __u
 	return t->keys && t->vals ? 0 : -ENOMEM;
 }
 
-static void table_free(struct kvs_table *t)
+void kvs_table__free(struct kvs_table *t)
 {
 	__u32 i;
 
@@ -50,13 +50,13 @@ static __u32 table_slot(const struct kvs_table *t, const void *key)
 	return i;
 }
 
-static void *table_get(const struct kvs_table *t, const void *key)
+void *kvs_table__get(const struct kvs_table *t, const void *key)
 {
 	return t->vals[table_slot(t, key)];
 }
 
 /* The value for key, created zeroed if absent and there is room. */
-static void *table_get_or_add(struct kvs_table *t, const void *key, int *added)
+void *kvs_table__add(struct kvs_table *t, const void *key, int *added)
 {
 	__u32 i = table_slot(t, key);
 
@@ -93,13 +93,13 @@ int kvs__init(struct kvs *s, __u64 threshold_ns, kvs_record_fn fn, void *ctx)
 	s->on_record = fn;
 	s->ctx = ctx;
 	/* the capacities of the BPF maps (bpf/kvmrt.bpf.c) */
-	if (table_init(&s->threads, sizeof(__u32), sizeof(struct kvmrt_thread), KVMRT_MAX_THREADS) ||
-	    table_init(&s->vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(struct kvmrt_vcpu_state),
+	if (kvs_table__init(&s->threads, sizeof(__u32), sizeof(struct kvmrt_thread), KVMRT_MAX_THREADS) ||
+	    kvs_table__init(&s->vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(struct kvmrt_vcpu_state),
 		       KVMRT_MAX_VCPUS) ||
-	    table_init(&s->vms, sizeof(__u32), sizeof(__u32), 1024) ||
-	    table_init(&s->injectors, sizeof(__u32), sizeof(__u32), 1024) ||
-	    table_init(&s->rt_vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(__u32), 1024) ||
-	    table_init(&s->exits, sizeof(struct kvmrt_exit_key), sizeof(struct kvmrt_exit_val),
+	    kvs_table__init(&s->vms, sizeof(__u32), sizeof(__u32), 1024) ||
+	    kvs_table__init(&s->injectors, sizeof(__u32), sizeof(__u32), 1024) ||
+	    kvs_table__init(&s->rt_vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(__u32), 1024) ||
+	    kvs_table__init(&s->exits, sizeof(struct kvmrt_exit_key), sizeof(struct kvmrt_exit_val),
 		       KVMRT_MAX_EXIT_KEYS)) {
 		kvs__free(s);
 		return -ENOMEM;
@@ -109,12 +109,12 @@ int kvs__init(struct kvs *s, __u64 threshold_ns, kvs_record_fn fn, void *ctx)
 
 void kvs__free(struct kvs *s)
 {
-	table_free(&s->threads);
-	table_free(&s->vcpus);
-	table_free(&s->vms);
-	table_free(&s->injectors);
-	table_free(&s->rt_vcpus);
-	table_free(&s->exits);
+	kvs_table__free(&s->threads);
+	kvs_table__free(&s->vcpus);
+	kvs_table__free(&s->vms);
+	kvs_table__free(&s->injectors);
+	kvs_table__free(&s->rt_vcpus);
+	kvs_table__free(&s->exits);
 	free(s->cpus);
 	s->cpus = NULL;
 	s->ncpus = 0;
@@ -157,7 +157,7 @@ int kvs__add_thread(struct kvs *s, __u32 tid, __u32 tgid, __u32 vcpu)
 
 int kvs__add_injector(struct kvs *s, __u32 tid, __u32 tgid)
 {
-	__u32 *v = table_get_or_add(&s->injectors, &tid, NULL);
+	__u32 *v = kvs_table__add(&s->injectors, &tid, NULL);
 
 	if (!v)
 		return -ENOSPC;
@@ -167,7 +167,7 @@ int kvs__add_injector(struct kvs *s, __u32 tid, __u32 tgid)
 
 int kvs__add_vm(struct kvs *s, __u32 tgid)
 {
-	__u32 *v = table_get_or_add(&s->vms, &tgid, NULL);
+	__u32 *v = kvs_table__add(&s->vms, &tgid, NULL);
 
 	if (!v)
 		return -ENOSPC;
@@ -227,12 +227,12 @@ struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s)
 
 struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid)
 {
-	return table_get(&s->threads, &tid);
+	return kvs_table__get(&s->threads, &tid);
 }
 
 void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t)
 {
-	struct kvmrt_thread *v = table_get_or_add(&s->threads, &tid, NULL);
+	struct kvmrt_thread *v = kvs_table__add(&s->threads, &tid, NULL);
 
 	if (v)
 		*v = *t;
@@ -240,19 +240,19 @@ void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t)
 
 struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk, int create)
 {
-	return create ? table_get_or_add(&s->vcpus, vk, NULL) : table_get(&s->vcpus, vk);
+	return create ? kvs_table__add(&s->vcpus, vk, NULL) : kvs_table__get(&s->vcpus, vk);
 }
 
 int kvs_vm_known(struct kvs *s, __u32 tgid)
 {
-	return table_get(&s->vms, &tgid) != NULL;
+	return kvs_table__get(&s->vms, &tgid) != NULL;
 }
 
 /* As bpf_map_update_elem(BPF_NOEXIST): 0 only when added now. */
 int kvs_vm_add(struct kvs *s, __u32 tgid)
 {
 	int added;
-	__u32 *v = table_get_or_add(&s->vms, &tgid, &added);
+	__u32 *v = kvs_table__add(&s->vms, &tgid, &added);
 
 	if (!v)
 		return -ENOSPC;
@@ -262,17 +262,17 @@ int kvs_vm_add(struct kvs *s, __u32 tgid)
 
 __u32 *kvs_injector(struct kvs *s, __u32 tid)
 {
-	return table_get(&s->injectors, &tid);
+	return kvs_table__get(&s->injectors, &tid);
 }
 
 __u32 *kvs_rt_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk)
 {
-	return table_get(&s->rt_vcpus, vk);
+	return kvs_table__get(&s->rt_vcpus, vk);
 }
 
 struct kvmrt_exit_val *kvs_exit(struct kvs *s, const struct kvmrt_exit_key *k)
 {
-	return table_get_or_add(&s->exits, k, NULL);
+	return kvs_table__add(&s->exits, k, NULL);
 }
 
 void kvs_hit(struct kvs *s, __u32 prog)

@@ -68,6 +68,12 @@ int kvs__event(struct kvs *s, __u64 now, __u32 cpu, __u32 tgid, __u32 tid, int k
 int kvs__add_thread(struct kvs *s, __u32 tid, __u32 tgid, __u32 vcpu);
 int kvs__add_injector(struct kvs *s, __u32 tid, __u32 tgid);
 int kvs__add_vm(struct kvs *s, __u32 tgid);
+int kvs_table__init(struct kvs_table *t, size_t key_size, size_t val_size, __u32 max);
+void kvs_table__free(struct kvs_table *t);
+void *kvs_table__get(const struct kvs_table *t, const void *key);
+/* The value for key, created zeroed if absent and not full (*added says
+ * which, if added is not NULL); NULL when full or out of memory. */
+void *kvs_table__add(struct kvs_table *t, const void *key, int *added);
 /* The i-th entry of a table (0 <= i < cap), or NULL for an empty slot. */
 void *kvs_table__at(const struct kvs_table *t, __u32 i, const void **key);
 

@@ -404,6 +404,11 @@ struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid)
 	return e;
 }
 
+int vmreg_parse_injector_comm(const char *comm, __u32 *owner)
+{
+	return sscanf(comm, "kvm-pit/%u", owner) == 1 || sscanf(comm, "vhost-%u", owner) == 1;
+}
+
 /* Kernel threads that inject for a VM: "kvm-pit/PID", "vhost-PID". */
 static void note_injector(struct vmreg *r, __u32 tid, const char *comm)
 {
@@ -411,7 +416,7 @@ static void note_injector(struct vmreg *r, __u32 tid, const char *comm)
 
 	if (r->injectors_fd < 0)
 		return;
-	if (sscanf(comm, "kvm-pit/%u", &owner) == 1 || sscanf(comm, "vhost-%u", &owner) == 1)
+	if (vmreg_parse_injector_comm(comm, &owner))
 		bpf_map_update_elem(r->injectors_fd, &tid, &owner, BPF_ANY);
 }
 

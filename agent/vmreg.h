@@ -57,6 +57,9 @@ int vmreg_parse_name(const char *cmdline, size_t len, char *out, size_t outlen);
  * Cloud Hypervisor's "vcpun", crosvm's "crosvm_vcpun", kvmtool's
  * "kvm-vcpu-n"; 1 if it is one. */
 int vmreg_parse_vcpu_comm(const char *comm, __u32 *vcpu);
+/* A kernel thread that injects for a VM ("kvm-pit/PID", "vhost-PID"):
+ * 1 and the VM's pid. */
+int vmreg_parse_injector_comm(const char *comm, __u32 *owner);
 /* A /proc/PID/task/TID/syscall line: 1 and the descriptor if the thread is
  * in ioctl(fd, KVM_RUN). */
 int vmreg_parse_kvm_run(const char *line, int *fd);

@@ -30,6 +30,16 @@ record_stop() {
 	wait "$REC_PID"
 }
 
+# what kvmrt-record changes and must put back
+tracefs_state() {
+	local t=/sys/kernel/tracing
+	cat $t/trace_clock $t/options/record-tgid $t/options/irq-info $t/options/markers \
+		$t/saved_cmdlines_size $t/tracing_on $t/per_cpu/cpu*/buffer_size_kb \
+		$t/events/kvm/*/enable $t/events/sched/sched_switch/enable \
+		$t/events/sched/sched_waking/enable $t/events/timer/*/enable
+}
+tracefs_state >"$TMP/tracefs.before"
+
 # 1. kvmrt-guest, each way it injects, while a live trace and a recording
 #    run: the report counts what the trace counted, episode by episode.
 #    The guests start after both and end before: both see all of them.
@@ -58,6 +68,10 @@ check "trace.dat and text: the same counts" \
 	$CHECK counts "$TMP/rep.json" "$TMP/rept.json"
 check "trace.dat and text: every episode, stages within the text's 1 us" \
 	$CHECK episodes "$TMP/rep.json" "$TMP/rept.json" 1000 1
+sed -E 's/^(.{16}-[0-9]+ +\([ 0-9-]+\) \[[0-9]+\]) [^ ]+ /\1 /' "$TMP/g.txt" >"$TMP/noirq.txt"
+"$KVMRT" report -i "$TMP/noirq.txt" -T 0.001 -q --json="$TMP/repn.json" 2>"$TMP/repn.err"
+check "text without the irq-info column: every episode the same" \
+	$CHECK episodes "$TMP/rept.json" "$TMP/repn.json" 0 1
 check "text output: the same VMs and outliers as JSON" bash -c "
 	\"$KVMRT\" report -i \"$TMP/g.dat\" -T 0.001 >\"$TMP/rep.txt\" 2>&1 &&
 	grep -q '^kvmrt report: ' \"$TMP/rep.txt\" &&
@@ -138,5 +152,8 @@ check "missing events are named" grep -q "sched:sched_waking" <("$KVMRT" report 
 "$RECORD" -o "$TMP/small.dat" --text "$TMP/small.txt" -- "$GUEST" -m timer -r 1000 -d 0.2 -q 2>/dev/null
 check "fuzzed readers (ASan, UBSan): no crash, exit 0 or 1" \
 	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 300 "$TMP/fuzz"
+
+tracefs_state >"$TMP/tracefs.after"
+check "kvmrt-record put tracefs back as it was" diff "$TMP/tracefs.before" "$TMP/tracefs.after"
 
 summary
