@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <trace-cmd.h>
@@ -313,6 +314,47 @@ static const struct rec_ops dat_ops = {
 	.close = dat_close,
 };
 
+/* libtraceevent 1.7 and libtracecmd 3.1 crash on some damaged files (a
+ * NULL dereference in tep_parse_event on a corrupt event format, found by
+ * tests/fuzz_report.py): read the file once in a child first, so that such
+ * a file is an error, not a crash. */
+static int dat_probe(const char *path, char *err, size_t errlen)
+{
+	int status, cpu, null;
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return 0; /* cannot probe: read it anyway */
+	if (pid == 0) {
+		struct tracecmd_input *h;
+		struct tep_record *rec;
+
+		null = open("/dev/null", O_WRONLY);
+		if (null >= 0) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		tracecmd_set_loglevel(TEP_LOG_NONE);
+		tep_set_loglevel(TEP_LOG_NONE);
+		h = tracecmd_open_head(path, TRACECMD_FL_LOAD_NO_PLUGINS);
+		if (!h || tracecmd_init_data(h) < 0)
+			_exit(1);
+		while ((rec = tracecmd_read_next_data(h, &cpu))) {
+			tep_data_type(tracecmd_get_tep(h), rec);
+			tracecmd_free_record(rec);
+		}
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
+		return 0; /* read, or refused: the real read says why */
+	snprintf(err, errlen, "%s: corrupt: the trace-cmd libraries crash reading it", path);
+	return -1;
+}
+
 int rec_dat_open(struct recording *r, const char *path, char *err, size_t errlen)
 {
 	struct dat *d = calloc(1, sizeof(*d));
@@ -325,7 +367,7 @@ int rec_dat_open(struct recording *r, const char *path, char *err, size_t errlen
 	r->ops = &dat_ops;
 	r->format = "trace.dat";
 	r->priv = d;
-	if (dat_load(r, d, err, errlen)) {
+	if (dat_probe(path, err, errlen) || dat_load(r, d, err, errlen)) {
 		free(d->path);
 		free(d);
 		return -1;

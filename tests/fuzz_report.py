@@ -5,7 +5,9 @@ text (truncations, flipped bytes, cut lines, shuffled lines, garbled
 numbers), each read by an ASan and UBSan build. Passes when every run
 exits 0 or 1, a failure says why in one line, and no sanitizer spoke.
 
-  fuzz_report.py KVMRT_ASAN TRACE.DAT TRACE.TXT N WORKDIR"""
+  fuzz_report.py KVMRT_ASAN TRACE.DAT TRACE.TXT N_DAT N_TXT WORKDIR
+
+(A trace.dat costs more per case: its kallsyms are parsed at each open.)"""
 import os
 import random
 import subprocess
@@ -51,15 +53,18 @@ def mutate_txt(data, rnd):
 
 
 def main():
-    kvmrt, dat, txt, n, work = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    kvmrt, dat, txt, work = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[6]
+    ndat, ntxt = int(sys.argv[4]), int(sys.argv[5])
     os.makedirs(work, exist_ok=True)
     rnd = random.Random(int(os.environ.get("FUZZ_SEED", "1")))
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
                UBSAN_OPTIONS="halt_on_error=1:exitcode=98:print_stacktrace=1")
-    seeds = [(open(dat, "rb").read(), mutate_dat, "dat"), (open(txt, "rb").read(), mutate_txt, "txt")]
+    seeds = [(open(dat, "rb").read(), mutate_dat, "dat")] * ndat + \
+        [(open(txt, "rb").read(), mutate_txt, "txt")] * ntxt
     runs = {"ok": 0, "refused": 0}
+    n = len(seeds)
     for k in range(n):
-        data, mutate, ext = seeds[k % 2]
+        data, mutate, ext = seeds[k]
         bad, how = mutate(data, rnd)
         path = os.path.join(work, f"case{k}.{ext}")
         with open(path, "wb") as f:

@@ -149,9 +149,11 @@ check "missing events are named" grep -q "sched:sched_waking" <("$KVMRT" report 
 
 # 5. The readers under ASan and UBSan: truncations, flipped bytes and cut
 #    lines of both formats; any exit but 0 or 1, or a sanitizer report, fails.
+#    (Damaged event formats crash Debian's libtraceevent in tep_parse_event:
+#    kvmrt reads a trace.dat in a child first, and refuses it if that dies.)
 "$RECORD" -o "$TMP/small.dat" --text "$TMP/small.txt" -- "$GUEST" -m timer -r 1000 -d 0.2 -q 2>/dev/null
 check "fuzzed readers (ASan, UBSan): no crash, exit 0 or 1" \
-	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 300 "$TMP/fuzz"
+	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 30 200 "$TMP/fuzz"
 
 tracefs_state >"$TMP/tracefs.after"
 check "kvmrt-record put tracefs back as it was" diff "$TMP/tracefs.before" "$TMP/tracefs.after"
