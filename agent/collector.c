@@ -380,6 +380,9 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 			dc->c.coalesced = bc->c.coalesced - ac->c.coalesced;
 			dc->c.completed = bc->c.completed - ac->c.completed;
 			dc->c.dropped = bc->c.dropped - ac->c.dropped;
+			for (p = 0; p < END_NR; p++)
+				dc->c.ends[p] = bc->c.ends[p] - ac->c.ends[p];
+			dc->c.posted_in_guest = bc->c.posted_in_guest - ac->c.posted_in_guest;
 			dc->c.wakeups = bc->c.wakeups - ac->c.wakeups;
 			dc->c.halted_ns = bc->c.halted_ns - ac->c.halted_ns;
 			/* exits: interval counts per reason */

@@ -144,6 +144,9 @@ static struct series *collect(const struct metrics_ctx *m, int *n)
 				se->c.injected[k] += v->c.injected[k];
 			se->c.coalesced += v->c.coalesced;
 			se->c.completed += v->c.completed;
+			for (k = 0; k < END_NR; k++)
+				se->c.ends[k] += v->c.ends[k];
+			se->c.posted_in_guest += v->c.posted_in_guest;
 			se->c.halted_ns += v->c.halted_ns;
 			for (k = 0; k < v->nexits; k++) {
 				const struct exit_stat *e = &v->exits[k];
@@ -260,6 +263,23 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		fputs("kvmrt_irq_coalesced_total{", f);
 		vm_labels(f, se[i].vm, se[i].vcpu);
 		fprintf(f, "} %llu\n", (unsigned long long)se[i].c.coalesced);
+	}
+	head(f, "kvmrt_irq_ends_total", "counter",
+	     "Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, seen "
+	     "at its next exit), idle (its HLT or sleep after delivery), hint, stale (none).");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < END_NR; k++) {
+			fputs("kvmrt_irq_ends_total{", f);
+			vm_labels(f, se[i].vm, se[i].vcpu);
+			fprintf(f, ",end=\"%s\"} %llu\n", end_name(k),
+				(unsigned long long)se[i].c.ends[k]);
+		}
+	head(f, "kvmrt_irq_posted_in_guest_total", "counter",
+	     "Posted interrupts (APICv, AVIC) the vCPU took while in the guest: delivered, no time seen.");
+	for (i = 0; i < n; i++) {
+		fputs("kvmrt_irq_posted_in_guest_total{", f);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		fprintf(f, "} %llu\n", (unsigned long long)se[i].c.posted_in_guest);
 	}
 	head(f, "kvmrt_vcpu_halted_seconds_total", "counter", "Time the vCPU spent halted.");
 	for (i = 0; i < n; i++) {

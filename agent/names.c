@@ -34,7 +34,19 @@ static const char *const tps[P_NR] = {
 	[P_KVM_EOI] = "kvm_eoi",
 	[P_KVM_ACK_IRQ] = "kvm_ack_irq",
 	[P_KVM_PIO] = "kvm_pio",
+	[P_KVM_APICV_ACCEPT_IRQ] = "kvm_apicv_accept_irq",
+	[P_KVM_PV_EOI] = "kvm_pv_eoi",
 };
+
+static const char *const ends[END_NR] = {
+	[END_EOI] = "eoi", [END_PV_EOI] = "pv_eoi", [END_IDLE] = "idle",
+	[END_HINT] = "hint", [END_STALE] = "stale",
+};
+
+const char *end_name(int end)
+{
+	return end >= 0 && end < END_NR ? ends[end] : "?";
+}
 
 const char *source_name(int src)
 {

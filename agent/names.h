@@ -9,6 +9,7 @@
 const char *source_name(int src);  /* enum kvmrt_source */
 const char *stage_name(int st);    /* enum ep_stage */
 const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
+const char *end_name(int end);     /* enum kvmrt_end */
 /* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */
 const char *exit_reason_name(uint32_t isa, uint32_t reason);
 /* The reverse: 1 and the isa and reason for a name above, else 0. */

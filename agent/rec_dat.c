@@ -62,6 +62,8 @@ static const char *const field_names[RK_NR][MAX_FIELDS] = {
 	[P_KVM_ACK_IRQ] = { "irqchip", "pin" },
 	[P_KVM_PIO] = { "rw", "port", "val" },
 	[RK_KVM_APIC] = { "rw", "reg", "val" },
+	[P_KVM_APICV_ACCEPT_IRQ] = { "apicid", "dm", "vec" },
+	[P_KVM_PV_EOI] = { "apicid", "vector" },
 };
 
 static const char *const systems[] = { "kvm", "sched", "timer" };

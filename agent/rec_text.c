@@ -94,6 +94,7 @@ static int parse_fields(struct rec_event *e, const char *f)
 		e->a[3] = strstr(f, "(coalesced)") != NULL;
 		return 0;
 	case P_KVM_APIC_ACCEPT_IRQ: /* "apicid %x vec %u (%s|%s)" */
+	case P_KVM_APICV_ACCEPT_IRQ:
 		if (num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vec ", 10, &e->a[2]) ||
 		    sscanf(f, "%*[^(](%63[^|)]", name) != 1)
 			return -1;
@@ -165,6 +166,7 @@ static int parse_fields(struct rec_event *e, const char *f)
 		return 0;
 	}
 	case P_KVM_EOI: /* "apicid %x vector %d" */
+	case P_KVM_PV_EOI:
 		return num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vector ", 10, &e->a[1]);
 	case P_KVM_ACK_IRQ: /* "irqchip %s pin %u": PIC master, PIC slave, IOAPIC */
 		if (num_after(f, " pin ", 10, &e->a[1]))

@@ -27,7 +27,7 @@ enum rec_kind {
 /* One event. a[] holds its fields, per kind:
  *   kvm_set_irq           gsi, level
  *   kvm_pic_set_irq       chip, pin, masked, coalesced
- *   kvm_apic_accept_irq   apicid, dm (delivery mode << 8), vec
+ *   kvm_apic_accept_irq   apicid, dm (delivery mode << 8), vec (kvm_apicv_accept_irq too)
  *   hrtimer_expire_entry  hrtimer, is_apic_timer (function apic_timer_fn)
  *   hrtimer_start         hrtimer, is_apic_timer
  *   hrtimer_expire_exit   hrtimer
@@ -37,7 +37,7 @@ enum rec_kind {
  *   kvm_inj_virq          vector
  *   kvm_entry             vcpu_id
  *   kvm_exit              vcpu_id, isa, reason (basic exit reason or SVM code)
- *   kvm_eoi               apicid, vector (-1: none)
+ *   kvm_eoi               apicid, vector (-1: none) (kvm_pv_eoi too)
  *   kvm_ack_irq           irqchip, pin
  *   kvm_pio               rw (1: out), port, first byte written
  *   kvm_apic              rw (1: write), reg, val

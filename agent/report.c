@@ -173,6 +173,7 @@ static void learn(struct report *r, const struct rec_event *e)
 		return;
 	switch (e->kind) {
 	case P_KVM_EOI: /* apicid is apic->vcpu->vcpu_id */
+	case P_KVM_PV_EOI:
 	case P_KVM_EXIT: /* a[0] -1: a kernel whose kvm_exit has no vcpu */
 	case P_KVM_ENTRY:
 		vcpu_thread(r, e->pid, e->a[0]);
@@ -442,6 +443,13 @@ static void handle(struct report *r, const struct rec_event *e)
 		break;
 	case P_KVM_ACK_IRQ:
 		on_kvm_ack_irq(s, (__u32)e->a[0], (__u32)e->a[1]);
+		break;
+	case P_KVM_APICV_ACCEPT_IRQ:
+		on_kvm_apicv_accept_irq(s, (__u32)e->a[0], (__u32)e->a[2]);
+		break;
+	case P_KVM_PV_EOI:
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_pv_eoi(s, (int)e->a[1]);
 		break;
 	case P_KVM_PIO:
 		s->pio_value = (__u8)e->a[2];

@@ -72,17 +72,18 @@ void results__outlier(struct results *t, const struct kvmrt_outlier *r)
  * those that only fire on some hosts (VMX/SVM), when they fired. */
 struct endpoint {
 	const char *name;
-	int progs[2];
+	int progs[3];
 	int must_fire;
 };
 
 static const struct endpoint endpoints[] = {
-	{ "inject", { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, 0 },
-	{ "wake", { P_SCHED_WAKING, -1 }, 0 },
-	{ "run", { P_SCHED_SWITCH, -1 }, 0 },
-	{ "deliver", { P_KVM_INJ_VIRQ, -1 }, 1 },
-	{ "eoi", { P_KVM_EOI, P_KVM_ACK_IRQ }, 1 },
-	{ "exits", { P_KVM_EXIT, -1 }, 1 },
+	{ "inject", { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ, -1 }, 0 },
+	{ "wake", { P_SCHED_WAKING, -1, -1 }, 0 },
+	{ "run", { P_SCHED_SWITCH, -1, -1 }, 0 },
+	/* kvm_inj_virq, or a posted interrupt's next kvm_entry */
+	{ "deliver", { P_KVM_INJ_VIRQ, P_KVM_APICV_ACCEPT_IRQ, -1 }, 1 },
+	{ "eoi", { P_KVM_EOI, P_KVM_ACK_IRQ, P_KVM_PV_EOI }, 1 },
+	{ "exits", { P_KVM_EXIT, -1, -1 }, 1 },
 };
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
@@ -90,7 +91,7 @@ static int observable(const struct results *t, const struct snapshot *s, const s
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		int p = e->progs[i];
 
 		if (p >= 0 && t->attached[p] && (!e->must_fire || s->hits[p]))
@@ -107,6 +108,12 @@ static __u64 injected_total(const struct kvmrt_counters *c)
 	for (i = 0; i < SRC_NR; i++)
 		n += c->injected[i];
 	return n;
+}
+
+/* Episodes without an end: evicted for want of a slot, or stale. */
+static __u64 unfinished(const struct kvmrt_counters *c)
+{
+	return c->dropped + c->ends[END_STALE];
 }
 
 static __u64 exits_total(const struct vcpu_stats *v)
@@ -208,9 +215,18 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 				if (v->c.injected[k])
 					printf("%s%s %llu", e++ ? ", " : "", source_name(k),
 					       (unsigned long long)v->c.injected[k]);
-			printf("), %llu completed, %llu coalesced, %llu unfinished\n",
-			       (unsigned long long)v->c.completed,
-			       (unsigned long long)v->c.coalesced, (unsigned long long)v->c.dropped);
+			printf("), %llu completed, %llu coalesced, %llu unfinished",
+			       (unsigned long long)v->c.completed, (unsigned long long)v->c.coalesced,
+			       (unsigned long long)unfinished(&v->c));
+			if (v->c.posted_in_guest)
+				printf(", %llu posted in the guest",
+				       (unsigned long long)v->c.posted_in_guest);
+			/* how they ended: the first the host saw of each */
+			for (k = 0, e = 0; k < END_NR; k++)
+				if (v->c.ends[k])
+					printf("%s%s %llu", e++ ? ", " : "; ended by ", end_name(k),
+					       (unsigned long long)v->c.ends[k]);
+			printf("\n");
 			printf("  %-10s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean",
 			       "p50", "p90", "p99", "p99.9", "max");
 			lat_from_hist(&v->h[M_DELIVERY], &ls);
@@ -260,6 +276,7 @@ static void json_outlier(struct json *j, const struct kvmrt_outlier *r)
 	json_u64(j, "vector", r->vector);
 	json_str(j, "source", source_name(r->source));
 	json_u64(j, "cpu", r->cpu);
+	json_str(j, "end", end_name(r->end));
 	json_obj_begin(j, "stages");
 	for (i = 0; i < ST_NR; i++)
 		if (st[i] >= 0)
@@ -309,7 +326,12 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	json_u64(j, "total", injected_total(&v->c));
 	json_u64(j, "completed", v->c.completed);
 	json_u64(j, "coalesced", v->c.coalesced);
-	json_u64(j, "unfinished", v->c.dropped);
+	json_u64(j, "unfinished", unfinished(&v->c));
+	json_u64(j, "posted_in_guest", v->c.posted_in_guest);
+	json_obj_end(j);
+	json_obj_begin(j, "ends");
+	for (k = 0; k < END_NR; k++)
+		json_u64(j, end_name(k), v->c.ends[k]);
 	json_obj_end(j);
 	json_u64(j, "halted_ns", v->c.halted_ns);
 	json_obj_begin(j, "exits");

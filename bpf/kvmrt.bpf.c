@@ -618,3 +618,35 @@ KVMRT_RAW(kvm_pio, unsigned int rw, unsigned int port, unsigned int size, unsign
 	on_kvm_pio(&s, rw, port);
 	return 0;
 }
+
+KVMRT_TP(kvm_apicv_accept_irq, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
+{
+	KVS(s);
+
+	on_kvm_apicv_accept_irq(&s, apicid, vec);
+	return 0;
+}
+
+KVMRT_RAW(kvm_apicv_accept_irq, __u32 apicid, __u16 dm, __u16 tm, __u8 vec)
+{
+	KVS(s);
+
+	on_kvm_apicv_accept_irq(&s, apicid, vec);
+	return 0;
+}
+
+KVMRT_TP(kvm_pv_eoi, struct kvm_lapic *apic, int vector)
+{
+	struct kvs s = { .apic = apic };
+
+	on_kvm_pv_eoi(&s, vector);
+	return 0;
+}
+
+KVMRT_RAW(kvm_pv_eoi, struct kvm_lapic *apic, int vector)
+{
+	struct kvs s = { .apic = apic };
+
+	on_kvm_pv_eoi(&s, vector);
+	return 0;
+}

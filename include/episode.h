@@ -26,13 +26,17 @@
 enum ep_flags {
 	EP_USED = 1,
 	EP_FROM_TIMER = 2, /* opened at LAPIC hrtimer expiry, before accept_irq */
+	EP_POSTED = 4,	   /* posted (APICv, AVIC): the CPU delivers it, no kvm_inj_virq */
+	EP_IN_GUEST = 8,   /* posted while the vCPU ran the guest: delivered at
+			    * once by the notification IPI, at no time we see */
 };
 
 enum ep_inject_result {
 	EP_NEW,
 	EP_COALESCED, /* the vector was already pending: one episode, not two */
 	EP_MERGED,    /* accept_irq of an episode the hrtimer already opened */
-	EP_EVICTED,   /* new, after dropping an older unfinished one */
+	EP_EVICTED,   /* new, after dropping an older unfinished one (no slot) */
+	EP_STALE,     /* new, replacing one of the vector pending past EP_STALE_NS */
 };
 
 enum ep_stage {
@@ -59,7 +63,7 @@ struct kvmrt_ep_done {
 	__u64 t_wake;
 	__u64 t_run;
 	__u64 t_deliver;
-	__u64 t_eoi;
+	__u64 t_eoi;	/* its end, of whichever kind */
 	__u32 vector;
 	__u32 source;
 };
@@ -73,6 +77,11 @@ struct kvmrt_vcpu_state {
 	__u32 exit_reason;
 	__u32 nblame;	 /* who held the CPU during the last wait */
 	__u32 asleep;	 /* switched out not runnable (halted), not yet back */
+	__u32 in_guest;	 /* between kvm_entry and kvm_exit */
+	__u32 eoi_vector; /* 1 + the vector kvm_eoi ended at this exit: a
+			   * kvm_pv_eoi for it that follows says it was a PV EOI */
+	__u64 t_idle;	 /* its HLT exit: delivered episodes end there (idle)
+			  * unless a PV EOI at that exit ends them first */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;
@@ -131,7 +140,7 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 			}
 			return EP_COALESCED;
 		}
-		evicted = 1; /* stale: replace it */
+		evicted = 2; /* stale: replace it */
 	} else {
 		i = ep_slot_for_new(v, &evicted);
 	}
@@ -147,7 +156,15 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 	/* A vCPU already on a CPU has no queue stage; one waiting in the
 	 * run queue has no wake stage but does queue. */
 	e->t_run = 0;
-	return evicted ? EP_EVICTED : EP_NEW;
+	return evicted == 2 ? EP_STALE : evicted ? EP_EVICTED : EP_NEW;
+}
+
+/* Delivered, as far as the host can tell: injected into the guest
+ * (kvm_inj_virq, or a posted one's next entry), or posted while it ran
+ * the guest. Only such an episode can end at the guest's idle or hint. */
+static __always_inline int ep_delivered(const struct kvmrt_episode *e)
+{
+	return (e->flags & EP_USED) && (e->t_deliver || (e->flags & EP_IN_GUEST));
 }
 
 /* sched_waking of the vCPU thread. The kernel only emits it for a sleeping

@@ -175,6 +175,8 @@ static __always_inline void count_inject(struct kvmrt_vcpu_state *v, __u32 sourc
 		__sync_fetch_and_add(&v->c.coalesced, 1);
 	if (result == EP_EVICTED)
 		__sync_fetch_and_add(&v->c.dropped, 1);
+	if (result == EP_STALE)
+		__sync_fetch_and_add(&v->c.ends[END_STALE], 1);
 }
 
 /* Tell kvmrt control about a real-time vCPU's work and sleep; wake it only
@@ -208,6 +210,102 @@ static __always_inline void ctl_event(struct kvs *s, __u32 type, const struct kv
 	kvs_submit(s, r, ctl_urgent(type, value, *rt, pending) ? KVS_WAKE_NOW : KVS_WAKE_LATER);
 }
 
+/* ---- the end of an episode, of any kind ---- */
+
+static __always_inline void emit_outlier(struct kvs *s, const struct kvmrt_vcpu_key *vk,
+					 struct kvmrt_vcpu_state *v, const struct kvmrt_ep_done *d,
+					 __u32 kind)
+{
+	struct kvmrt_outlier *r;
+	__u32 i;
+
+	r = kvs_reserve(s, sizeof(*r));
+	if (!r) {
+		kvs_lost(s);
+		return;
+	}
+	r->type = REC_OUTLIER;
+	r->tgid = vk->tgid;
+	r->tid = v->tid;
+	r->vcpu = vk->vcpu;
+	r->vector = d->vector;
+	r->source = d->source;
+	r->t_inject = d->t_inject;
+	r->t_wake = d->t_wake;
+	r->t_run = d->t_run;
+	r->t_deliver = d->t_deliver;
+	r->t_eoi = d->t_eoi;
+	r->cpu = kvs_cpu_id(s);
+	r->end = kind;
+	r->pad = 0;
+	/* blame is only meaningful if this episode waited for the CPU */
+	r->nblame = (d->t_wake || d->t_run) ? v->nblame : 0;
+	for (i = 0; i < KVMRT_BLAME_SLOTS; i++)
+		r->blame[i] = v->blame[i];
+	kvs_submit(s, r, KVS_WAKE_ADAPTIVE);
+}
+
+/* End the episode in slot i at t, the end being of kind (enum kvmrt_end). */
+static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *vk,
+				     struct kvmrt_vcpu_state *v, int i, __u64 t, __u32 kind)
+{
+	struct kvmrt_ep_done d = {};
+	__s64 st[ST_NR];
+	__u64 resp, threshold;
+	int k;
+
+	if (!ep_end_slot(v, i, t, &d))
+		return;
+	resp = d.t_eoi > d.t_inject ? d.t_eoi - d.t_inject : 0;
+	hist_add(v, M_RESPONSE, resp);
+	ep_stages(&d, st);
+	for (k = 0; k < ST_NR; k++)
+		if (st[k] >= 0)
+			hist_add(v, M_ST_WAKE + k, st[k]);
+	v->c.completed++;
+	if (kind < END_NR)
+		v->c.ends[kind]++;
+	ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
+	threshold = kvs_threshold(s);
+	if (threshold && resp >= threshold)
+		emit_outlier(s, vk, v, &d, kind);
+}
+
+/* The end of interrupt for a vector (kvm_eoi, kvm_ack_irq, kvm_pv_eoi). */
+static __always_inline void end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk,
+					struct kvmrt_vcpu_state *v, __u32 vector, __u32 kind)
+{
+	int slot = ep_find(v, vector);
+
+	if (slot < 0)
+		return; /* nothing pending for it: no clock read */
+	end_slot(s, vk, v, slot, kvs_now(s), kind);
+}
+
+/* The guest is idle (its HLT exit, its thread's sleep) or says so (its
+ * hint): a delivered episode ends at t, where no EOI told us earlier
+ * (APICv, AVIC: the EOI of an edge-triggered vector does not exit). One per
+ * event, which keeps the BPF programs within the verifier's limits; returns
+ * whether another delivered one is left (ended at the next call, at the
+ * same t, which the caller keeps in t_idle). */
+static __always_inline int end_delivered(struct kvs *s, const struct kvmrt_vcpu_key *vk,
+					 struct kvmrt_vcpu_state *v, __u64 t, __u32 kind)
+{
+	int i, first = -1, more = 0;
+
+	for (i = 0; i < EP_SLOTS; i++) {
+		if (!ep_delivered(&v->ep[i]))
+			continue;
+		if (first < 0)
+			first = i;
+		else
+			more = 1;
+	}
+	if (first >= 0)
+		end_slot(s, vk, v, first, t, kind);
+	return more;
+}
+
 static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u32 vector,
 				   __u32 source, __u64 now, int from_timer)
 {
@@ -220,10 +318,15 @@ static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u
 	v = kvs_vcpu(s, &vk, 1);
 	if (!v)
 		return;
+	/* the vector delivered before the guest idled is done with, though
+	 * its end is only being found now: not one to coalesce with */
+	r = ep_find(v, vector);
+	if (r >= 0 && v->t_idle && ep_delivered(&v->ep[r & (EP_SLOTS - 1)]))
+		end_slot(s, &vk, v, r, v->t_idle, END_IDLE);
 	r = ep_inject(v, vector, source, now, from_timer);
 	count_inject(v, source, r);
 	/* one record per episode: coalesced and merged ones end only once */
-	if (r == EP_NEW || r == EP_EVICTED)
+	if (r == EP_NEW || r == EP_EVICTED || r == EP_STALE)
 		ctl_event(s, REC_CTL_INJECT, &vk, v, now, vector);
 }
 
@@ -446,6 +549,11 @@ static __always_inline void on_sched_switch(struct kvs *s, __u32 prev_tid, __u32
 
 			ep_switch_out(v, now, runnable);
 			if (!runnable) {
+				/* asleep: the guest's work is done (at its
+				 * HLT exit, if we saw one) */
+				__u64 t = v->t_idle ? v->t_idle : now;
+
+				v->t_idle = end_delivered(s, &pti->vk, v, t, END_IDLE) ? t : 0;
 				v->asleep = 1; /* kvmrt control parks it at FIFO */
 				ctl_event(s, REC_CTL_SLEEP, &pti->vk, v, now, 1);
 			}
@@ -502,34 +610,62 @@ static __always_inline void on_kvm_inj_virq(struct kvs *s, __u32 vector)
 		hist_add(v, M_DELIVERY, lat);
 }
 
+#define VMX_EXIT_HLT 12
+#define SVM_EXIT_HLT 0x78
+
 /* kvm_exit: isa says how to read the exit reason (kvs_exit_reason). */
 static __always_inline void on_kvm_exit(struct kvs *s, __u32 isa)
 {
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
+	__u64 now;
 
 	kvs_hit(s, P_KVM_EXIT);
 	v = vcpu_of_event(s, &vk);
 	if (!v)
 		return;
-	v->t_exit = kvs_now(s);
+	now = kvs_now(s);
+	v->in_guest = 0;
+	v->eoi_vector = 0;
+	v->t_exit = now;
 	v->exit_isa = isa;
 	v->exit_reason = kvs_exit_reason(s);
+	if ((isa == ISA_VMX && v->exit_reason == VMX_EXIT_HLT) ||
+	    (isa == ISA_SVM && v->exit_reason == SVM_EXIT_HLT))
+		v->t_idle = now; /* ends delivered episodes, unless a PV EOI does first */
 }
 
+/* kvm_entry: a posted interrupt pending while the vCPU was out of the
+ * guest is delivered now (vmx_sync_pir_to_irr, avic: at VM entry). */
 static __always_inline void on_kvm_entry(struct kvs *s)
 {
 	struct kvmrt_exit_key ek = {};
 	struct kvmrt_exit_val *ev;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
-	__u64 dt;
+	__u64 dt, now;
+	int i;
 
 	kvs_hit(s, P_KVM_ENTRY);
 	v = vcpu_of_event(s, &vk);
-	if (!v || !v->t_exit)
+	if (!v)
 		return;
-	dt = kvs_now(s) - v->t_exit;
+	now = kvs_now(s);
+	if (v->t_idle && !end_delivered(s, &vk, v, v->t_idle, END_IDLE))
+		v->t_idle = 0; /* halted and back without sleeping (halt polling) */
+	v->in_guest = 1;
+	for (i = 0; i < EP_SLOTS; i++) {
+		struct kvmrt_episode *e = &v->ep[i];
+
+		if ((e->flags & (EP_USED | EP_POSTED | EP_IN_GUEST)) == (EP_USED | EP_POSTED) &&
+		    !e->t_deliver) {
+			e->t_deliver = now;
+			hist_add(v, M_DELIVERY, now > e->t_inject ? now - e->t_inject : 1);
+		}
+	}
+	if (!v->t_exit)
+		return;
+	dt = now - v->t_exit;
 	v->t_exit = 0;
 	ek.vk = vk;
 	ek.isa = v->exit_isa;
@@ -542,63 +678,40 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 	hist_add(v, M_EXIT, dt);
 }
 
-/* ---- end of interrupt ---- */
-
-static __always_inline void emit_outlier(struct kvs *s, const struct kvmrt_vcpu_key *vk,
-					 struct kvmrt_vcpu_state *v, const struct kvmrt_ep_done *d)
+/* kvm_apicv_accept_irq: the interrupt kvm_apic_accept_irq just accepted
+ * was posted (vmx_deliver_interrupt, svm_complete_interrupt_delivery with
+ * APICv or AVIC active). A vCPU in the guest takes it at once from the
+ * notification IPI (or AVIC doorbell): counted, with no time to invent;
+ * one outside it, at its next kvm_entry. */
+static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid, __u32 vec)
 {
-	struct kvmrt_outlier *r;
-	__u32 i;
+	struct kvmrt_vcpu_key vk;
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_episode *e;
+	int i;
 
-	r = kvs_reserve(s, sizeof(*r));
-	if (!r) {
-		kvs_lost(s);
+	kvs_hit(s, P_KVM_APICV_ACCEPT_IRQ);
+	vk.tgid = vm_of_current(s, kvs_current(s));
+	vk.vcpu = apicid;
+	if (!vk.tgid)
 		return;
+	v = kvs_vcpu(s, &vk, 0);
+	if (!v)
+		return;
+	i = ep_find(v, vec & 0xff);
+	if (i < 0 || i >= EP_SLOTS)
+		return;
+	e = &v->ep[i];
+	if (e->t_deliver || (e->flags & EP_POSTED))
+		return; /* a coalesced one: the episode's first posting counts */
+	e->flags |= EP_POSTED;
+	if (v->in_guest) {
+		e->flags |= EP_IN_GUEST;
+		__sync_fetch_and_add(&v->c.posted_in_guest, 1);
 	}
-	r->type = REC_OUTLIER;
-	r->tgid = vk->tgid;
-	r->tid = v->tid;
-	r->vcpu = vk->vcpu;
-	r->vector = d->vector;
-	r->source = d->source;
-	r->t_inject = d->t_inject;
-	r->t_wake = d->t_wake;
-	r->t_run = d->t_run;
-	r->t_deliver = d->t_deliver;
-	r->t_eoi = d->t_eoi;
-	r->cpu = kvs_cpu_id(s);
-	/* blame is only meaningful if this episode waited for the CPU */
-	r->nblame = (d->t_wake || d->t_run) ? v->nblame : 0;
-	for (i = 0; i < KVMRT_BLAME_SLOTS; i++)
-		r->blame[i] = v->blame[i];
-	kvs_submit(s, r, KVS_WAKE_ADAPTIVE);
 }
 
-static __always_inline void end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk,
-					struct kvmrt_vcpu_state *v, __u32 vector)
-{
-	struct kvmrt_ep_done d = {};
-	__s64 st[ST_NR];
-	__u64 resp, threshold;
-	int i, slot;
-
-	slot = ep_find(v, vector);
-	if (slot < 0)
-		return; /* nothing pending for it: no clock read */
-	if (!ep_end_slot(v, slot, kvs_now(s), &d))
-		return;
-	resp = d.t_eoi - d.t_inject;
-	hist_add(v, M_RESPONSE, resp);
-	ep_stages(&d, st);
-	for (i = 0; i < ST_NR; i++)
-		if (st[i] >= 0)
-			hist_add(v, M_ST_WAKE + i, st[i]);
-	v->c.completed++;
-	ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
-	threshold = kvs_threshold(s);
-	if (threshold && resp >= threshold)
-		emit_outlier(s, vk, v, &d);
-}
+/* ---- end of interrupt ---- */
 
 /* kvm_eoi: kvs_vcpu_id is the LAPIC's vCPU (what the event's apicid holds). */
 static __always_inline void on_kvm_eoi(struct kvs *s, int vector)
@@ -632,7 +745,34 @@ static __always_inline void on_kvm_eoi(struct kvs *s, int vector)
 			c->eoi_tid = (__u32)id;
 		return;
 	}
-	end_episode(s, &vk, v, vector & 0xff);
+	v->eoi_vector = ep_find(v, vector & 0xff) >= 0 ? (vector & 0xff) + 1 : 0;
+	end_episode(s, &vk, v, vector & 0xff, END_EOI);
+}
+
+/* kvm_pv_eoi (kvm_lapic_sync_from_vapic): the guest's PV EOI, found at its
+ * next exit: the end, at the latest. */
+static __always_inline void on_kvm_pv_eoi(struct kvs *s, int vector)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+
+	kvs_hit(s, P_KVM_PV_EOI);
+	if (vector < 0)
+		return;
+	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	if (!v)
+		return;
+	/* apic_sync_pv_eoi_from_guest -> apic_set_eoi emits kvm_eoi first:
+	 * the episode it ended ended by a PV EOI */
+	if (v->eoi_vector == (__u32)(vector & 0xff) + 1) {
+		v->eoi_vector = 0;
+		if (v->c.ends[END_EOI]) {
+			v->c.ends[END_EOI]--;
+			v->c.ends[END_PV_EOI]++;
+		}
+		return;
+	}
+	end_episode(s, &vk, v, vector & 0xff, END_PV_EOI);
 }
 
 /* kvm_ack_irq (kvm_notify_acked_irq): for the PIC, the guest's EOI command
@@ -649,7 +789,7 @@ static __always_inline void on_kvm_ack_irq(struct kvs *s, __u32 irqchip, __u32 p
 	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
 	if (!v)
 		return;
-	end_episode(s, &vk, v, KVMRT_PIC_VECTOR_BASE + (irqchip & 1) * 8 + (pin & 7));
+	end_episode(s, &vk, v, KVMRT_PIC_VECTOR_BASE + (irqchip & 1) * 8 + (pin & 7), END_EOI);
 }
 
 /* kvm_pio: only the guest hint port of kvmrt control matters here. */
@@ -657,6 +797,7 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 {
 	struct kvmrt_vcpu_key vk;
 	struct kvmrt_vcpu_state *v;
+	__u8 val;
 
 	if (port != kvs_hint_port(s) || !rw) /* rw: 1 for out */
 		return;
@@ -664,7 +805,10 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
 	if (!v)
 		return;
-	ctl_event(s, REC_CTL_HINT, &vk, v, kvs_now(s), kvs_pio_value(s));
+	val = kvs_pio_value(s);
+	if (!val && end_delivered(s, &vk, v, kvs_now(s), END_HINT)) /* idle: its work is done */
+		v->t_idle = kvs_now(s); /* the rest, at the next event */
+	ctl_event(s, REC_CTL_HINT, &vk, v, kvs_now(s), val);
 }
 
 #endif /* KVMRT_HANDLERS_H */

@@ -64,6 +64,8 @@ enum kvmrt_prog {
 	P_KVM_EOI,
 	P_KVM_ACK_IRQ,
 	P_KVM_PIO,
+	P_KVM_APICV_ACCEPT_IRQ,
+	P_KVM_PV_EOI,
 	P_NR,
 };
 
@@ -105,14 +107,26 @@ static __always_inline void hist_record(struct kvmrt_hist *h, __u64 val)
 		h->max = val;
 }
 
+/* How an episode ended (JSON "ends"): the first the host saw of */
+enum kvmrt_end {
+	END_EOI,	/* kvm_eoi for its vector, or kvm_ack_irq (PIC) */
+	END_PV_EOI,	/* kvm_pv_eoi: the guest's PV EOI, seen at its next exit (later) */
+	END_IDLE,	/* after delivery, the vCPU's HLT exit or its thread's sleep */
+	END_HINT,	/* after delivery, the guest's idle hint (kvmrt control's port) */
+	END_STALE,	/* none: replaced after EP_STALE_NS pending */
+	END_NR,
+};
+
 /* Per-vCPU event counters. */
 struct kvmrt_counters {
 	__u64 injected[SRC_NR];
 	__u64 coalesced;	/* injected while the same vector was pending */
-	__u64 completed;	/* episodes that reached end of interrupt */
-	__u64 dropped;		/* episodes evicted without an end */
+	__u64 completed;	/* episodes that reached an end (not stale) */
+	__u64 dropped;		/* episodes evicted without an end: no slot */
 	__u64 wakeups;
 	__u64 halted_ns;	/* time spent halted (kvm_vcpu_wakeup) */
+	__u64 ends[END_NR];
+	__u64 posted_in_guest;	/* posted while the vCPU ran the guest */
 };
 
 struct kvmrt_exit_key {
@@ -226,9 +240,11 @@ struct kvmrt_outlier {
 	__u64 t_wake;
 	__u64 t_run;
 	__u64 t_deliver;
-	__u64 t_eoi;
+	__u64 t_eoi;	/* its end, of kind end */
 	__u32 cpu;
 	__u32 nblame;
+	__u32 end;	/* enum kvmrt_end */
+	__u32 pad;
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 };
 

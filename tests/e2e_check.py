@@ -90,6 +90,9 @@ def guest_match(t, g, mode, timeline=None):
     acked = g["acked"]
     if v["tid"] != g["vcpu_tid"]:
         sys.exit(f"vCPU tid {v['tid']} != guest's {g['vcpu_tid']}")
+    # this host's KVM emulates: every end is an EOI (or the PIC's ack)
+    if v["ends"]["eoi"] != inj["completed"] or inj["posted_in_guest"]:
+        sys.exit(f"ends {v['ends']} for {inj['completed']} completed: all EOIs here")
     if mode == "timer":
         # kvmrt also sees the tick that was pending when the guest stopped.
         # A tick accepted while the last one is in service (ISR) but not

@@ -110,7 +110,8 @@ def episodes(a_path, b_path, tol, need):
 def expect(trace_path, rep_path):
     """# expect VM.VCPU key=value ...: keys are injections.<source>,
     completed, coalesced, unfinished, response.count, delivery.count,
-    response.max_ns, stage.<name>.max_ns, exits.<REASON>, outliers."""
+    response.max_ns, stage.<name>.max_ns, exits.<REASON>, ends.<kind>,
+    posted_in_guest, outliers."""
     rep = vcpus(load(rep_path))
     n = 0
     with open(trace_path) as f:
@@ -148,6 +149,10 @@ def value(v, key):
             if r["reason"] == part[1]:
                 return r["count"]
         return 0
+    if part[0] == "ends":
+        return v["ends"][part[1]]
+    if part[0] == "posted_in_guest":
+        return v["injections"]["posted_in_guest"]
     if part[0] == "outliers":
         return len(v["outliers"])
     if part[0] == "tid":

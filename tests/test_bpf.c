@@ -215,6 +215,47 @@ static void svm_ioapic_running(void **state)
 	snapshot__free(&s);
 }
 
+/* VMX with APICv, the BPF programs themselves: kvm_entry puts the vCPU in
+ * the guest, an MSI is posted (kvm_apic_accept_irq, then
+ * kvm_apicv_accept_irq from vmx_deliver_interrupt): delivered there, at no
+ * time, and counted; a Linux guest's PV EOI (kvm_eoi, then kvm_pv_eoi from
+ * apic_sync_pv_eoi_from_guest at its next exit) ends it as a PV EOI. Then
+ * one posted while it is out of the guest is delivered at its kvm_entry. */
+static void apicv_posted_pv_eoi(void **state)
+{
+	struct snapshot a, b, d;
+	struct vcpu_stats *v;
+
+	collector__snapshot(&c, &a);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x51ULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x51ULL);
+	run(P_KVM_APICV_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x51ULL);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_EOI, 2, BOGUS, 0x51ULL);
+	run(P_KVM_PV_EOI, 2, BOGUS, 0x51ULL);
+	/* out of the guest now: posted, delivered at the next entry */
+	run(P_KVM_MSI_SET_IRQ, 2, 0xfee00000ULL, 0x52ULL);
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x52ULL);
+	run(P_KVM_APICV_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x52ULL);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_EOI, 2, BOGUS, 0x52ULL);
+	collector__snapshot(&c, &b);
+	assert_int_equal(snapshot__diff(&a, &b, &d), 0);
+	v = vcpu0(&d);
+	assert_int_equal(v->c.injected[SRC_MSI], 2);
+	assert_int_equal(v->c.posted_in_guest, 1);
+	assert_int_equal(v->c.completed, 2);
+	assert_int_equal(v->c.ends[END_PV_EOI], 1);
+	assert_int_equal(v->c.ends[END_EOI], 1);
+	assert_int_equal(v->h[M_DELIVERY].count, 1); /* only the one out of the guest */
+	collector__poll(&c, 0); /* its outlier records, out of the next tests' way */
+	snapshot__free(&a);
+	snapshot__free(&b);
+	snapshot__free(&d);
+}
+
 /* Legacy PIC: rising edge on an unmasked pin opens an episode; masked pins
  * and falling edges do not; the PIC's ack ends it. */
 static void pic_edges(void **state)
@@ -373,6 +414,7 @@ int main(void)
 		cmocka_unit_test(svm_ioapic_running),
 		cmocka_unit_test(pic_edges),
 		cmocka_unit_test(nmi_coalesce_outliers),
+		cmocka_unit_test(apicv_posted_pv_eoi),
 		cmocka_unit_test(control_wakeups),
 		cmocka_unit_test(eoi_without_isr), /* last: the counts above are cumulative */
 		cmocka_unit_test(not_armed),

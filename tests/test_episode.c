@@ -110,7 +110,7 @@ static void posted_nothing_visible(void **state)
 	ep_switch_in(&v, 10);
 	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 1000, 0), EP_NEW);
 	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 2000, 0), EP_COALESCED);
-	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 1000 + EP_STALE_NS, 0), EP_EVICTED);
+	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 1000 + EP_STALE_NS, 0), EP_STALE);
 	assert_int_equal(v.ep[ep_find(&v, VEC)].t_inject, 1000 + EP_STALE_NS);
 }
 

@@ -317,6 +317,45 @@ static void kthread_unbound_then_injector(void **state)
 	assert_int_equal(v->c.injected[SRC_PIC], 2);
 }
 
+/* SVM with AVIC, a guest that hints (kvmrt control's port): an MSI posted
+ * while it runs the guest (svm_complete_interrupt_delivery:
+ * kvm_apicv_accept_irq, then the doorbell) has no delivery time and no EOI
+ * exit; the guest's idle hint (kvm_pio, value 0) ends it; a busy hint does
+ * not. A stale one is counted as such. */
+static void avic_hint_end(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	s.hint_port = 0x7c2;
+	at(0, 1, VM, VCPU_TID);
+	entry();
+	at(1000, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x30);
+	on_kvm_apicv_accept_irq(&s, 0, 0x30);
+	v = vcpu0();
+	assert_int_equal(v->c.posted_in_guest, 1);
+	at(1010, 1, VM, VCPU_TID);
+	s.pio_value = 1; /* busy */
+	on_kvm_pio(&s, 1, 0x7c2);
+	assert_int_equal(v->c.completed, 0);
+	at(1025, 1, VM, VCPU_TID);
+	s.pio_value = 0; /* idle */
+	on_kvm_pio(&s, 1, 0x7c2);
+	assert_int_equal(v->c.completed, 1);
+	assert_int_equal(v->c.ends[END_HINT], 1);
+	assert_int_equal(v->h[M_RESPONSE].max, 25 * US);
+	assert_int_equal(v->h[M_DELIVERY].count, 0);
+	assert_int_equal(recs.out[recs.nout - 1].end, END_HINT);
+	/* not delivered, never ended: replaced after EP_STALE_NS, counted */
+	at(2000, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x31);
+	at(2000 + EP_STALE_NS / US, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x31);
+	assert_int_equal(v->c.ends[END_STALE], 1);
+	assert_int_equal(v->c.dropped, 0);
+}
+
 /* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
  * is not created, and its events change nothing. */
 static void store_bounded(void **state)
@@ -342,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(svm_ioapic_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
+		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
 	};
 
