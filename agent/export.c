@@ -44,6 +44,7 @@ struct gone {
 
 struct exporter {
 	struct export_opts o;
+	struct host_info host;	/* read at start */
 	struct loader l;
 	struct collector c;
 	struct httpd http;
@@ -147,6 +148,7 @@ static int publish(struct exporter *e, struct snapshot *prev)
 	m.s = &s;
 	m.last = &last;
 	m.version = KVMRT_VERSION;
+	m.host = &e->host;
 	if (state_read(&ctl, CONTROL_STATE_DEFAULT))
 		memset(&ctl, 0, sizeof(ctl));
 	m.control = &ctl;
@@ -265,6 +267,7 @@ int cmd_export(int argc, char **argv)
 	}
 	if (loader__open_load_attach(&e.l, &lo))
 		goto out;
+	host_info_read(&e.host, "/sys");
 	if (collector__init(&e.c, &e.l, NULL, NULL)) {
 		loader__destroy(&e.l);
 		goto out;

@@ -333,6 +333,12 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 	for (k = 0; k < P_NR; k++)
 		fprintf(f, "kvmrt_bpf_run_seconds_total{program=\"%s\"} %.9f\n", prog_tp_name(k),
 			m->s->bpf_run_ns[k] / 1e9);
+	if (m->host) {
+		head(f, "kvmrt_host_info", "gauge",
+		     "Interrupt virtualization on this host (on, off, absent); always 1.");
+		fprintf(f, "kvmrt_host_info{apicv=\"%s\",avic=\"%s\"} 1\n",
+			host_info_state(m->host->apicv), host_info_state(m->host->avic));
+	}
 	head(f, "kvmrt_build_info", "gauge", "kvmrt's version; always 1.");
 	fprintf(f, "kvmrt_build_info{version=\"%s\"} 1\n", m->version);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include "collector.h"
 #include "taskstate.h"
+#include "hostinfo.h"
 
 /* Upper bounds (ns) of the exported buckets: 1, 1.5, 2, 3, 5, 7 per decade. */
 #define METRICS_NBOUNDS 31
@@ -21,6 +22,7 @@ struct metrics_ctx {
 	const struct snapshot *last;	/* the last interval: gauges such as max */
 	const char *version;
 	const struct state_file *control; /* kvmrt control's state, or NULL */
+	const struct host_info *host;	/* or NULL */
 };
 
 /* Write a label value escaped for the exposition format: backslash, quote

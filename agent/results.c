@@ -194,6 +194,8 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 	for (e = 0; e < NENDPOINTS; e++)
 		if (!observable(t, s, &endpoints[e]))
 			printf(" %s", endpoints[e].name);
+	if (t->host)
+		printf("; %s", host_info_summary(t->host));
 	printf("\n");
 	for (i = 0; i < s->nvms; i++) {
 		struct vm_stats *vm = &s->vms[i];
@@ -386,6 +388,12 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 		if (observable(t, s, &endpoints[e]))
 			json_str(&j, NULL, endpoints[e].name);
 	json_arr_end(&j);
+	if (t->host) {
+		json_obj_begin(&j, "host");
+		json_str(&j, "apicv", host_info_state(t->host->apicv));
+		json_str(&j, "avic", host_info_state(t->host->avic));
+		json_obj_end(&j);
+	}
 	json_obj_begin(&j, "programs");
 	for (k = 0; k < P_NR; k++)
 		json_str(&j, prog_tp_name(k), t->prog_mode[k] ? t->prog_mode[k] : "off");

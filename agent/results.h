@@ -11,6 +11,7 @@
 #include <linux/types.h>
 #include "collector.h"
 #include "filter.h"
+#include "hostinfo.h"
 #include "kvmrt.h"
 
 #define MAX_OUTLIERS 10000
@@ -32,6 +33,7 @@ struct results {
 	const char *prog_mode[P_NR];	/* how, for JSON "programs": NULL is "off" */
 	int bpf_stats;			/* JSON bpf_stats from the snapshot */
 	int live;			/* BPF programs ran: JSON events_missed */
+	const struct host_info *host;	/* this host's; NULL for a recording */
 	const char *(*vm_name)(void *ctx, __u32 pid);
 	void *name_ctx;
 	struct kvmrt_outlier *outliers;

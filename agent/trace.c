@@ -104,6 +104,7 @@ int cmd_trace(int argc, char **argv)
 	struct loader_opts lo = { 0 };
 	struct trace_opts o = { 0 };
 	struct results t = { 0 };
+	struct host_info host;
 	struct loader l;
 	struct collector c;
 	struct snapshot s;
@@ -138,6 +139,8 @@ int cmd_trace(int argc, char **argv)
 	t.name_ctx = &c;
 	t.bpf_stats = o.bpf_stats;
 	t.live = 1;
+	host_info_read(&host, "/sys");
+	t.host = &host;
 	for (i = 0; i < P_NR; i++) {
 		t.attached[i] = l.attached[i];
 		t.prog_mode[i] = !l.attached[i]		    ? "off" :

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the host's KVM lets kvmrt see: interrupt virtualization (APICv on
+ * VMX, AVIC on SVM) hides deliveries and EOIs (README: the latency model).
+ * Read once, at start, from the vendor modules' parameters.
+ */
+#ifndef KVMRT_HOSTINFO_H
+#define KVMRT_HOSTINFO_H
+
+/* -1: no such module (not this vendor, or an emulating KVM), 0 off, 1 on */
+struct host_info {
+	int apicv;	/* /sys/module/kvm_intel/parameters/enable_apicv */
+	int avic;	/* /sys/module/kvm_amd/parameters/avic */
+};
+
+/* sysfs: "/sys", or a test's tree. */
+void host_info_read(struct host_info *h, const char *sysfs);
+/* "on", "off" or "absent" */
+const char *host_info_state(int v);
+/* One phrase for the observable line: "APICv on", "AVIC off", or
+ * "no kvm_intel or kvm_amd (emulated)". */
+const char *host_info_summary(const struct host_info *h);
+
+#endif
