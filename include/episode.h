@@ -78,10 +78,10 @@ struct kvmrt_vcpu_state {
 	__u32 nblame;	 /* who held the CPU during the last wait */
 	__u32 asleep;	 /* switched out not runnable (halted), not yet back */
 	__u32 in_guest;	 /* between kvm_entry and kvm_exit */
-	__u32 eoi_vector; /* 1 + the vector kvm_eoi ended at this exit: a
-			   * kvm_pv_eoi for it that follows says it was a PV EOI */
-	__u64 t_idle;	 /* its HLT exit: delivered episodes end there (idle)
-			  * unless a PV EOI at that exit ends them first */
+	__u32 eoi_vector; /* 1 + the vector kvm_eoi ended at this exit, and */
+	__u32 idle_ended; /* the last this HLT exit ended: a kvm_pv_eoi for
+			   * it that follows says it was a PV EOI */
+	__u32 pad;
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;

@@ -282,28 +282,23 @@ static __always_inline void end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk
 	end_slot(s, vk, v, slot, kvs_now(s), kind);
 }
 
-/* The guest is idle (its HLT exit, its thread's sleep) or says so (its
- * hint): a delivered episode ends at t, where no EOI told us earlier
- * (APICv, AVIC: the EOI of an edge-triggered vector does not exit). One per
- * event, which keeps the BPF programs within the verifier's limits; returns
- * whether another delivered one is left (ended at the next call, at the
- * same t, which the caller keeps in t_idle). */
-static __always_inline int end_delivered(struct kvs *s, const struct kvmrt_vcpu_key *vk,
-					 struct kvmrt_vcpu_state *v, __u64 t, __u32 kind)
+/* The guest is idle (its HLT exit) or says so (its hint): every delivered
+ * episode ends at t, where no EOI told us earlier (APICv, AVIC: the EOI of
+ * an edge-triggered vector does not exit). Returns 1 + the vector of the
+ * last one ended, 0 if none. */
+static __always_inline __u32 end_delivered(struct kvs *s, const struct kvmrt_vcpu_key *vk,
+					   struct kvmrt_vcpu_state *v, __u64 t, __u32 kind)
 {
-	int i, first = -1, more = 0;
+	__u32 last = 0;
+	int i;
 
 	for (i = 0; i < EP_SLOTS; i++) {
 		if (!ep_delivered(&v->ep[i]))
 			continue;
-		if (first < 0)
-			first = i;
-		else
-			more = 1;
+		last = v->ep[i].vector + 1;
+		end_slot(s, vk, v, i, t, kind);
 	}
-	if (first >= 0)
-		end_slot(s, vk, v, first, t, kind);
-	return more;
+	return last;
 }
 
 static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u32 vector,
@@ -318,11 +313,6 @@ static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u
 	v = kvs_vcpu(s, &vk, 1);
 	if (!v)
 		return;
-	/* the vector delivered before the guest idled is done with, though
-	 * its end is only being found now: not one to coalesce with */
-	r = ep_find(v, vector);
-	if (r >= 0 && v->t_idle && ep_delivered(&v->ep[r & (EP_SLOTS - 1)]))
-		end_slot(s, &vk, v, r, v->t_idle, END_IDLE);
 	r = ep_inject(v, vector, source, now, from_timer);
 	count_inject(v, source, r);
 	/* one record per episode: coalesced and merged ones end only once */
@@ -549,11 +539,6 @@ static __always_inline void on_sched_switch(struct kvs *s, __u32 prev_tid, __u32
 
 			ep_switch_out(v, now, runnable);
 			if (!runnable) {
-				/* asleep: the guest's work is done (at its
-				 * HLT exit, if we saw one) */
-				__u64 t = v->t_idle ? v->t_idle : now;
-
-				v->t_idle = end_delivered(s, &pti->vk, v, t, END_IDLE) ? t : 0;
 				v->asleep = 1; /* kvmrt control parks it at FIFO */
 				ctl_event(s, REC_CTL_SLEEP, &pti->vk, v, now, 1);
 			}
@@ -627,12 +612,15 @@ static __always_inline void on_kvm_exit(struct kvs *s, __u32 isa)
 	now = kvs_now(s);
 	v->in_guest = 0;
 	v->eoi_vector = 0;
+	v->idle_ended = 0;
 	v->t_exit = now;
 	v->exit_isa = isa;
 	v->exit_reason = kvs_exit_reason(s);
+	/* halted: its delivered work is done (a PV EOI found at this exit
+	 * relabels its episode, on_kvm_pv_eoi) */
 	if ((isa == ISA_VMX && v->exit_reason == VMX_EXIT_HLT) ||
 	    (isa == ISA_SVM && v->exit_reason == SVM_EXIT_HLT))
-		v->t_idle = now; /* ends delivered episodes, unless a PV EOI does first */
+		v->idle_ended = end_delivered(s, &vk, v, now, END_IDLE);
 }
 
 /* kvm_entry: a posted interrupt pending while the vCPU was out of the
@@ -651,8 +639,6 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 	if (!v)
 		return;
 	now = kvs_now(s);
-	if (v->t_idle && !end_delivered(s, &vk, v, v->t_idle, END_IDLE))
-		v->t_idle = 0; /* halted and back without sleeping (halt polling) */
 	v->in_guest = 1;
 	for (i = 0; i < EP_SLOTS; i++) {
 		struct kvmrt_episode *e = &v->ep[i];
@@ -772,6 +758,15 @@ static __always_inline void on_kvm_pv_eoi(struct kvs *s, int vector)
 		}
 		return;
 	}
+	/* ended at this HLT exit as idle: it was the PV EOI, found there */
+	if (v->idle_ended == (__u32)(vector & 0xff) + 1) {
+		v->idle_ended = 0;
+		if (v->c.ends[END_IDLE]) {
+			v->c.ends[END_IDLE]--;
+			v->c.ends[END_PV_EOI]++;
+		}
+		return;
+	}
 	end_episode(s, &vk, v, vector & 0xff, END_PV_EOI);
 }
 
@@ -806,8 +801,8 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 	if (!v)
 		return;
 	val = kvs_pio_value(s);
-	if (!val && end_delivered(s, &vk, v, kvs_now(s), END_HINT)) /* idle: its work is done */
-		v->t_idle = kvs_now(s); /* the rest, at the next event */
+	if (!val) /* idle: its delivered work is done */
+		end_delivered(s, &vk, v, kvs_now(s), END_HINT);
 	ctl_event(s, REC_CTL_HINT, &vk, v, kvs_now(s), val);
 }
 

@@ -111,7 +111,8 @@ static __always_inline void hist_record(struct kvmrt_hist *h, __u64 val)
 enum kvmrt_end {
 	END_EOI,	/* kvm_eoi for its vector, or kvm_ack_irq (PIC) */
 	END_PV_EOI,	/* kvm_pv_eoi: the guest's PV EOI, seen at its next exit (later) */
-	END_IDLE,	/* after delivery, the vCPU's HLT exit or its thread's sleep */
+	END_IDLE,	/* after delivery, the vCPU's HLT exit (not its thread's sleep:
+			 * that would weigh on the scheduler's program) */
 	END_HINT,	/* after delivery, the guest's idle hint (kvmrt control's port) */
 	END_STALE,	/* none: replaced after EP_STALE_NS pending */
 	END_NR,
