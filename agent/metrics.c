@@ -266,7 +266,7 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 	}
 	head(f, "kvmrt_irq_ends_total", "counter",
 	     "Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, seen "
-	     "at its next exit), idle (its HLT or sleep after delivery), hint, stale (none).");
+	     "at its next exit), idle (its HLT exit after delivery), hint, stale (none).");
 	for (i = 0; i < n; i++)
 		for (k = 0; k < END_NR; k++) {
 			fputs("kvmrt_irq_ends_total{", f);

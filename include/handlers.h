@@ -271,15 +271,19 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 		emit_outlier(s, vk, v, &d, kind);
 }
 
-/* The end of interrupt for a vector (kvm_eoi, kvm_ack_irq, kvm_pv_eoi). */
-static __always_inline void end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk,
-					struct kvmrt_vcpu_state *v, __u32 vector, __u32 kind)
+/* The end of interrupt for a vector (kvm_eoi, kvm_ack_irq, kvm_pv_eoi):
+ * 1 + the vector if it ended an episode, else 0. */
+static __always_inline __u32 end_episode(struct kvs *s, struct kvmrt_vcpu_key *vk,
+					 struct kvmrt_vcpu_state *v, __u32 vector, __u32 kind)
 {
 	int slot = ep_find(v, vector);
 
-	if (slot < 0)
-		return; /* nothing pending for it: no clock read */
+	if (slot < 0 || slot >= EP_SLOTS)
+		return 0; /* nothing pending for it: no clock read */
+	if (!(v->ep[slot].flags & EP_USED))
+		return 0;
 	end_slot(s, vk, v, slot, kvs_now(s), kind);
+	return vector + 1;
 }
 
 /* The guest is idle (its HLT exit) or says so (its hint): every delivered
@@ -640,6 +644,8 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		return;
 	now = kvs_now(s);
 	v->in_guest = 1;
+	v->eoi_vector = 0; /* a PV EOI is found at the exit, before the entry */
+	v->idle_ended = 0;
 	for (i = 0; i < EP_SLOTS; i++) {
 		struct kvmrt_episode *e = &v->ep[i];
 
@@ -731,8 +737,7 @@ static __always_inline void on_kvm_eoi(struct kvs *s, int vector)
 			c->eoi_tid = (__u32)id;
 		return;
 	}
-	v->eoi_vector = ep_find(v, vector & 0xff) >= 0 ? (vector & 0xff) + 1 : 0;
-	end_episode(s, &vk, v, vector & 0xff, END_EOI);
+	v->eoi_vector = end_episode(s, &vk, v, vector & 0xff, END_EOI);
 }
 
 /* kvm_pv_eoi (kvm_lapic_sync_from_vapic): the guest's PV EOI, found at its
