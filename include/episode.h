@@ -53,8 +53,9 @@ struct kvmrt_episode {
 	__u64 t_run;
 	__u64 t_deliver;
 	__u32 vector;
-	__u16 source;
-	__u16 flags;
+	__u32 source;
+	__u64 flags;	/* 64 bits: another CPU ORs EP_POSTED in atomically
+			 * (BPF has no 32-bit fetch-or before -mcpu=v3) */
 };
 
 /* What an ended episode looked like: input to histograms and outliers. */
@@ -81,7 +82,8 @@ struct kvmrt_vcpu_state {
 	__u32 eoi_vector; /* 1 + the vector kvm_eoi ended at this exit, and */
 	__u32 idle_ended; /* the last this HLT exit ended: a kvm_pv_eoi for
 			   * it that follows says it was a PV EOI */
-	__u32 pad;
+	__u32 eoi_pending; /* ends of those kinds at this exit, counted in */
+	__u32 idle_pending; /* c.ends at the entry: a PV EOI may rename them */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;
@@ -125,6 +127,14 @@ static __always_inline int ep_slot_for_new(const struct kvmrt_vcpu_state *v, int
 	return oldest;
 }
 
+/* Delivered, as far as the host can tell: injected into the guest
+ * (kvm_inj_virq, or a posted one's next entry), or posted while it ran
+ * the guest. Only such an episode can end at the guest's idle or hint. */
+static __always_inline int ep_delivered(const struct kvmrt_episode *e)
+{
+	return (e->flags & EP_USED) && (e->t_deliver || (e->flags & EP_IN_GUEST));
+}
+
 static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, __u32 source, __u64 now,
 				     int from_timer)
 {
@@ -133,6 +143,11 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 
 	if (i >= 0) {
 		e = &v->ep[i];
+		/* posted and delivered: its EOI is virtual, so this is a new
+		 * interrupt of the vector, not one to merge; the old one ends
+		 * unseen, as a stale one does */
+		if ((e->flags & EP_POSTED) && ep_delivered(e))
+			goto replace;
 		if (now - e->t_inject < EP_STALE_NS) {
 			if ((e->flags & EP_FROM_TIMER) && !from_timer) {
 				e->flags &= ~EP_FROM_TIMER;
@@ -140,6 +155,7 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 			}
 			return EP_COALESCED;
 		}
+replace:
 		evicted = 2; /* stale: replace it */
 	} else {
 		i = ep_slot_for_new(v, &evicted);
@@ -151,7 +167,7 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 	e->t_wake = 0;
 	e->t_deliver = 0;
 	e->vector = vector;
-	e->source = (__u16)source;
+	e->source = source;
 	e->flags = EP_USED | (from_timer ? EP_FROM_TIMER : 0);
 	/* A vCPU already on a CPU has no queue stage; one waiting in the
 	 * run queue has no wake stage but does queue. */
@@ -159,13 +175,6 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 	return evicted == 2 ? EP_STALE : evicted ? EP_EVICTED : EP_NEW;
 }
 
-/* Delivered, as far as the host can tell: injected into the guest
- * (kvm_inj_virq, or a posted one's next entry), or posted while it ran
- * the guest. Only such an episode can end at the guest's idle or hint. */
-static __always_inline int ep_delivered(const struct kvmrt_episode *e)
-{
-	return (e->flags & EP_USED) && (e->t_deliver || (e->flags & EP_IN_GUEST));
-}
 
 /* sched_waking of the vCPU thread. The kernel only emits it for a sleeping
  * task; should one arrive for a runnable or running vCPU, it is ignored. */

@@ -245,6 +245,17 @@ static __always_inline void emit_outlier(struct kvs *s, const struct kvmrt_vcpu_
 	kvs_submit(s, r, KVS_WAKE_ADAPTIVE);
 }
 
+/* The ends of this exit, counted now that no PV EOI can rename them. */
+static __always_inline void flush_ends(struct kvmrt_vcpu_state *v)
+{
+	v->c.ends[END_EOI] += v->eoi_pending;
+	v->c.ends[END_IDLE] += v->idle_pending;
+	v->eoi_pending = 0;
+	v->idle_pending = 0;
+	v->eoi_vector = 0;
+	v->idle_ended = 0;
+}
+
 /* End the episode in slot i at t, the end being of kind (enum kvmrt_end). */
 static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *vk,
 				     struct kvmrt_vcpu_state *v, int i, __u64 t, __u32 kind)
@@ -263,7 +274,14 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 		if (st[k] >= 0)
 			hist_add(v, M_ST_WAKE + k, st[k]);
 	v->c.completed++;
-	if (kind < END_NR)
+	/* between an exit and the entry, an EOI or idle end may turn out to
+	 * be a PV EOI (kvm_pv_eoi comes after them): counted at the entry, so
+	 * that no counter ever goes down */
+	if (kind == END_EOI && v->t_exit)
+		v->eoi_pending++;
+	else if (kind == END_IDLE && v->t_exit)
+		v->idle_pending++;
+	else if (kind < END_NR)
 		v->c.ends[kind]++;
 	ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
 	threshold = kvs_threshold(s);
@@ -543,6 +561,7 @@ static __always_inline void on_sched_switch(struct kvs *s, __u32 prev_tid, __u32
 
 			ep_switch_out(v, now, runnable);
 			if (!runnable) {
+				flush_ends(v); /* past its exit's PV EOI */
 				v->asleep = 1; /* kvmrt control parks it at FIFO */
 				ctl_event(s, REC_CTL_SLEEP, &pti->vk, v, now, 1);
 			}
@@ -615,8 +634,7 @@ static __always_inline void on_kvm_exit(struct kvs *s, __u32 isa)
 		return;
 	now = kvs_now(s);
 	v->in_guest = 0;
-	v->eoi_vector = 0;
-	v->idle_ended = 0;
+	flush_ends(v); /* an entry we did not see */
 	v->t_exit = now;
 	v->exit_isa = isa;
 	v->exit_reason = kvs_exit_reason(s);
@@ -644,8 +662,7 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		return;
 	now = kvs_now(s);
 	v->in_guest = 1;
-	v->eoi_vector = 0; /* a PV EOI is found at the exit, before the entry */
-	v->idle_ended = 0;
+	flush_ends(v); /* a PV EOI is found at the exit, before the entry */
 	for (i = 0; i < EP_SLOTS; i++) {
 		struct kvmrt_episode *e = &v->ep[i];
 
@@ -696,11 +713,14 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	e = &v->ep[i];
 	if (e->t_deliver || (e->flags & EP_POSTED))
 		return; /* a coalesced one: the episode's first posting counts */
-	e->flags |= EP_POSTED;
-	if (v->in_guest) {
-		e->flags |= EP_IN_GUEST;
+	/* atomic: the vCPU's CPU may be ending this episode right now (a plain
+	 * read-modify-write could bring a freed slot back); a stray bit on a
+	 * freed slot is harmless, EP_USED is what counts */
+	if (!(__sync_fetch_and_or(&e->flags, (__u64)(v->in_guest ? EP_POSTED | EP_IN_GUEST : EP_POSTED)) &
+	      EP_USED))
+		return;
+	if (v->in_guest)
 		__sync_fetch_and_add(&v->c.posted_in_guest, 1);
-	}
 }
 
 /* ---- end of interrupt ---- */
@@ -755,21 +775,17 @@ static __always_inline void on_kvm_pv_eoi(struct kvs *s, int vector)
 		return;
 	/* apic_sync_pv_eoi_from_guest -> apic_set_eoi emits kvm_eoi first:
 	 * the episode it ended ended by a PV EOI */
-	if (v->eoi_vector == (__u32)(vector & 0xff) + 1) {
+	if (v->eoi_vector == (__u32)(vector & 0xff) + 1 && v->eoi_pending) {
 		v->eoi_vector = 0;
-		if (v->c.ends[END_EOI]) {
-			v->c.ends[END_EOI]--;
-			v->c.ends[END_PV_EOI]++;
-		}
+		v->eoi_pending--;
+		v->c.ends[END_PV_EOI]++;
 		return;
 	}
 	/* ended at this HLT exit as idle: it was the PV EOI, found there */
-	if (v->idle_ended == (__u32)(vector & 0xff) + 1) {
+	if (v->idle_ended == (__u32)(vector & 0xff) + 1 && v->idle_pending) {
 		v->idle_ended = 0;
-		if (v->c.ends[END_IDLE]) {
-			v->c.ends[END_IDLE]--;
-			v->c.ends[END_PV_EOI]++;
-		}
+		v->idle_pending--;
+		v->c.ends[END_PV_EOI]++;
 		return;
 	}
 	end_episode(s, &vk, v, vector & 0xff, END_PV_EOI);

@@ -347,12 +347,23 @@ static void avic_hint_end(void **state)
 	assert_int_equal(v->h[M_RESPONSE].max, 25 * US);
 	assert_int_equal(v->h[M_DELIVERY].count, 0);
 	assert_int_equal(recs.out[recs.nout - 1].end, END_HINT);
+	/* posted in the guest again and again, no end seen: each is a new
+	 * interrupt (its EOI was virtual), the one before ends unseen */
+	at(1100, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x32);
+	on_kvm_apicv_accept_irq(&s, 0, 0x32);
+	at(1200, 0, VM, VMM_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x32);
+	on_kvm_apicv_accept_irq(&s, 0, 0x32);
+	assert_int_equal(v->c.coalesced, 0);
+	assert_int_equal(v->c.posted_in_guest, 3);
+	assert_int_equal(v->c.ends[END_STALE], 1);
 	/* not delivered, never ended: replaced after EP_STALE_NS, counted */
 	at(2000, 0, VM, VMM_TID);
 	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x31);
 	at(2000 + EP_STALE_NS / US, 0, VM, VMM_TID);
 	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x31);
-	assert_int_equal(v->c.ends[END_STALE], 1);
+	assert_int_equal(v->c.ends[END_STALE], 2);
 	assert_int_equal(v->c.dropped, 0);
 }
 
