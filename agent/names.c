@@ -108,6 +108,17 @@ static const struct reason svm[] = {
 	{ 0x403, "vmgexit" },
 };
 
+/* How the kernel's SVM_EXIT_REASONS prints the codes whose names above are
+ * ours (kvm_exit in tracefs text and trace-cmd recordings). */
+static const struct reason svm_printed[] = {
+	{ 0x060, "interrupt" }, { 0x06e, "rdtsc" },	  { 0x06f, "rdpmc" },
+	{ 0x070, "pushf" },	{ 0x071, "popf" },	  { 0x073, "rsm" },
+	{ 0x075, "swint" },	{ 0x076, "invd" },	  { 0x07e, "ferr_freeze" },
+	{ 0x081, "hypercall" }, { 0x040, "DE excp" },	  { 0x041, "DB excp" },
+	{ 0x043, "BP excp" },	{ 0x046, "UD excp" },	  { 0x047, "NM excp" },
+	{ 0x04e, "PF excp" },	{ 0x051, "AC excp" },	  { 0x052, "MC excp" },
+};
+
 static const char *lookup(const struct reason *t, size_t n, uint32_t code)
 {
 	size_t i;
@@ -146,7 +157,8 @@ int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason)
 		*isa = ISA_VMX;
 		return 1;
 	}
-	if (by_name(svm, sizeof(svm) / sizeof(svm[0]), name, reason)) {
+	if (by_name(svm, sizeof(svm) / sizeof(svm[0]), name, reason) ||
+	    by_name(svm_printed, sizeof(svm_printed) / sizeof(svm_printed[0]), name, reason)) {
 		*isa = ISA_SVM;
 		return 1;
 	}

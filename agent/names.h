@@ -12,7 +12,8 @@ const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
 const char *end_name(int end);     /* enum kvmrt_end */
 /* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */
 const char *exit_reason_name(uint32_t isa, uint32_t reason);
-/* The reverse: 1 and the isa and reason for a name above, else 0. */
+/* The reverse, also for the names the kernel prints for SVM codes: 1 and
+ * the isa and reason, else 0. */
 int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason);
 
 #endif

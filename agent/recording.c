@@ -33,35 +33,13 @@ int rec_kind_of(const char *name)
 
 /* kvm_exit prints its reason by name (the kernel's __print_symbolic over
  * VMX_EXIT_REASONS or SVM_EXIT_REASONS), or as 0x... when it has none. */
-struct reason_name {
-	__u32 code;
-	const char *name;
-};
-
-/* SVM_EXIT_REASONS names that differ from ours (names.c) */
-static const struct reason_name svm_printed[] = {
-	{ 0x060, "interrupt" }, { 0x06e, "rdtsc" },	  { 0x06f, "rdpmc" },
-	{ 0x070, "pushf" },	{ 0x071, "popf" },	  { 0x073, "rsm" },
-	{ 0x075, "swint" },	{ 0x076, "invd" },	  { 0x07e, "ferr_freeze" },
-	{ 0x081, "hypercall" }, { 0x041, "DB excp" },	  { 0x043, "BP excp" },
-	{ 0x046, "UD excp" },	{ 0x04e, "PF excp" },	  { 0x052, "MC excp" },
-	{ 0x040, "DE excp" },	{ 0x047, "NM excp" },	  { 0x051, "AC excp" },
-};
-
 int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason)
 {
-	__u32 i, code;
+	__u32 code;
 	char *end;
 
 	if (exit_reason_by_name(name, isa, reason))
 		return 1;
-	for (i = 0; i < sizeof(svm_printed) / sizeof(svm_printed[0]); i++) {
-		if (!strcmp(svm_printed[i].name, name)) {
-			*isa = ISA_SVM;
-			*reason = svm_printed[i].code;
-			return 1;
-		}
-	}
 	code = (__u32)strtoul(name, &end, 0);
 	if (end != name && !*end) {
 		*isa = ISA_UNKNOWN;
