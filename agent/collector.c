@@ -35,7 +35,7 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	}
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type >= REC_CTL_INJECT &&
-	    r->type <= REC_CTL_SLEEP) {
+	    r->type <= REC_CTL_POSTED) {
 		if (c->on_ctl)
 			c->on_ctl(c, data, c->ctx);
 		return 0;

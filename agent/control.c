@@ -521,6 +521,10 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 	case REC_CTL_EOI:
 		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0, "grace over after the EOI");
 		break;
+	case REC_CTL_POSTED:
+		act(ctl, v, cosched_posted(&v->cs, &v->cfg, r->value, now), 0,
+		    "grace over after a posted delivery");
+		break;
 	case REC_CTL_SLEEP:
 		act(ctl, v, cosched_sleep(&v->cs, &v->cfg, r->value != 0, now), 0,
 		    r->value ? "its thread sleeps" : "grace over after a wake-up");

@@ -60,6 +60,14 @@ enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg
 	return cosched_tick(c, cfg, now);
 }
 
+enum cosched_action cosched_posted(struct cosched *c, const struct cosched_cfg *cfg, __u32 n,
+				   __u64 now)
+{
+	c->pending = c->pending > n ? c->pending - n : 0;
+	c->last_end = now;
+	return cosched_tick(c, cfg, now);
+}
+
 enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
 				 __u64 now)
 {

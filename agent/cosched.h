@@ -2,8 +2,8 @@
 /*
  * Co-scheduling of one real-time vCPU: boosted the moment it has work (an
  * interrupt injected for it, a "busy" hint from the guest), demoted once
- * the work has ended (every injected interrupt reached its EOI, or the
- * guest said "idle") and a grace period passed; never boosted longer than
+ * the work has ended (every injected interrupt reached its EOI, or, posted,
+ * the guest; or the guest said "idle") and a grace period passed; never boosted longer than
  * the cap at a stretch, after which it stays demoted for a cool-down.
  * A vCPU whose thread sleeps (its guest halted) is parked at SCHED_FIFO:
  * asleep it costs the host nothing at any policy, and the next interrupt
@@ -48,6 +48,12 @@ struct cosched {
 enum cosched_action cosched_inject(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
 /* One injected interrupt reached its end. */
 enum cosched_action cosched_eoi(struct cosched *c, const struct cosched_cfg *cfg, __u64 now);
+/* n posted interrupts reached the guest (APICv, AVIC), whose ends the host
+ * may never see (a virtual EOI): for co-scheduling they end here, and the
+ * grace runs from delivery. A guest that works longer says so with a busy
+ * hint; one that halts is parked at its sleep. */
+enum cosched_action cosched_posted(struct cosched *c, const struct cosched_cfg *cfg, __u32 n,
+				   __u64 now);
 /* The guest's hint: busy (1) or idle (0). */
 enum cosched_action cosched_hint(struct cosched *c, const struct cosched_cfg *cfg, int busy,
 				 __u64 now);

@@ -100,13 +100,21 @@ static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vecto
 	return -1;
 }
 
-/* Any interrupt injected and not yet ended? */
+/* Posted and delivered: the guest has it, and its end may never show (a
+ * virtual EOI). kvmrt control takes it as ended at delivery (REC_CTL_POSTED). */
+static __always_inline int ep_handed_over(const struct kvmrt_episode *e)
+{
+	return (e->flags & (EP_USED | EP_POSTED)) == (EP_USED | EP_POSTED) &&
+	       (e->t_deliver || (e->flags & EP_IN_GUEST));
+}
+
+/* Any interrupt injected and not yet ended (or handed over)? */
 static __always_inline int ep_any_pending(const struct kvmrt_vcpu_state *v)
 {
 	int i;
 
 	for (i = 0; i < EP_SLOTS; i++)
-		if (v->ep[i].flags & EP_USED)
+		if ((v->ep[i].flags & EP_USED) && !ep_handed_over(&v->ep[i]))
 			return 1;
 	return 0;
 }
@@ -146,7 +154,7 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 		/* posted and delivered: its EOI is virtual, so this is a new
 		 * interrupt of the vector, not one to merge; the old one ends
 		 * unseen, as a stale one does */
-		if ((e->flags & EP_POSTED) && ep_delivered(e))
+		if (ep_handed_over(e))
 			goto replace;
 		if (now - e->t_inject < EP_STALE_NS) {
 			if ((e->flags & EP_FROM_TIMER) && !from_timer) {

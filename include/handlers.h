@@ -263,7 +263,7 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 	struct kvmrt_ep_done d = {};
 	__s64 st[ST_NR];
 	__u64 resp, threshold;
-	int k;
+	int k, handed_over = i >= 0 && i < EP_SLOTS && ep_handed_over(&v->ep[i]);
 
 	if (!ep_end_slot(v, i, t, &d))
 		return;
@@ -283,7 +283,8 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 		v->idle_pending++;
 	else if (kind < END_NR)
 		v->c.ends[kind]++;
-	ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
+	if (!handed_over) /* else control had it at delivery */
+		ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
 	threshold = kvs_threshold(s);
 	if (threshold && resp >= threshold)
 		emit_outlier(s, vk, v, &d, kind);
@@ -654,6 +655,7 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_vcpu_key vk;
 	__u64 dt, now;
+	__u32 posted = 0;
 	int i;
 
 	kvs_hit(s, P_KVM_ENTRY);
@@ -670,8 +672,11 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		    !e->t_deliver) {
 			e->t_deliver = now;
 			hist_add(v, M_DELIVERY, now > e->t_inject ? now - e->t_inject : 1);
+			posted++;
 		}
 	}
+	if (posted) /* control: no EOI to wait for, the grace runs from here */
+		ctl_event(s, REC_CTL_POSTED, &vk, v, now, posted);
 	if (!v->t_exit)
 		return;
 	dt = now - v->t_exit;
@@ -719,8 +724,10 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	if (!(__sync_fetch_and_or(&e->flags, (__u64)(v->in_guest ? EP_POSTED | EP_IN_GUEST : EP_POSTED)) &
 	      EP_USED))
 		return;
-	if (v->in_guest)
-		__sync_fetch_and_add(&v->c.posted_in_guest, 1);
+	if (!v->in_guest)
+		return;
+	__sync_fetch_and_add(&v->c.posted_in_guest, 1);
+	ctl_event(s, REC_CTL_POSTED, &vk, v, kvs_now(s), 1);
 }
 
 /* ---- end of interrupt ---- */

@@ -161,6 +161,9 @@ enum kvmrt_rec_type {
 	REC_CTL_EOI,	/* one of its interrupts ended */
 	REC_CTL_HINT,	/* its guest wrote the hint port: value 1 busy, 0 idle */
 	REC_CTL_SLEEP,	/* its thread went to sleep (value 1: halted) or runs again (0) */
+	REC_CTL_POSTED,	/* value of its posted interrupts reached the guest, whose
+			 * ends the host may never see (virtual EOI): for control,
+			 * they ended here, and no REC_CTL_EOI follows for them */
 	REC_VM,		/* a process seen with a VM for the first time (a kvmrt_ctl_rec) */
 };
 

@@ -28,6 +28,39 @@ static void boost_then_demote_after_grace(void **state)
 	assert_int_equal(c.boosts, 2);
 }
 
+/* APICv/AVIC: the host sees no EOI of a posted interrupt. A busy guest
+ * without hints is demoted a grace after delivery, not at the cap; one that
+ * hints busy keeps its boost until it hints idle; one that halts is parked. */
+static void posted_ends_at_delivery(void **state)
+{
+	struct cosched c = { 0 };
+
+	assert_int_equal(cosched_inject(&c, &cfg, 1000 * US), CS_BOOST);
+	assert_int_equal(cosched_inject(&c, &cfg, 1001 * US), CS_NONE);
+	assert_int_equal(cosched_posted(&c, &cfg, 2, 1040 * US), CS_NONE);
+	assert_int_equal(c.pending, 0);
+	assert_int_equal(cosched_deadline(&c, &cfg, 1040 * US), 1540 * US);
+	assert_int_equal(cosched_tick(&c, &cfg, 1540 * US), CS_DEMOTE);
+	/* more handed over than known (a record lost): never below zero */
+	assert_int_equal(cosched_inject(&c, &cfg, 3000 * US), CS_BOOST);
+	assert_int_equal(cosched_posted(&c, &cfg, 3, 3010 * US), CS_NONE);
+	assert_int_equal(c.pending, 0);
+	assert_int_equal(cosched_tick(&c, &cfg, 3510 * US), CS_DEMOTE);
+	/* a hinting guest: busy from its handler on, demoted after idle */
+	assert_int_equal(cosched_inject(&c, &cfg, 5000 * US), CS_BOOST);
+	assert_int_equal(cosched_posted(&c, &cfg, 1, 5010 * US), CS_NONE);
+	assert_int_equal(cosched_hint(&c, &cfg, 1, 5015 * US), CS_NONE);
+	assert_int_equal(cosched_tick(&c, &cfg, 9000 * US), CS_NONE);
+	assert_int_equal(cosched_hint(&c, &cfg, 0, 9100 * US), CS_NONE);
+	assert_int_equal(cosched_tick(&c, &cfg, 9600 * US), CS_DEMOTE);
+	/* a halting guest: parked at its sleep, however recent the delivery */
+	assert_int_equal(cosched_inject(&c, &cfg, 12000 * US), CS_BOOST);
+	assert_int_equal(cosched_posted(&c, &cfg, 1, 12010 * US), CS_NONE);
+	assert_int_equal(cosched_sleep(&c, &cfg, 1, 12030 * US), CS_NONE);
+	assert_int_equal(c.state, CS_PARKED);
+	assert_int_equal(c.capped, 0);
+}
+
 /* The grace ran out, but the controller hears of new work before its
  * timer: it stays boosted, it does not drop the vCPU and forget the work. */
 static void work_before_tick_keeps_boost(void **state)
@@ -467,6 +500,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(boost_then_demote_after_grace),
 		cmocka_unit_test(work_before_tick_keeps_boost),
+		cmocka_unit_test(posted_ends_at_delivery),
 		cmocka_unit_test(waits_for_every_eoi),
 		cmocka_unit_test(guest_hints),
 		cmocka_unit_test(runaway_guest_capped),

@@ -22,8 +22,9 @@
 #define VCPU_TID 1002
 
 struct recs {
-	int nvm, nout;
+	int nvm, nout, nctl;
 	struct kvmrt_outlier out[8];
+	struct kvmrt_ctl_rec ctl[16];
 };
 
 static void on_rec(void *ctx, const void *rec, size_t len)
@@ -33,6 +34,8 @@ static void on_rec(void *ctx, const void *rec, size_t len)
 
 	if (c->type == REC_VM)
 		r->nvm++;
+	if (c->type >= REC_CTL_INJECT && c->type <= REC_CTL_POSTED && r->nctl < 16)
+		r->ctl[r->nctl++] = *c;
 	if (c->type == REC_OUTLIER && r->nout < 8)
 		r->out[r->nout++] = *(const struct kvmrt_outlier *)rec;
 }
@@ -367,6 +370,74 @@ static void avic_hint_end(void **state)
 	assert_int_equal(v->c.dropped, 0);
 }
 
+/* What kvmrt control hears under VMX+APICv, from the kernel's order:
+ * vmx_deliver_interrupt posts (kvm_apicv_accept_irq after
+ * kvm_apic_accept_irq, __apic_accept_irq); a vCPU out of the guest gets it
+ * at its next entry (vmx_sync_pir_to_irr before vmx_vcpu_run's
+ * trace_kvm_entry), one in the guest from the notification IPI. Either way
+ * control takes it as ended there (REC_CTL_POSTED): the edge-triggered
+ * EOI is virtual. The later HLT exit ends both episodes (idle) without a
+ * second record; an injected one (APICv inhibited: vmx_inject_irq) still
+ * waits for its EOI exit (EOI_INDUCED, kvm_apic_set_eoi_accelerated). */
+static void apicv_control_records(void **state)
+{
+	struct kvmrt_vcpu_key vk = { .tgid = VM, .vcpu = 0 };
+	struct kvmrt_vcpu_state *v;
+	__u32 *rt;
+
+	s.control = 1;
+	at(0, 1, VM, VCPU_TID);
+	entry();
+	rt = kvs_table__add(&s.rt_vcpus, &vk, NULL);
+	assert_non_null(rt);
+	*rt = RT_VCPU_MANAGED;
+	v = vcpu0();
+	at(100, 1, VM, VCPU_TID);
+	vm_exit(ISA_VMX, 1 /* EXTERNAL_INTERRUPT */);
+	at(110, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x30);
+	on_kvm_apicv_accept_irq(&s, 0, 0x30);
+	assert_int_equal(ep_any_pending(v), 1);
+	at(120, 1, VM, VCPU_TID);
+	entry();
+	assert_int_equal(ep_any_pending(v), 0); /* handed over: nothing to wait for */
+	at(200, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x31);
+	on_kvm_apicv_accept_irq(&s, 0, 0x31);
+	at(300, 1, VM, VCPU_TID);
+	vm_exit(ISA_VMX, 12 /* HLT */);
+	assert_int_equal(v->c.completed, 2);
+	assert_int_equal(recs.nctl, 4);
+	assert_int_equal(recs.ctl[0].type, REC_CTL_INJECT);
+	assert_int_equal(recs.ctl[1].type, REC_CTL_POSTED);
+	assert_int_equal(recs.ctl[1].value, 1);
+	assert_int_equal(recs.ctl[1].t, 120 * US);
+	assert_int_equal(recs.ctl[2].type, REC_CTL_INJECT);
+	assert_int_equal(recs.ctl[3].type, REC_CTL_POSTED);
+	assert_int_equal(recs.ctl[3].t, 200 * US);
+	at(310, 1, VM, VCPU_TID);
+	entry();
+	assert_int_equal(v->c.ends[END_IDLE], 2);
+	/* not posted: its EOI exits, and control waits for it */
+	at(400, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x32);
+	at(405, 1, VM, VCPU_TID);
+	vm_exit(ISA_VMX, 1);
+	at(410, 1, VM, VCPU_TID);
+	on_kvm_inj_virq(&s, 0x32);
+	entry();
+	at(420, 1, VM, VCPU_TID);
+	vm_exit(ISA_VMX, 45 /* EOI_INDUCED */);
+	eoi(0x32);
+	assert_int_equal(recs.nctl, 6);
+	assert_int_equal(recs.ctl[4].type, REC_CTL_INJECT);
+	assert_int_equal(recs.ctl[5].type, REC_CTL_EOI);
+	assert_int_equal(recs.ctl[5].value, 0x32);
+}
+
 /* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
  * is not created, and its events change nothing. */
 static void store_bounded(void **state)
@@ -393,6 +464,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
 	};
 
