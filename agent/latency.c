@@ -131,10 +131,10 @@ void lat_json(struct json *j, const char *key, const struct lat_summary *s)
 void lat_print(FILE *f, const char *label, const struct lat_summary *s)
 {
 	if (!s->count) {
-		fprintf(f, "  %-10s %8s  (not observed)\n", label, "0");
+		fprintf(f, "  %-11s %8s  (not observed)\n", label, "0");
 		return;
 	}
-	fprintf(f, "  %-10s %8llu %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", label,
+	fprintf(f, "  %-11s %8llu %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", label,
 		(unsigned long long)s->count, s->mean_ns / 1e3, s->p50_ns / 1e3, s->p90_ns / 1e3,
 		s->p99_ns / 1e3, s->p999_ns / 1e3, s->max_ns / 1e3);
 }

@@ -214,6 +214,7 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		{ "deliver", P_KVM_INJ_VIRQ, -1, 1 },
 		{ "eoi", P_KVM_EOI, P_KVM_ACK_IRQ, 1 },
 		{ "exits", P_KVM_EXIT, -1, 1 },
+		{ "timer_lateness", P_KVM_WAIT_LAPIC_EXPIRE, -1, 1 },
 	};
 	struct series *se;
 	int n, i, k, isa;
@@ -233,6 +234,14 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		  M_VCPU_WAIT);
 	histogram(f, "kvmrt_exit_handling_seconds",
 		  "Time from a VM exit to the next VM entry (VMX/SVM hosts only).", se, n, M_EXIT);
+	histogram(f, "kvmrt_lapic_timer_late_seconds",
+		  "LAPIC timer interrupts that reached the guest after its deadline, by how much "
+		  "(kvm_wait_lapic_expire; VMX/SVM hosts with lapic_timer_advance only).",
+		  se, n, M_TIMER_LATE);
+	histogram(f, "kvmrt_lapic_timer_early_seconds",
+		  "LAPIC timer interrupts that were due before the guest's deadline, by how much: "
+		  "KVM busy-waits that long, up to timer_advance_ns (kvm_wait_lapic_expire).",
+		  se, n, M_TIMER_EARLY);
 
 	head(f, "kvmrt_irq_response_max_seconds", "gauge",
 	     "Slowest interrupt response in the agent's last collection interval.");

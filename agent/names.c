@@ -36,6 +36,7 @@ static const char *const tps[P_NR] = {
 	[P_KVM_PIO] = "kvm_pio",
 	[P_KVM_APICV_ACCEPT_IRQ] = "kvm_apicv_accept_irq",
 	[P_KVM_PV_EOI] = "kvm_pv_eoi",
+	[P_KVM_WAIT_LAPIC_EXPIRE] = "kvm_wait_lapic_expire",
 };
 
 static const char *const ends[END_NR] = {

@@ -168,6 +168,8 @@ static int parse_fields(struct rec_event *e, const char *f)
 	case P_KVM_EOI: /* "apicid %x vector %d" */
 	case P_KVM_PV_EOI:
 		return num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vector ", 10, &e->a[1]);
+	case P_KVM_WAIT_LAPIC_EXPIRE: /* "vcpu %u: delta %lld (%s)" */
+		return num_after(f, "vcpu ", 10, &e->a[0]) || num_after(f, "delta ", 10, &e->a[1]);
 	case P_KVM_ACK_IRQ: /* "irqchip %s pin %u": PIC master, PIC slave, IOAPIC */
 		if (num_after(f, " pin ", 10, &e->a[1]))
 			return -1;

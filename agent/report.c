@@ -65,6 +65,7 @@ struct cpu_info {
 struct report {
 	struct results t;
 	const char *input;
+	__u32 tsc_khz;	/* --tsc-khz */
 	struct recording *rec;
 	struct kvs s;
 	struct kvs_table timers;  /* hrtimer address -> timer_info */
@@ -451,6 +452,9 @@ static void handle(struct report *r, const struct rec_event *e)
 		s->vcpu_id = (__u32)e->a[0];
 		on_kvm_pv_eoi(s, (int)e->a[1]);
 		break;
+	case P_KVM_WAIT_LAPIC_EXPIRE:
+		on_kvm_wait_lapic_expire(s, (__u32)e->a[0], e->a[1]);
+		break;
 	case P_KVM_PIO:
 		s->pio_value = (__u8)e->a[2];
 		on_kvm_pio(s, (__u32)e->a[0], (__u32)e->a[1]);
@@ -619,15 +623,19 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: kvmrt report -i FILE [OPTIONS]\n"
 		   "kvmrt trace's analysis from a recording: a trace-cmd trace.dat or tracefs\n"
 		   "text (the trace file, with options/record-tgid). README: how to record.\n\n"
-		   "  -i, --input FILE       the recording\n" RESULTS_USAGE
+		   "  -i, --input FILE       the recording\n"
+		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
+		   "                         cycles (a recording does not hold it; without it\n"
+		   "                         timer lateness is not reported)\n" RESULTS_USAGE
 		   "      --help             this help\n");
 }
 
 static int parse_args(struct report *r, int argc, char **argv)
 {
-	enum { OPT_HELP = RESULTS_OPT_LAST + 1 };
+	enum { OPT_HELP = RESULTS_OPT_LAST + 1, OPT_TSC_KHZ };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
+		{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },
 		RESULTS_LONGOPTS,
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -647,6 +655,14 @@ static int parse_args(struct report *r, int argc, char **argv)
 		case 'i':
 			r->input = optarg;
 			break;
+		case OPT_TSC_KHZ: {
+			double khz;
+
+			if (cli_number("--tsc-khz", optarg, 1, 100000000, &khz))
+				return 2;
+			r->tsc_khz = (__u32)khz;
+			break;
+		}
 		case OPT_HELP:
 			usage(stdout);
 			return -1;
@@ -699,6 +715,7 @@ int cmd_report(int argc, char **argv)
 		report_free(&r);
 		return 1;
 	}
+	r.s.tsc_khz = r.tsc_khz; /* as a kvm_entry would read it */
 	r.t.vm_name = vm_name;
 	r.t.name_ctx = &r;
 	/* pass 1 reads it all: a bad file fails here, before any output */

@@ -84,6 +84,8 @@ static const struct endpoint endpoints[] = {
 	{ "deliver", { P_KVM_INJ_VIRQ, P_KVM_APICV_ACCEPT_IRQ, -1 }, 1 },
 	{ "eoi", { P_KVM_EOI, P_KVM_ACK_IRQ, P_KVM_PV_EOI }, 1 },
 	{ "exits", { P_KVM_EXIT, -1, -1 }, 1 },
+	/* LAPIC timer lateness: only with lapic_timer_advance (VMX/SVM) */
+	{ "timer_lateness", { P_KVM_WAIT_LAPIC_EXPIRE, -1, -1 }, 1 },
 };
 #define NENDPOINTS (sizeof(endpoints) / sizeof(endpoints[0]))
 
@@ -229,7 +231,7 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 					printf("%s%s %llu", e++ ? ", " : "; ended by ", end_name(k),
 					       (unsigned long long)v->c.ends[k]);
 			printf("\n");
-			printf("  %-10s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean",
+			printf("  %-11s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean",
 			       "p50", "p90", "p99", "p99.9", "max");
 			lat_from_hist(&v->h[M_DELIVERY], &ls);
 			lat_print(stdout, "delivery", &ls);
@@ -246,6 +248,13 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 			}
 			lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
 			lat_print(stdout, "sched wait", &ls);
+			/* against the guest's deadline (kvm_wait_lapic_expire) */
+			lat_from_hist(&v->h[M_TIMER_LATE], &ls);
+			if (ls.count || v->h[M_TIMER_EARLY].count)
+				lat_print(stdout, "timer late", &ls);
+			lat_from_hist(&v->h[M_TIMER_EARLY], &ls);
+			if (ls.count || v->h[M_TIMER_LATE].count)
+				lat_print(stdout, "timer early", &ls);
 			if (nx) {
 				char buf[32];
 
@@ -322,6 +331,12 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	json_obj_end(j);
 	lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
 	lat_json(j, "sched_wait", &ls);
+	json_obj_begin(j, "lapic_timer"); /* against the guest's deadline */
+	lat_from_hist(&v->h[M_TIMER_LATE], &ls);
+	lat_json(j, "late", &ls);
+	lat_from_hist(&v->h[M_TIMER_EARLY], &ls);
+	lat_json(j, "early", &ls);
+	json_obj_end(j);
 	json_obj_begin(j, "injections");
 	for (k = 0; k < SRC_NR; k++)
 		json_u64(j, source_name(k), v->c.injected[k]);

@@ -215,6 +215,11 @@ __u32 kvs_vcpu_id(struct kvs *s)
 	return s->vcpu_id;
 }
 
+__u32 kvs_tsc_khz(struct kvs *s)
+{
+	return s->tsc_khz;
+}
+
 __u32 kvs_exit_reason(struct kvs *s)
 {
 	return s->exit_reason;

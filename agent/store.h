@@ -36,6 +36,7 @@ struct kvs {
 	__u8 pio_value;
 	__u32 vcpu_id;		/* kvm_entry, kvm_exit, kvm_eoi */
 	__u32 exit_reason;	/* kvm_exit */
+	__u32 tsc_khz;		/* kvm_entry: the guest's TSC rate (kvmrt report: --tsc-khz) */
 	/* configuration, as the BPF programs' rodata */
 	__u64 threshold_ns;
 	int control;
@@ -87,6 +88,7 @@ void kvs_prev_comm(struct kvs *s, char *comm);
 __u8 kvs_pio_value(struct kvs *s);
 __u32 kvs_vcpu_id(struct kvs *s);
 __u32 kvs_exit_reason(struct kvs *s);
+__u32 kvs_tsc_khz(struct kvs *s);
 struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s);
 struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid);
 void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t);

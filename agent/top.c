@@ -45,6 +45,9 @@ struct row {
 	const char *top_exit;
 	char top_exit_buf[32];
 	double halted_pct;
+	int end_top;		/* how most episodes of the interval ended (-1: none) */
+	double end_pct;		/* that kind's share */
+	struct lat_summary tlate; /* LAPIC timer lateness (kvm_wait_lapic_expire) */
 };
 
 /* Sortable columns: the key that selects one, and how rows compare. */
@@ -208,6 +211,23 @@ static void sort_rows(struct top *t)
 	}
 }
 
+/* The kind most episodes ended by (enum kvmrt_end), and its share. */
+static void ends_of(const struct kvmrt_counters *c, int *top, double *pct)
+{
+	__u64 n = 0, best = 0;
+	int k;
+
+	*top = -1;
+	for (k = 0; k < END_NR; k++) {
+		n += c->ends[k];
+		if (c->ends[k] > best) {
+			best = c->ends[k];
+			*top = k;
+		}
+	}
+	*pct = n ? 100.0 * best / n : 0;
+}
+
 static void build_rows(struct top *t, struct snapshot *d, double dt)
 {
 	struct state_file st;
@@ -272,6 +292,8 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 			r->halted_pct = dt > 0 ? 100.0 * v->c.halted_ns / (dt * 1e9) : 0;
 			if (r->halted_pct > 100)
 				r->halted_pct = 100;
+			ends_of(&v->c, &r->end_top, &r->end_pct);
+			lat_from_hist(&v->h[M_TIMER_LATE], &r->tlate);
 		}
 	}
 	sort_rows(t);
@@ -356,6 +378,8 @@ static void header_lines(struct top *t, char lines[4][256])
 		strcat(ep, " eoi");
 	if (observable(t, P_KVM_EXIT))
 		strcat(ep, " exits");
+	if (observable(t, P_KVM_WAIT_LAPIC_EXPIRE))
+		strcat(ep, " timer_lateness");
 	snprintf(lines[0], 256,
 		 "kvmrt top - %s %.1fs%s | VMs %d vCPUs %d | irq/s %.0f | lost %llu | progs %d/%d | agent CPU %.1f%%",
 		 t->since_start ? "since start" : "interval", t->dt, t->paused ? " [paused]" : "",
@@ -363,15 +387,16 @@ static void header_lines(struct top *t, char lines[4][256])
 		 t->agent_cpu);
 	snprintf(lines[1], 256, "observable:%s | sort: %s%s%s", ep, columns[t->sort].name,
 		 t->name_filter[0] ? " | filter: " : "", t->name_filter);
-	snprintf(lines[2], 256, "%-16s %7s %5s %7s %3s %-6s %5s %8s %8s %8s %8s %8s %8s %-18s %6s",
+	snprintf(lines[2], 256,
+		 "%-16s %7s %5s %7s %3s %-6s %5s %8s %8s %8s %8s %8s %8s %-18s %6s %-11s %8s",
 		 "VM", "PID", "VCPU", "TID", "CPU", "POLICY", "BOOST", "IRQ/s", "RESP50", "RESP99",
-		 "RESPMAX", "DLV99", "WAIT99", "EXIT/s TOP", "HALT%");
+		 "RESPMAX", "DLV99", "WAIT99", "EXIT/s TOP", "HALT%", "ENDED-BY", "TLATE99");
 	lines[3][0] = 0;
 }
 
 static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 {
-	char p50[16], p99[16], mx[16], dl[16], wt[16], pol[16], ex[32];
+	char p50[16], p99[16], mx[16], dl[16], wt[16], pol[16], ex[32], end[24], tl[16];
 	int deliv = observable(t, P_KVM_INJ_VIRQ), exits = observable(t, P_KVM_EXIT);
 	int fifo = r->have_ts && (r->ts.policy & ~SCHED_RESET_ON_FORK) == SCHED_FIFO;
 
@@ -391,13 +416,19 @@ static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 		snprintf(ex, sizeof(ex), "%.0f %.11s", r->exits_s, r->top_exit ? r->top_exit : "");
 	else
 		snprintf(ex, sizeof(ex), "-");
+	if (r->end_top < 0)
+		snprintf(end, sizeof(end), "-");
+	else
+		snprintf(end, sizeof(end), "%s %.0f%%", end_name(r->end_top), r->end_pct);
+	fmt_us(tl, sizeof(tl), r->tlate.p99_ns, r->tlate.count > 0);
 	/* BOOST for threads kvmrt control manages (- for others): yes, park
 	 * (at FIFO and asleep: its guest halted), or no */
-	snprintf(buf, len, "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f",
+	snprintf(buf, len,
+		 "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f %-11s %8s",
 		 r->vm, r->pid, r->vcpu, r->tid, r->have_ts ? r->ts.cpu : -1, pol,
 		 !r->managed ? "-" : !fifo ? "no" : r->ts.state == 'S' ? "park" : "yes",
 		 r->irq_s,
-		 p50, p99, mx, dl, wt, ex, r->halted_pct);
+		 p50, p99, mx, dl, wt, ex, r->halted_pct, end, tl);
 }
 
 static void print_batch(struct top *t)

@@ -217,6 +217,13 @@ static __always_inline __u32 kvs_vcpu_id(struct kvs *s)
 	return apic ? BPF_CORE_READ(apic, vcpu, vcpu_id) : BPF_CORE_READ(vcpu, vcpu_id);
 }
 
+static __always_inline __u32 kvs_tsc_khz(struct kvs *s)
+{
+	struct kvm_vcpu *vcpu = s->vcpu;
+
+	return vcpu ? BPF_CORE_READ(vcpu, arch.virtual_tsc_khz) : 0;
+}
+
 static __always_inline struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s)
 {
 	__u32 zero = 0;
@@ -648,5 +655,21 @@ KVMRT_RAW(kvm_pv_eoi, struct kvm_lapic *apic, int vector)
 	struct kvs s = { .apic = apic };
 
 	on_kvm_pv_eoi(&s, vector);
+	return 0;
+}
+
+KVMRT_TP(kvm_wait_lapic_expire, unsigned int vcpu_id, __s64 delta)
+{
+	KVS(s);
+
+	on_kvm_wait_lapic_expire(&s, vcpu_id, delta);
+	return 0;
+}
+
+KVMRT_RAW(kvm_wait_lapic_expire, unsigned int vcpu_id, __s64 delta)
+{
+	KVS(s);
+
+	on_kvm_wait_lapic_expire(&s, vcpu_id, delta);
 	return 0;
 }

@@ -84,6 +84,8 @@ struct kvmrt_vcpu_state {
 			   * it that follows says it was a PV EOI */
 	__u32 eoi_pending; /* ends of those kinds at this exit, counted in */
 	__u32 idle_pending; /* c.ends at the entry: a PV EOI may rename them */
+	__u32 tsc_khz;	 /* the guest's TSC rate (kvm_vcpu.arch.virtual_tsc_khz),
+			  * read at its first kvm_entry; 0 until then */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;

@@ -390,6 +390,24 @@ static __always_inline void on_kvm_apic_ipi(struct kvs *s)
 	note_source(s, SRC_IPI, 1);
 }
 
+/* Is this CPU in the hard irq of vcpu_id's LAPIC timer expiry? A posted
+ * timer interrupt (apic_timer_expired -> kvm_use_posted_timer_interrupt)
+ * is accepted there, over whatever task ran: that task says nothing of the
+ * VM, the expiring timer does. Then *vk is its vCPU. */
+#define TIMER_EXPIRY_FRESH_NS 100000ULL
+
+static __always_inline int timer_expiring_here(struct kvs *s, __u32 vcpu_id,
+					       struct kvmrt_vcpu_key *vk)
+{
+	struct kvmrt_cpu_ctx *c = kvs_this_cpu(s);
+
+	if (!c || !c->timer_t || c->timer_vk.vcpu != vcpu_id ||
+	    kvs_now(s) - c->timer_t > TIMER_EXPIRY_FRESH_NS)
+		return 0;
+	*vk = c->timer_vk;
+	return 1;
+}
+
 /* ---- injection ---- */
 
 /* Legacy PIC: an episode starts on a rising edge the PIC does not mask or
@@ -425,8 +443,17 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 	id = kvs_current(s);
 	tid = (__u32)id;
 	src = take_source(s, now, tid, NULL);
-	if (src == SRC_OTHER && kvs_thread(s, tid))
-		src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
+	if (src == SRC_OTHER) {
+		struct kvmrt_vcpu_key vk;
+
+		if (kvs_thread(s, tid)) {
+			src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
+		} else if (timer_expiring_here(s, apicid, &vk)) {
+			/* a posted timer interrupt, over whatever task ran */
+			inject(s, vk.tgid, apicid, vec & 0xff, SRC_TIMER, now, 0);
+			return;
+		}
+	}
 	vm = vm_of_current(s, id);
 	if (vm)
 		inject(s, vm, apicid, vec & 0xff, src, now, 0);
@@ -441,12 +468,19 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 static __always_inline void on_lapic_timer(struct kvs *s, __u32 tgid, __u32 tid, __u32 vcpu_id,
 					   __u32 lvtt)
 {
+	struct kvmrt_cpu_ctx *c;
 	__u64 now;
 
 	kvs_hit(s, P_HRTIMER_EXPIRE_ENTRY);
 	now = kvs_now(s);
 	if ((lvtt & APIC_LVT_MASKED) || !tgid)
 		return;
+	c = kvs_this_cpu(s);
+	if (c) { /* for a kvm_wait_lapic_expire in this expiry */
+		c->timer_t = now;
+		c->timer_vk.tgid = tgid;
+		c->timer_vk.vcpu = vcpu_id;
+	}
 	if (tid)
 		learn_thread(s, tgid, tid, vcpu_id);
 	inject(s, tgid, vcpu_id, lvtt & 0xff, SRC_TIMER, now, 1);
@@ -664,6 +698,8 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		return;
 	now = kvs_now(s);
 	v->in_guest = 1;
+	if (!v->tsc_khz) /* once: for kvm_wait_lapic_expire's cycles */
+		v->tsc_khz = kvs_tsc_khz(s);
 	flush_ends(v); /* a PV EOI is found at the exit, before the entry */
 	for (i = 0; i < EP_SLOTS; i++) {
 		struct kvmrt_episode *e = &v->ep[i];
@@ -700,13 +736,21 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid, __u32 vec)
 {
 	struct kvmrt_vcpu_key vk;
+	__u64 id;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_episode *e;
 	int i;
 
 	kvs_hit(s, P_KVM_APICV_ACCEPT_IRQ);
-	vk.tgid = vm_of_current(s, kvs_current(s));
+	id = kvs_current(s);
+	vk.tgid = id >> 32;
 	vk.vcpu = apicid;
+	/* not from the VM: a posted timer interrupt in its hard irq, or a
+	 * thread the agent has not named yet */
+	if (!kvs_vm_known(s, vk.tgid) && !timer_expiring_here(s, apicid, &vk)) {
+		vk.tgid = vm_of_current(s, id);
+		vk.vcpu = apicid;
+	}
 	if (!vk.tgid)
 		return;
 	v = kvs_vcpu(s, &vk, 0);
@@ -728,6 +772,39 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 		return;
 	__sync_fetch_and_add(&v->c.posted_in_guest, 1);
 	ctl_event(s, REC_CTL_POSTED, &vk, v, kvs_now(s), 1);
+}
+
+/* kvm_wait_lapic_expire (__kvm_wait_lapic_expire, lapic.c): with
+ * lapic_timer_advance, KVM arms the LAPIC timer's hrtimer early and, when
+ * the timer interrupt goes in, compares the guest's TSC with its deadline:
+ * delta = guest_tsc - tsc_deadline, in guest TSC cycles. Late (> 0): the
+ * guest got its tick that late. Early (< 0): KVM busy-waits the rest (up to
+ * timer_advance_ns). It runs in the vCPU thread before the entry
+ * (vmx_vcpu_run, svm_vcpu_run -> kvm_wait_lapic_expire), or for a posted
+ * timer interrupt (pi_inject_timer: nohz_full hosts) in the hrtimer's hard
+ * irq (apic_timer_fn -> apic_timer_expired), on any CPU. */
+static __always_inline void on_kvm_wait_lapic_expire(struct kvs *s, __u32 vcpu_id, __s64 delta)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_vcpu_key vk;
+	__u64 cycles, ns;
+
+	kvs_hit(s, P_KVM_WAIT_LAPIC_EXPIRE);
+	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	if (v && vk.vcpu != vcpu_id)
+		v = NULL; /* not its own thread: another vCPU's timer, posted */
+	if (!v) {
+		if (!timer_expiring_here(s, vcpu_id, &vk))
+			return;
+		v = kvs_vcpu(s, &vk, 0);
+		if (!v)
+			return;
+	}
+	if (!v->tsc_khz)
+		return; /* no entry seen yet: no rate to convert with */
+	cycles = delta < 0 ? (__u64)-delta : (__u64)delta;
+	ns = cycles * 1000000ULL / v->tsc_khz;
+	hist_add(v, delta < 0 ? M_TIMER_EARLY : M_TIMER_LATE, ns);
 }
 
 /* ---- end of interrupt ---- */

@@ -32,6 +32,10 @@ enum kvmrt_metric {
 	M_ST_HANDLE,
 	M_VCPU_WAIT,	/* any runnable -> running gap of a vCPU thread */
 	M_EXIT,		/* VM exit -> next VM entry */
+	M_TIMER_LATE,	/* LAPIC timer: reached the guest this long after its deadline
+			 * (kvm_wait_lapic_expire's delta > 0, guest TSC -> ns) */
+	M_TIMER_EARLY,	/* or this long before it (delta < 0): KVM then busy-waits
+			 * up to timer_advance_ns, host CPU the advance costs */
 	M_NR,
 };
 
@@ -66,6 +70,7 @@ enum kvmrt_prog {
 	P_KVM_PIO,
 	P_KVM_APICV_ACCEPT_IRQ,
 	P_KVM_PV_EOI,
+	P_KVM_WAIT_LAPIC_EXPIRE,
 	P_NR,
 };
 
@@ -228,6 +233,10 @@ struct kvmrt_cpu_ctx {
 	__u64 last_switch;
 	__u32 head;
 	__u32 pad1;
+	/* the LAPIC timer expiring in this CPU's hard irq (apic_timer_fn): a
+	 * posted timer interrupt's kvm_wait_lapic_expire comes from there */
+	__u64 timer_t;
+	struct kvmrt_vcpu_key timer_vk;
 	struct kvmrt_cpu_run ring[KVMRT_CPU_RING];
 };
 

@@ -99,7 +99,9 @@ check "QEMU: live episodes in the report, stages within 2 us" \
 # 3. Hand-written recordings of hosts this one is not (VMX, SVM), in the
 #    kernel's order: the figures that order implies.
 for f in tests/traces/*.txt; do
-	"$KVMRT" report -i "$f" -T 0.001 -q --json="$TMP/tr.json" 2>"$TMP/tr.err"
+	# shellcheck disable=SC2046 # options the recording asks for, word-split
+	"$KVMRT" report -i "$f" -T 0.001 -q --json="$TMP/tr.json" \
+		$(sed -n 's/^# report-args //p' "$f") 2>"$TMP/tr.err"
 	check "$(basename "$f" .txt): as the kernel's order implies" $CHECK expect "$f" "$TMP/tr.json"
 done
 

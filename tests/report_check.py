@@ -111,7 +111,8 @@ def expect(trace_path, rep_path):
     """# expect VM.VCPU key=value ...: keys are injections.<source>,
     completed, coalesced, unfinished, response.count, delivery.count,
     response.max_ns, stage.<name>.max_ns, exits.<REASON>, ends.<kind>,
-    posted_in_guest, outliers."""
+    posted_in_guest, outliers, timer_late.<count|max_ns>,
+    timer_early.<count|max_ns>."""
     rep = vcpus(load(rep_path))
     n = 0
     with open(trace_path) as f:
@@ -153,6 +154,9 @@ def value(v, key):
         return v["ends"][part[1]]
     if part[0] == "posted_in_guest":
         return v["injections"]["posted_in_guest"]
+    if part[0] in ("timer_late", "timer_early"):
+        h = v["lapic_timer"][part[0].split("_")[1]]
+        return h["count"] if part[1] == "count" else h.get(part[1])
     if part[0] == "outliers":
         return len(v["outliers"])
     if part[0] == "tid":

@@ -438,6 +438,50 @@ static void apicv_control_records(void **state)
 	assert_int_equal(recs.ctl[5].value, 0x32);
 }
 
+/* kvm_wait_lapic_expire (lapic.c __kvm_wait_lapic_expire): the delta is
+ * guest TSC cycles, converted with the rate read at the vCPU's kvm_entry
+ * (here 2 GHz). From the vCPU thread (vmx_vcpu_run, after trace_kvm_entry),
+ * and from the timer's hard irq on another CPU over another task (posted
+ * timer interrupt: apic_timer_fn -> apic_timer_expired), matched there by
+ * the expiring timer; another vCPU's number there matches nothing. */
+static void lapic_timer_lateness(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	s.tsc_khz = 2000000;
+	at(0, 1, VM, VCPU_TID);
+	entry();
+	v = vcpu0();
+	assert_int_equal(v->tsc_khz, 2000000);
+	at(10, 1, VM, VCPU_TID);
+	on_kvm_wait_lapic_expire(&s, 0, -2000);
+	on_kvm_wait_lapic_expire(&s, 0, 6000);
+	assert_int_equal(v->h[M_TIMER_EARLY].count, 1);
+	assert_int_equal(v->h[M_TIMER_EARLY].max, 1000);
+	assert_int_equal(v->h[M_TIMER_LATE].count, 1);
+	assert_int_equal(v->h[M_TIMER_LATE].max, 3000);
+	/* posted: the hrtimer expires on CPU 0 over task 77 of no VM */
+	at(1000, 0, 77, 77);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(1001, 0, 77, 77);
+	on_kvm_wait_lapic_expire(&s, 0, 1000);
+	on_kvm_wait_lapic_expire(&s, 1, 1000); /* not the expiring timer's vCPU */
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	on_kvm_apicv_accept_irq(&s, 0, 0xec);
+	assert_int_equal(v->h[M_TIMER_LATE].count, 2);
+	assert_int_equal(v->c.injected[SRC_TIMER], 1);
+	assert_int_equal(v->c.posted_in_guest, 1);
+	{ /* the task under the hard irq is no VM */
+		struct kvmrt_vcpu_key other = { .tgid = 77, .vcpu = 0 };
+
+		assert_null(kvs_vcpu(&s, &other, 0));
+	}
+	/* long after the expiry, this CPU's context says nothing */
+	at(1000 + 2 * TIMER_EXPIRY_FRESH_NS / US, 0, 77, 77);
+	on_kvm_wait_lapic_expire(&s, 0, 1000);
+	assert_int_equal(v->h[M_TIMER_LATE].count, 2);
+}
+
 /* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
  * is not created, and its events change nothing. */
 static void store_bounded(void **state)
@@ -465,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(lapic_timer_lateness, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
 	};
 
