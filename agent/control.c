@@ -519,6 +519,8 @@ static void on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx
 		act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t, "injection");
 		break;
 	case REC_CTL_EOI:
+		if (r->value & CTL_EOI_HANDED)
+			break; /* ended for us at its delivery (REC_CTL_POSTED) */
 		act(ctl, v, cosched_eoi(&v->cs, &v->cfg, now), 0, "grace over after the EOI");
 		break;
 	case REC_CTL_POSTED:

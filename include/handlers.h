@@ -263,7 +263,7 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 	struct kvmrt_ep_done d = {};
 	__s64 st[ST_NR];
 	__u64 resp, threshold;
-	int k, handed_over = i >= 0 && i < EP_SLOTS && ep_handed_over(&v->ep[i]);
+	int k;
 
 	if (!ep_end_slot(v, i, t, &d))
 		return;
@@ -283,8 +283,7 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 		v->idle_pending++;
 	else if (kind < END_NR)
 		v->c.ends[kind]++;
-	if (!handed_over) /* else control had it at delivery */
-		ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector);
+	ctl_event(s, REC_CTL_EOI, vk, v, d.t_eoi, d.vector | d.handed * CTL_EOI_HANDED);
 	threshold = kvs_threshold(s);
 	if (threshold && resp >= threshold)
 		emit_outlier(s, vk, v, &d, kind);
@@ -707,6 +706,7 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		if ((e->flags & (EP_USED | EP_POSTED | EP_IN_GUEST)) == (EP_USED | EP_POSTED) &&
 		    !e->t_deliver) {
 			e->t_deliver = now;
+			__sync_fetch_and_or(&e->flags, (__u64)EP_HANDED);
 			hist_add(v, M_DELIVERY, now > e->t_inject ? now - e->t_inject : 1);
 			posted++;
 		}

@@ -163,7 +163,8 @@ struct kvmrt_blame {
 enum kvmrt_rec_type {
 	REC_OUTLIER = 1,
 	REC_CTL_INJECT,	/* an interrupt for a real-time vCPU (kvmrt control) */
-	REC_CTL_EOI,	/* one of its interrupts ended */
+	REC_CTL_EOI,	/* one of its interrupts ended (value: vector, with
+			 * CTL_EOI_HANDED if control had it at delivery) */
 	REC_CTL_HINT,	/* its guest wrote the hint port: value 1 busy, 0 idle */
 	REC_CTL_SLEEP,	/* its thread went to sleep (value 1: halted) or runs again (0) */
 	REC_CTL_POSTED,	/* value of its posted interrupts reached the guest, whose
@@ -171,6 +172,10 @@ enum kvmrt_rec_type {
 			 * they ended here, and no REC_CTL_EOI follows for them */
 	REC_VM,		/* a process seen with a VM for the first time (a kvmrt_ctl_rec) */
 };
+
+/* REC_CTL_EOI of an interrupt handed over at its delivery (REC_CTL_POSTED):
+ * control has ended it already. */
+#define CTL_EOI_HANDED (1U << 16)
 
 /* Whether a record submitted to the ring buffer wakes its reader. */
 enum kvs_wake {

@@ -320,12 +320,14 @@ static void nmi_coalesce_outliers(void **state)
 }
 
 static int nctl;
-static __u32 ctl_types[8];
+static __u32 ctl_types[8], ctl_values[8];
 
 static void on_ctl_rec(struct collector *col, const struct kvmrt_ctl_rec *r, void *ctx)
 {
-	if (nctl < 8)
+	if (nctl < 8) {
 		ctl_types[nctl] = r->type;
+		ctl_values[nctl] = r->value;
+	}
 	nctl++;
 }
 
@@ -387,6 +389,29 @@ static void control_wakeups(void **state)
 	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
 	run(P_KVM_EOI, 2, BOGUS, 0x52ULL);
 	drain();
+
+	/* APICv: a posted interrupt is handed over at its delivery, the next
+	 * entry (REC_CTL_POSTED, which wakes no one: a grace follows); its
+	 * end, when the host sees one, says control had it already */
+	val = RT_VCPU_MANAGED;
+	assert_int_equal(bpf_map_update_elem(fd, &k, &val, BPF_EXIST), 0);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX); /* out of the guest */
+	inject_msi(0x53ULL);
+	run(P_KVM_APICV_ACCEPT_IRQ, 4, 0ULL, 0ULL, 0ULL, 0x53ULL);
+	assert_int_equal(woken(200), 1);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_INJECT);
+	woken(0);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	assert_int_equal(woken(50), 0);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_POSTED);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_EOI, 2, BOGUS, 0x53ULL); /* level-triggered: its EOI exits */
+	run(P_KVM_ENTRY, 1, BOGUS);
+	assert_int_equal(drain(), 1);
+	assert_int_equal(ctl_types[0], REC_CTL_EOI);
+	assert_int_equal(ctl_values[0], 0x53 | CTL_EOI_HANDED);
 
 	bpf_map_delete_elem(fd, &k);
 	collector__on_ctl(&c, NULL);

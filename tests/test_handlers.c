@@ -376,8 +376,8 @@ static void avic_hint_end(void **state)
  * at its next entry (vmx_sync_pir_to_irr before vmx_vcpu_run's
  * trace_kvm_entry), one in the guest from the notification IPI. Either way
  * control takes it as ended there (REC_CTL_POSTED): the edge-triggered
- * EOI is virtual. The later HLT exit ends both episodes (idle) without a
- * second record; an injected one (APICv inhibited: vmx_inject_irq) still
+ * EOI is virtual. The later HLT exit ends both episodes (idle), and their
+ * end records say control had them already; an injected one (APICv inhibited: vmx_inject_irq) still
  * waits for its EOI exit (EOI_INDUCED, kvm_apic_set_eoi_accelerated). */
 static void apicv_control_records(void **state)
 {
@@ -409,7 +409,7 @@ static void apicv_control_records(void **state)
 	at(300, 1, VM, VCPU_TID);
 	vm_exit(ISA_VMX, 12 /* HLT */);
 	assert_int_equal(v->c.completed, 2);
-	assert_int_equal(recs.nctl, 4);
+	assert_int_equal(recs.nctl, 6);
 	assert_int_equal(recs.ctl[0].type, REC_CTL_INJECT);
 	assert_int_equal(recs.ctl[1].type, REC_CTL_POSTED);
 	assert_int_equal(recs.ctl[1].value, 1);
@@ -417,6 +417,9 @@ static void apicv_control_records(void **state)
 	assert_int_equal(recs.ctl[2].type, REC_CTL_INJECT);
 	assert_int_equal(recs.ctl[3].type, REC_CTL_POSTED);
 	assert_int_equal(recs.ctl[3].t, 200 * US);
+	assert_int_equal(recs.ctl[4].type, REC_CTL_EOI);
+	assert_int_equal(recs.ctl[4].value & CTL_EOI_HANDED, CTL_EOI_HANDED);
+	assert_int_equal(recs.ctl[5].value & CTL_EOI_HANDED, CTL_EOI_HANDED);
 	at(310, 1, VM, VCPU_TID);
 	entry();
 	assert_int_equal(v->c.ends[END_IDLE], 2);
@@ -432,10 +435,10 @@ static void apicv_control_records(void **state)
 	at(420, 1, VM, VCPU_TID);
 	vm_exit(ISA_VMX, 45 /* EOI_INDUCED */);
 	eoi(0x32);
-	assert_int_equal(recs.nctl, 6);
-	assert_int_equal(recs.ctl[4].type, REC_CTL_INJECT);
-	assert_int_equal(recs.ctl[5].type, REC_CTL_EOI);
-	assert_int_equal(recs.ctl[5].value, 0x32);
+	assert_int_equal(recs.nctl, 8);
+	assert_int_equal(recs.ctl[6].type, REC_CTL_INJECT);
+	assert_int_equal(recs.ctl[7].type, REC_CTL_EOI);
+	assert_int_equal(recs.ctl[7].value, 0x32); /* control waited for this one */
 }
 
 /* kvm_wait_lapic_expire (lapic.c __kvm_wait_lapic_expire): the delta is
