@@ -392,15 +392,18 @@ static __always_inline void on_kvm_apic_ipi(struct kvs *s)
 /* Is this CPU in the hard irq of vcpu_id's LAPIC timer expiry? A posted
  * timer interrupt (apic_timer_expired -> kvm_use_posted_timer_interrupt)
  * is accepted there, over whatever task ran: that task says nothing of the
- * VM, the expiring timer does. Then *vk is its vCPU. */
+ * VM (it may be another VM's thread), the expiring timer does. Then *vk is
+ * its vCPU. vec: the interrupt's vector, -1 for any. */
 #define TIMER_EXPIRY_FRESH_NS 100000ULL
 
-static __always_inline int timer_expiring_here(struct kvs *s, __u32 vcpu_id,
+static __always_inline int timer_expiring_here(struct kvs *s, __u32 vcpu_id, int vec,
 					       struct kvmrt_vcpu_key *vk)
 {
 	struct kvmrt_cpu_ctx *c = kvs_this_cpu(s);
 
+	/* the vector first: no clock read for other interrupts */
 	if (!c || !c->timer_t || c->timer_vk.vcpu != vcpu_id ||
+	    (vec >= 0 && c->timer_vec != (__u32)vec) ||
 	    kvs_now(s) - c->timer_t > TIMER_EXPIRY_FRESH_NS)
 		return 0;
 	*vk = c->timer_vk;
@@ -447,7 +450,7 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 
 		if (kvs_thread(s, tid)) {
 			src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
-		} else if (timer_expiring_here(s, apicid, &vk)) {
+		} else if (timer_expiring_here(s, apicid, vec & 0xff, &vk)) {
 			/* a posted timer interrupt, over whatever task ran */
 			inject(s, vk.tgid, apicid, vec & 0xff, SRC_TIMER, now, 0);
 			return;
@@ -479,6 +482,7 @@ static __always_inline void on_lapic_timer(struct kvs *s, __u32 tgid, __u32 tid,
 		c->timer_t = now;
 		c->timer_vk.tgid = tgid;
 		c->timer_vk.vcpu = vcpu_id;
+		c->timer_vec = lvtt & 0xff;
 	}
 	if (tid)
 		learn_thread(s, tgid, tid, vcpu_id);
@@ -736,6 +740,7 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid, __u32 vec)
 {
 	struct kvmrt_vcpu_key vk;
+	__u32 in_guest;
 	__u64 id;
 	struct kvmrt_vcpu_state *v;
 	struct kvmrt_episode *e;
@@ -747,7 +752,7 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	vk.vcpu = apicid;
 	/* not from the VM: a posted timer interrupt in its hard irq, or a
 	 * thread the agent has not named yet */
-	if (!kvs_vm_known(s, vk.tgid) && !timer_expiring_here(s, apicid, &vk)) {
+	if (!timer_expiring_here(s, apicid, vec & 0xff, &vk) && !kvs_vm_known(s, vk.tgid)) {
 		vk.tgid = vm_of_current(s, id);
 		vk.vcpu = apicid;
 	}
@@ -765,10 +770,11 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	/* atomic: the vCPU's CPU may be ending this episode right now (a plain
 	 * read-modify-write could bring a freed slot back); a stray bit on a
 	 * freed slot is harmless, EP_USED is what counts */
-	if (!(__sync_fetch_and_or(&e->flags, (__u64)(v->in_guest ? EP_POSTED | EP_IN_GUEST : EP_POSTED)) &
+	in_guest = *(volatile __u32 *)&v->in_guest; /* once: the flag and the record agree */
+	if (!(__sync_fetch_and_or(&e->flags, (__u64)(in_guest ? EP_POSTED | EP_IN_GUEST : EP_POSTED)) &
 	      EP_USED))
 		return;
-	if (!v->in_guest)
+	if (!in_guest)
 		return;
 	__sync_fetch_and_add(&v->c.posted_in_guest, 1);
 	ctl_event(s, REC_CTL_POSTED, &vk, v, kvs_now(s), 1);
@@ -790,16 +796,17 @@ static __always_inline void on_kvm_wait_lapic_expire(struct kvs *s, __u32 vcpu_i
 	__u64 cycles, ns;
 
 	kvs_hit(s, P_KVM_WAIT_LAPIC_EXPIRE);
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
-	if (v && vk.vcpu != vcpu_id)
-		v = NULL; /* not its own thread: another vCPU's timer, posted */
-	if (!v) {
-		if (!timer_expiring_here(s, vcpu_id, &vk))
-			return;
+	/* the expiring timer first: in its hard irq the task may be another
+	 * VM's vCPU thread, with the same vCPU number */
+	if (timer_expiring_here(s, vcpu_id, -1, &vk)) {
 		v = kvs_vcpu(s, &vk, 0);
-		if (!v)
-			return;
+	} else {
+		v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+		if (v && vk.vcpu != vcpu_id)
+			v = NULL;
 	}
+	if (!v)
+		return;
 	if (!v->tsc_khz)
 		return; /* no entry seen yet: no rate to convert with */
 	cycles = delta < 0 ? (__u64)-delta : (__u64)delta;

@@ -242,6 +242,8 @@ struct kvmrt_cpu_ctx {
 	 * posted timer interrupt's kvm_wait_lapic_expire comes from there */
 	__u64 timer_t;
 	struct kvmrt_vcpu_key timer_vk;
+	__u32 timer_vec;
+	__u32 pad2;
 	struct kvmrt_cpu_run ring[KVMRT_CPU_RING];
 };
 

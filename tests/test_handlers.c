@@ -479,10 +479,30 @@ static void lapic_timer_lateness(void **state)
 
 		assert_null(kvs_vcpu(&s, &other, 0));
 	}
+	/* the hard irq over another VM's vCPU 0 thread: still this VM's */
+	at(1500, 0, 2000, 2002);
+	entry(); /* VM 2000's vCPU 0 thread, known */
+	at(1600, 0, 2000, 2002);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	on_kvm_wait_lapic_expire(&s, 0, 2000);
+	/* (its kvm_apic_accept_irq would still go to VM 2000: a known vCPU
+	 * thread is taken at its word there, see the session note) */
+	on_kvm_apicv_accept_irq(&s, 0, 0xec);
+	assert_int_equal(v->h[M_TIMER_LATE].count, 3);
+	assert_int_equal(v->c.injected[SRC_TIMER], 2);
+	assert_int_equal(v->c.posted_in_guest, 2);
+	{
+		struct kvmrt_vcpu_key b = { .tgid = 2000, .vcpu = 0 };
+		struct kvmrt_vcpu_state *vb = kvs_vcpu(&s, &b, 0);
+
+		assert_non_null(vb);
+		assert_int_equal(vb->h[M_TIMER_LATE].count, 0);
+		assert_int_equal(vb->c.posted_in_guest, 0);
+	}
 	/* long after the expiry, this CPU's context says nothing */
-	at(1000 + 2 * TIMER_EXPIRY_FRESH_NS / US, 0, 77, 77);
+	at(1600 + 2 * TIMER_EXPIRY_FRESH_NS / US, 0, 77, 77);
 	on_kvm_wait_lapic_expire(&s, 0, 1000);
-	assert_int_equal(v->h[M_TIMER_LATE].count, 2);
+	assert_int_equal(v->h[M_TIMER_LATE].count, 3);
 }
 
 /* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
