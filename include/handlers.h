@@ -445,18 +445,23 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 	id = kvs_current(s);
 	tid = (__u32)id;
 	src = take_source(s, now, tid, NULL);
+	vm = 0;
 	if (src == SRC_OTHER) {
 		struct kvmrt_vcpu_key vk;
 
-		if (kvs_thread(s, tid)) {
+		/* in the timer's expiry: over whatever task ran, maybe another
+		 * VM's thread (a posted timer interrupt), or its own vCPU
+		 * thread; one inject() below (two inlined copies lose the
+		 * verifier's bound on the source index) */
+		if (timer_expiring_here(s, apicid, vec & 0xff, &vk)) {
+			vm = vk.tgid;
+			src = SRC_TIMER;
+		} else if (kvs_thread(s, tid)) {
 			src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
-		} else if (timer_expiring_here(s, apicid, vec & 0xff, &vk)) {
-			/* a posted timer interrupt, over whatever task ran */
-			inject(s, vk.tgid, apicid, vec & 0xff, SRC_TIMER, now, 0);
-			return;
 		}
 	}
-	vm = vm_of_current(s, id);
+	if (!vm)
+		vm = vm_of_current(s, id);
 	if (vm)
 		inject(s, vm, apicid, vec & 0xff, src, now, 0);
 	else
