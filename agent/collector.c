@@ -245,6 +245,25 @@ static void read_exits(struct collector *c, struct snapshot *s)
 	}
 }
 
+/* APICv inhibit reasons per VM. */
+static void read_apicv(struct collector *c, struct snapshot *s)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.apicv);
+	__u32 k, next, *prev = NULL;
+	struct kvmrt_apicv a;
+	struct vm_stats *vm;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &a) || !is_vm(c, k))
+			continue;
+		vm = snapshot__add_vm(s, k);
+		if (vm)
+			vm->apicv = a;
+	}
+}
+
 /* vCPUs the registry knows that have had no events yet. */
 static void read_registry(struct collector *c, struct snapshot *s)
 {
@@ -291,6 +310,7 @@ int collector__snapshot(struct collector *c, struct snapshot *s)
 	s->t_ns = mono_ns();
 	read_vcpus(c, s);
 	read_exits(c, s);
+	read_apicv(c, s);
 	read_registry(c, s);
 
 	fd = bpf_map__fd(c->l->skel->maps.hits);
@@ -360,6 +380,7 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 		struct vm_stats *av = snapshot__vm((struct snapshot *)a, bv->pid), *dv = &d->vms[i];
 
 		*dv = *bv;
+		dv->apicv.changes = bv->apicv.changes - (av ? av->apicv.changes : 0);
 		dv->vcpus = calloc(bv->nvcpus ? bv->nvcpus : 1, sizeof(*dv->vcpus));
 		if (!dv->vcpus)
 			return -ENOMEM;
@@ -448,6 +469,7 @@ void collector__forget(struct collector *c, __u32 pid)
 
 	delete_keys(bpf_map__fd(s->maps.vcpus), sizeof(struct kvmrt_vcpu_key), pid);
 	delete_keys(bpf_map__fd(s->maps.exits), sizeof(struct kvmrt_exit_key), pid);
+	bpf_map_delete_elem(bpf_map__fd(s->maps.apicv), &pid);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		tid = next;
 		if (!bpf_map_lookup_elem(fd, &tid, &ti) && ti.vk.tgid == pid) {

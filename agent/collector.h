@@ -34,6 +34,7 @@ struct vm_stats {
 	int alive;
 	int nvcpus;
 	struct vcpu_stats *vcpus;
+	struct kvmrt_apicv apicv; /* inhibits now, changes: counted */
 };
 
 struct snapshot {

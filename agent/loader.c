@@ -36,6 +36,7 @@ static struct bpf_program *prog_of(struct kvmrt_bpf *s, int p, int raw)
 		PAIR(P_KVM_APICV_ACCEPT_IRQ, kvm_apicv_accept_irq);
 		PAIR(P_KVM_PV_EOI, kvm_pv_eoi);
 		PAIR(P_KVM_WAIT_LAPIC_EXPIRE, kvm_wait_lapic_expire);
+		PAIR(P_KVM_APICV_INHIBIT_CHANGED, kvm_apicv_inhibit_changed);
 	}
 #undef PAIR
 	return NULL;

@@ -202,6 +202,43 @@ static int observable(const struct metrics_ctx *m, int p)
 	return m->l->attached[p] && m->s->hits[p];
 }
 
+/* Per VM name (two live VMs of one name share series, as elsewhere): APICv
+ * inhibited for any of them (which 0), and the inhibit changes seen (1).
+ * Only VMs with a change: on hosts without APICv the kernel reports none. */
+static void apicv_family(FILE *f, const struct snapshot *s, int which)
+{
+	int i, j, any = 0;
+
+	for (i = 0; i < s->nvms; i++) {
+		const struct vm_stats *vm = &s->vms[i];
+		__u64 inhibited = 0, changes = 0;
+
+		for (j = 0; j < i && strcmp(s->vms[j].name, vm->name); j++)
+			;
+		if (j < i)
+			continue; /* its name was done */
+		for (j = i; j < s->nvms; j++)
+			if (!strcmp(s->vms[j].name, vm->name)) {
+				inhibited |= s->vms[j].apicv.inhibits;
+				changes += s->vms[j].apicv.changes;
+			}
+		if (!changes)
+			continue;
+		if (!any++ && which == 0)
+			head(f, "kvmrt_vm_apicv_inhibited", "gauge",
+			     "Whether APICv/AVIC is inhibited for the VM (1): its interrupts are then "
+			     "injected, and their EOIs seen, as without it (kvm_apicv_inhibit_changed).");
+		else if (any == 1)
+			head(f, "kvmrt_vm_apicv_inhibit_changes_total", "counter",
+			     "APICv/AVIC inhibit reasons set or cleared for the VM.");
+		fputs(which == 0 ? "kvmrt_vm_apicv_inhibited{vm=\"" :
+				   "kvmrt_vm_apicv_inhibit_changes_total{vm=\"", f);
+		metrics_escape(f, vm->name);
+		fprintf(f, "\"} %llu\n",
+			(unsigned long long)(which == 0 ? inhibited != 0 : changes));
+	}
+}
+
 void metrics_render(FILE *f, const struct metrics_ctx *m)
 {
 	static const struct {
@@ -342,6 +379,8 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 	for (k = 0; k < P_NR; k++)
 		fprintf(f, "kvmrt_bpf_run_seconds_total{program=\"%s\"} %.9f\n", prog_tp_name(k),
 			m->s->bpf_run_ns[k] / 1e9);
+	apicv_family(f, m->s, 0);
+	apicv_family(f, m->s, 1);
 	if (m->host) {
 		head(f, "kvmrt_host_info", "gauge",
 		     "Interrupt virtualization on this host (on, off, absent); always 1.");

@@ -37,6 +37,7 @@ static const char *const tps[P_NR] = {
 	[P_KVM_APICV_ACCEPT_IRQ] = "kvm_apicv_accept_irq",
 	[P_KVM_PV_EOI] = "kvm_pv_eoi",
 	[P_KVM_WAIT_LAPIC_EXPIRE] = "kvm_wait_lapic_expire",
+	[P_KVM_APICV_INHIBIT_CHANGED] = "kvm_apicv_inhibit_changed",
 };
 
 static const char *const ends[END_NR] = {

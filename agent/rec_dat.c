@@ -65,6 +65,7 @@ static const char *const field_names[RK_NR][MAX_FIELDS] = {
 	[P_KVM_APICV_ACCEPT_IRQ] = { "apicid", "dm", "vec" },
 	[P_KVM_PV_EOI] = { "apicid", "vector" },
 	[P_KVM_WAIT_LAPIC_EXPIRE] = { "vcpu_id", "delta" },
+	[P_KVM_APICV_INHIBIT_CHANGED] = { "reason", "set", "inhibits" },
 };
 
 static const char *const systems[] = { "kvm", "sched", "timer" };

@@ -168,6 +168,9 @@ static int parse_fields(struct rec_event *e, const char *f)
 	case P_KVM_EOI: /* "apicid %x vector %d" */
 	case P_KVM_PV_EOI:
 		return num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vector ", 10, &e->a[1]);
+	case P_KVM_APICV_INHIBIT_CHANGED: /* "%s reason=%u, inhibits=0x%lx ..." */
+		e->a[1] = !strncmp(f, "set", 3);
+		return num_after(f, "reason=", 10, &e->a[0]) || num_after(f, "inhibits=0x", 16, &e->a[2]);
 	case P_KVM_WAIT_LAPIC_EXPIRE: /* "vcpu %u: delta %lld (%s)" */
 		return num_after(f, "vcpu ", 10, &e->a[0]) || num_after(f, "delta ", 10, &e->a[1]);
 	case P_KVM_ACK_IRQ: /* "irqchip %s pin %u": PIC master, PIC slave, IOAPIC */

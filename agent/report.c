@@ -455,6 +455,9 @@ static void handle(struct report *r, const struct rec_event *e)
 	case P_KVM_WAIT_LAPIC_EXPIRE:
 		on_kvm_wait_lapic_expire(s, (__u32)e->a[0], e->a[1]);
 		break;
+	case P_KVM_APICV_INHIBIT_CHANGED:
+		on_kvm_apicv_inhibit_changed(s, (__u64)e->a[2]);
+		break;
 	case P_KVM_PIO:
 		s->pio_value = (__u8)e->a[2];
 		on_kvm_pio(s, (__u32)e->a[0], (__u32)e->a[1]);
@@ -611,6 +614,14 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 		v->exits = es;
 		es[v->nexits++] = (struct exit_stat){ .isa = ek->isa, .reason = ek->reason,
 						      .count = x->count, .sum_ns = x->sum_ns };
+	}
+	t = &r->s.apicv;
+	for (i = 0; i < t->cap; i++) {
+		const struct kvmrt_apicv *a = kvs_table__at(t, i, &key);
+		struct vm_stats *vm;
+
+		if (a && (vm = snapshot__vm(snap, *(const __u32 *)key)))
+			vm->apicv = *a;
 	}
 	memcpy(snap->hits, r->s.hits, sizeof(snap->hits));
 	snap->lost = r->s.lost + r->rec->lost; /* the recording's own, and the store's */

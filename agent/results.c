@@ -181,6 +181,16 @@ static void print_hist(const struct kvmrt_hist *h)
 	}
 }
 
+/* A VM's APICv inhibit reasons: by name from this kernel's BTF when live;
+ * a recording may come from a kernel that numbers them otherwise. */
+static const char *inhibit_text(const struct results *t, __u64 mask, char *buf, size_t len)
+{
+	if (t->live)
+		return apicv_inhibit_names(mask, "/sys/kernel/btf", buf, len);
+	snprintf(buf, len, "0x%llx", (unsigned long long)mask);
+	return buf;
+}
+
 static void print_text(struct results *t, struct snapshot *s, double secs)
 {
 	unsigned int e;
@@ -204,7 +214,18 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 
 		if (!filter_vm(&t->o.filter, vm->pid, vm->name))
 			continue;
-		printf("\nVM %s (pid %u)%s\n", vm->name, vm->pid, vm->alive ? "" : " [exited]");
+		printf("\nVM %s (pid %u)%s", vm->name, vm->pid, vm->alive ? "" : " [exited]");
+		if (vm->apicv.changes || vm->apicv.inhibits) {
+			char why[256];
+
+			/* inhibited: injections and EOIs as without APICv/AVIC */
+			printf("; APICv/AVIC %s%s, %llu inhibit changes",
+			       vm->apicv.inhibits ? "inhibited: " : "not inhibited",
+			       vm->apicv.inhibits ? inhibit_text(t, vm->apicv.inhibits, why,
+								  sizeof(why)) : "",
+			       (unsigned long long)vm->apicv.changes);
+		}
+		printf("\n");
 		for (j = 0; j < vm->nvcpus; j++) {
 			struct vcpu_stats *v = &vm->vcpus[j];
 			struct lat_summary ls;
@@ -454,6 +475,16 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 		json_u64(&j, "pid", vm->pid);
 		json_str(&j, "name", vm->name);
 		json_bool(&j, "alive", vm->alive);
+		if (vm->apicv.changes || vm->apicv.inhibits) {
+			char why[256];
+
+			json_obj_begin(&j, "apicv");
+			json_u64(&j, "inhibits_mask", vm->apicv.inhibits);
+			json_str(&j, "inhibits", vm->apicv.inhibits ?
+				 inhibit_text(t, vm->apicv.inhibits, why, sizeof(why)) : "");
+			json_u64(&j, "changes", vm->apicv.changes);
+			json_obj_end(&j);
+		}
 		json_arr_begin(&j, "vcpus");
 		for (k = 0; k < vm->nvcpus; k++)
 			if (filter_vcpu(&t->o.filter, vm->vcpus[k].vcpu))

@@ -100,7 +100,8 @@ int kvs__init(struct kvs *s, __u64 threshold_ns, kvs_record_fn fn, void *ctx)
 	    kvs_table__init(&s->injectors, sizeof(__u32), sizeof(__u32), 1024) ||
 	    kvs_table__init(&s->rt_vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(__u32), 1024) ||
 	    kvs_table__init(&s->exits, sizeof(struct kvmrt_exit_key), sizeof(struct kvmrt_exit_val),
-		       KVMRT_MAX_EXIT_KEYS)) {
+		       KVMRT_MAX_EXIT_KEYS) ||
+	    kvs_table__init(&s->apicv, sizeof(__u32), sizeof(struct kvmrt_apicv), 1024)) {
 		kvs__free(s);
 		return -ENOMEM;
 	}
@@ -115,6 +116,7 @@ void kvs__free(struct kvs *s)
 	kvs_table__free(&s->injectors);
 	kvs_table__free(&s->rt_vcpus);
 	kvs_table__free(&s->exits);
+	kvs_table__free(&s->apicv);
 	free(s->cpus);
 	s->cpus = NULL;
 	s->ncpus = 0;
@@ -273,6 +275,11 @@ __u32 *kvs_injector(struct kvs *s, __u32 tid)
 __u32 *kvs_rt_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk)
 {
 	return kvs_table__get(&s->rt_vcpus, vk);
+}
+
+struct kvmrt_apicv *kvs_apicv(struct kvs *s, __u32 tgid)
+{
+	return kvs_table__add(&s->apicv, &tgid, NULL);
 }
 
 struct kvmrt_exit_val *kvs_exit(struct kvs *s, const struct kvmrt_exit_key *k)

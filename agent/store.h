@@ -43,7 +43,7 @@ struct kvs {
 	int armed;
 	__u16 hint_port;
 	/* storage, as the maps */
-	struct kvs_table threads, vcpus, vms, injectors, rt_vcpus, exits;
+	struct kvs_table threads, vcpus, vms, injectors, rt_vcpus, exits, apicv;
 	struct kvmrt_cpu_ctx *cpus;
 	__u32 ncpus;
 	__u64 hits[P_NR];
@@ -98,6 +98,7 @@ int kvs_vm_add(struct kvs *s, __u32 tgid);
 __u32 *kvs_injector(struct kvs *s, __u32 tid);
 __u32 *kvs_rt_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk);
 struct kvmrt_exit_val *kvs_exit(struct kvs *s, const struct kvmrt_exit_key *k);
+struct kvmrt_apicv *kvs_apicv(struct kvs *s, __u32 tgid);
 void kvs_hit(struct kvs *s, __u32 prog);
 void kvs_lost(struct kvs *s);
 void *kvs_reserve(struct kvs *s, __u32 size);

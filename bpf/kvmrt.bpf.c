@@ -91,6 +91,14 @@ struct {
 	__type(value, __u32);
 } injectors SEC(".maps");
 
+/* Per VM: its APICv inhibit reasons. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct kvmrt_apicv);
+} apicv SEC(".maps");
+
 /* Exits per reason, written by the vCPU thread only (as histograms). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -215,6 +223,16 @@ static __always_inline __u32 kvs_vcpu_id(struct kvs *s)
 	struct kvm_vcpu *vcpu = s->vcpu;
 
 	return apic ? BPF_CORE_READ(apic, vcpu, vcpu_id) : BPF_CORE_READ(vcpu, vcpu_id);
+}
+
+static __always_inline struct kvmrt_apicv *kvs_apicv(struct kvs *s, __u32 tgid)
+{
+	struct kvmrt_apicv *a = bpf_map_lookup_elem(&apicv, &tgid), zero = {};
+
+	if (a)
+		return a;
+	bpf_map_update_elem(&apicv, &tgid, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&apicv, &tgid);
 }
 
 static __always_inline __u32 kvs_tsc_khz(struct kvs *s)
@@ -671,5 +689,21 @@ KVMRT_RAW(kvm_wait_lapic_expire, unsigned int vcpu_id, __s64 delta)
 	KVS(s);
 
 	on_kvm_wait_lapic_expire(&s, vcpu_id, delta);
+	return 0;
+}
+
+KVMRT_TP(kvm_apicv_inhibit_changed, int reason, bool set, unsigned long inhibits)
+{
+	KVS(s);
+
+	on_kvm_apicv_inhibit_changed(&s, inhibits);
+	return 0;
+}
+
+KVMRT_RAW(kvm_apicv_inhibit_changed, int reason, bool set, unsigned long inhibits)
+{
+	KVS(s);
+
+	on_kvm_apicv_inhibit_changed(&s, inhibits);
 	return 0;
 }

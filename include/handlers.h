@@ -785,6 +785,26 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	ctl_event(s, REC_CTL_POSTED, &vk, v, kvs_now(s), 1);
 }
 
+/* kvm_apicv_inhibit_changed (x86.c __kvm_set_or_clear_apicv_inhibit): a
+ * reason to turn APICv/AVIC off for the VM was set or cleared, inhibits the
+ * VM's reasons now. From the thread that asked: a vCPU thread (IRQ window,
+ * x2APIC id changes) or a VMM thread (KVM_SET_GUEST_DEBUG, PIT reinject). */
+static __always_inline void on_kvm_apicv_inhibit_changed(struct kvs *s, __u64 inhibits)
+{
+	struct kvmrt_apicv *a;
+	__u32 vm;
+
+	kvs_hit(s, P_KVM_APICV_INHIBIT_CHANGED);
+	vm = vm_of_current(s, kvs_current(s));
+	if (!vm)
+		return;
+	a = kvs_apicv(s, vm);
+	if (!a)
+		return;
+	a->inhibits = inhibits;
+	__sync_fetch_and_add(&a->changes, 1);
+}
+
 /* kvm_wait_lapic_expire (__kvm_wait_lapic_expire, lapic.c): with
  * lapic_timer_advance, KVM arms the LAPIC timer's hrtimer early and, when
  * the timer interrupt goes in, compares the guest's TSC with its deadline:

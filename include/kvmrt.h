@@ -71,6 +71,7 @@ enum kvmrt_prog {
 	P_KVM_APICV_ACCEPT_IRQ,
 	P_KVM_PV_EOI,
 	P_KVM_WAIT_LAPIC_EXPIRE,
+	P_KVM_APICV_INHIBIT_CHANGED,
 	P_NR,
 };
 
@@ -133,6 +134,13 @@ struct kvmrt_counters {
 	__u64 halted_ns;	/* time spent halted (kvm_vcpu_wakeup) */
 	__u64 ends[END_NR];
 	__u64 posted_in_guest;	/* posted while the vCPU ran the guest */
+};
+
+/* Per VM: its APICv/AVIC inhibit reasons (kvm_apicv_inhibit_changed): any
+ * set, and the host injects and sees EOIs as without APICv. */
+struct kvmrt_apicv {
+	__u64 inhibits;	/* the kernel's last word: a bit per enum kvm_apicv_inhibit */
+	__u64 changes;
 };
 
 struct kvmrt_exit_key {

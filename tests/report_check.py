@@ -112,8 +112,10 @@ def expect(trace_path, rep_path):
     completed, coalesced, unfinished, response.count, delivery.count,
     response.max_ns, stage.<name>.max_ns, exits.<REASON>, ends.<kind>,
     posted_in_guest, outliers, timer_late.<count|max_ns>,
-    timer_early.<count|max_ns>."""
-    rep = vcpus(load(rep_path))
+    timer_early.<count|max_ns>, vm.apicv.<changes|inhibits>."""
+    doc = load(rep_path)
+    rep = vcpus(doc)
+    vms = {vm["pid"]: vm for vm in doc["vms"]}
     n = 0
     with open(trace_path) as f:
         for line in f:
@@ -126,7 +128,7 @@ def expect(trace_path, rep_path):
                 fail(f"{trace_path}: no VM {pid} vCPU {vcpu} in the report")
             for kv in words[1:]:
                 key, want = kv.split("=")
-                got = value(v, key)
+                got = value(v, key, vms[pid])
                 if str(got) != want:
                     fail(f"{trace_path}: VM {pid} vCPU {vcpu} {key}: want {want}, got {got}")
                 n += 1
@@ -135,8 +137,10 @@ def expect(trace_path, rep_path):
     print(f"{n} figures as the kernel's order implies")
 
 
-def value(v, key):
+def value(v, key, vm):
     part = key.split(".")
+    if part[0] == "vm":  # the VM's own: vm.apicv.changes, vm.apicv.inhibits
+        return vm.get("apicv", {}).get(part[2], 0 if part[2] == "changes" else "")
     if part[0] == "injections":
         return v["injections"][part[1]]
     if part[0] in ("completed", "coalesced", "unfinished"):

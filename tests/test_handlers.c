@@ -504,6 +504,26 @@ static void lapic_timer_lateness(void **state)
 	assert_int_equal(v->h[M_TIMER_LATE].count, 3);
 }
 
+/* kvm_apicv_inhibit_changed: per VM, from whichever of its threads asked
+ * (a vCPU's, the VMM's); from a kernel thread, no VM to charge. */
+static void apicv_inhibits(void **state)
+{
+	struct kvmrt_apicv *a;
+
+	at(0, 1, VM, VCPU_TID);
+	entry();
+	at(10, 0, VM, VMM_TID);
+	on_kvm_apicv_inhibit_changed(&s, 0x200); /* PIT reinject on */
+	at(20, 1, VM, VCPU_TID);
+	on_kvm_apicv_inhibit_changed(&s, 0x300); /* and an IRQ window */
+	at(30, 0, 0, 55); /* a kernel thread */
+	on_kvm_apicv_inhibit_changed(&s, 0x1);
+	a = kvs_apicv(&s, VM);
+	assert_int_equal(a->inhibits, 0x300);
+	assert_int_equal(a->changes, 2);
+	assert_int_equal(s.apicv.n, 1);
+}
+
 /* The store is bounded as the BPF maps are: a vCPU beyond KVMRT_MAX_VCPUS
  * is not created, and its events change nothing. */
 static void store_bounded(void **state)
@@ -532,6 +552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(lapic_timer_lateness, setup, teardown),
+		cmocka_unit_test_setup_teardown(apicv_inhibits, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
 	};
 

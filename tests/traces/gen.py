@@ -210,3 +210,31 @@ guest's HLT exit (idle).""",
  exit_(vm, 900003050, "HLT"),
  sw_out(vm, 900003051, "S"),
 ])
+
+# G. VMX + APICv, then the VMM inhibits it (PIT reinject)
+vm = VM("CPU 0/KVM", 9102, "qemu-system-x86", 9101, 9100)
+write("vmx-apicv-inhibit.txt",
+"""VMX host with APICv. An MSI to the vCPU in guest mode is posted
+(kvm_apicv_accept_irq) and ends at its HLT exit (idle). Then the VMM turns
+on PIT reinjection (KVM_REINJECT_CONTROL): kvm_pit_set_reinject ->
+kvm_set_apicv_inhibit(APICV_INHIBIT_REASON_PIT_REINJ) ->
+__kvm_set_or_clear_apicv_inhibit emits kvm_apicv_inhibit_changed from the
+VMM's thread (reason 9, inhibits 0x200 on this kernel's numbering). APICv
+off for the VM: the next MSI is injected (vmx_inject_irq: kvm_inj_virq)
+and its EOI exits (kvm_eoi). Then the reason is cleared again.""",
+["9100.0 injections.msi=2 completed=2 posted_in_guest=1 ends.idle=1 ends.eoi=1 delivery.count=1 vm.apicv.changes=2 vm.apicv.inhibits="],
+[entry(vm, 910000000)] + msi(vm, 910001000, 34) + [
+ exit_(vm, 910003000, "HLT"),
+ sw_out(vm, 910003002, "S"),
+ vm.m(910004000, "kvm_apicv_inhibit_changed", "set reason=9, inhibits=0x200 PIT_REINJ"),
+] + msi(vm, 910005000, 35, posted=False) + [
+ waking(vm, 910005003),
+ sw_in_idle(vm, 910005010),
+ vm.v(910005012, "kvm_vcpu_wakeup", "wait time 2000000 ns, polling valid"),
+ vm.v(910005014, "kvm_inj_virq", "IRQ 0x23"),
+ entry(vm, 910005015),
+ exit_(vm, 910005040, "MSR_WRITE"),
+ vm.v(910005041, "kvm_eoi", "apicid 0 vector 35"),
+ entry(vm, 910005043),
+ vm.m(910006000, "kvm_apicv_inhibit_changed", "cleared reason=9, inhibits=0x0"),
+])
