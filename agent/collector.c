@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "clock.h"
@@ -84,12 +87,44 @@ void collector__on_ctl(struct collector *c, ctl_fn fn)
 	c->on_ctl = fn;
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for any thread */
+#endif
+
+/* Tag every thread in `threads` in its task (vcpu_tasks), through a pidfd:
+ * the scheduler programs then pass it the first test. Threads the programs
+ * learned in their own context are tagged already; those from /proc and
+ * those learned from elsewhere (the LAPIC timer) are tagged here. Before
+ * 6.9 only a thread-group leader has a pidfd: other threads get their tag
+ * from their own next KVM event. */
+static void tag_vcpu_threads(struct collector *c)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.threads);
+	int tasks = bpf_map__fd(c->l->skel->maps.vcpu_tasks);
+	__u32 tid, next, *prev = NULL, one = 1;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		int pfd;
+
+		tid = next;
+		prev = &tid;
+		pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+		if (pfd < 0 && errno == EINVAL)
+			pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+		if (pfd < 0)
+			continue; /* gone, or not a leader on an older kernel */
+		bpf_map_update_elem(tasks, &pfd, &one, BPF_ANY);
+		close(pfd);
+	}
+}
+
 int collector__refresh(struct collector *c)
 {
 	int err = vmreg__scan(&c->reg);
 
 	if (err)
 		pr_warn("scan /proc for VMs: %s", strerror(-err));
+	tag_vcpu_threads(c);
 	return err;
 }
 
@@ -99,6 +134,8 @@ void collector__read_seen(struct collector *c)
 
 	for (i = 0; i < c->nseen; i++)
 		vmreg__seen(&c->reg, c->seen[i]);
+	if (c->nseen)
+		tag_vcpu_threads(c);
 	c->nseen = 0;
 }
 

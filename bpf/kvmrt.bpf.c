@@ -65,6 +65,19 @@ struct {
 	__type(value, struct kvmrt_thread);
 } threads SEC(".maps");
 
+/* vCPU threads, tagged in their task: the scheduler programs' first test,
+ * which for every other task (no storage at all) is one pointer read, no
+ * hash lookup, no clock. Tagged here when a thread shows in its own
+ * context that it runs a vCPU, and by the agent through a pidfd for every
+ * thread in `threads` (which stays the reference: the raw_tp flavour and
+ * the kvm_* events use it). A tag dies with its task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u32);
+} vcpu_tasks SEC(".maps");
+
 /* Processes known to hold a VM. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -257,6 +270,14 @@ static __always_inline struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid)
 static __always_inline void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t)
 {
 	bpf_map_update_elem(&threads, &tid, t, BPF_ANY);
+	if (tid == (__u32)bpf_get_current_pid_tgid())
+		bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
+static __always_inline int is_vcpu_task(struct task_struct *t)
+{
+	return bpf_task_storage_get(&vcpu_tasks, t, 0, 0) != 0;
 }
 
 static __always_inline struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk,
@@ -502,6 +523,8 @@ KVMRT_TP(sched_waking, struct task_struct *p)
 {
 	KVS(s);
 
+	if (!is_vcpu_task(p))
+		return 0; /* nearly every wakeup on the host */
 	on_sched_waking(&s, p->pid);
 	return 0;
 }
@@ -518,6 +541,9 @@ KVMRT_TP(sched_switch, bool preempt, struct task_struct *prev, struct task_struc
 {
 	struct kvs s = { .prev = prev, .preempt = preempt };
 
+	/* outliers (-T) need every switch, for blame; else only a vCPU's */
+	if (!targ_threshold_ns && !is_vcpu_task(prev) && !is_vcpu_task(next))
+		return 0;
 	on_sched_switch(&s, prev->pid, next->pid);
 	return 0;
 }
