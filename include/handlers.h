@@ -323,16 +323,18 @@ static __always_inline __u32 end_delivered(struct kvs *s, const struct kvmrt_vcp
 	return last;
 }
 
+/* v: the vCPU's state if the caller has it already, else NULL. */
 static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u32 vector,
-				   __u32 source, __u64 now, int from_timer)
+				   __u32 source, __u64 now, int from_timer,
+				   struct kvmrt_vcpu_state *v)
 {
 	struct kvmrt_vcpu_key vk = { .tgid = tgid, .vcpu = vcpu_id };
-	struct kvmrt_vcpu_state *v;
 	int r;
 
 	if (!kvs_armed(s))
 		return;
-	v = kvs_vcpu(s, &vk, 1);
+	if (!v)
+		v = kvs_vcpu(s, &vk, 1);
 	if (!v)
 		return;
 	r = ep_inject(v, vector, source, now, from_timer);
@@ -427,13 +429,14 @@ static __always_inline void on_kvm_pic_set_irq(struct kvs *s, __u8 chip, __u8 pi
 	vector = KVMRT_PIC_VECTOR_BASE + (chip & 1) * 8 + (pin & 7);
 	vm = vm_of_current(s, id);
 	if (vm)
-		inject(s, vm, 0, vector, SRC_PIC, now, 0);
+		inject(s, vm, 0, vector, SRC_PIC, now, 0, NULL);
 	else
 		park_unbound(s, 0, vector, SRC_PIC, now);
 }
 
 static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, __u32 dm, __u32 vec)
 {
+	struct kvmrt_vcpu_state *v = NULL;
 	__u64 now, id;
 	__u32 src, vm, tid;
 
@@ -460,10 +463,17 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 			src = SRC_TIMER; /* a local LVT source fired in the vCPU thread */
 		}
 	}
-	if (!vm)
-		vm = vm_of_current(s, id);
+	if (!vm) {
+		/* a vCPU of this process seen before: the process is its VM,
+		 * and the injection needs that entry anyway (one hash lookup
+		 * where asking the VM table first made two) */
+		struct kvmrt_vcpu_key k = { .tgid = id >> 32, .vcpu = apicid };
+
+		v = kvs_vcpu(s, &k, 0);
+		vm = v ? k.tgid : vm_of_current(s, id);
+	}
 	if (vm)
-		inject(s, vm, apicid, vec & 0xff, src, now, 0);
+		inject(s, vm, apicid, vec & 0xff, src, now, 0, v);
 	else
 		park_unbound(s, apicid, vec & 0xff, src, now);
 }
@@ -491,7 +501,7 @@ static __always_inline void on_lapic_timer(struct kvs *s, __u32 tgid, __u32 tid,
 	}
 	if (tid)
 		learn_thread(s, tgid, tid, vcpu_id);
-	inject(s, tgid, vcpu_id, lvtt & 0xff, SRC_TIMER, now, 1);
+	inject(s, tgid, vcpu_id, lvtt & 0xff, SRC_TIMER, now, 1, NULL);
 }
 
 /* ---- host scheduling ---- */
@@ -512,7 +522,8 @@ static __always_inline void on_sched_waking(struct kvs *s, __u32 tid)
 	if (c && c->unb_valid) {
 		c->unb_valid = 0;
 		if (c->unb_vcpu == ti->vk.vcpu && now - c->unb_t < UNBOUND_FRESH_NS)
-			inject(s, ti->vk.tgid, ti->vk.vcpu, c->unb_vector, c->unb_source, c->unb_t, 0);
+			inject(s, ti->vk.tgid, ti->vk.vcpu, c->unb_vector, c->unb_source, c->unb_t, 0,
+			       NULL);
 	}
 	v = kvs_vcpu(s, &ti->vk, 1);
 	if (!v)
