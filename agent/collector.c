@@ -101,22 +101,19 @@ static void tag_vcpu_threads(struct collector *c)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.threads);
 	int tasks = bpf_map__fd(c->l->skel->maps.vcpu_tasks);
-	__u32 tid, next, *prev = NULL;
-	struct kvmrt_thread ti;
+	__u32 tid, next, *prev = NULL, one = 1;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		int pfd;
 
 		tid = next;
 		prev = &tid;
-		if (bpf_map_lookup_elem(fd, &tid, &ti))
-			continue;
 		pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
 		if (pfd < 0 && errno == EINVAL)
 			pfd = (int)syscall(SYS_pidfd_open, tid, 0);
 		if (pfd < 0)
 			continue; /* gone, or not a leader on an older kernel */
-		bpf_map_update_elem(tasks, &pfd, &ti, BPF_ANY);
+		bpf_map_update_elem(tasks, &pfd, &one, BPF_ANY);
 		close(pfd);
 	}
 }

@@ -267,11 +267,6 @@ int kvs_vm_add(struct kvs *s, __u32 tgid)
 	return added ? 0 : -EEXIST;
 }
 
-struct kvmrt_thread *kvs_current_thread(struct kvs *s)
-{
-	return kvs_thread(s, (__u32)s->current);
-}
-
 __u32 *kvs_injector(struct kvs *s, __u32 tid)
 {
 	return kvs_table__get(&s->injectors, &tid);

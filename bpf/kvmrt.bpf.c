@@ -75,7 +75,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct kvmrt_thread); /* its vCPU; tgid 0: not yet known */
+	__type(value, __u32);
 } vcpu_tasks SEC(".maps");
 
 /* Processes known to hold a VM. */
@@ -269,35 +269,10 @@ static __always_inline struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid)
 
 static __always_inline void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t)
 {
-	struct kvmrt_thread *own;
-
 	bpf_map_update_elem(&threads, &tid, t, BPF_ANY);
-	if (tid != (__u32)bpf_get_current_pid_tgid())
-		return;
-	own = bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,
-				   BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (own)
-		*own = *t;
-}
-
-/* The current thread's vCPU: from its task's storage (no hash lookup),
- * else from `threads`, tagging the task as it goes. */
-static __always_inline struct kvmrt_thread *kvs_current_thread(struct kvs *s)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct kvmrt_thread *own = bpf_task_storage_get(&vcpu_tasks, task, 0, 0), *ti;
-	__u32 tid;
-
-	if (own && own->vk.tgid)
-		return own;
-	tid = (__u32)kvs_current(s);
-	ti = bpf_map_lookup_elem(&threads, &tid);
-	if (!ti)
-		return 0;
-	own = bpf_task_storage_get(&vcpu_tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (own)
-		*own = *ti;
-	return ti;
+	if (tid == (__u32)bpf_get_current_pid_tgid())
+		bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 }
 
 static __always_inline int is_vcpu_task(struct task_struct *t)

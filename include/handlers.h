@@ -22,8 +22,6 @@
  * Storage (NULL when absent or full, as a BPF map lookup is):
  *   struct kvmrt_cpu_ctx *kvs_this_cpu(s)
  *   struct kvmrt_thread *kvs_thread(s, tid); void kvs_thread_set(s, tid, t)
- *   struct kvmrt_thread *kvs_current_thread(s)  kvs_thread of the current
- *                                    thread (the BPF side: from its task)
  *   struct kvmrt_vcpu_state *kvs_vcpu(s, vk, create)
  *   int kvs_vm_known(s, tgid); int kvs_vm_add(s, tgid) (0: added now)
  *   __u32 *kvs_injector(s, tid); __u32 *kvs_rt_vcpu(s, vk)
@@ -115,7 +113,7 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(struct kvs *s, __u3
 static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, struct kvmrt_vcpu_key *vk,
 							     __u32 tid)
 {
-	struct kvmrt_thread *ti = kvs_current_thread(s); /* tid is current's */
+	struct kvmrt_thread *ti = kvs_thread(s, tid);
 
 	if (!ti)
 		return NULL;
@@ -128,7 +126,7 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, stru
 static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, struct kvmrt_vcpu_key *vk)
 {
 	__u64 id = kvs_current(s);
-	struct kvmrt_thread *ti = kvs_current_thread(s);
+	struct kvmrt_thread *ti = kvs_thread(s, (__u32)id);
 
 	if (ti) {
 		*vk = ti->vk;

@@ -11,7 +11,6 @@
  * yields) is mapped to the same vCPU.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -171,9 +170,8 @@ static void eoi_without_isr(void **state)
 	snapshot__free(&s);
 
 	/* yet a thread not known is learned from one (on this host the PIC's
-	 * deliveries give nothing else): forget ours (its entry, its task's
-	 * tag), and every CPU's note of the last thread known, and it is
-	 * learned again */
+	 * deliveries give nothing else): forget ours, and every CPU's note of
+	 * the last thread known, and it is learned again */
 	{
 		int tfd = bpf_map__fd(l.skel->maps.threads);
 		struct bpf_map *cm = l.skel->maps.cpu_ctxs;
@@ -185,12 +183,7 @@ static void eoi_without_isr(void **state)
 		assert_non_null(zeros);
 		assert_int_equal(bpf_map_update_elem(bpf_map__fd(cm), &zero, zeros, BPF_ANY), 0);
 		free(zeros);
-		int pfd = (int)syscall(SYS_pidfd_open, tid, O_EXCL /* PIDFD_THREAD */);
-
-		assert_true(pfd >= 0);
 		assert_int_equal(bpf_map_delete_elem(tfd, &tid), 0);
-		assert_int_equal(bpf_map_delete_elem(bpf_map__fd(l.skel->maps.vcpu_tasks), &pfd), 0);
-		close(pfd);
 		run(P_KVM_EOI, 2, BOGUS, ~0ULL);
 		assert_int_equal(bpf_map_lookup_elem(tfd, &tid, &ti), 0);
 		assert_int_equal(ti.vk.tgid, (__u32)getpid());
