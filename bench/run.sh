@@ -13,6 +13,8 @@
 #      nothing attached, the empty programs on kvmrt's tracepoints without
 #      BPF stats (the floor any BPF program pays), and kvmrt trace;
 #      alternating rounds, each order in turn.
+#   6. Scale: tests/scale.sh (32 VMs at once and 100 short-lived ones:
+#      counts and leaks asserted there), with the exporter's CPU and RSS.
 cd "$(dirname "$0")/.." || exit 1
 B=build
 T=$(mktemp -d /tmp/kvmrt-bench.XXXXXX)
@@ -93,6 +95,9 @@ for r in $(seq "$ROUNDS"); do
 		esac
 	done
 done
+
+# 6. scale
+bash tests/scale.sh >"$T/scale.out" 2>&1
 
 python3 - "$T/small.dat" "$T/big.dat" >"$T/report.json" <<'PY'
 import json, os, subprocess, sys, time
@@ -202,4 +207,9 @@ met = lambda ok: "met" if ok else "NOT met"
 print(f"\nmedians: kvmrt / nothing **{of_off:.3f}** (target >= 0.97: {met(of_off >= 0.97)}); "
       f"kvmrt / empty programs **{of_floor:.3f}** (target >= 0.98: {met(of_floor >= 0.98)}); "
       f"empty programs / nothing {med['floor'] / med['off']:.3f}")
+
+print("\n## scale: 32 VMs at 200 irq/s and 100 short-lived ones (tests/scale.sh)\n")
+for line in open(f"{T}/scale.out"):
+    if line.startswith(("ok ", "FAIL", "scale:")):
+        print("- " + line.strip())
 PY
