@@ -96,7 +96,7 @@ void collector__on_ctl(struct collector *c, ctl_fn fn)
  * learned in their own context are tagged already; those from /proc and
  * those learned from elsewhere (the LAPIC timer) are tagged here. Before
  * 6.9 only a thread-group leader has a pidfd: other threads get their tag
- * from their own next KVM event. */
+ * from their own next KVM event (current_vcpu, vcpu_of_event). */
 static void tag_vcpu_threads(struct collector *c)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.threads);

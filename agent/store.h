@@ -91,6 +91,7 @@ __u32 kvs_exit_reason(struct kvs *s);
 __u32 kvs_tsc_khz(struct kvs *s);
 struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s);
 struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid);
+void kvs_tag_current(struct kvs *s);
 void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t);
 struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk, int create);
 int kvs_vm_known(struct kvs *s, __u32 tgid);

@@ -267,12 +267,19 @@ static __always_inline struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid)
 	return bpf_map_lookup_elem(&threads, &tid);
 }
 
+/* The current thread runs a vCPU: tag its task (a lookup when it has been
+ * already, which is nearly always). */
+static __always_inline void kvs_tag_current(struct kvs *s)
+{
+	bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,
+			     BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 static __always_inline void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t)
 {
 	bpf_map_update_elem(&threads, &tid, t, BPF_ANY);
 	if (tid == (__u32)bpf_get_current_pid_tgid())
-		bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+		kvs_tag_current(s);
 }
 
 static __always_inline int is_vcpu_task(struct task_struct *t)
