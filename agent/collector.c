@@ -95,8 +95,8 @@ void collector__on_ctl(struct collector *c, ctl_fn fn)
  * the scheduler programs then pass it the first test. Threads the programs
  * learned in their own context are tagged already; those from /proc and
  * those learned from elsewhere (the LAPIC timer) are tagged here. Before
- * 6.9 only a thread-group leader has a pidfd: other threads get their tag
- * from their own next KVM event (current_vcpu, vcpu_of_event). */
+ * 6.9 only a thread-group leader has a pidfd: the loader then leaves the
+ * scheduler programs on the hash (loader.c). */
 static void tag_vcpu_threads(struct collector *c)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.threads);

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "kvmrt.skel.h"
@@ -118,6 +121,22 @@ static int tp_has_btf(const struct btfs *b, const char *tp)
 	return btf_has(b, name, BTF_KIND_TYPEDEF);
 }
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+/* A pidfd for any thread (PIDFD_THREAD, Linux 6.9)? Without it the agent
+ * cannot tag vCPU threads that are not their process's leader. */
+static int thread_pidfds(void)
+{
+	int fd = (int)syscall(SYS_pidfd_open, getpid(), PIDFD_THREAD);
+
+	if (fd < 0)
+		return 0;
+	close(fd);
+	return 1;
+}
+
 int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 {
 	struct btfs b = { 0 };
@@ -151,6 +170,9 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);
 		int is_kvm = !strncmp(tp, "kvm_", 4) || p == P_HRTIMER_EXPIRE_ENTRY;
+		/* the tp_btf scheduler programs filter on tags the agent gives
+		 * vCPU threads through pidfds of threads (collector.c) */
+		int sched = p == P_SCHED_SWITCH || p == P_SCHED_WAKING;
 
 		if (is_kvm && !have_kvm)
 			l->flavour[p] = FLAVOUR_NONE;
@@ -158,7 +180,8 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 			l->flavour[p] = FLAVOUR_NONE; /* nothing to match expiries against */
 		else if (p == P_KVM_PIO && !o->hint_port)
 			l->flavour[p] = FLAVOUR_NONE; /* only kvmrt control's hints need it */
-		else if (!o->force_raw && b.vmlinux && tp_has_btf(&b, tp))
+		else if (!o->force_raw && b.vmlinux && tp_has_btf(&b, tp) &&
+			 (!sched || thread_pidfds()))
 			l->flavour[p] = FLAVOUR_BTF;
 		else
 			l->flavour[p] = FLAVOUR_RAW;

@@ -23,7 +23,10 @@
  *   struct kvmrt_cpu_ctx *kvs_this_cpu(s)
  *   struct kvmrt_thread *kvs_thread(s, tid); void kvs_thread_set(s, tid, t)
  *   void kvs_tag_current(s)          the current thread runs a vCPU (the
- *                                    scheduler programs' filter)
+ *                                    scheduler programs' filter; done when a
+ *                                    thread is learned in its own context:
+ *                                    on every event it cost kvm_vcpu_wakeup
+ *                                    60 ns here)
  *   struct kvmrt_vcpu_state *kvs_vcpu(s, vk, create)
  *   int kvs_vm_known(s, tgid); int kvs_vm_add(s, tgid) (0: added now)
  *   __u32 *kvs_injector(s, tid); __u32 *kvs_rt_vcpu(s, vk)
@@ -119,8 +122,6 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, stru
 
 	if (!ti)
 		return NULL;
-	/* known from /proc or from another context: tag it here, in its own */
-	kvs_tag_current(s);
 	*vk = ti->vk;
 	return kvs_vcpu(s, vk, 1);
 }
@@ -133,7 +134,6 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, str
 	struct kvmrt_thread *ti = kvs_thread(s, (__u32)id);
 
 	if (ti) {
-		kvs_tag_current(s);
 		*vk = ti->vk;
 		return kvs_vcpu(s, vk, 1);
 	}
