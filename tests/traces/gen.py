@@ -45,6 +45,16 @@ def waking(vm, ts, who="m"):
     f = vm.m if who == "m" else None
     return vm.m(ts, "sched_waking", "comm=%s pid=%d prio=120 target_cpu=001" % (vm.V[0], vm.V[1]), "d..3.")
 
+def woken_injected(vm, t_waking, t, wait_ns, vector):
+    """A halted vCPU woken by the VMM (t_waking), on a CPU at t + 10, out of
+    kvm_vcpu_halt at t + 12, the interrupt injected (kvm_inj_virq) at t + 14
+    and entered at t + 15."""
+    return [waking(vm, t_waking),
+            sw_in_idle(vm, t + 10),
+            vm.v(t + 12, "kvm_vcpu_wakeup", "wait time %d ns, polling valid" % wait_ns),
+            vm.v(t + 14, "kvm_inj_virq", "IRQ 0x%x" % vector),
+            entry(vm, t + 15)]
+
 # A. VMX + APICv: posted in the guest, then to a halted vCPU
 vm = VM("CPU 0/KVM", 4002, "qemu-system-x86", 4001, 4000)
 write("vmx-apicv-posted.txt",
@@ -127,12 +137,8 @@ Stages: wake 1, queue 8, deliver 4, handle 66 us.""",
 ["7000.0 injections.msi=1 completed=1 ends.pv_eoi=1 ends.eoi=0 ends.idle=0 response.max_ns=79000 delivery.max_ns=13000 stage.handle.max_ns=66000 exits.HLT=1"],
 [entry(vm, 700000000),
  exit_(vm, 700000100, "HLT"),
- sw_out(vm, 700000101, "S")] + msi(vm, 700001000, 34, posted=False) + [
- waking(vm, 700001002),
- sw_in_idle(vm, 700001010),
- vm.v(700001012, "kvm_vcpu_wakeup", "wait time 900000 ns, polling valid"),
- vm.v(700001014, "kvm_inj_virq", "IRQ 0x22"),
- entry(vm, 700001015),
+ sw_out(vm, 700000101, "S")] + msi(vm, 700001000, 34, posted=False) + \
+ woken_injected(vm, 700001002, 700001000, 900000, 0x22) + [
  exit_(vm, 700001080, "HLT"),
  vm.v(700001081, "kvm_eoi", "apicid 0 vector 34"),
  vm.v(700001082, "kvm_pv_eoi", "apicid 0 vector 34"),
@@ -227,12 +233,8 @@ and its EOI exits (kvm_eoi). Then the reason is cleared again.""",
  exit_(vm, 910003000, "HLT"),
  sw_out(vm, 910003002, "S"),
  vm.m(910004000, "kvm_apicv_inhibit_changed", "set reason=9, inhibits=0x200 PIT_REINJ"),
-] + msi(vm, 910005000, 35, posted=False) + [
- waking(vm, 910005003),
- sw_in_idle(vm, 910005010),
- vm.v(910005012, "kvm_vcpu_wakeup", "wait time 2000000 ns, polling valid"),
- vm.v(910005014, "kvm_inj_virq", "IRQ 0x23"),
- entry(vm, 910005015),
+] + msi(vm, 910005000, 35, posted=False) + \
+ woken_injected(vm, 910005003, 910005000, 2000000, 0x23) + [
  exit_(vm, 910005040, "MSR_WRITE"),
  vm.v(910005041, "kvm_eoi", "apicid 0 vector 35"),
  entry(vm, 910005043),
