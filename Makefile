@@ -38,13 +38,13 @@ VMLINUX_H ?=
 AGENT_SRCS := $(wildcard agent/*.c)
 AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
 AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
-LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent
+LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent -lgnutls
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
-	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd
+	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
 

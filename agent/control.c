@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "escape.h"
 #include "clock.h"
 #include "collector.h"
 #include "commands.h"
@@ -164,7 +165,7 @@ static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int quiet, int
 			if (e) {
 				if (!quiet)
 					pr_err("--rt %s: more than one VM matches (pids %u, %u)",
-					       arg, e->pid, x->pid);
+					       esc_str(arg), e->pid, x->pid);
 				*err = -EINVAL;
 				return NULL;
 			}
@@ -173,7 +174,7 @@ static struct vm_entry *rt_vm(struct vmreg *reg, const char *arg, int quiet, int
 	}
 	if (!e) {
 		if (!quiet)
-			pr_err("--rt %s: no such VM", arg);
+			pr_err("--rt %s: no such VM", esc_str(arg));
 		*err = -ENOENT;
 	}
 	return e;
@@ -206,12 +207,12 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 		if (!e->nvcpus) {
 			pr_err("--rt %s: no vCPU thread found (%d vCPU descriptor%s; none named like "
 			       "a vCPU, in ioctl(KVM_RUN), or seen in KVM's events)",
-			       ctl->rt[i], e->nvcpu_fds, e->nvcpu_fds == 1 ? "" : "s");
+			       esc_str(ctl->rt[i]), e->nvcpu_fds, e->nvcpu_fds == 1 ? "" : "s");
 			return -ENOENT;
 		}
 		if (e->nvcpus < e->nvcpu_fds)
 			pr_warn("--rt %s: %d of %d vCPUs have a thread found; the others are not "
-				"managed", ctl->rt[i], e->nvcpus, e->nvcpu_fds);
+				"managed", esc_str(ctl->rt[i]), e->nvcpus, e->nvcpu_fds);
 		for (k = 0; k < e->nvcpus; k++) {
 			struct rt_vcpu *v = realloc(ctl->v, (ctl->nv + 1) * sizeof(*v));
 
@@ -225,7 +226,7 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 			v->how = e->vcpus[k].how;
 			err = task_save(&v->saved, e->pid, e->vcpus[k].tid);
 			if (err) {
-				pr_err("--rt %s: read vCPU %u thread %u: %s", ctl->rt[i], v->vcpu,
+				pr_err("--rt %s: read vCPU %u thread %u: %s", esc_str(ctl->rt[i]), v->vcpu,
 				       e->vcpus[k].tid, strerror(-err));
 				return err;
 			}
@@ -233,7 +234,7 @@ static int resolve(struct control *ctl, struct vmreg *reg)
 			if (v->saved.policy == SCHED_FIFO || v->saved.policy == SCHED_RR ||
 			    v->saved.policy == SCHED_DEADLINE) {
 				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
-				       ctl->rt[i], v->vcpu, v->saved.tid,
+				       esc_str(ctl->rt[i]), v->vcpu, v->saved.tid,
 				       policy_str(v->saved.policy));
 				task_unpin(&v->saved);
 				return -EBUSY;
@@ -1062,7 +1063,7 @@ static int parse_args(struct control *ctl, int argc, char **argv)
 			ctl->hint_port = (unsigned int)strtoul(optarg, &end, 0);
 			if (errno || *end || end == optarg || !ctl->hint_port ||
 			    ctl->hint_port > 0xffff) {
-				pr_err("invalid hint port '%s': expected 1..0xffff", optarg);
+				pr_err("invalid hint port '%s': expected 1..0xffff", esc_str(optarg));
 				return 2;
 			}
 			break;
@@ -1192,12 +1193,8 @@ int cmd_control(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	if (ctl.restore) {
-		err = state_restore(ctl.state_path, 1);
-		if (err < 0) {
-			pr_err("restore from %s: %s", ctl.state_path, strerror(-err));
-			return 1;
-		}
-		return err ? 1 : 0;
+		/* a file it cannot read whole is one line on stderr, nothing done */
+		return state_restore(ctl.state_path, 1) ? 1 : 0;
 	}
 	if (!rt_throttling_on()) {
 		pr_err("control: RT throttling is off (sched_rt_runtime_us = -1): refusing");

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "filter.h"
 #include "log.h"
 
@@ -34,11 +35,11 @@ int filter_parse_pids(struct vm_filter *f, const char *arg)
 
 	for (;;) {
 		if (parse_uint(p, &end, 0x3fffffff, &v) || v == 0 || (*end && *end != ',')) {
-			pr_err("invalid pid list '%s': expected PID[,PID...]", arg);
+			pr_err("invalid pid list '%s': expected PID[,PID...]", esc_str(arg));
 			return -EINVAL;
 		}
 		if (f->npids == FILTER_MAX_PIDS) {
-			pr_err("too many pids in '%s' (at most %d)", arg, FILTER_MAX_PIDS);
+			pr_err("too many pids in '%s' (at most %d)", esc_str(arg), FILTER_MAX_PIDS);
 			return -EINVAL;
 		}
 		f->pids[f->npids++] = (__u32)v;
@@ -54,7 +55,7 @@ int filter_parse_vcpu(struct vm_filter *f, const char *arg)
 	unsigned long v;
 
 	if (parse_uint(arg, &end, 4095, &v) || *end) {
-		pr_err("invalid vCPU '%s': expected a number 0..4095", arg);
+		pr_err("invalid vCPU '%s': expected a number 0..4095", esc_str(arg));
 		return -EINVAL;
 	}
 	f->vcpu = (int)v;

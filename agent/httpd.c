@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "httpd.h"
 #include "log.h"
 
@@ -134,7 +135,7 @@ int httpd_parse_listen(const char *arg, struct sockaddr_storage *ss, socklen_t *
 		((struct sockaddr_in6 *)ss)->sin6_port = htons((unsigned short)port);
 	return 0;
 bad:
-	pr_err("invalid --listen '%s': expected ADDR:PORT (numeric address, [v6]:port)", arg);
+	pr_err("invalid --listen '%s': expected ADDR:PORT (numeric address, [v6]:port)", esc_str(arg));
 	return -EINVAL;
 }
 

@@ -2,6 +2,7 @@
 /* kvmrt: guest interrupt latency on KVM, measured with eBPF. */
 #include <stdio.h>
 #include <string.h>
+#include "escape.h"
 #include "commands.h"
 #include "log.h"
 
@@ -45,6 +46,6 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
-	pr_err("unknown command '%s' (try kvmrt --help)", argv[1]);
+	pr_err("unknown command '%s' (try kvmrt --help)", esc_str(argv[1]));
 	return 2;
 }

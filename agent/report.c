@@ -659,7 +659,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 		int ropt = results_option(&r->t.o, c, optarg);
 
 		if (ropt < 0)
-			return 2;
+			return ropt == -EIO ? 1 : 2; /* an output it cannot write; a bad value */
 		if (ropt)
 			continue;
 		switch (c) {

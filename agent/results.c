@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "commands.h"
+#include "escape.h"
 #include "results.h"
 
 static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
@@ -27,6 +28,12 @@ static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
 	};
 
 	ep_stages(&d, st);
+}
+
+/* The name of a task that held the vCPU's CPU: any task's, so escaped. */
+static const char *blame_comm(const struct kvmrt_outlier *r, int i)
+{
+	return esc_str_n(r->blame[i].comm, strnlen(r->blame[i].comm, KVMRT_COMM_LEN));
 }
 
 static void print_outlier(struct results *t, const struct kvmrt_outlier *r)
@@ -48,8 +55,8 @@ static void print_outlier(struct results *t, const struct kvmrt_outlier *r)
 	if (r->nblame) {
 		printf("; cpu held by:");
 		for (i = 0; i < r->nblame && i < KVMRT_BLAME_SLOTS; i++)
-			printf("%s %.16s[%u] %.1f us", i ? "," : "", r->blame[i].comm,
-			       r->blame[i].pid, r->blame[i].ns / 1e3);
+			printf("%s %s[%u] %.1f us", i ? "," : "", blame_comm(r, i), r->blame[i].pid,
+			       r->blame[i].ns / 1e3);
 	}
 	printf("\n");
 	fflush(stdout);
@@ -316,12 +323,8 @@ static void json_outlier(struct json *j, const struct kvmrt_outlier *r)
 	json_obj_end(j);
 	json_arr_begin(j, "blame");
 	for (i = 0; i < r->nblame && i < KVMRT_BLAME_SLOTS; i++) {
-		char comm[KVMRT_COMM_LEN + 1];
-
-		memcpy(comm, r->blame[i].comm, KVMRT_COMM_LEN);
-		comm[KVMRT_COMM_LEN] = 0;
 		json_obj_begin(j, NULL);
-		json_str(j, "comm", comm);
+		json_str(j, "comm", blame_comm(r, i));
 		json_u64(j, "pid", r->blame[i].pid);
 		json_u64(j, "ns", r->blame[i].ns);
 		json_obj_end(j);
@@ -409,7 +412,7 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 	if (t->o.json_path && strcmp(t->o.json_path, "-")) {
 		f = fopen(t->o.json_path, "w");
 		if (!f) {
-			pr_err("open %s: %s", t->o.json_path, strerror(errno));
+			pr_err("open %s: %s", esc_str(t->o.json_path), strerror(errno));
 			return -errno;
 		}
 	}
@@ -571,6 +574,8 @@ int results_option(struct results_opts *o, int opt, const char *arg)
 	case RESULTS_OPT_JSON:
 		o->json = 1;
 		o->json_path = arg;
+		if (arg && strcmp(arg, "-") && cli_output_check("--json", arg))
+			return -EIO;
 		return 1;
 	case RESULTS_OPT_SLO:
 		return parse_usec("SLO (us)", arg, &o->slo_ns) ?: 1;

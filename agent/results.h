@@ -43,7 +43,8 @@ struct results {
 
 /* The options trace and report share: -p, -g, --vcpu, -T, -h, --json,
  * --slo, -q. results_option: 1 if opt was one of them and is valid, 0 if
- * not one of them, -EINVAL (one line printed) if its value is bad. */
+ * not one of them, -EINVAL (one line printed) if its value is bad, -EIO if
+ * it names a JSON file that cannot be written. */
 enum { RESULTS_OPT_JSON = FILTER_OPT_VCPU + 1, RESULTS_OPT_SLO, RESULTS_OPT_LAST };
 #define RESULTS_SHORTOPTS "p:g:T:hq"
 #define RESULTS_LONGOPTS                                                                           \

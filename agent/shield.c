@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "escape.h"
 #include "log.h"
 #include "shield.h"
 
@@ -65,8 +66,7 @@ void shield_format(const cpu_set_t *set, char *buf, size_t len)
 	}
 }
 
-/* A CPU list as the kernel writes it, without policy checks. */
-static int parse_list(const char *list, cpu_set_t *set)
+int cpulist_parse(const char *list, cpu_set_t *set)
 {
 	const char *p = list;
 	char *end;
@@ -74,11 +74,14 @@ static int parse_list(const char *list, cpu_set_t *set)
 
 	CPU_ZERO(set);
 	while (*p) {
-		a = b = strtol(p, &end, 10);
-		if (end == p)
+		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
-		if (*end == '-')
+		a = b = strtol(p, &end, 10);
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return -EINVAL;
 			b = strtol(end + 1, &end, 10);
+		}
 		for (; a <= b && a < CPU_SETSIZE; a++)
 			CPU_SET(a, set);
 		p = *end == ',' ? end + 1 : end;
@@ -88,30 +91,38 @@ static int parse_list(const char *list, cpu_set_t *set)
 	return 0;
 }
 
+int cpulist_valid(const char *list)
+{
+	cpu_set_t set;
+
+	return !cpulist_parse(list, &set);
+}
+
 int shield_parse(const char *list, cpu_set_t *set)
 {
 	const char *p = list;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int a, b, c;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), a, b, c;
 	char *end;
 
 	CPU_ZERO(set);
 	for (;;) {
 		if (!isdigit((unsigned char)*p))
 			goto bad;
-		a = b = (int)strtol(p, &end, 10);
+		/* digits only, so no sign; a number past LONG_MAX reads as
+		 * LONG_MAX, which the range check refuses */
+		a = b = strtol(p, &end, 10);
 		if (*end == '-') {
 			if (!isdigit((unsigned char)end[1]))
 				goto bad;
-			b = (int)strtol(end + 1, &end, 10);
+			b = strtol(end + 1, &end, 10);
 		}
-		if (b < a || b >= ncpu) {
-			pr_err("invalid CPU list '%s': CPUs are 0-%ld here", list, ncpu - 1);
+		if (b < a || b >= ncpu || b >= CPU_SETSIZE) {
+			pr_err("invalid CPU list '%s': CPUs are 0-%ld here", esc_str(list), ncpu - 1);
 			return -EINVAL;
 		}
 		for (c = a; c <= b; c++) {
 			if (CPU_ISSET(c, set)) {
-				pr_err("invalid CPU list '%s': CPU %d given twice", list, c);
+				pr_err("invalid CPU list '%s': CPU %ld given twice", esc_str(list), c);
 				return -EINVAL;
 			}
 			CPU_SET(c, set);
@@ -123,12 +134,12 @@ int shield_parse(const char *list, cpu_set_t *set)
 		p = end + 1;
 	}
 	if (CPU_COUNT(set) >= ncpu) {
-		pr_err("invalid shield '%s': no CPU left for housekeeping", list);
+		pr_err("invalid shield '%s': no CPU left for housekeeping", esc_str(list));
 		return -EINVAL;
 	}
 	return 0;
 bad:
-	pr_err("invalid CPU list '%s': expected e.g. 1 or 2-3,6", list);
+	pr_err("invalid CPU list '%s': expected e.g. 1 or 2-3,6", esc_str(list));
 	return -EINVAL;
 }
 
@@ -533,7 +544,7 @@ int shield_cpusets_restore(const struct state_file *st)
 		if (!err) {
 			cpu_set_t set;
 
-			if (!parse_list(m->cpus, &set) && sched_setaffinity(m->tid, sizeof(set), &set) &&
+			if (!cpulist_parse(m->cpus, &set) && sched_setaffinity(m->tid, sizeof(set), &set) &&
 			    errno != ESRCH && errno != EINVAL) {
 				pr_err("restore affinity of thread %u: %s", m->tid, strerror(errno));
 				failed++;

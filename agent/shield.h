@@ -15,6 +15,9 @@
 /* "1", "2-3,6": every CPU online, none twice, and at least one left for
  * housekeeping. 0 or -EINVAL with the reason printed. */
 int shield_parse(const char *list, cpu_set_t *set);
+/* A CPU list as the kernel writes it ("0-3,6"; empty is none), without
+ * policy checks: 0, or -EINVAL if it is not one. */
+int cpulist_parse(const char *list, cpu_set_t *set);
 /* Where the cpusets are: the v1 cpuset mount, or a cgroup2 mount whose
  * root offers the cpuset controller. */
 struct cpuset_root {

@@ -10,8 +10,10 @@
 #include <unistd.h>
 #include <linux/sched.h>
 #include <linux/sched/types.h>
+#include "escape.h"
 #include "log.h"
 #include "taskstate.h"
+#include "vmreg.h"
 
 static int sched_setattr_(__u32 tid, struct sched_attr *a)
 {
@@ -26,22 +28,19 @@ static int sched_getattr_(__u32 tid, struct sched_attr *a)
 
 unsigned long long task_start_time(__u32 pid, __u32 tid)
 {
-	char path[96], buf[1024], *p;
-	FILE *f;
+	char path[96], buf[1024];
+	long long f[23];
+	FILE *f_;
 	size_t n;
-	int i;
 
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/stat", pid, tid);
-	f = fopen(path, "r");
-	if (!f)
+	f_ = fopen(path, "r");
+	if (!f_)
 		return 0;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f_);
+	fclose(f_);
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	for (i = 3; i <= 22 && p; i++)
-		p = strchr(p + 1, ' ');
-	return p ? strtoull(p + 1, NULL, 10) : 0;
+	return proc_stat_fields(buf, f, 22) ? 0 : (unsigned long long)f[22];
 }
 
 int task_save(struct task_saved *t, __u32 pid, __u32 tid)
@@ -146,7 +145,7 @@ int state_write(const struct state_file *s)
 	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
-	fprintf(f, "# kvmrt control state: restore with 'kvmrt control --restore'\n");
+	fprintf(f, STATE_HEADER ": restore with 'kvmrt control --restore'\n");
 	for (i = 0; i < s->n; i++) {
 		const struct task_saved *t = &s->tasks[i];
 
@@ -175,80 +174,177 @@ int state_write(const struct state_file *s)
 	return err;
 }
 
-int state_read(struct state_file *s, const char *path)
+/* One line of a state file into s; 0, or -EINVAL with what was expected
+ * in *want. The whole line must be read: "%n" after the last field. */
+static int parse_line(struct state_file *s, const char *line, const char **want)
 {
-	char line[256];
+	int n = -1;
+
+	if (!strncmp(line, "task ", 5)) {
+		struct task_saved t = { .pidfd = -1 }, *m;
+
+		*want = "task PID TID START POLICY FLAGS PRIO NICE";
+		if (sscanf(line, "task %u %u %llu %u %u %u %d%n", &t.pid, &t.tid, &t.start,
+			   &t.policy, &t.flags, &t.rt_priority, &t.nice, &n) != 7 || line[n])
+			return -EINVAL;
+		m = realloc(s->tasks, (s->n + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		s->tasks = m;
+		s->tasks[s->n++] = t;
+	} else if (!strncmp(line, "cpusets2 ", 9)) {
+		*want = "cpusets2 /ROOT 0|1";
+		if (sscanf(line, "cpusets2 %127s %d%n", s->cpuset_root, &s->v2_enabled, &n) != 2 ||
+		    line[n] || s->cpuset_root[0] != '/' || strstr(s->cpuset_root, ".."))
+			return -EINVAL;
+		s->groups = s->v2 = 1;
+	} else if (!strncmp(line, "cpusets ", 8)) {
+		*want = "cpusets /ROOT";
+		if (sscanf(line, "cpusets %127s%n", s->cpuset_root, &n) != 1 || line[n] ||
+		    s->cpuset_root[0] != '/' || strstr(s->cpuset_root, ".."))
+			return -EINVAL;
+		s->groups = 1;
+	} else if (!strncmp(line, "cpuset ", 7)) {
+		struct cpuset_saved c = { 0 }, *m;
+
+		*want = "cpuset PID TID START PATH CPUS";
+		if (sscanf(line, "cpuset %u %u %llu %127s %63s%n", &c.pid, &c.tid, &c.start,
+			   c.path, c.cpus, &n) != 5 || line[n] || strstr(c.path, "..") ||
+		    !cpulist_valid(c.cpus))
+			return -EINVAL;
+		m = realloc(s->moved, (s->nmoved + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		s->moved = m;
+		s->moved[s->nmoved++] = c;
+	} else if (!strncmp(line, "irq ", 4)) {
+		struct irq_saved q = { 0 }, *m;
+
+		*want = "irq IRQ CPUS";
+		if (sscanf(line, "irq %d %63s%n", &q.irq, q.cpus, &n) != 2 || line[n] || q.irq < 0 ||
+		    !cpulist_valid(q.cpus))
+			return -EINVAL;
+		m = realloc(s->irqs, (s->nirqs + 1) * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		s->irqs = m;
+		s->irqs[s->nirqs++] = q;
+	} else {
+		*want = "task, cpusets, cpusets2, cpuset or irq";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int state_parse(struct state_file *s, const char *buf, size_t len, char *why, size_t whylen)
+{
+	const char *p = buf, *end = buf + len, *want;
+	char line[512], shown[100];
+	int lineno = 0, err = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		size_t n = (nl ? nl : end) - p;
+
+		lineno++;
+		if (n >= sizeof(line) || memchr(p, 0, n)) {
+			want = "a line of text";
+			err = -EINVAL;
+		} else {
+			memcpy(line, p, n);
+			line[n] = 0;
+			if (lineno == 1) {
+				want = STATE_HEADER "...";
+				err = strncmp(line, STATE_HEADER, strlen(STATE_HEADER)) ? -EINVAL : 0;
+			} else if (line[0] && line[0] != '#') {
+				err = parse_line(s, line, &want);
+			}
+		}
+		if (err) {
+			esc(shown, sizeof(shown), p, n < 60 ? n : 60);
+			if (err == -ENOMEM)
+				snprintf(why, whylen, "out of memory");
+			else if (lineno == 1)
+				snprintf(why, whylen, "not a kvmrt control state file (line 1: expected '%s', got '%s')",
+					 want, shown);
+			else
+				snprintf(why, whylen, "line %d: expected '%s', got '%s'", lineno, want, shown);
+			state_free(s);
+			return err;
+		}
+		p += n + 1;
+	}
+	if (!lineno) {
+		snprintf(why, whylen, "not a kvmrt control state file (it is empty)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+#define STATE_MAX (8 << 20)
+
+int state_read(struct state_file *s, const char *path, char *why, size_t whylen)
+{
+	char *buf, dummy[8];
+	size_t n = 0, cap = 0;
 	FILE *f;
+	int err = 0;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->path, sizeof(s->path), "%s", path);
-	f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		struct task_saved t = { .pidfd = -1 };
-		struct task_saved *n;
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		if (!strncmp(line, "cpusets2 ", 9)) {
-			if (sscanf(line, "cpusets2 %127s %d", s->cpuset_root, &s->v2_enabled) == 2)
-				s->groups = s->v2 = 1;
-			continue;
-		}
-		if (!strncmp(line, "cpusets ", 8)) {
-			if (sscanf(line, "cpusets %127s", s->cpuset_root) == 1)
-				s->groups = 1;
-			continue;
-		}
-		if (!strncmp(line, "cpuset ", 7)) {
-			struct cpuset_saved c = { 0 }, *m;
-
-			if (sscanf(line, "cpuset %u %u %llu %127s %63s", &c.pid, &c.tid, &c.start,
-				   c.path, c.cpus) != 5)
-				continue;
-			m = realloc(s->moved, (s->nmoved + 1) * sizeof(*m));
-			if (m) {
-				s->moved = m;
-				s->moved[s->nmoved++] = c;
-			}
-			continue;
-		}
-		if (!strncmp(line, "irq ", 4)) {
-			struct irq_saved q = { 0 }, *m;
-
-			if (sscanf(line, "irq %d %63s", &q.irq, q.cpus) != 2)
-				continue;
-			m = realloc(s->irqs, (s->nirqs + 1) * sizeof(*m));
-			if (m) {
-				s->irqs = m;
-				s->irqs[s->nirqs++] = q;
-			}
-			continue;
-		}
-		if (sscanf(line, "task %u %u %llu %u %u %u %d", &t.pid, &t.tid, &t.start, &t.policy,
-			   &t.flags, &t.rt_priority, &t.nice) != 7) {
-			pr_warn("state file %s: ignoring bad line: %.60s", path, line);
-			continue;
-		}
-		n = realloc(s->tasks, (s->n + 1) * sizeof(*n));
-		if (!n)
-			break;
-		s->tasks = n;
-		s->tasks[s->n++] = t;
+	if (!why) {
+		why = dummy;
+		whylen = sizeof(dummy);
 	}
+	f = fopen(path, "r");
+	if (!f) {
+		err = -errno;
+		snprintf(why, whylen, "%s", strerror(-err));
+		return err;
+	}
+	/* a state file is small: a line per thread, cpuset and IRQ */
+	for (buf = NULL;;) {
+		size_t k;
+
+		if (n == cap) {
+			char *b = cap < STATE_MAX ? realloc(buf, cap = cap ? cap * 2 : 4096) : NULL;
+
+			if (!b) {
+				err = cap >= STATE_MAX ? -EFBIG : -ENOMEM;
+				break;
+			}
+			buf = b;
+		}
+		k = fread(buf + n, 1, cap - n, f);
+		n += k;
+		if (!k) {
+			err = ferror(f) ? -EIO : 0;
+			break;
+		}
+	}
+	if (err)
+		snprintf(why, whylen, "%s", strerror(-err));
+	else
+		err = state_parse(s, buf, n, why, whylen);
+	free(buf);
 	fclose(f);
-	return 0;
+	return err;
 }
 
 int state_restore(const char *path, int verbose)
 {
 	struct state_file s;
 	int i, failed = 0, err;
+	char why[256];
 
-	err = state_read(&s, path);
-	if (err)
-		return err == -ENOENT ? 0 : err;
+	err = state_read(&s, path, why, sizeof(why));
+	if (err == -ENOENT)
+		return 0;
+	if (err) {
+		/* nothing restored from a file we cannot read whole */
+		pr_err("state file %s: %s", esc_str(path), why);
+		return err;
+	}
 	for (i = 0; i < s.n; i++) {
 		const struct task_saved *t = &s.tasks[i];
 

@@ -74,8 +74,13 @@ struct state_file {
 
 /* Write all saved tasks, atomically (temp file, fsync, rename). */
 int state_write(const struct state_file *s);
-/* Read a state file; -ENOENT if there is none. */
-int state_read(struct state_file *s, const char *path);
+#define STATE_HEADER "# kvmrt control state"
+/* Read a state file whole: 0, or -errno (-ENOENT if there is none) with
+ * why it failed in why (may be NULL); a file that is not all valid lines
+ * (the first the header) is -EINVAL and s holds nothing. */
+int state_read(struct state_file *s, const char *path, char *why, size_t whylen);
+/* The same from buf (len bytes, not NUL-terminated). */
+int state_parse(struct state_file *s, const char *buf, size_t len, char *why, size_t whylen);
 /* Does the state list this thread (kvmrt control manages it)? */
 int state_manages(const struct state_file *s, __u32 tid);
 /* Is this thread boosted by kvmrt control now: managed and SCHED_FIFO? */
@@ -85,6 +90,8 @@ void state_free(struct state_file *s);
 /* Restore every task in it that still is the same thread; report the
  * others; delete the file. Returns how many could not be restored. */
 int state_restore(const char *path, int verbose);
+/* A CPU list as the kernel writes it (shield.c: cpulist_parse)? */
+int cpulist_valid(const char *list);
 /* Its --shield part (shield.c): threads back to their old cpusets, IRQs to
  * their old CPUs, our cpusets removed. Returns the number of failures. */
 int shield_restore(const struct state_file *st);

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include "escape.h"
 #include "clock.h"
 #include "collector.h"
 #include "commands.h"
@@ -233,7 +234,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 	struct state_file st;
 	int i, j, k, n = 0;
 
-	if (state_read(&st, CONTROL_STATE_DEFAULT))
+	if (state_read(&st, CONTROL_STATE_DEFAULT, NULL, 0))
 		memset(&st, 0, sizeof(st));
 
 	free(t->rows);
@@ -608,7 +609,7 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 			errno = 0;
 			o->iterations = strtol(optarg, &end, 10);
 			if (errno || end == optarg || *end || o->iterations <= 0) {
-				pr_err("invalid iterations '%s': expected a number > 0", optarg);
+				pr_err("invalid iterations '%s': expected a number > 0", esc_str(optarg));
 				return 2;
 			}
 			break;

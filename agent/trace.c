@@ -63,7 +63,7 @@ static int parse_args(struct trace_opts *o, struct results_opts *ro, int argc, c
 		int ropt = results_option(ro, c, optarg);
 
 		if (ropt < 0)
-			return 2;
+			return ropt == -EIO ? 1 : 2; /* an output it cannot write; a bad value */
 		if (ropt)
 			continue;
 		switch (c) {

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <linux/kvm.h>
 #include <bpf/bpf.h>
+#include "escape.h"
 #include "kvmrt.h"
 #include "log.h"
 #include "vmreg.h"
@@ -134,22 +135,48 @@ const char *vmreg_how_str(int how)
 	return "?";
 }
 
-/* Fields 3..n (numbered as in proc(5)) of a /proc stat line into f[3..n]
- * (f holds n + 1); field 3, the state, is a letter and reads as 0. The
- * comm (field 2) may hold spaces and parentheses: count from its end. */
-static int stat_fields(const char *buf, long long *f, int n)
+int proc_stat_fields(const char *buf, long long *f, int n)
 {
 	const char *p = strrchr(buf, ')');
+	char *end;
 	int i;
 
-	if (!p)
+	/* "PID (COMM) S " and then numbers, one space apart */
+	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
 		return -EINVAL;
-	for (i = 3; i <= n; i++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
+	f[3] = 0;
+	p += 3;
+	for (i = 4; i <= n; i++) {
+		if (*p != ' ' || (p[1] != '-' && !isdigit((unsigned char)p[1])))
 			return -EINVAL;
-		f[i] = strtoll(p + 1, NULL, 10);
+		/* signal masks exceed LLONG_MAX: read unsigned, keep the bits */
+		errno = 0;
+		f[i] = (long long)strtoull(p + 1, &end, 10);
+		if (errno || end == p + 1)
+			return -EINVAL;
+		p = end;
 	}
+	return 0;
+}
+
+int proc_status_tgid(const char *buf, __u32 *tgid)
+{
+	const char *t = strstr(buf, "\nTgid:");
+	unsigned long v;
+	char *end;
+
+	if (!t)
+		return -EINVAL;
+	t += 6;
+	while (*t == ' ' || *t == '\t')
+		t++;
+	if (!isdigit((unsigned char)*t))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(t, &end, 10);
+	if (errno || v > 0xffffffffUL || (*end && *end != '\n'))
+		return -EINVAL;
+	*tgid = (__u32)v;
 	return 0;
 }
 
@@ -159,7 +186,7 @@ static unsigned long long start_time(const char *proc, __u32 pid)
 	long long f[23];
 
 	snprintf(path, sizeof(path), "%s/%u/stat", proc, pid);
-	if (read_file(path, buf, sizeof(buf)) < 0 || stat_fields(buf, f, 22))
+	if (read_file(path, buf, sizeof(buf)) < 0 || proc_stat_fields(buf, f, 22))
 		return 0;
 	return (unsigned long long)f[22];
 }
@@ -318,7 +345,7 @@ static int kvm_run_vcpu(struct vmreg *r, const char *task_dir, const int *fds, i
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/stat", task_dir);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || stat_fields(buf, f, 9) ||
+	if (read_file(path, buf, sizeof(buf)) <= 0 || proc_stat_fields(buf, f, 9) ||
 	    (f[9] & (PF_KTHREAD | PF_USER_WORKER | PF_IO_WORKER)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/syscall", task_dir);
@@ -335,20 +362,23 @@ static int kvm_run_vcpu(struct vmreg *r, const char *task_dir, const int *fds, i
 /* Refresh one VM: name, and its vCPU threads. */
 static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 {
-	char path[300], buf[4096];
+	char path[300], buf[4096], raw[VMREG_NAME_LEN];
 	struct dirent *d;
 	DIR *dir;
 	int n, *fds;
 	__u32 one = 1;
 
+	/* a name once known stays: an exiting process's cmdline reads empty;
+	 * it is kept escaped (escape.h), the one form every front end prints */
 	snprintf(path, sizeof(path), "%s/%u/cmdline", r->proc, e->pid);
 	n = read_file(path, buf, sizeof(buf));
-	/* a name once known stays: an exiting process's cmdline reads empty */
-	if ((n <= 0 || !vmreg_parse_name(buf, n, e->name, sizeof(e->name))) && !e->name[0]) {
+	if (n > 0 && vmreg_parse_name(buf, n, raw, sizeof(raw)))
+		esc(e->name, sizeof(e->name), raw, (size_t)-1);
+	if (!e->name[0]) {
 		snprintf(path, sizeof(path), "%s/%u/comm", r->proc, e->pid);
 		if (read_file(path, buf, sizeof(buf)) > 0) {
 			chomp(buf);
-			snprintf(e->name, sizeof(e->name), "%s", buf);
+			esc(e->name, sizeof(e->name), buf, (size_t)-1);
 		} else {
 			snprintf(e->name, sizeof(e->name), "pid-%u", e->pid);
 		}
@@ -452,13 +482,13 @@ static void learn_from_events(struct vmreg *r)
  * thread that created it)? 1 yes, 0 no, -1 gone. */
 static int is_process(const char *proc, __u32 pid)
 {
-	char path[64], buf[1024], *t;
+	char path[64], buf[1024];
+	__u32 tgid;
 
 	snprintf(path, sizeof(path), "%s/%u/status", proc, pid);
 	if (read_file(path, buf, sizeof(buf)) <= 0)
 		return -1;
-	t = strstr(buf, "\nTgid:");
-	return t && strtoul(t + 6, NULL, 10) == pid;
+	return !proc_status_tgid(buf, &tgid) && tgid == pid;
 }
 
 void vmreg__seen(struct vmreg *r, __u32 pid)
@@ -555,7 +585,7 @@ int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *t
 	if (read_file(path, buf, sizeof(buf)) < 0)
 		return -errno;
 	p = strrchr(buf, ')');
-	if (!p || !p[1] || !p[2] || stat_fields(buf, f, 41))
+	if (!p || !p[1] || !p[2] || proc_stat_fields(buf, f, 41))
 		return -EINVAL;
 	ts->state = p[2]; /* field 3 */
 	ts->nice = (int)f[19];

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include "escape.h"
 #include "log.h"
 #include "webcfg.h"
 
@@ -52,12 +55,56 @@ static char *load_rel(const char *cfg, const char *file)
 
 static int fail(const char *path, const char *what)
 {
-	pr_err("web config %s: %s", path, what);
+	pr_err("web config %s: %s", esc_str(path), what);
 	return -EINVAL;
+}
+
+/* The certificate and key as the TLS library will take them, checked
+ * here so that a wrong file is named (libmicrohttpd only fails to listen). */
+static int check_tls(const char *path, const char *cert_file, const char *key_file,
+		     const char *cert, const char *key)
+{
+	gnutls_datum_t c = { (unsigned char *)cert, strlen(cert) };
+	gnutls_datum_t k = { (unsigned char *)key, strlen(key) };
+	gnutls_certificate_credentials_t cred;
+	gnutls_x509_privkey_t pk;
+	gnutls_x509_crt_t *crts;
+	unsigned int n, i;
+	int r;
+
+	r = gnutls_x509_crt_list_import2(&crts, &n, &c, GNUTLS_X509_FMT_PEM, 0);
+	if (r < 0) {
+		pr_err("web config %s: cert_file %s: not a PEM certificate (%s)", esc_str(path),
+		       esc_str(cert_file), gnutls_strerror(r));
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	if (gnutls_x509_privkey_init(&pk) < 0)
+		return -ENOMEM;
+	r = gnutls_x509_privkey_import2(pk, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+	gnutls_x509_privkey_deinit(pk);
+	if (r < 0) {
+		pr_err("web config %s: key_file %s: not a PEM private key without a password (%s)",
+		       esc_str(path), esc_str(key_file), gnutls_strerror(r));
+		return -EINVAL;
+	}
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return -ENOMEM;
+	r = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+	gnutls_certificate_free_credentials(cred);
+	if (r < 0) {
+		pr_err("web config %s: key_file %s is not the key of cert_file %s (%s)", esc_str(path),
+		       esc_str(key_file), esc_str(cert_file), gnutls_strerror(r));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int webcfg_load(struct webcfg *w, const char *path)
 {
+	const char *cert_file = NULL, *key_file = NULL;
 	yaml_parser_t p;
 	yaml_document_t d;
 	yaml_node_t *root;
@@ -69,13 +116,13 @@ int webcfg_load(struct webcfg *w, const char *path)
 	f = fopen(path, "r");
 	if (!f) {
 		err = -errno;
-		pr_err("open web config %s: %s", path, strerror(-err));
+		pr_err("open web config %s: %s", esc_str(path), strerror(-err));
 		return err;
 	}
 	yaml_parser_initialize(&p);
 	yaml_parser_set_input_file(&p, f);
 	if (!yaml_parser_load(&p, &d)) {
-		pr_err("web config %s: line %zu: %s", path, p.problem_mark.line + 1,
+		pr_err("web config %s: line %zu: %s", esc_str(path), p.problem_mark.line + 1,
 		       p.problem ? p.problem : "invalid YAML");
 		yaml_parser_delete(&p);
 		fclose(f);
@@ -101,10 +148,10 @@ int webcfg_load(struct webcfg *w, const char *path)
 				goto out;
 			}
 		} else if (!strcmp(key, "http_server_config")) {
-			pr_warn("web config %s: http_server_config is not supported, ignored", path);
+			pr_warn("web config %s: http_server_config is not supported, ignored", esc_str(path));
 			continue;
 		} else {
-			pr_err("web config %s: unknown key '%s'", path, key);
+			pr_err("web config %s: unknown key '%s'", esc_str(path), esc_str(key));
 			err = -EINVAL;
 			goto out;
 		}
@@ -122,7 +169,7 @@ int webcfg_load(struct webcfg *w, const char *path)
 					goto out;
 				}
 				if (strncmp(v, "$2", 2)) {
-					pr_err("web config %s: user '%s': not a bcrypt hash", path, k);
+					pr_err("web config %s: user '%s': not a bcrypt hash", esc_str(path), esc_str(k));
 					err = -EINVAL;
 					goto out;
 				}
@@ -135,11 +182,17 @@ int webcfg_load(struct webcfg *w, const char *path)
 				*dst = load_rel(path, v);
 				if (!*dst) {
 					err = -errno;
-					pr_err("web config %s: read %s: %s", path, v, strerror(-err));
+					pr_err("web config %s: %s %s: %s", esc_str(path), k, esc_str(v),
+					       strerror(-err));
 					goto out;
 				}
+				if (dst == &w->cert_pem)
+					cert_file = v;
+				else
+					key_file = v;
 			} else {
-				pr_err("web config %s: tls_server_config: '%s' is not supported", path, k);
+				pr_err("web config %s: tls_server_config: '%s' is not supported", esc_str(path),
+				       esc_str(k));
 				err = -EINVAL;
 				goto out;
 			}
@@ -147,6 +200,8 @@ int webcfg_load(struct webcfg *w, const char *path)
 	}
 	if (!w->cert_pem != !w->key_pem)
 		err = fail(path, "tls_server_config needs both cert_file and key_file");
+	else if (w->cert_pem)
+		err = check_tls(path, cert_file, key_file, w->cert_pem, w->key_pem);
 out:
 	yaml_document_delete(&d);
 	yaml_parser_delete(&p);

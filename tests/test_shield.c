@@ -112,7 +112,7 @@ static void v2_partition_recorded_then_undone(void **state)
 	assert_null(get(root, "kvmrt.hk")); /* no v1-style housekeeping group */
 
 	/* all of it is on disk for a restore after a crash */
-	assert_int_equal(state_read(&back, st.path), 0);
+	assert_int_equal(state_read(&back, st.path, NULL, 0), 0);
 	assert_true(back.groups && back.v2 && back.v2_enabled);
 	assert_string_equal(back.cpuset_root, root);
 	assert_int_equal(back.nmoved, 1);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Thread identity: the hot path's pidfd check and the /proc start time. */
+/* Thread identity: the hot path's pidfd check and the /proc start time;
+ * the state file's reader against files it did not write; escaping. */
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stddef.h>
@@ -7,9 +8,12 @@
 #include <stdint.h>
 #include <poll.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "escape.h"
 #include "taskstate.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -74,11 +78,77 @@ static void pin_refuses_another_thread(void **state)
 	assert_false(task_same(&t));
 }
 
+static int parse(const char *text, size_t len, struct state_file *s, char *why)
+{
+	memset(s, 0, sizeof(*s));
+	return state_parse(s, text, len, why, 256);
+}
+
+static void state_file_lines(void **state)
+{
+	static const char good[] = STATE_HEADER ": restore with 'kvmrt control --restore'\n"
+				   "task 10 11 4242 0 0 0 -5\n"
+				   "\n# a comment\n"
+				   "cpusets2 /sys/fs/cgroup 1\n"
+				   "cpuset 10 11 4242 / 0-1\n"
+				   "irq 24 0,1\n";
+	static const char binary[] = "\x7f" "ELF\x1b[2J\xff\n";
+	static const char bad_mid[] = STATE_HEADER "\ntask 10 11 4242 0 0 0 0\ntask 1 2 3\n";
+	static const char traversal[] = STATE_HEADER "\ncpusets /sys/fs/cgroup/../../etc\n";
+	static const char bad_cpus[] = STATE_HEADER "\nirq 24 -5\n";
+	static const char trailing[] = STATE_HEADER "\ntask 10 11 4242 0 0 0 0 junk\n";
+	struct state_file s;
+	char why[256];
+
+	assert_int_equal(parse(good, sizeof(good) - 1, &s, why), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.tasks[0].tid, 11);
+	assert_int_equal(s.tasks[0].nice, -5);
+	assert_true(s.groups && s.v2 && s.v2_enabled);
+	assert_int_equal(s.nmoved, 1);
+	assert_int_equal(s.nirqs, 1);
+	assert_string_equal(s.irqs[0].cpus, "0,1");
+	state_free(&s);
+
+	/* not ours: said once, escaped, nothing kept */
+	assert_int_equal(parse(binary, sizeof(binary) - 1, &s, why), -EINVAL);
+	assert_string_equal(why, "not a kvmrt control state file (line 1: expected '" STATE_HEADER
+				 "...', got '\\x7fELF\\x1b[2J\\xff')");
+	assert_int_equal(parse("", 0, &s, why), -EINVAL);
+	/* one bad line refuses the whole file: nothing restored in part */
+	assert_int_equal(parse(bad_mid, sizeof(bad_mid) - 1, &s, why), -EINVAL);
+	assert_int_equal(s.n, 0);
+	assert_null(s.tasks);
+	assert_string_equal(why, "line 3: expected 'task PID TID START POLICY FLAGS PRIO NICE', "
+				 "got 'task 1 2 3'");
+	assert_int_equal(parse(traversal, sizeof(traversal) - 1, &s, why), -EINVAL);
+	assert_int_equal(parse(bad_cpus, sizeof(bad_cpus) - 1, &s, why), -EINVAL);
+	assert_int_equal(parse(trailing, sizeof(trailing) - 1, &s, why), -EINVAL);
+	/* a NUL inside a line */
+	assert_int_equal(parse(STATE_HEADER "\nta\0sk\n", sizeof(STATE_HEADER) + 7, &s, why),
+			 -EINVAL);
+}
+
+static void escaping(void **state)
+{
+	char out[16];
+
+	assert_string_equal(esc_str("vm-1 é ✓"), "vm-1 é ✓"); /* UTF-8 kept */
+	assert_string_equal(esc_str("a\nb\\c\x1b"), "a\\x0ab\\\\c\\x1b");
+	assert_string_equal(esc_str("\xff\xc3(\xc2\x85\xed\xa0\x80"), /* invalid, C1, surrogate */
+			    "\\xff\\xc3(\\xc2\\x85\\xed\\xa0\\x80");
+	/* cut at a character's boundary, never inside an escape */
+	assert_string_equal(esc(out, sizeof(out), "abcdefghijklm\x01", (size_t)-1), "abcdefghijklm");
+	assert_string_equal(esc(out, 6, "ab✓✓", (size_t)-1), "ab✓");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pidfd_sees_the_thread_exit),
 		cmocka_unit_test(pin_refuses_another_thread),
+		cmocka_unit_test(state_file_lines),
+		cmocka_unit_test(escaping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

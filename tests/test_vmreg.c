@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,75 @@ static void fake_proc_scan(void **state)
 	assert_int_equal(system(link), 0);
 }
 
+/* Names nobody should choose: a comm that looks like the end of a stat
+ * comm, a newline, invalid UTF-8, 200 bytes. The VM is still found, its
+ * vCPU thread too, and its name is kept escaped. */
+static void hostile_names(void **state)
+{
+	char tmpl[] = "/tmp/kvmrt-proc-XXXXXX", link[600], cmd[400], want[400];
+	char *root = mkdtemp(tmpl);
+	static const char stat[] = "400 () R 1 1 () S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 777 0 0\n";
+	struct vm_entry *e;
+	struct vmreg r;
+	size_t n = 0, i;
+
+	assert_non_null(root);
+	/* argv: "vmm --name <200 bytes: a newline, \xff, then 'x'>" */
+	memcpy(cmd, "vmm\0--name\0", 11);
+	n = 11;
+	cmd[n++] = '\n';
+	cmd[n++] = (char)0xff;
+	for (i = 2; i < 200; i++)
+		cmd[n++] = 'x';
+	cmd[n++] = 0;
+	mk(root, "400");
+	mk(root, "400/fd");
+	mk(root, "400/task");
+	put(root, "400/cmdline", cmd, n);
+	put(root, "400/comm", ") R 1 1 (\n", 10);
+	put(root, "400/stat", stat, sizeof(stat) - 1);
+	snprintf(link, sizeof(link), "%s/400/fd/3", root);
+	assert_int_equal(symlink("anon_inode:kvm-vm", link), 0);
+	snprintf(link, sizeof(link), "%s/400/fd/4", root);
+	assert_int_equal(symlink("anon_inode:kvm-vcpu:0", link), 0);
+	task(root, "400/task/401", ") R 1 1 (", 0x40, "16 0x4 0xae80 0x0 0x0 0x0 0x0 0x1 0x2");
+
+	vmreg__init(&r, -1, -1, -1);
+	r.proc = root;
+	assert_int_equal(vmreg__scan(&r), 0);
+	e = vmreg__find(&r, 400);
+	assert_non_null(e);
+	assert_int_equal(e->start, 777);
+	assert_int_equal(e->nvcpus, 1);
+	assert_int_equal(e->vcpus[0].tid, 401);
+	assert_int_equal(e->vcpus[0].how, VCPU_BY_KVM_RUN);
+	snprintf(want, sizeof(want), "\\x0a\\xff%.198s", cmd + 13);
+	assert_string_equal(e->name, want);
+	vmreg__free(&r);
+	snprintf(link, sizeof(link), "rm -rf %s", root);
+	assert_int_equal(system(link), 0);
+}
+
+static void stat_and_status(void **state)
+{
+	long long f[42];
+	__u32 tgid;
+
+	assert_int_equal(proc_stat_fields("5 (a) b) S 1 2 3 -4 18446744073709551614", f, 8), 0);
+	assert_int_equal(f[4], 1);
+	assert_int_equal(f[7], -4);
+	assert_int_equal((unsigned long long)f[8], 18446744073709551614ULL); /* a signal mask */
+	assert_int_equal(proc_stat_fields("5 (a) S 1 2", f, 8), -EINVAL); /* short */
+	assert_int_equal(proc_stat_fields("5 (a) S 1 x 3", f, 6), -EINVAL);
+	assert_int_equal(proc_stat_fields("5 (a S 1 2 3", f, 5), -EINVAL);
+	assert_int_equal(proc_stat_fields("5 (a)S 1 2 3", f, 5), -EINVAL);
+	assert_int_equal(proc_stat_fields("", f, 5), -EINVAL);
+	assert_int_equal(proc_status_tgid("Name:\tx\nUmask:\t0022\nState:\tS\nTgid:\t42\nNgid:", &tgid), 0);
+	assert_int_equal(tgid, 42);
+	assert_int_equal(proc_status_tgid("Name:\tTgid: 7\n", &tgid), -EINVAL);
+	assert_int_equal(proc_status_tgid("Name:\tx\nTgid:\t99999999999\n", &tgid), -EINVAL);
+}
+
 static void filters(void **state)
 {
 	struct vm_filter f;
@@ -260,6 +330,8 @@ int main(void)
 		cmocka_unit_test(vcpu_thread_names),
 		cmocka_unit_test(kvm_run_lines),
 		cmocka_unit_test(fake_proc_scan),
+		cmocka_unit_test(hostile_names),
+		cmocka_unit_test(stat_and_status),
 		cmocka_unit_test(filters),
 	};
 
