@@ -46,7 +46,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
 	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo bench study install clean
+.PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz install clean
 
 all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog $(OUT)/tests/vmm
 
@@ -135,6 +135,26 @@ $(OUT)/asan/kvmrt: $(ASAN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ -o $@ $(LIBS)
 
+# fuzz targets (libFuzzer): the agent's sources built by clang with the
+# fuzzer's coverage, ASan and UBSan (any UB aborts); fuzz/run.sh runs them
+FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wno-unused-parameter
+FUZZ_OBJS := $(patsubst agent/%.c,$(OUT)/fuzz/obj/%.o,$(filter-out agent/main.c,$(AGENT_SRCS)))
+$(OUT)/fuzz/obj:
+	$(Q)mkdir -p $@
+$(OUT)/fuzz/obj/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/fuzz/obj
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
+$(OUT)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(INCLUDES) $(TRACECMD_INC) $< $(FUZZ_OBJS) -o $@ $(LIBS)
+
+# every fuzz target for FUZZ_SECONDS each (make test runs them briefly)
+FUZZ_SECONDS ?= 600
+fuzz: $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
+	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 $(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) -o $@ -lcmocka $(LIBS)
@@ -156,9 +176,9 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e report top export control scale btf_kernels
+E2E_SUITES := e2e report top export control scale btf_kernels fuzz
 
-e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck
+e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc
 
 test: deps
