@@ -14,6 +14,7 @@
 #include <string.h>
 #include <trace-cmd.h>
 #include <event-parse.h>
+#include "escape.h"
 #include "recording.h"
 #include "store.h"
 
@@ -142,14 +143,14 @@ static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t 
 	d->h = tracecmd_open_head(d->path, TRACECMD_FL_LOAD_NO_PLUGINS);
 	if (!d->h) {
 		snprintf(err, errlen, "%s: not a trace-cmd data file, or its headers are cut short",
-			 d->path);
+			 esc_str(d->path));
 		return -1;
 	}
 	/* libtracecmd 3.1.6 crashes in tracecmd_close after a failed
 	 * init_data: the handle is left, once, for the process's exit */
 	if (tracecmd_init_data(d->h) < 0) {
 		d->h = NULL;
-		snprintf(err, errlen, "%s: trace data truncated or corrupt", d->path);
+		snprintf(err, errlen, "%s: trace data truncated or corrupt", esc_str(d->path));
 		return -1;
 	}
 	d->tep = tracecmd_get_tep(d->h);
@@ -219,7 +220,7 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			r->lost += rec->missed_events;
 		if (cpu < 0 || cpu >= KVS_MAX_CPUS) {
 			tracecmd_free_record(rec);
-			snprintf(err, errlen, "%s: a record of CPU %d", d->path, cpu);
+			snprintf(err, errlen, "%s: a record of CPU %d", esc_str(d->path), cpu);
 			return -1;
 		}
 		type = tep_data_type(d->tep, rec);
@@ -248,7 +249,7 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 
 			if (!field_in(f, rec) || tep_read_number_field(f, rec->data, &v)) {
 				tracecmd_free_record(rec);
-				snprintf(err, errlen, "%s: a %s record cut short", d->path,
+				snprintf(err, errlen, "%s: a %s record cut short", esc_str(d->path),
 					 rec_kind_name(k));
 				return -1;
 			}
@@ -355,7 +356,7 @@ static int dat_probe(const char *path, char *err, size_t errlen)
 		return 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) <= 1)
 		return 0; /* read, or refused: the real read says why */
-	snprintf(err, errlen, "%s: corrupt: the trace-cmd libraries crash reading it", path);
+	snprintf(err, errlen, "%s: corrupt: the trace-cmd libraries crash reading it", esc_str(path));
 	return -1;
 }
 

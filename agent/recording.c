@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "escape.h"
 #include "names.h"
 #include "recording.h"
 
@@ -118,12 +119,12 @@ struct recording *recording__open(const char *path, char *err, size_t errlen)
 
 	f = fopen(path, "r");
 	if (!f) {
-		snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "open %s: %s", esc_str(path), strerror(errno));
 		return NULL;
 	}
 	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
 		fclose(f);
-		snprintf(err, errlen, "%s: not a regular file (a recording is read twice)", path);
+		snprintf(err, errlen, "%s: not a regular file (a recording is read twice)", esc_str(path));
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));

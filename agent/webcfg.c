@@ -53,6 +53,25 @@ static char *load_rel(const char *cfg, const char *file)
 	return slurp(path);
 }
 
+/* "$2a$", "$2b$" or "$2y$", a two-digit cost 04..31, "$", then 53
+ * characters of bcrypt's base64: what crypt(3) checks a password with. */
+static int bcrypt_hash(const char *h)
+{
+	static const char b64[] = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+	int cost, i;
+
+	if (strlen(h) != 60 || h[0] != '$' || h[1] != '2' || !strchr("aby", h[2]) || !h[2] ||
+	    h[3] != '$' || h[4] < '0' || h[4] > '3' || h[5] < '0' || h[5] > '9' || h[6] != '$')
+		return 0;
+	cost = (h[4] - '0') * 10 + h[5] - '0';
+	if (cost < 4 || cost > 31)
+		return 0;
+	for (i = 7; i < 60; i++)
+		if (!strchr(b64, h[i]) || !h[i])
+			return 0;
+	return 1;
+}
+
 static int fail(const char *path, const char *what)
 {
 	pr_err("web config %s: %s", esc_str(path), what);
@@ -168,8 +187,8 @@ int webcfg_load(struct webcfg *w, const char *path)
 					err = fail(path, "too many users");
 					goto out;
 				}
-				if (strncmp(v, "$2", 2)) {
-					pr_err("web config %s: user '%s': not a bcrypt hash", esc_str(path), esc_str(k));
+				if (!bcrypt_hash(v)) {
+					pr_err("web config %s: user '%s': not a bcrypt hash ($2y$NN$ and 53 characters)", esc_str(path), esc_str(k));
 					err = -EINVAL;
 					goto out;
 				}

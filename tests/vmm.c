@@ -12,7 +12,11 @@
  * a 1 kHz x2APIC timer tick, halting in between). --busy configures it
  * to spin instead of halting.
  *
- * usage: vmm [--vcpu-name NAME] [--main] [-d SEC] [--busy] FIRMWARE
+ * --comm sets the main thread's name (the process's comm); --name is not
+ * read by it, only by whoever reads its command line (kvmrt names a VM by
+ * -name/--name, as QEMU's): with these the tests give it hostile names.
+ *
+ * usage: vmm [--vcpu-name NAME] [--comm NAME] [--name NAME] [--main] [-d SEC] [--busy] FIRMWARE
  * On start it prints "vmm: pid P vcpu-tid T", then nothing unless it fails.
  */
 #define _GNU_SOURCE
@@ -209,7 +213,8 @@ static void *helper_thread(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vmm [--vcpu-name NAME] [--main] [-d SEC] [--busy] FIRMWARE\n");
+	fprintf(stderr, "usage: vmm [--vcpu-name NAME] [--comm NAME] [--name NAME] [--main] [-d SEC] "
+			"[--busy] FIRMWARE\n");
 	exit(2);
 }
 
@@ -219,6 +224,8 @@ int main(int argc, char **argv)
 		{ "vcpu-name", required_argument, NULL, 'n' },
 		{ "main", no_argument, NULL, 'm' },
 		{ "busy", no_argument, NULL, 'b' },
+		{ "comm", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *helper_names[] = { "fc_api", "vmm_evt" };
@@ -239,6 +246,11 @@ int main(int argc, char **argv)
 		case 'b':
 			busy = 1;
 			break;
+		case 'c':
+			prctl(PR_SET_NAME, optarg);
+			break;
+		case 'N':
+			break; /* for kvmrt to read from /proc/PID/cmdline */
 		case 'd':
 			secs = atof(optarg);
 			break;
