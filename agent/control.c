@@ -297,7 +297,7 @@ static void print_plan(struct control *ctl)
 		       "at its own policy; ");
 	else
 		printf("  controller: SCHED_FIFO %d; ", ctl->prio + 1);
-	printf("state file %s; RT throttling stays on\n", ctl->state_path);
+	printf("state file %s; RT throttling stays on\n", esc_str(ctl->state_path));
 }
 
 /* The guardian: a child that outlives a crashed or killed controller and
@@ -350,7 +350,7 @@ static int save_state(struct control *ctl)
 			ctl->st.tasks[ctl->st.n++] = ctl->v[i].saved;
 	err = state_write(&ctl->st);
 	if (err)
-		pr_err("write state file %s: %s", ctl->st.path, strerror(-err));
+		pr_err("write state file %s: %s", esc_str(ctl->st.path), strerror(-err));
 	return err;
 }
 
@@ -1203,7 +1203,7 @@ int cmd_control(int argc, char **argv)
 	if (!access(ctl.state_path, F_OK)) {
 		pr_err("control: %s exists: another controller runs, or run 'kvmrt control "
 		       "--restore' first",
-		       ctl.state_path);
+		       esc_str(ctl.state_path));
 		return 1;
 	}
 	if (ctl.shield_arg && shield_check())

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "escape.h"
 #include "clock.h"
 #include "commands.h"
 #include "log.h"
@@ -505,14 +506,14 @@ static int check_recording(struct report *r)
 			 missing[0] ? ", " : "", needed[i].what);
 	}
 	if (missing[0]) {
-		pr_err("%s: the recording lacks events: %s (record as the README says)", r->input,
+		pr_err("%s: the recording lacks events: %s (record as the README says)", esc_str(r->input),
 		       missing);
 		return -1;
 	}
 	if (!recording__has_tgids(r->rec)) {
 		pr_err("%s: the recording has no tgids (record with options/record-tgid and, for "
 		       "trace.dat, the README's kvmrt-tgids lines)",
-		       r->input);
+		       esc_str(r->input));
 		return -1;
 	}
 	return 0;
@@ -525,7 +526,7 @@ static int read_pass(struct report *r, int pass)
 	int ret;
 
 	if (pass == 2 && recording__rewind(r->rec, err, sizeof(err))) {
-		pr_err("%s: %s", r->input, err);
+		pr_err("%s: %s", esc_str(r->input), err);
 		return -1;
 	}
 	while ((ret = recording__next(r->rec, &e, err, sizeof(err))) > 0) {
@@ -539,7 +540,7 @@ static int read_pass(struct report *r, int pass)
 		}
 	}
 	if (ret < 0) {
-		pr_err("%s: %s", r->input, err);
+		pr_err("%s: %s", esc_str(r->input), err);
 		return -1;
 	}
 	return 0;

@@ -507,6 +507,23 @@ static FILE *open_out(const char *path)
 	return f;
 }
 
+/* An output named on the command line can be written: checked before the
+ * run, not at its end (nothing is left behind where there was nothing). */
+static int can_write(const char *path)
+{
+	int existed = !access(path, F_OK);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+	if (fd < 0) {
+		fprintf(stderr, "kvmrt-guest: open %s: %s\n", path, strerror(errno));
+		return 0;
+	}
+	close(fd);
+	if (!existed)
+		unlink(path);
+	return 1;
+}
+
 static void report(struct vm *v, double secs)
 {
 	struct lat_summary s;
@@ -765,6 +782,9 @@ int main(int argc, char **argv)
 	}
 	if (!v.o.count && !v.o.duration_s)
 		v.o.duration_s = 5;
+	if ((v.o.json && strcmp(v.o.json, "-") && !can_write(v.o.json)) ||
+	    (v.o.samples && !can_write(v.o.samples)) || (v.o.timeline && !can_write(v.o.timeline)))
+		return 1;
 
 	v.cfg_words[0] = GUEST_CFG_MAGIC;
 	v.cfg_words[1] = GF_X2APIC | (v.o.busy ? GF_BUSY : 0) | (v.o.hint ? GF_HINT : 0) |
