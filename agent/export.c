@@ -149,7 +149,7 @@ static int publish(struct exporter *e, struct snapshot *prev)
 	m.last = &last;
 	m.version = KVMRT_VERSION;
 	m.host = &e->host;
-	if (state_read(&ctl, CONTROL_STATE_DEFAULT, NULL, 0))
+	if (state_read_all(&ctl))
 		memset(&ctl, 0, sizeof(ctl));
 	m.control = &ctl;
 	metrics_render(f, &m);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,6 +330,33 @@ int state_read(struct state_file *s, const char *path, char *why, size_t whylen)
 	free(buf);
 	fclose(f);
 	return err;
+}
+
+int state_read_all(struct state_file *s)
+{
+	struct state_file one;
+	glob_t g;
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	if (glob(CONTROL_STATE_GLOB, GLOB_BRACE, NULL, &g))
+		return -ENOENT;
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct task_saved *t;
+
+		/* one being written or not ours is skipped, not fatal here */
+		if (state_read(&one, g.gl_pathv[i], NULL, 0))
+			continue;
+		t = one.n ? realloc(s->tasks, (s->n + one.n) * sizeof(*t)) : s->tasks;
+		if (t) {
+			memcpy(t + s->n, one.tasks, one.n * sizeof(*t));
+			s->tasks = t;
+			s->n += one.n;
+		}
+		state_free(&one);
+	}
+	globfree(&g);
+	return 0;
 }
 
 int state_restore(const char *path, int verbose)

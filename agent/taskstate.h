@@ -10,6 +10,9 @@
 #define KVMRT_TASKSTATE_H
 
 #define CONTROL_STATE_DEFAULT "/run/kvmrt/control.state"
+/* every controller's, for top and export: the default one and those of
+ * kvmrt-control@NAME.service (/run/kvmrt/control-NAME.state) */
+#define CONTROL_STATE_GLOB "/run/kvmrt/control{,-*}.state"
 
 #include <linux/types.h>
 
@@ -81,6 +84,8 @@ int state_write(const struct state_file *s);
 int state_read(struct state_file *s, const char *path, char *why, size_t whylen);
 /* The same from buf (len bytes, not NUL-terminated). */
 int state_parse(struct state_file *s, const char *buf, size_t len, char *why, size_t whylen);
+/* The tasks of every controller's state file (CONTROL_STATE_GLOB) in s. */
+int state_read_all(struct state_file *s);
 /* Does the state list this thread (kvmrt control manages it)? */
 int state_manages(const struct state_file *s, __u32 tid);
 /* Is this thread boosted by kvmrt control now: managed and SCHED_FIFO? */

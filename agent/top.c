@@ -234,7 +234,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 	struct state_file st;
 	int i, j, k, n = 0;
 
-	if (state_read(&st, CONTROL_STATE_DEFAULT, NULL, 0))
+	if (state_read_all(&st))
 		memset(&st, 0, sizeof(st));
 
 	free(t->rows);

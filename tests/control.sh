@@ -340,6 +340,23 @@ assert boost in ("park", "yes"), rows[-1]
 print(f"BOOST {boost}, POLICY {rows[-1][5]}")
 PY
 
+# 9c. the same under a service instance's state file
+#     (kvmrt-control@ctl-inst.service: /run/kvmrt/control-ctl-inst.state)
+guest ctl-inst 4
+"$KVMRT" control --rt ctl-inst --cosched -d 2.5 --state /run/kvmrt/control-ctl-inst.state >/dev/null 2>&1 &
+cp=$!
+sleep 1.2
+"$KVMRT" top -b -n 2 -d 0.5 >"$TMP/top2.out" 2>&1
+wait $cp
+wait "$GPID"
+check "top: BOOST also from an instance's state file (control-NAME.state)" python3 - "$TMP/top2.out" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith("ctl-inst ")]
+assert rows and rows[-1][6] in ("park", "yes"), open(sys.argv[1]).read()
+print(f"BOOST {rows[-1][6]}")
+PY
+check "  ... and that state file gone at exit" test ! -e /run/kvmrt/control-ctl-inst.state
+
 # 10. unmodified QEMU (LAPIC timer firmware, 1000 ticks/s) as the client:
 #     its halting vCPU is parked, and every thread is restored at exit
 qemu-system-x86_64 -accel kvm -name "guest=ctl-qemu,debug-threads=on" \
