@@ -4,7 +4,9 @@
 #   make         build everything into build/
 #   make test    unit, BPF and end-to-end tests (root and /dev/kvm for the latter two)
 #   make demo    a 10 s kvmrt trace over kvmrt-guest, with a CPU hog for part of it
-#   make install DESTDIR= PREFIX=
+#   make install DESTDIR= PREFIX=   (the binaries, images, dashboards, man pages,
+#                units, completion: what the Debian package holds)
+#   make deb     the Debian package, built by dpkg-buildpackage into build/deb
 .DELETE_ON_ERROR:
 .SUFFIXES:
 
@@ -44,9 +46,10 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libcmocka-dev libncurses-dev libmicrohttpd-dev libyaml-dev libcrypt-dev \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
-	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev
+	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev \
+	debhelper lintian scdoc bash-completion man-db
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz install clean
+.PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz man install deb clean
 
 all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog $(OUT)/tests/vmm
 
@@ -81,11 +84,11 @@ $(OUT)/kvmrt.skel.h: $(OUT)/kvmrt.bpf.o
 
 $(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/agent
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
 
 $(OUT)/kvmrt: $(AGENT_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LIBS)
 
 # the guest: one real-mode image, three builds of its defaults
 $(OUT)/rtguest%.elf: guest/rtguest.S guest/guest_abi.h guest/rtguest.lds | $(OUT)
@@ -101,7 +104,7 @@ $(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
 
 $(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(OUT)/agent/latency.o $(OUT)/agent/json.o
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) guest/kvmrt-guest.c guest/image.S $(OUT)/agent/latency.o $(OUT)/agent/json.o -o $@ -lpthread -lm
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(INCLUDES) guest/kvmrt-guest.c guest/image.S $(OUT)/agent/latency.o $(OUT)/agent/json.o -o $@ -lpthread -lm
 
 # ---- benchmarks (not part of make test) ----
 $(OUT)/null.bpf.o: bench/null.bpf.c $(OUT)/vmlinux.h
@@ -176,7 +179,7 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e report top export control hostile scale btf_kernels fuzz
+E2E_SUITES := e2e report top export control hostile package scale btf_kernels fuzz
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc
@@ -191,10 +194,43 @@ demo: deps
 	$(MAKE) all
 	@bash guest/demo.sh
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kvmrt
-	install -m 755 $(OUT)/kvmrt $(OUT)/kvmrt-guest tools/kvmrt-record $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(DESTDIR)$(PREFIX)/share/kvmrt/
+# man pages from scdoc sources
+MAN_PAGES := $(patsubst man/%.scd,$(OUT)/man/%,$(wildcard man/*.scd))
+man: $(MAN_PAGES)
+$(OUT)/man/%: man/%.scd
+	$(Q)mkdir -p $(OUT)/man
+	$(call msg,SCDOC,$@)
+	$(Q)scdoc <$< >$@
+
+# PREFIX=/usr (the package) puts configuration in /etc and units in
+# /lib/systemd/system; another prefix keeps both under it
+BINDIR := $(PREFIX)/bin
+DATADIR := $(PREFIX)/share
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+UNIT_SUBST := sed -e 's|/usr/bin/|$(BINDIR)/|g' -e 's|/etc/|$(SYSCONFDIR)/|g'
+install: all man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/kvmrt $(DESTDIR)$(DATADIR)/man/man1 \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default $(DESTDIR)$(SYSCONFDIR)/kvmrt/control
+	install -m 755 $(OUT)/kvmrt $(OUT)/kvmrt-guest tools/kvmrt-record $(DESTDIR)$(BINDIR)/
+	install -m 644 $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin dashboards/kvmrt.json \
+		dashboards/alerts.yml $(DESTDIR)$(DATADIR)/kvmrt/
+	install -m 644 systemd/control-example.conf $(DESTDIR)$(DATADIR)/kvmrt/control.conf.example
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(DATADIR)/man/man1/
+	install -m 644 completions/* $(DESTDIR)$(DATADIR)/bash-completion/completions/
+	for u in kvmrt-export.service kvmrt-control@.service; do \
+		$(UNIT_SUBST) systemd/$$u >$(DESTDIR)$(UNITDIR)/$$u && chmod 644 $(DESTDIR)$(UNITDIR)/$$u; done
+	install -m 644 systemd/kvmrt.default $(DESTDIR)$(SYSCONFDIR)/default/kvmrt
+
+# the package, from a copy of the sources (its clean step would remove
+# build/): build/deb/kvmrt_VERSION_amd64.deb
+deb:
+	rm -rf $(OUT)/deb && mkdir -p $(OUT)/deb/src
+	tar --exclude=./build --exclude=./.git -cf - . | tar -C $(OUT)/deb/src -xf -
+	cd $(OUT)/deb/src && dpkg-buildpackage -us -uc -b >../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	@ls $(OUT)/deb/*.deb
 
 clean:
 	rm -rf $(OUT)
