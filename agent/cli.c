@@ -2,6 +2,7 @@
 /* Command-line conventions every subcommand shares. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@ int cli_number(const char *what, const char *arg, double lo, double hi, double *
 
 	errno = 0;
 	*out = strtod(arg, &end);
-	if (errno || end == arg || *end || *out < lo || *out > hi) {
+	if (errno || end == arg || *end || !isfinite(*out) || *out < lo || *out > hi) {
 		pr_err("invalid %s '%s': expected %g..%g", what, esc_str(arg), lo, hi);
 		return -EINVAL;
 	}
@@ -33,17 +34,21 @@ int cli_no_extra_args(const char *cmd, int argc, char **argv)
 
 int cli_output_check(const char *what, const char *path)
 {
-	int existed = !access(path, F_OK);
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	/* created here (and so removed again), or there and writable; a FIFO
+	 * with no reader yet is not waited for */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), created = fd >= 0;
 
-	if (fd < 0) {
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno != ENXIO) {
 		int err = -errno;
 
 		pr_err("%s %s: %s", what, esc_str(path), strerror(-err));
 		return err;
 	}
-	close(fd);
-	if (!existed)
+	if (fd >= 0)
+		close(fd);
+	if (created)
 		unlink(path); /* written at the end, by whoever opens it then */
 	return 0;
 }

@@ -326,8 +326,9 @@ static int start_guardian(struct control *ctl)
 		if (!stat(ctl->state_path, &sb)) {
 			int failed = state_restore(ctl->state_path, 0);
 
-			fprintf(stderr, "kvmrt-guardian: controller gone; restored%s\n",
-				failed ? " (with failures)" : "");
+			fprintf(stderr, "kvmrt-guardian: controller gone; %s\n",
+				failed < 0 ? "nothing restored: the state file is unreadable" :
+				failed	   ? "restored (with failures)" : "restored");
 		}
 		_exit(0);
 	}

