@@ -144,6 +144,7 @@ FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wno-unused-parameter
 FUZZ_OBJS := $(patsubst agent/%.c,$(OUT)/fuzz/obj/%.o,$(filter-out agent/main.c,$(AGENT_SRCS)))
+.SECONDARY: $(FUZZ_OBJS) # kept between runs, not intermediate
 $(OUT)/fuzz/obj:
 	$(Q)mkdir -p $@
 $(OUT)/fuzz/obj/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/fuzz/obj
