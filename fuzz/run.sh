@@ -25,8 +25,11 @@ for t in "$@"; do
 	# -max_len: a recording seed is a few kB; the rest are lines
 	build/fuzz/$t -max_total_time="$secs" -print_final_stats=1 -max_len=16384 \
 		-timeout=10 -rss_limit_mb=2048 -artifact_prefix="build/fuzz/crashes/$t-" \
-		"$work" "${seeds[@]}" >"$log" 2>&1
+		"$work" "${seeds[@]}" >"$log" 2>&1 &
+	pid=$!
+	wait $pid
 	rc=$?
+	rm -rf /dev/shm/kvmrt-fuzz-*-"$pid" # the target's files (fuzz.h: fuzz_dir)
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
 	cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
