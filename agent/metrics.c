@@ -13,56 +13,19 @@ const __u64 metrics_bounds_ns[METRICS_NBOUNDS] = {
 	10000000, 15000000, 20000000, 30000000, 50000000, 70000000, 100000000,
 };
 
-/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
-static int utf8_len(const unsigned char *p)
-{
-	int n, i;
-	unsigned int cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* overlong forms, surrogates, beyond Unicode */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return 0;
-	return n;
-}
-
 void metrics_escape(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	while (*p) {
-		int n = utf8_len(p);
-
+	for (; *p; p++) {
 		if (*p == '\\')
 			fputs("\\\\", f);
 		else if (*p == '"')
 			fputs("\\\"", f);
 		else if (*p == '\n')
 			fputs("\\n", f);
-		else if (!n)
-			fputs("\xef\xbf\xbd", f); /* U+FFFD */
 		else
-			fwrite(p, 1, n, f);
-		p += n ? n : 1;
+			fputc(*p, f);
 	}
 }
 

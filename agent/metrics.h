@@ -26,7 +26,8 @@ struct metrics_ctx {
 };
 
 /* Write a label value escaped for the exposition format: backslash, quote
- * and newline escaped, invalid UTF-8 replaced by U+FFFD. */
+ * and newline. A VM's name is already printable UTF-8 (escape.h, where it
+ * is read), so that is all a label needs. */
 void metrics_escape(FILE *f, const char *s);
 /* Count of values <= bound in a kvmrt histogram (whole buckets only). */
 __u64 metrics_cumulative(const struct kvmrt_hist *h, __u64 bound_ns);

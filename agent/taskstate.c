@@ -13,6 +13,7 @@
 #include <linux/sched/types.h>
 #include "escape.h"
 #include "log.h"
+#include "readfile.h"
 #include "taskstate.h"
 #include "vmreg.h"
 
@@ -305,9 +306,8 @@ int state_parse(struct state_file *s, const char *buf, size_t len, char *why, si
 int state_read(struct state_file *s, const char *path, char *why, size_t whylen)
 {
 	char *buf, dummy[8];
-	size_t n = 0, cap = 0;
-	FILE *f;
-	int err = 0;
+	size_t n;
+	int err;
 
 	memset(s, 0, sizeof(*s));
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -315,38 +315,15 @@ int state_read(struct state_file *s, const char *path, char *why, size_t whylen)
 		why = dummy;
 		whylen = sizeof(dummy);
 	}
-	f = fopen(path, "r");
-	if (!f) {
+	/* a state file is small: a line per thread, cpuset and IRQ */
+	buf = read_whole(path, STATE_MAX, &n);
+	if (!buf) {
 		err = -errno;
 		snprintf(why, whylen, "%s", strerror(-err));
 		return err;
 	}
-	/* a state file is small: a line per thread, cpuset and IRQ */
-	for (buf = NULL;;) {
-		size_t k;
-
-		if (n == cap) {
-			char *b = cap < STATE_MAX ? realloc(buf, cap = cap ? cap * 2 : 4096) : NULL;
-
-			if (!b) {
-				err = cap >= STATE_MAX ? -EFBIG : -ENOMEM;
-				break;
-			}
-			buf = b;
-		}
-		k = fread(buf + n, 1, cap - n, f);
-		n += k;
-		if (!k) {
-			err = ferror(f) ? -EIO : 0;
-			break;
-		}
-	}
-	if (err)
-		snprintf(why, whylen, "%s", strerror(-err));
-	else
-		err = state_parse(s, buf, n, why, whylen);
+	err = state_parse(s, buf, n, why, whylen);
 	free(buf);
-	fclose(f);
 	return err;
 }
 

@@ -9,30 +9,8 @@
 #include <gnutls/x509.h>
 #include "escape.h"
 #include "log.h"
+#include "readfile.h"
 #include "webcfg.h"
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) || (n = ftell(f)) < 0 || n > (1 << 20) || fseek(f, 0, SEEK_SET)) {
-		fclose(f);
-		errno = EINVAL;
-		return NULL;
-	}
-	buf = calloc(1, n + 1);
-	if (buf && fread(buf, 1, n, f) != (size_t)n) {
-		free(buf);
-		buf = NULL;
-		errno = EIO;
-	}
-	fclose(f);
-	return buf;
-}
 
 static const char *scalar(yaml_document_t *d, yaml_node_t *n)
 {
@@ -50,7 +28,7 @@ static char *load_rel(const char *cfg, const char *file)
 		snprintf(path, sizeof(path), "%s", file);
 	else
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - cfg), cfg, file);
-	return slurp(path);
+	return read_whole(path, 1 << 20, NULL);
 }
 
 /* "$2a$", "$2b$" or "$2y$", a two-digit cost 04..31, "$", then 53

@@ -324,36 +324,34 @@ PY
 check "--listen: promtool check metrics is clean" bash -c "promtool check metrics <$TMP/ctl.metrics"
 wait "$GPID"
 
-# 9b. kvmrt top's BOOST column (it reads the default state file): the hlt
-#     guest's vCPU parked at FIFO, or running boosted
-guest ctl-top 4
-"$KVMRT" control --rt ctl-top --cosched -d 2.5 >/dev/null 2>&1 &
-cp=$!
-sleep 1.2
-"$KVMRT" top -b -n 2 -d 0.5 >"$TMP/top.out" 2>&1
-wait $cp
-wait "$GPID"
-check "top: BOOST shows the managed vCPU parked (or boosted)" python3 - "$TMP/top.out" <<'PY'
+# 9b. kvmrt top's BOOST column (it reads every controller's state file):
+#     the hlt guest's vCPU parked at FIFO, or running boosted; under the
+#     default state file, and under a service instance's
+#     (kvmrt-control@ctl-inst.service: /run/kvmrt/control-ctl-inst.state)
+top_boost() { # NAME OUT [CONTROL ARGS...]
+	local name=$1 out=$2
+	shift 2
+	guest "$name" 4
+	"$KVMRT" control --rt "$name" --cosched -d 2.5 "$@" >/dev/null 2>&1 &
+	cp=$!
+	sleep 1.2
+	"$KVMRT" top -b -n 2 -d 0.5 >"$out" 2>&1
+	wait $cp
+	wait "$GPID"
+}
+top_boost ctl-top "$TMP/top.out"
+check "top: BOOST shows the managed vCPU parked (or boosted)" python3 - "$TMP/top.out" ctl-top <<'PY'
 import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.startswith("ctl-top ")]
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith(sys.argv[2] + " ")]
 assert rows, open(sys.argv[1]).read()
 boost = rows[-1][6]
 assert boost in ("park", "yes"), rows[-1]
 print(f"BOOST {boost}, POLICY {rows[-1][5]}")
 PY
-
-# 9c. the same under a service instance's state file
-#     (kvmrt-control@ctl-inst.service: /run/kvmrt/control-ctl-inst.state)
-guest ctl-inst 4
-"$KVMRT" control --rt ctl-inst --cosched -d 2.5 --state /run/kvmrt/control-ctl-inst.state >/dev/null 2>&1 &
-cp=$!
-sleep 1.2
-"$KVMRT" top -b -n 2 -d 0.5 >"$TMP/top2.out" 2>&1
-wait $cp
-wait "$GPID"
-check "top: BOOST also from an instance's state file (control-NAME.state)" python3 - "$TMP/top2.out" <<'PY'
+top_boost ctl-inst "$TMP/top2.out" --state /run/kvmrt/control-ctl-inst.state
+check "top: BOOST also from an instance's state file (control-NAME.state)" python3 - "$TMP/top2.out" ctl-inst <<'PY'
 import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.startswith("ctl-inst ")]
+rows = [l.split() for l in open(sys.argv[1]) if l.startswith(sys.argv[2] + " ")]
 assert rows and rows[-1][6] in ("park", "yes"), open(sys.argv[1]).read()
 print(f"BOOST {rows[-1][6]}")
 PY
