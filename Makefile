@@ -27,19 +27,22 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
-INCLUDES := -Iinclude -Iagent -Iguest -I$(OUT)
+# the layers, lowest first: shared (BPF and userspace), lib, collect, control, frontends
+SRC_DIRS := lib collect control frontends
+INCLUDES := $(patsubst %,-I%,shared $(SRC_DIRS)) -Iguest -I$(OUT)
 # libtracecmd's headers include libtracefs's and libtraceevent's
 TRACECMD_INC := -I/usr/include/trace-cmd -I/usr/include/tracefs -I/usr/include/traceevent
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) $(INCLUDES)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ishared -Iprobes -I$(OUT)
 
 # vmlinux.h from the running kernel's BTF; with KVM as a module, from the
 # kvm module's split BTF, which dumps the vmlinux types plus KVM's own.
 BTF_SRC := $(if $(wildcard /sys/kernel/btf/kvm),/sys/kernel/btf/kvm,/sys/kernel/btf/vmlinux)
 VMLINUX_H ?=
 
-AGENT_SRCS := $(wildcard agent/*.c)
-AGENT_OBJS := $(patsubst agent/%.c,$(OUT)/agent/%.o,$(AGENT_SRCS))
-AGENT_LIB_OBJS := $(filter-out $(OUT)/agent/main.o,$(AGENT_OBJS))
+AGENT_SRCS := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
+AGENT_HDRS := $(foreach d,shared $(SRC_DIRS),$(wildcard $(d)/*.h))
+AGENT_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(AGENT_SRCS))
+AGENT_LIB_OBJS := $(filter-out $(OUT)/obj/frontends/main.o,$(AGENT_OBJS))
 LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent -lgnutls
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
@@ -62,7 +65,7 @@ deps:
 		apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null; \
 	fi
 
-$(OUT) $(OUT)/agent $(OUT)/tests:
+$(OUT) $(OUT)/tests:
 	$(Q)mkdir -p $@
 
 ifeq ($(VMLINUX_H),)
@@ -74,7 +77,7 @@ $(OUT)/vmlinux.h: $(VMLINUX_H) | $(OUT)
 	$(Q)cp $< $@
 endif
 
-$(OUT)/kvmrt.bpf.o: bpf/kvmrt.bpf.c bpf/kvmrt.bpf.h $(wildcard include/*.h) $(OUT)/vmlinux.h
+$(OUT)/kvmrt.bpf.o: probes/kvmrt.bpf.c probes/kvmrt.bpf.h $(wildcard shared/*.h) $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -82,8 +85,9 @@ $(OUT)/kvmrt.skel.h: $(OUT)/kvmrt.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name kvmrt_bpf > $@
 
-$(OUT)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/agent
+$(OUT)/obj/%.o: %.c $(AGENT_HDRS) $(OUT)/kvmrt.skel.h
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
 
 $(OUT)/kvmrt: $(AGENT_OBJS)
@@ -102,9 +106,11 @@ $(OUT)/%.bin: $(OUT)/%.elf
 $(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
 	$(Q)cp $< $@
 
-$(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(OUT)/agent/latency.o $(OUT)/agent/json.o
+# the guest links only lib/: what it shares with the agent
+GUEST_LIB_OBJS := $(patsubst %,$(OUT)/obj/lib/%.o,latency json)
+$(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(GUEST_LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(INCLUDES) guest/kvmrt-guest.c guest/image.S $(OUT)/agent/latency.o $(OUT)/agent/json.o -o $@ -lpthread -lm
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Ilib -Ishared -Iguest -I$(OUT) guest/kvmrt-guest.c guest/image.S $(GUEST_LIB_OBJS) -o $@ -lpthread -lm
 
 # ---- benchmarks (not part of make test) ----
 $(OUT)/null.bpf.o: bench/null.bpf.c $(OUT)/vmlinux.h
@@ -128,11 +134,10 @@ study: all
 # ---- tests ----
 # kvmrt under ASan and UBSan, for fuzzing kvmrt report's readers
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
-ASAN_OBJS := $(patsubst agent/%.c,$(OUT)/asan/%.o,$(AGENT_SRCS))
-$(OUT)/asan:
-	$(Q)mkdir -p $@
-$(OUT)/asan/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/asan
+ASAN_OBJS := $(patsubst %.c,$(OUT)/asan/%.o,$(AGENT_SRCS))
+$(OUT)/asan/%.o: %.c $(AGENT_HDRS) $(OUT)/kvmrt.skel.h
 	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
 $(OUT)/asan/kvmrt: $(ASAN_OBJS)
 	$(call msg,LINK,$@)
@@ -143,12 +148,11 @@ $(OUT)/asan/kvmrt: $(ASAN_OBJS)
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wno-unused-parameter
-FUZZ_OBJS := $(patsubst agent/%.c,$(OUT)/fuzz/obj/%.o,$(filter-out agent/main.c,$(AGENT_SRCS)))
+FUZZ_OBJS := $(patsubst %.c,$(OUT)/fuzz/obj/%.o,$(filter-out frontends/main.c,$(AGENT_SRCS)))
 .SECONDARY: $(FUZZ_OBJS) # kept between runs, not intermediate
-$(OUT)/fuzz/obj:
-	$(Q)mkdir -p $@
-$(OUT)/fuzz/obj/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/*.h) $(OUT)/kvmrt.skel.h | $(OUT)/fuzz/obj
+$(OUT)/fuzz/obj/%.o: %.c $(AGENT_HDRS) $(OUT)/kvmrt.skel.h
 	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
 $(OUT)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS)
 	$(call msg,LINK,$@)
@@ -159,7 +163,7 @@ FUZZ_SECONDS ?= 600
 fuzz: $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-$(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(wildcard include/*.h) | $(OUT)/tests
+$(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) -o $@ -lcmocka $(LIBS)
 

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The storage shared/handlers.h runs over in userspace: what the BPF maps,
+ * per-CPU scratch and ring buffer are to the BPF programs, as hash tables of
+ * the same capacities. kvmrt report feeds it the events of a recording; the
+ * unit tests feed it event sequences written from the kernel's call order.
+ * Set the current event with kvs__event(), then call its on_*() handler.
+ */
+#ifndef KVMRT_STORE_H
+#define KVMRT_STORE_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "episode.h"
+
+/* One table: fixed-size keys, values allocated on insert, never removed
+ * (a recording is read once); full at max entries, as a BPF hash map. */
+struct kvs_table {
+	size_t key_size, val_size;
+	__u32 max, n, cap; /* cap: a power of two, at least 2 * max */
+	unsigned char *keys;
+	void **vals;
+};
+
+/* Called for every record the handlers submit (outliers, control, VMs). */
+typedef void (*kvs_record_fn)(void *ctx, const void *rec, size_t len);
+
+struct kvs {
+	/* the current event */
+	__u64 now;
+	__u64 current;	/* tgid << 32 | tid */
+	int kthread;
+	__u32 cpu;
+	int prev_runnable;
+	char prev_comm[KVMRT_COMM_LEN];
+	__u8 pio_value;
+	__u32 vcpu_id;		/* kvm_entry, kvm_exit, kvm_eoi */
+	__u32 exit_reason;	/* kvm_exit */
+	__u32 tsc_khz;		/* kvm_entry: the guest's TSC rate (kvmrt report: --tsc-khz) */
+	/* configuration, as the BPF programs' rodata */
+	__u64 threshold_ns;
+	int control;
+	int armed;
+	__u16 hint_port;
+	/* storage, as the maps */
+	struct kvs_table threads, vcpus, vms, injectors, rt_vcpus, exits, apicv;
+	struct kvmrt_cpu_ctx *cpus;
+	__u32 ncpus;
+	__u64 hits[P_NR];
+	__u64 lost;
+	kvs_record_fn on_record;
+	void *ctx;
+	union {
+		struct kvmrt_outlier outlier;
+		struct kvmrt_ctl_rec ctl;
+	} rec;
+	int rec_busy;
+};
+
+#define KVS_MAX_CPUS 8192
+
+int kvs__init(struct kvs *s, __u64 threshold_ns, kvs_record_fn fn, void *ctx);
+void kvs__free(struct kvs *s);
+/* The event about to be handled: its time, CPU and current task. Returns
+ * -1 for a CPU number beyond KVS_MAX_CPUS or out of memory. */
+int kvs__event(struct kvs *s, __u64 now, __u32 cpu, __u32 tgid, __u32 tid, int kthread);
+/* Tell the handlers about threads and helpers, as the agent does through
+ * the maps after reading /proc. */
+int kvs__add_thread(struct kvs *s, __u32 tid, __u32 tgid, __u32 vcpu);
+int kvs__add_injector(struct kvs *s, __u32 tid, __u32 tgid);
+int kvs__add_vm(struct kvs *s, __u32 tgid);
+int kvs_table__init(struct kvs_table *t, size_t key_size, size_t val_size, __u32 max);
+void kvs_table__free(struct kvs_table *t);
+void *kvs_table__get(const struct kvs_table *t, const void *key);
+/* The value for key, created zeroed if absent and not full (*added says
+ * which, if added is not NULL); NULL when full or out of memory. */
+void *kvs_table__add(struct kvs_table *t, const void *key, int *added);
+/* The i-th entry of a table (0 <= i < cap), or NULL for an empty slot. */
+void *kvs_table__at(const struct kvs_table *t, __u32 i, const void **key);
+
+/* The interface shared/handlers.h calls. */
+__u64 kvs_now(struct kvs *s);
+__u64 kvs_current(struct kvs *s);
+int kvs_current_kthread(struct kvs *s);
+__u32 kvs_cpu_id(struct kvs *s);
+int kvs_prev_runnable(struct kvs *s);
+void kvs_prev_comm(struct kvs *s, char *comm);
+__u8 kvs_pio_value(struct kvs *s);
+__u32 kvs_vcpu_id(struct kvs *s);
+__u32 kvs_exit_reason(struct kvs *s);
+__u32 kvs_tsc_khz(struct kvs *s);
+struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s);
+struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid);
+void kvs_tag_current(struct kvs *s);
+void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t);
+struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk, int create);
+int kvs_vm_known(struct kvs *s, __u32 tgid);
+int kvs_vm_add(struct kvs *s, __u32 tgid);
+__u32 *kvs_injector(struct kvs *s, __u32 tid);
+__u32 *kvs_rt_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk);
+struct kvmrt_exit_val *kvs_exit(struct kvs *s, const struct kvmrt_exit_key *k);
+struct kvmrt_apicv *kvs_apicv(struct kvs *s, __u32 tgid);
+void kvs_hit(struct kvs *s, __u32 prog);
+void kvs_lost(struct kvs *s);
+void *kvs_reserve(struct kvs *s, __u32 size);
+void kvs_submit(struct kvs *s, void *rec, enum kvs_wake wake);
+__u64 kvs_threshold(struct kvs *s);
+int kvs_control(struct kvs *s);
+int kvs_armed(struct kvs *s);
+__u16 kvs_hint_port(struct kvs *s);
+
+#include "handlers.h"
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kvmrt control: prioritization and co-scheduling of real-time vCPUs,
+ * driven by the measurements.
+ *
+ *   --prio N     SCHED_FIFO N (reset-on-fork) for the real-time vCPU
+ *                threads, for as long as control runs;
+ *   --cosched    their background policy until their guest has work: the
+ *                BPF side reports each injection for them at once, the
+ *                controller boosts the thread to SCHED_FIFO, and demotes it
+ *                once every interrupt ended (or the guest said idle) and a
+ *                grace period passed, never longer than the cap at once.
+ *
+ * Safety: every thread's state is saved to the state file before it is
+ * changed; a guardian process restores from that file if control dies
+ * without doing so itself; `--restore` does the same for a service
+ * manager's stop hook. Threads are identified by tid and start time before
+ * every change; a change made by someone else is reported and that thread
+ * left alone; RT throttling must be on.
+ *
+ * The controller's state, shared by its parts: rt_vcpus.c (the threads),
+ * guardian.c, loop.c (records and deadlines), adapt.c (--slo),
+ * control_metrics.c (--listen); the command itself is frontends/control.c.
+ */
+#ifndef KVMRT_CONTROLLER_H
+#define KVMRT_CONTROLLER_H
+
+#include <sched.h>
+#include <signal.h>
+#include "collector.h"
+#include "cosched.h"
+#include "cpuload.h"
+#include "httpd.h"
+#include "loader.h"
+#include "taskstate.h"
+
+#define CTL_MAX_RT 16
+#define CTL_DEFAULT_PRIO 50
+
+/* Where a reaction's time goes: the controller's wake-up (the record's
+ * notification, its scheduling), its reading up to the boost, and the
+ * sched_setattr itself. */
+enum { R_TOTAL, R_WAKE, R_READ, R_SET, R_NR };
+
+struct rt_vcpu {
+	char vm[VMREG_NAME_LEN];
+	__u32 vcpu;
+	int how;	/* how its thread was found (enum vcpu_how) */
+	struct task_saved saved;
+	__u64 last_t; /* time of its last control record */
+	struct cosched cs;
+	struct cosched_cfg cfg;	 /* its own: --slo adapts it */
+	struct cosched_adapt ad;
+	struct kvmrt_hist *prev; /* response and thread-wait histograms at the last adaptation */
+	struct cpuload load;	 /* its CPUs' use at the last adaptation */
+	__u64 capped_seen;	 /* cs.capped at the last adaptation */
+	/* since the last adaptation, for --slo: boosts for work after a
+	 * demotion, and those that came within twice the grace of it */
+	__u64 t_demoted;
+	__u64 iv_boosts, iv_caught, iv_work_boosts;
+	__u64 halted_seen, t_adapt; /* halted time and time at the last one */
+	int boosted;
+	int foreign; /* someone else changed it: hands off */
+};
+
+struct control {
+	const char *rt[CTL_MAX_RT];
+	int nrt;
+	int prio;
+	int cosched;
+	int static_prio;
+	__u64 slo_ns;
+	const char *shield_arg;
+	cpu_set_t shield;
+	struct cosched_cfg cfg;
+	unsigned int hint_port;
+	int dry_run;
+	int log;	/* -l: a line per change */
+	int restore;
+	double duration_s;
+	const char *state_path;
+
+	struct loader *l;	/* the BPF side, when loaded */
+	struct collector *c;
+	int loaded;
+	struct state_file st;
+	struct rt_vcpu *v;
+	int nv;
+	struct kvmrt_hist *reaction; /* [R_NR]: injection -> boost applied, and its parts */
+	__u64 t_woke;	/* when the controller last woke to read records */
+	int poll;	/* --poll: spin on the ring while a managed vCPU is demoted */
+	int guardian_fd;
+	const char *listen;
+	const char *web_config;
+	struct httpd http;
+	int serving;
+	int shielded;
+	__u64 shield_hold_until; /* --slo: a shield that did no good waits till then */
+	__u64 shield_hold_s;
+	__u64 throttle_gap_ns; /* RT throttling's off time per period */
+	__u64 t_start;
+	volatile sig_atomic_t *stop; /* set: the loops end */
+};
+
+static volatile sig_atomic_t exiting;
+
+
+/* rt_vcpus.c */
+/* Does every real-time VM have a thread for each of its vCPUs? */
+int control__all_threads_known(struct control *ctl, struct vmreg *reg);
+/* Find the real-time VMs (by name or pid) and their vCPU threads. */
+int control__resolve(struct control *ctl, struct vmreg *reg);
+int control__save_state(struct control *ctl);
+int control__still_ours(struct rt_vcpu *v, int prio);
+void control__publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted);
+int control__boost(struct control *ctl, struct rt_vcpu *v);
+int control__demote(struct control *ctl, struct rt_vcpu *v);
+
+/* guardian.c: started once the state file is written; ends with the
+ * controller (control__stop_guardian waits for it). */
+int control__start_guardian(struct control *ctl);
+void control__stop_guardian(struct control *ctl);
+
+/* loop.c */
+void control__act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, __u64 t_event,
+		  const char *why);
+void control__on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx);
+void control__cosched_loop(struct control *ctl, __u64 t_end);
+void control__static_loop(struct control *ctl, __u64 t_end);
+
+/* adapt.c */
+int control__apply_shield(struct control *ctl);
+__u64 control__rt_throttle_gap_ns(void);
+void control__adapt(struct control *ctl, __u64 now);
+
+/* control_metrics.c */
+void control__publish_metrics(struct control *ctl);
+
+/* frontends/control_opts.c */
+void control__usage(FILE *f);
+int control__parse_args(struct control *ctl, int argc, char **argv);
+
+#endif

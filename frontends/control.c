@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kvmrt control, the command: its checks, the plan, the setup (BPF side,
+ * state file, guardian, the controller's own placement), the run, the
+ * summary and the one way back. The parts: control/controller.h. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "clock.h"
+#include "commands.h"
+#include "escape.h"
+#include "kvmrt.skel.h"
+#include "latency.h"
+#include "log.h"
+#include "names.h"
+#include "session.h"
+#include "shield.h"
+#include "controller.h"
+#include "restore.h"
+
+static int rt_throttling_on(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/sched_rt_runtime_us", "r");
+	long v = -1;
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v >= 0;
+}
+
+static void print_plan(struct control *ctl)
+{
+	int i;
+
+	printf("kvmrt control plan%s:\n", ctl->dry_run ? " (dry run: nothing is changed)" : "");
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+
+		printf("  VM %s (pid %u) vCPU %u thread %u (found by %s%s): %s nice %d -> ", v->vm,
+		       v->saved.pid, v->vcpu, v->saved.tid, vmreg_how_str(v->how),
+		       v->saved.tid == v->saved.pid ? "; the VMM's main thread" : "",
+		       sched_policy_name(v->saved.policy), v->saved.nice);
+		if (ctl->cosched)
+			printf("SCHED_FIFO %d while it has work (injection%s) or sleeps, back after "
+			       "%.0f us, at most %.0f ms of running at once\n",
+			       ctl->prio, ctl->hint_port ? " or busy hint" : "",
+			       ctl->cfg.grace_ns / 1e3, ctl->cfg.cap_ns / 1e6);
+		else if (ctl->static_prio)
+			printf("SCHED_FIFO %d, reset-on-fork\n", ctl->prio);
+		else
+			printf("unchanged\n");
+	}
+	if (ctl->shield_arg) {
+		char hk[256];
+		struct cpuset_root r;
+		cpu_set_t h;
+
+		shield_housekeeping(&ctl->shield, &h);
+		shield_format(&h, hk, sizeof(hk));
+		if (shield_root(&r))
+			r.v2 = 0;
+		printf("  shield%s: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
+		       "%s, and the IRQs, to CPUs %s%s\n",
+		       ctl->slo_ns ? " (only if static priority does not hold the SLO)" : "",
+		       ctl->shield_arg, r.v2 ? "(a cgroup v2 partition: the kernel moves them)" :
+		       "of the root cpuset", hk, r.v2 ? "" : " (cpuset kvmrt.hk)");
+	}
+	if (ctl->slo_ns)
+		printf("  --slo %.0f us: each second, per vCPU, from its p99: the grace (%.0f us to "
+		       "%.0f ms), work boosts off while nothing contends for its CPUs, static "
+		       "priority%s; each step that pays more kept only if it does good\n",
+		       ctl->slo_ns / 1e3, ADAPT_GRACE_MIN_NS / 1e3, ADAPT_GRACE_MAX_NS / 1e6,
+		       ctl->shield_arg ? ", then the shield" : "");
+	if (ctl->poll)
+		printf("  controller: spins on the ring buffer while a vCPU is demoted (--poll), "
+		       "at its own policy; ");
+	else
+		printf("  controller: SCHED_FIFO %d; ", ctl->prio + 1);
+	printf("state file %s; RT throttling stays on\n", esc_str(ctl->state_path));
+}
+
+static const char *const reaction_part[R_NR] = { "total", "wake-up", "reading", "setattr" };
+
+static void summary(struct control *ctl, double secs)
+{
+	struct lat_summary rs;
+	int i;
+
+	printf("kvmrt control: %.1f s\n", secs);
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+
+		if (ctl->cosched)
+			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time, "
+			       "%llu sleeps parked, %llu interrupts found it parked, grace %.0f us%s%s%s\n",
+			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
+			       (unsigned long long)v->cs.capped,
+			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
+			       (unsigned long long)v->cs.parks, (unsigned long long)v->cs.parked_wakes,
+			       v->cfg.grace_ns / 1e3, v->ad.escalated ? ", escalated" : "",
+			       v->cfg.work_off ? ", work boosts off" : "",
+			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
+		else
+			printf("  VM %s vCPU %u: %s%s\n", v->vm, v->vcpu,
+			       ctl->static_prio ? "SCHED_FIFO" : "shielded",
+			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
+	}
+	if (ctl->cosched) {
+		int r;
+
+		lat_from_hist(&ctl->reaction[R_TOTAL], &rs);
+		printf("  reaction (injection -> boost applied): ");
+		if (rs.count) {
+			printf("%llu boosts, p50 %.1f us, p99 %.1f us, max %.1f us\n",
+			       (unsigned long long)rs.count, rs.p50_ns / 1e3, rs.p99_ns / 1e3,
+			       rs.max_ns / 1e3);
+			printf("  reaction parts, p50 / p99 / max us:");
+			for (r = R_WAKE; r < R_NR; r++) {
+				lat_from_hist(&ctl->reaction[r], &rs);
+				printf("%s %s %.1f / %.1f / %.1f", r == R_WAKE ? "" : ";",
+				       reaction_part[r], rs.p50_ns / 1e3, rs.p99_ns / 1e3,
+				       rs.max_ns / 1e3);
+			}
+			printf("\n");
+		} else {
+			printf("no boosts after injections (their vCPUs were parked, or had none)\n");
+		}
+	}
+	{
+		struct rusage ru;
+
+		if (!getrusage(RUSAGE_SELF, &ru))
+			printf("  controller CPU: %.2f%% of one CPU%s\n",
+			       100.0 * (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+					(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6) / secs,
+			       ctl->poll ? " (--poll)" : "");
+	}
+}
+
+/* Refused before anything is loaded or changed. */
+static int preflight(struct control *ctl)
+{
+	if (!rt_throttling_on()) {
+		pr_err("control: RT throttling is off (sched_rt_runtime_us = -1): refusing");
+		return -EPERM;
+	}
+	if (!access(ctl->state_path, F_OK)) {
+		pr_err("control: %s exists: another controller runs, or run 'kvmrt control "
+		       "--restore' first",
+		       esc_str(ctl->state_path));
+		return -EEXIST;
+	}
+	if (ctl->shield_arg && shield_check())
+		return -ENOTSUP;
+	return 0;
+}
+
+/* Find the vCPU threads, with the BPF side if co-scheduling or metrics
+ * need it, or if /proc alone does not name every vCPU thread (its events
+ * do); the BPF side stays up only if it is needed. */
+static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *reg)
+{
+	struct loader_opts lo = { 0 };
+	int need_bpf = !ctl->dry_run && (ctl->cosched || ctl->listen), err;
+	__u64 t0;
+
+	vmreg__init(reg, -1, -1, -1);
+	vmreg__scan(reg);
+	if (need_bpf || !control__all_threads_known(ctl, reg)) {
+		lo.hint_port = (__u16)ctl->hint_port;
+		lo.control = ctl->cosched;
+		if (session_open(ses, &lo, NULL, ctl, 0))
+			return -EIO;
+		ctl->loaded = 1;
+		/* a vCPU thread in guest code reads "running", not KVM_RUN:
+		 * give its events, or its next halt, up to 2 s */
+		t0 = mono_ns();
+		while (mono_ns() < t0 + 2000000000ULL &&
+		       !control__all_threads_known(ctl, &ses->c.reg)) {
+			collector__poll(&ses->c, 100);
+			collector__refresh(&ses->c);
+		}
+	}
+	err = control__resolve(ctl, ctl->loaded ? &ses->c.reg : reg);
+	if (ctl->loaded && !need_bpf) {
+		session_close(ses);
+		ctl->loaded = 0;
+	}
+	return err;
+}
+
+/* Everything a change needs, before the first: per-vCPU bookkeeping, the
+ * BPF side told which vCPUs to report, --listen, the state file on disk
+ * and the guardian watching. */
+static int prepare(struct control *ctl)
+{
+	char dir[256], *slash;
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s", ctl->state_path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = 0;
+		mkdir(dir, 0700);
+	}
+	snprintf(ctl->st.path, sizeof(ctl->st.path), "%s", ctl->state_path);
+	ctl->reaction = calloc(R_NR, sizeof(*ctl->reaction));
+	if (!ctl->reaction)
+		return -ENOMEM;
+	for (i = 0; i < ctl->nv; i++) {
+		ctl->v[i].cfg = ctl->cfg;
+		ctl->v[i].prev = calloc(2, sizeof(*ctl->v[i].prev));
+		if (!ctl->v[i].prev)
+			return -ENOMEM;
+	}
+	if (ctl->loaded && ctl->cosched) {
+		collector__on_ctl(ctl->c, control__on_ctl);
+		for (i = 0; i < ctl->nv; i++) {
+			struct kvmrt_vcpu_key k = { .tgid = ctl->v[i].saved.pid,
+						    .vcpu = ctl->v[i].vcpu };
+			__u32 managed = RT_VCPU_MANAGED;
+
+			bpf_map_update_elem(bpf_map__fd(ctl->l->skel->maps.rt_vcpus), &k, &managed,
+					    BPF_ANY);
+		}
+	}
+	if (ctl->listen) {
+		if (httpd_start(&ctl->http, ctl->listen, ctl->web_config))
+			return -EIO;
+		ctl->serving = 1;
+	}
+	if (control__save_state(ctl))
+		return -EIO;
+	return control__start_guardian(ctl);
+}
+
+/* The controller itself: above the vCPUs it boosts, and on a housekeeping
+ * CPU (one no real-time vCPU may run on). */
+static void place_controller(struct control *ctl)
+{
+	struct sched_param sp = { .sched_priority = ctl->prio + 1 };
+	cpu_set_t rtcpus, hk;
+	int i;
+
+	/* --poll spins: at FIFO it would starve its CPU */
+	if (!ctl->poll && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+		pr_warn("controller at SCHED_FIFO %d: %s", ctl->prio + 1, strerror(errno));
+	CPU_ZERO(&rtcpus);
+	if (ctl->shield_arg && !ctl->slo_ns) {
+		rtcpus = ctl->shield;
+	} else {
+		/* with --slo the shield may never come: where they run now */
+		for (i = 0; i < ctl->nv; i++) {
+			cpu_set_t a;
+
+			if (!sched_getaffinity(ctl->v[i].saved.tid, sizeof(a), &a))
+				CPU_OR(&rtcpus, &rtcpus, &a);
+		}
+		if (ctl->shield_arg)
+			CPU_OR(&rtcpus, &rtcpus, &ctl->shield);
+	}
+	shield_housekeeping(&rtcpus, &hk);
+	if (CPU_COUNT(&hk) && sched_setaffinity(0, sizeof(hk), &hk))
+		pr_warn("controller on housekeeping CPUs: %s", strerror(errno));
+	if (ctl->poll && !CPU_COUNT(&hk)) {
+		/* spinning where the boosted vCPUs run could stall demotions */
+		pr_warn("control: --poll: no housekeeping CPU (the vCPUs may run on all): "
+			"not polling");
+		ctl->poll = 0;
+		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+			pr_warn("controller at SCHED_FIFO %d: %s", ctl->prio + 1, strerror(errno));
+	}
+}
+
+/* The changes made at the start: the shield (without --slo, for which it
+ * is the last resort), static priority. A failed step: -1, and the caller
+ * rolls back the ones before it. */
+static int apply_start(struct control *ctl)
+{
+	int i;
+
+	if (ctl->shield_arg && !ctl->slo_ns && control__apply_shield(ctl)) {
+		pr_err("control: shield failed: rolling back");
+		return -1;
+	}
+	for (i = 0; ctl->static_prio && i < ctl->nv; i++) {
+		if (control__boost(ctl, &ctl->v[i])) {
+			pr_err("control: rolling back");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Until -d ends or a signal; then the summary. */
+static void run(struct control *ctl)
+{
+	__u64 t_end = 0;
+	int i;
+
+	ctl->t_start = mono_ns();
+	ctl->throttle_gap_ns = control__rt_throttle_gap_ns();
+	if (ctl->duration_s)
+		t_end = ctl->t_start + (__u64)(ctl->duration_s * 1e9);
+	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s%s)\n", ctl->nv,
+		ctl->nv == 1 ? "" : "s",
+		ctl->cosched ? "co-scheduling" : ctl->static_prio ? "static priority" : "no priority",
+		ctl->shield_arg ? ", shielded" : "");
+	if (ctl->cosched)
+		control__cosched_loop(ctl, t_end);
+	else
+		control__static_loop(ctl, t_end);
+	for (i = 0; i < ctl->nv; i++)
+		if (ctl->v[i].cs.state == CS_BOOSTED) /* still boosted at the end */
+			ctl->v[i].cs.boosted_ns += mono_ns() - ctl->v[i].cs.seg_start;
+	summary(ctl, (mono_ns() - ctl->t_start) / 1e9);
+}
+
+static void control_free(struct control *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nv; i++) {
+		free(ctl->v[i].prev);
+		task_unpin(&ctl->v[i].saved);
+	}
+	free(ctl->st.tasks);
+	free(ctl->st.moved);
+	free(ctl->st.irqs);
+	free(ctl->reaction);
+	free(ctl->v);
+}
+
+int cmd_control(int argc, char **argv)
+{
+	struct control ctl;
+	struct session ses;
+	struct vmreg reg;
+	int err, ret = 1;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.guardian_fd = -1;
+	ctl.stop = &session_stop;
+	err = control__parse_args(&ctl, argc, argv);
+	if (err)
+		return err < 0 ? 0 : err;
+	if (ctl.restore) {
+		/* a file it cannot read whole is one line on stderr, nothing done */
+		return control_restore(ctl.state_path, 1) ? 1 : 0;
+	}
+	if (preflight(&ctl))
+		return 1;
+	err = find_vcpus(&ctl, &ses, &reg);
+	/* where the controller's parts find the BPF side */
+	ctl.l = &ses.l;
+	ctl.c = &ses.c;
+	if (err)
+		goto out;
+	print_plan(&ctl);
+	if (ctl.dry_run) {
+		ret = 0;
+		goto out;
+	}
+	if (prepare(&ctl))
+		goto out;
+	session_catch_signals();
+	place_controller(&ctl);
+	if (!apply_start(&ctl)) {
+		run(&ctl);
+		ret = 0;
+	}
+	/* the one way back, the same the guardian and --restore take */
+	control__save_state(&ctl);
+	if (control_restore(ctl.state_path, 1))
+		ret = 1;
+out:
+	if (ctl.serving)
+		httpd_stop(&ctl.http);
+	if (ctl.loaded)
+		session_close(&ses);
+	control__stop_guardian(&ctl);
+	control_free(&ctl);
+	vmreg__free(&reg);
+	return ret;
+}

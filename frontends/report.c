@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmrt report: kvmrt trace's analysis from a recording (trace.dat or
+ * tracefs text), through the same handlers the BPF programs run
+ * (shared/handlers.h over collect/store.c), event by event.
+ *
+ * Two passes over the file, each one event at a time:
+ *  1. learn what the BPF programs read through kernel pointers and a
+ *     recording only shows by its effects: which hrtimer is which vCPU's
+ *     LAPIC timer (the vCPU thread that starts it, or wakes in its expiry)
+ *     and that timer's vector and vCPU (the injection that follows), which
+ *     threads run vCPUs, so which processes hold VMs;
+ *  2. hand every event to its handler, as the tracepoint would.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "escape.h"
+#include "clock.h"
+#include "commands.h"
+#include "log.h"
+#include "recording.h"
+#include "results.h"
+#include "session.h"
+#include "store.h"
+#include "vmreg.h"
+
+#define REPORT_MAX_TIMERS 4096
+#define TIMER_CANDIDATES 4
+#define REPORT_MAX_INJECTORS 4096
+
+/* A LAPIC timer's hrtimer, as pass 1 learned it. */
+struct timer_info {
+	__u32 cand[TIMER_CANDIDATES]; /* threads that armed it or woke in its expiry */
+	int ncand;
+	__u32 tid;	/* after pass 1: the first candidate that is a vCPU thread */
+	__u32 vcpu;
+	__s32 vector;	/* of the injection after an expiry, -1 until known */
+	int expect;	/* expired: its thread's next injection says its vector */
+};
+
+/* A thread, as pass 1 learned it. */
+struct thread_info {
+	int vcpu_thread; /* emitted an event only a vCPU thread emits */
+	__s32 vcpu;	/* from kvm_eoi, kvm_exit or kvm_entry; -1 none */
+	struct timer_info *timer; /* its LAPIC timer, once it is a vCPU thread */
+	struct timer_info *cand;  /* a timer it armed or woke for */
+	__s64 lvtt;	/* pass 2: the last LVT timer write seen, -1 none */
+};
+
+/* A thread the recording's comms name as a VM's: a vCPU thread by its
+ * VMM's naming, or a kernel thread that injects for it. */
+struct named_thread {
+	__u32 vm, tid, vcpu;
+	int injector;
+};
+
+/* Per CPU, pass 1: the LAPIC timer expiring there, and the last source
+ * event (kvm_set_irq, kvm_msi_set_irq, kvm_apic_ipi) in that context. */
+struct cpu_info {
+	struct timer_info *expiring;
+	__u64 src_t;
+	__u32 src_pid;
+};
+
+struct report {
+	struct results t;
+	const char *input;
+	__u32 tsc_khz;	/* --tsc-khz */
+	struct recording *rec;
+	struct kvs s;
+	struct kvs_table timers;  /* hrtimer address -> timer_info */
+	struct kvs_table threads; /* tid -> thread_info */
+	struct cpu_info *cpus;
+	__u32 ncpus;
+	__u32 *vms;	/* processes with a vCPU thread, sorted (pass 1) */
+	__u32 nvms;
+	struct named_thread *named; /* sorted by vm */
+	__u32 nnamed;
+	__u64 first_ts, last_ts, nevents;
+	__u64 timers_unnamed;	/* expiries whose vCPU the recording does not say */
+};
+
+static struct thread_info *thread_of(struct report *r, __u32 tid, int add)
+{
+	int added;
+	struct thread_info *th = add ? kvs_table__add(&r->threads, &tid, &added) :
+				       kvs_table__get(&r->threads, &tid);
+
+	if (th && add && added) {
+		th->vcpu = -1;
+		th->lvtt = -1;
+	}
+	return th;
+}
+
+static struct timer_info *timer_of(struct report *r, __u64 hrtimer, int add)
+{
+	int added;
+	struct timer_info *tm = add ? kvs_table__add(&r->timers, &hrtimer, &added) :
+				      kvs_table__get(&r->timers, &hrtimer);
+
+	if (tm && add && added)
+		tm->vector = -1;
+	return tm;
+}
+
+static struct cpu_info *cpu_of(struct report *r, __u32 cpu)
+{
+	if (cpu >= r->ncpus) {
+		struct cpu_info *c;
+		__u32 n = cpu + 1;
+
+		if (cpu >= KVS_MAX_CPUS || !(c = realloc(r->cpus, n * sizeof(*c))))
+			return NULL;
+		memset(c + r->ncpus, 0, (n - r->ncpus) * sizeof(*c));
+		r->cpus = c;
+		r->ncpus = n;
+	}
+	return &r->cpus[cpu];
+}
+
+/* Link a vCPU thread and the timer it is a candidate for, so that its
+ * next injections can name the timer's vector. */
+static void link_timer(struct thread_info *th, __u32 tid)
+{
+	if (th->vcpu_thread && th->cand && !th->timer && !th->cand->tid) {
+		th->cand->tid = tid;
+		th->timer = th->cand;
+	}
+}
+
+static void timer_candidate(struct report *r, struct timer_info *tm, __u32 tid)
+{
+	struct thread_info *th;
+	int i;
+
+	if (!tid)
+		return;
+	for (i = 0; i < tm->ncand; i++)
+		if (tm->cand[i] == tid)
+			return;
+	if (tm->ncand == TIMER_CANDIDATES)
+		return;
+	tm->cand[tm->ncand++] = tid;
+	th = thread_of(r, tid, 1);
+	if (th && !th->cand)
+		th->cand = tm;
+	if (th)
+		link_timer(th, tid);
+}
+
+/* An event only a vCPU thread emits, with its vCPU number if it has one. */
+static struct thread_info *vcpu_thread(struct report *r, __u32 tid, __s64 vcpu)
+{
+	struct thread_info *th = thread_of(r, tid, 1);
+
+	if (!th)
+		return NULL;
+	th->vcpu_thread = 1;
+	if (vcpu >= 0)
+		th->vcpu = (__s32)vcpu;
+	link_timer(th, tid);
+	return th;
+}
+
+/* Pass 1: one event. */
+static void learn(struct report *r, const struct rec_event *e)
+{
+	struct cpu_info *c = cpu_of(r, e->cpu);
+	struct thread_info *th;
+	struct timer_info *tm;
+
+	if (!c)
+		return;
+	switch (e->kind) {
+	case P_KVM_EOI: /* apicid is apic->vcpu->vcpu_id */
+	case P_KVM_PV_EOI:
+	case P_KVM_EXIT: /* a[0] -1: a kernel whose kvm_exit has no vcpu */
+	case P_KVM_ENTRY:
+		vcpu_thread(r, e->pid, e->a[0]);
+		break;
+	case P_KVM_VCPU_WAKEUP:
+	case P_KVM_INJ_VIRQ:
+		vcpu_thread(r, e->pid, -1);
+		break;
+	case P_KVM_SET_IRQ:
+	case P_KVM_MSI_SET_IRQ:
+	case P_KVM_APIC_IPI:
+		c->src_t = e->ts;
+		c->src_pid = e->pid;
+		break;
+	case RK_HRTIMER_START:
+		/* armed by its vCPU thread (start_sw_timer, migration), or
+		 * re-armed in the hard irq (periodic) over whatever ran: only
+		 * candidates, the vCPU thread among them chosen after pass 1 */
+		if (e->a[1] && e->hardirq <= 0 && (tm = timer_of(r, (__u64)e->a[0], 1)))
+			timer_candidate(r, tm, e->pid);
+		break;
+	case P_HRTIMER_EXPIRE_ENTRY:
+		c->expiring = e->a[1] ? timer_of(r, (__u64)e->a[0], 1) : NULL;
+		if (c->expiring)
+			c->expiring->expect = 1;
+		break;
+	case RK_HRTIMER_EXPIRE_EXIT:
+		c->expiring = NULL;
+		break;
+	case P_SCHED_WAKING:
+		/* apic_timer_fn -> kvm_vcpu_kick wakes its halted vCPU thread */
+		if (c->expiring && e->hardirq != 0)
+			timer_candidate(r, c->expiring, (__u32)e->a[0]);
+		c->expiring = NULL;
+		break;
+	case P_KVM_APIC_ACCEPT_IRQ:
+		/* the first injection in a thread after an expiry of its
+		 * timer, not named by a source event just before (an IPI, an
+		 * MSI), to its own vCPU: the timer's
+		 * (kvm_inject_apic_timer_irqs -> kvm_apic_local_deliver) */
+		th = thread_of(r, e->pid, 0);
+		tm = th ? th->timer : NULL;
+		if (!tm || !tm->expect ||
+		    (c->src_pid == e->pid && e->ts - c->src_t <= SRC_FRESH_NS) ||
+		    (th->vcpu >= 0 && e->a[0] != th->vcpu))
+			break;
+		tm->expect = 0;
+		if (tm->vector < 0) {
+			tm->vector = (__s32)(e->a[2] & 0xff);
+			tm->vcpu = (__u32)e->a[0];
+		}
+		break;
+	}
+}
+
+/* After pass 1: each timer's thread, the first candidate that is a vCPU
+ * thread (a periodic re-arm's candidate may be any task). */
+static void resolve_timers(struct report *r)
+{
+	__u32 i;
+	int j;
+
+	for (i = 0; i < r->timers.cap; i++) {
+		struct timer_info *tm = kvs_table__at(&r->timers, i, NULL);
+
+		if (!tm)
+			continue;
+		tm->tid = 0;
+		for (j = 0; j < tm->ncand && !tm->tid; j++) {
+			struct thread_info *th = thread_of(r, tm->cand[j], 0);
+
+			if (th && th->vcpu_thread)
+				tm->tid = tm->cand[j];
+		}
+	}
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_named(const void *a, const void *b)
+{
+	return cmp_u32(&((const struct named_thread *)a)->vm, &((const struct named_thread *)b)->vm);
+}
+
+/* After pass 1: the processes that hold a VM, and the threads their
+ * comms name as theirs. */
+static int find_vms(struct report *r)
+{
+	__u32 i, n = 0, pid, id, cap = r->threads.n + 1;
+	const void *key;
+	__s64 tgid;
+
+	r->vms = calloc(cap, sizeof(*r->vms));
+	if (!r->vms)
+		return -ENOMEM;
+	for (i = 0; i < r->threads.cap; i++) {
+		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
+
+		if (!th || !th->vcpu_thread)
+			continue;
+		tgid = rec_tgid(r->rec, *(const __u32 *)key);
+		if (tgid > 0)
+			r->vms[n++] = (__u32)tgid;
+	}
+	qsort(r->vms, n, sizeof(*r->vms), cmp_u32);
+	for (i = 0; i < n; i++)
+		if (!r->nvms || r->vms[r->nvms - 1] != r->vms[i])
+			r->vms[r->nvms++] = r->vms[i];
+	for (i = 0; i < r->rec->tasks.cap; i++) {
+		const char *comm = rec_task_at(r->rec, i, &pid, &tgid);
+		struct named_thread nt = { .tid = pid };
+
+		if (!comm || !comm[0])
+			continue;
+		if (tgid > 0 && vmreg_parse_vcpu_comm(comm, &id)) {
+			nt.vm = (__u32)tgid;
+			nt.vcpu = id;
+		} else if (vmreg_parse_injector_comm(comm, &id)) {
+			nt.vm = id;
+			nt.injector = 1;
+		} else {
+			continue;
+		}
+		if (r->nnamed % 64 == 0) {
+			struct named_thread *p = realloc(r->named, (r->nnamed + 64) * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			r->named = p;
+		}
+		if (r->nnamed < KVMRT_MAX_THREADS + REPORT_MAX_INJECTORS)
+			r->named[r->nnamed++] = nt;
+	}
+	qsort(r->named, r->nnamed, sizeof(*r->named), cmp_named);
+	return 0;
+}
+
+static int is_vm(struct report *r, __u32 tgid)
+{
+	return bsearch(&tgid, r->vms, r->nvms, sizeof(*r->vms), cmp_u32) != NULL;
+}
+
+/* A process seen with a VM for the first time: what kvmrt's registry reads
+ * from /proc, from the recording's comms instead: vCPU threads by name,
+ * the kernel threads that inject for it (vmreg.c). */
+static void register_vm(struct report *r, __u32 vm)
+{
+	__u32 lo = 0, hi = r->nnamed, i;
+
+	while (lo < hi) { /* the first entry of vm */
+		__u32 mid = lo + (hi - lo) / 2;
+
+		if (r->named[mid].vm < vm)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (i = lo; i < r->nnamed && r->named[i].vm == vm; i++) {
+		if (r->named[i].injector)
+			kvs__add_injector(&r->s, r->named[i].tid, vm);
+		else
+			kvs__add_thread(&r->s, r->named[i].tid, vm, r->named[i].vcpu);
+	}
+}
+
+static void on_record(void *ctx, const void *rec, size_t len)
+{
+	struct report *r = ctx;
+	const struct kvmrt_ctl_rec *c = rec;
+
+	if (c->type == REC_VM)
+		register_vm(r, c->tgid);
+	else if (c->type == REC_OUTLIER && len >= sizeof(struct kvmrt_outlier))
+		results__outlier(&r->t, rec);
+}
+
+/* An expiring LAPIC timer, as the BPF program reads it from its kvm_lapic. */
+static void lapic_timer(struct report *r, const struct rec_event *e)
+{
+	struct timer_info *tm = timer_of(r, (__u64)e->a[0], 0);
+	struct thread_info *th = tm && tm->tid ? thread_of(r, tm->tid, 0) : NULL;
+	__s64 tgid = th ? rec_tgid(r->rec, tm->tid) : -1, lvtt;
+
+	if (!e->a[1])
+		return; /* another hrtimer: the program leaves at once */
+	lvtt = th && th->lvtt >= 0 ? th->lvtt : tm ? tm->vector : -1;
+	if (!th || tgid <= 0 || lvtt < 0) {
+		r->timers_unnamed++;
+		kvs_hit(&r->s, P_HRTIMER_EXPIRE_ENTRY); /* the program ran */
+		return;
+	}
+	on_lapic_timer(&r->s, (__u32)tgid, tm->tid, th->vcpu >= 0 ? (__u32)th->vcpu : tm->vcpu,
+		       (__u32)lvtt);
+}
+
+/* Pass 2: one event to its handler. */
+static void handle(struct report *r, const struct rec_event *e)
+{
+	struct kvs *s = &r->s;
+	__u32 tgid = e->tgid >= 0 ? (__u32)e->tgid : e->pid; /* a kernel thread's is its pid */
+	int kthread = e->pid == 0 || !is_vm(r, tgid);
+
+	if (kvs__event(s, e->ts, e->cpu, tgid, e->pid, kthread))
+		return;
+	switch (e->kind) {
+	case P_KVM_SET_IRQ:
+		on_kvm_set_irq(s, (int)e->a[1]);
+		break;
+	case P_KVM_MSI_SET_IRQ:
+		on_kvm_msi_set_irq(s);
+		break;
+	case P_KVM_IOAPIC_SET_IRQ:
+		on_kvm_ioapic_set_irq(s);
+		break;
+	case P_KVM_APIC_IPI:
+		on_kvm_apic_ipi(s);
+		break;
+	case P_KVM_PIC_SET_IRQ:
+		on_kvm_pic_set_irq(s, (__u8)e->a[0], (__u8)e->a[1],
+				   e->a[2] ? (__u8)(1 << (e->a[1] & 7)) : 0, (int)e->a[3]);
+		break;
+	case P_KVM_APIC_ACCEPT_IRQ:
+		on_kvm_apic_accept_irq(s, (__u32)e->a[0], (__u32)e->a[1], (__u32)e->a[2]);
+		break;
+	case P_HRTIMER_EXPIRE_ENTRY:
+		lapic_timer(r, e);
+		break;
+	case P_SCHED_WAKING:
+		on_sched_waking(s, (__u32)e->a[0]);
+		break;
+	case P_SCHED_SWITCH:
+		s->prev_runnable = (int)e->a[1];
+		memcpy(s->prev_comm, e->tcomm, KVMRT_COMM_LEN);
+		on_sched_switch(s, (__u32)e->a[0], (__u32)e->a[2]);
+		break;
+	case P_KVM_VCPU_WAKEUP:
+		on_kvm_vcpu_wakeup(s, (__u64)e->a[0]);
+		break;
+	case P_KVM_INJ_VIRQ:
+		on_kvm_inj_virq(s, (__u32)e->a[0]);
+		break;
+	case P_KVM_ENTRY:
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_entry(s);
+		break;
+	case P_KVM_EXIT:
+		if (e->a[0] < 0) { /* before 5.11: no vcpu in kvm_exit */
+			struct thread_info *th = thread_of(r, e->pid, 0);
+
+			if (!th || th->vcpu < 0)
+				break;
+			s->vcpu_id = (__u32)th->vcpu;
+		} else {
+			s->vcpu_id = (__u32)e->a[0];
+		}
+		s->exit_reason = (__u32)e->a[2];
+		on_kvm_exit(s, (__u32)e->a[1]);
+		break;
+	case P_KVM_EOI:
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_eoi(s, (int)e->a[1]);
+		break;
+	case P_KVM_ACK_IRQ:
+		on_kvm_ack_irq(s, (__u32)e->a[0], (__u32)e->a[1]);
+		break;
+	case P_KVM_APICV_ACCEPT_IRQ:
+		on_kvm_apicv_accept_irq(s, (__u32)e->a[0], (__u32)e->a[2]);
+		break;
+	case P_KVM_PV_EOI:
+		s->vcpu_id = (__u32)e->a[0];
+		on_kvm_pv_eoi(s, (int)e->a[1]);
+		break;
+	case P_KVM_WAIT_LAPIC_EXPIRE:
+		on_kvm_wait_lapic_expire(s, (__u32)e->a[0], e->a[1]);
+		break;
+	case P_KVM_APICV_INHIBIT_CHANGED:
+		on_kvm_apicv_inhibit_changed(s, (__u64)e->a[2]);
+		break;
+	case P_KVM_PIO:
+		s->pio_value = (__u8)e->a[2];
+		on_kvm_pio(s, (__u32)e->a[0], (__u32)e->a[1]);
+		break;
+	case RK_KVM_APIC:
+		/* the LVT timer's vector and mask, as the register page holds them */
+		if (e->a[0] && e->a[1] == 0x320) {
+			struct thread_info *th = thread_of(r, e->pid, 0);
+
+			if (th)
+				th->lvtt = e->a[2] & 0xffffffff;
+		}
+		break;
+	}
+}
+
+/* What the latency model cannot do without. A trace.dat says which events
+ * were enabled (their formats); text only shows those that fired, and on
+ * some hosts the end of interrupt never does (APICv, AVIC: virtual EOI)
+ * nor the LAPIC timer's hrtimer (VMX's preemption timer): those two are
+ * asked of a trace.dat only. */
+static const struct {
+	int kinds[2];
+	const char *what;
+	int dat_only;
+} needed[] = {
+	{ { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, "kvm:kvm_apic_accept_irq", 0 },
+	{ { P_SCHED_SWITCH, -1 }, "sched:sched_switch", 0 },
+	{ { P_SCHED_WAKING, -1 }, "sched:sched_waking", 0 },
+	{ { P_KVM_EOI, P_KVM_ACK_IRQ }, "kvm:kvm_eoi", 1 },
+	{ { P_HRTIMER_EXPIRE_ENTRY, -1 }, "timer:hrtimer_expire_entry", 1 },
+};
+
+static int check_recording(struct report *r)
+{
+	int dat = !strcmp(recording__format(r->rec), "trace.dat");
+	char missing[256] = "";
+	unsigned int i;
+
+	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
+		if ((needed[i].dat_only && !dat) || recording__has(r->rec, needed[i].kinds[0]) ||
+		    (needed[i].kinds[1] >= 0 && recording__has(r->rec, needed[i].kinds[1])))
+			continue;
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
+			 missing[0] ? ", " : "", needed[i].what);
+	}
+	if (missing[0]) {
+		pr_err("%s: the recording lacks events: %s (record as the README says)", esc_str(r->input),
+		       missing);
+		return -1;
+	}
+	if (!recording__has_tgids(r->rec)) {
+		pr_err("%s: the recording has no tgids (record with options/record-tgid and, for "
+		       "trace.dat, the README's kvmrt-tgids lines)",
+		       esc_str(r->input));
+		return -1;
+	}
+	return 0;
+}
+
+static int read_pass(struct report *r, int pass)
+{
+	struct rec_event e;
+	char err[256];
+	int ret;
+
+	if (pass == 2 && recording__rewind(r->rec, err, sizeof(err))) {
+		pr_err("%s: %s", esc_str(r->input), err);
+		return -1;
+	}
+	while ((ret = recording__next(r->rec, &e, err, sizeof(err))) > 0) {
+		if (pass == 1) {
+			if (!r->nevents++)
+				r->first_ts = e.ts;
+			r->last_ts = e.ts;
+			learn(r, &e);
+		} else {
+			handle(r, &e);
+		}
+	}
+	if (ret < 0) {
+		pr_err("%s: %s", esc_str(r->input), err);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *vm_name(void *ctx, __u32 pid)
+{
+	struct report *r = ctx;
+	const char *comm = rec_comm(r->rec, pid);
+	static char buf[4 * KVMRT_COMM_LEN + 1];
+
+	if (comm) /* the recording's, so escaped as a live VM's name is */
+		return esc(buf, sizeof(buf), comm, strnlen(comm, KVMRT_COMM_LEN));
+	snprintf(buf, sizeof(buf), "pid-%u", pid);
+	return buf;
+}
+
+/* The store's tables as the snapshot the printing reads (the collector
+ * does the same from the BPF maps): VMs the handlers know, their vCPUs. */
+static int build_snapshot(struct report *r, struct snapshot *snap)
+{
+	const struct kvs_table *t;
+	const void *key;
+	__u32 i;
+
+	memset(snap, 0, sizeof(*snap));
+	t = &r->s.vms;
+	for (i = 0; i < t->cap; i++) {
+		struct vm_stats *vm;
+
+		if (!kvs_table__at(t, i, &key))
+			continue;
+		vm = snapshot__add_vm(snap, *(const __u32 *)key);
+		if (!vm)
+			return -ENOMEM;
+		snprintf(vm->name, sizeof(vm->name), "%s", vm_name(r, vm->pid));
+		vm->alive = 1;
+	}
+	t = &r->s.vcpus;
+	for (i = 0; i < t->cap; i++) {
+		const struct kvmrt_vcpu_key *vk;
+		const struct kvmrt_vcpu_state *st;
+		struct vm_stats *vm;
+		struct vcpu_stats *v;
+
+		st = kvs_table__at(t, i, &key);
+		vk = key;
+		if (!st || !(vm = snapshot__vm(snap, vk->tgid)))
+			continue; /* injections for processes that are no VM: noise */
+		v = snapshot__add_vcpu(vm, vk->vcpu);
+		if (!v)
+			return -ENOMEM;
+		memcpy(v->h, st->h, sizeof(v->h));
+		v->c = st->c;
+		v->tid = st->tid;
+	}
+	t = &r->s.exits;
+	for (i = 0; i < t->cap; i++) {
+		const struct kvmrt_exit_key *ek;
+		const struct kvmrt_exit_val *x = kvs_table__at(t, i, &key);
+		struct vm_stats *vm;
+		struct vcpu_stats *v;
+		struct exit_stat *es;
+
+		ek = key;
+		if (!x || !(vm = snapshot__vm(snap, ek->vk.tgid)) ||
+		    !(v = snapshot__add_vcpu(vm, ek->vk.vcpu)))
+			continue;
+		es = realloc(v->exits, (v->nexits + 1) * sizeof(*es));
+		if (!es)
+			return -ENOMEM;
+		v->exits = es;
+		es[v->nexits++] = (struct exit_stat){ .isa = ek->isa, .reason = ek->reason,
+						      .count = x->count, .sum_ns = x->sum_ns };
+	}
+	t = &r->s.apicv;
+	for (i = 0; i < t->cap; i++) {
+		const struct kvmrt_apicv *a = kvs_table__at(t, i, &key);
+		struct vm_stats *vm;
+
+		if (a && (vm = snapshot__vm(snap, *(const __u32 *)key)))
+			vm->apicv = *a;
+	}
+	memcpy(snap->hits, r->s.hits, sizeof(snap->hits));
+	snap->lost = r->s.lost + r->rec->lost; /* the recording's own, and the store's */
+	snapshot__sort(snap);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kvmrt report -i FILE [OPTIONS]\n"
+		   "kvmrt trace's analysis from a recording: a trace-cmd trace.dat or tracefs\n"
+		   "text (the trace file, with options/record-tgid). README: how to record.\n\n"
+		   "  -i, --input FILE       the recording\n"
+		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
+		   "                         cycles (a recording does not hold it; without it\n"
+		   "                         timer lateness is not reported)\n" RESULTS_USAGE SESSION_USAGE);
+}
+
+static int parse_args(struct report *r, int argc, char **argv)
+{
+	enum { OPT_TSC_KHZ = RESULTS_OPT_LAST + 1 };
+	static const struct option longopts[] = {
+		{ "input", required_argument, NULL, 'i' },
+		{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },
+		RESULTS_LONGOPTS,
+		SESSION_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	results_opts_init(&r->t.o);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "i:" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+		int ropt = results_option(&r->t.o, c, optarg), so = session_option(c, usage);
+
+		if (ropt < 0)
+			return ropt == -EIO ? 1 : 2; /* an output it cannot write; a bad value */
+		if (so < 0)
+			return -1;
+		if (ropt || so)
+			continue;
+		switch (c) {
+		case 'i':
+			r->input = optarg;
+			break;
+		case OPT_TSC_KHZ: {
+			double khz;
+
+			if (cli_number("--tsc-khz", optarg, 1, 100000000, &khz))
+				return 2;
+			r->tsc_khz = (__u32)khz;
+			break;
+		}
+		default:
+			return 2;
+		}
+	}
+	if (cli_no_extra_args("report", argc, argv))
+		return 2;
+	if (!r->input) {
+		pr_err("report: -i FILE is required (a trace.dat or tracefs text recording)");
+		return 2;
+	}
+	return 0;
+}
+
+static void report_free(struct report *r)
+{
+	recording__close(r->rec);
+	kvs__free(&r->s);
+	results__free(&r->t);
+	kvs_table__free(&r->timers);
+	kvs_table__free(&r->threads);
+	free(r->cpus);
+	free(r->vms);
+	free(r->named);
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report r = { 0 };
+	struct snapshot snap;
+	char err[256];
+	__u64 t0 = mono_ns();
+	int i, ret;
+
+	ret = parse_args(&r, argc, argv);
+	if (ret)
+		return ret < 0 ? 0 : ret;
+	r.rec = recording__open(r.input, err, sizeof(err));
+	if (!r.rec) {
+		pr_err("%s", err);
+		return 1;
+	}
+	if (kvs_table__init(&r.timers, sizeof(__u64), sizeof(struct timer_info), REPORT_MAX_TIMERS) ||
+	    kvs_table__init(&r.threads, sizeof(__u32), sizeof(struct thread_info), KVMRT_MAX_THREADS) ||
+	    results__init(&r.t, "kvmrt report") ||
+	    kvs__init(&r.s, r.t.o.threshold_ns, on_record, &r)) {
+		pr_err("out of memory");
+		report_free(&r);
+		return 1;
+	}
+	r.s.tsc_khz = r.tsc_khz; /* as a kvm_entry would read it */
+	r.t.vm_name = vm_name;
+	r.t.name_ctx = &r;
+	/* pass 1 reads it all: a bad file fails here, before any output */
+	if (read_pass(&r, 1) || check_recording(&r) || find_vms(&r)) {
+		report_free(&r);
+		return 1;
+	}
+	resolve_timers(&r);
+	if (read_pass(&r, 2)) {
+		report_free(&r);
+		return 1;
+	}
+	for (i = 0; i < P_NR; i++) {
+		r.t.attached[i] = recording__has(r.rec, i);
+		r.t.prog_mode[i] = r.t.attached[i] ? "recorded" : "off";
+	}
+	if (!r.t.o.quiet) {
+		double secs = (mono_ns() - t0) / 1e9;
+
+		fprintf(stderr, "kvmrt: %s: %llu records read twice in %.2f s (%.0f/s), %llu kvmrt reads\n",
+			recording__format(r.rec), (unsigned long long)r.rec->records / 2, secs,
+			secs > 0 ? r.rec->records / secs : 0.0, (unsigned long long)r.nevents);
+	}
+	if (r.timers_unnamed)
+		pr_warn("%llu LAPIC timer expiries whose vCPU or vector the recording does not show "
+			"were left out",
+			(unsigned long long)r.timers_unnamed);
+	if (build_snapshot(&r, &snap)) {
+		pr_err("out of memory");
+		report_free(&r);
+		return 1;
+	}
+	ret = results__print(&r.t, &snap, (r.last_ts - r.first_ts) / 1e9);
+	snapshot__free(&snap);
+	report_free(&r);
+	return ret;
+}

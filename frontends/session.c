@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "log.h"
+#include "session.h"
+
+volatile sig_atomic_t session_stop;
+
+static void on_signal(int sig)
+{
+	session_stop = 1;
+}
+
+void session_catch_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int session_option(int c, void (*usage)(FILE *f))
+{
+	if (c == 'v') {
+		log_level = LOG_DEBUG;
+		return 1;
+	}
+	if (c == SESSION_OPT_HELP) {
+		usage(stdout);
+		return -1;
+	}
+	return 0;
+}
+
+int session_open(struct session *s, const struct loader_opts *lo, outlier_fn fn, void *ctx,
+		 int bpf_stats)
+{
+	s->stats_fd = -1;
+	if (bpf_stats) {
+		s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (s->stats_fd < 0)
+			pr_warn("enable BPF run-time stats: %s", strerror(-s->stats_fd));
+	}
+	if (loader__open_load_attach(&s->l, lo))
+		goto fail;
+	if (collector__init(&s->c, &s->l, fn, ctx)) {
+		loader__destroy(&s->l);
+		goto fail;
+	}
+	return 0;
+fail:
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	s->stats_fd = -1;
+	return -1;
+}
+
+void session_close(struct session *s)
+{
+	collector__destroy(&s->c);
+	loader__destroy(&s->l);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	s->stats_fd = -1;
+}

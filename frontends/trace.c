@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kvmrt trace: one-shot tracing of guest interrupt latency. Runs for -d
+ * seconds or until Ctrl-C, prints outliers as they happen (-T), and at the
+ * end a report per VM and vCPU (text, or one JSON document), with an SLO
+ * verdict in the exit status (--slo).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "clock.h"
+#include "collector.h"
+#include "commands.h"
+#include "episode.h"
+#include "filter.h"
+#include "latency.h"
+#include "log.h"
+#include "results.h"
+#include "session.h"
+
+struct trace_opts {
+	double duration_s;
+	int bpf_stats;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: kvmrt trace [OPTIONS]\n"
+		   "Measure guest interrupt latency per VM and vCPU, then report.\n\n"
+		   "  -d, --duration SEC     trace for SEC seconds (default: until Ctrl-C)\n" RESULTS_USAGE
+		   "      --bpf-stats        measure the BPF programs' own cost (JSON: bpf_stats)\n"
+		   SESSION_USAGE);
+}
+
+static int parse_args(struct trace_opts *o, struct results_opts *ro, int argc, char **argv)
+{
+	enum { OPT_BPF_STATS = RESULTS_OPT_LAST + 1 };
+	static const struct option longopts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		RESULTS_LONGOPTS,
+		{ "bpf-stats", no_argument, NULL, OPT_BPF_STATS },
+		SESSION_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	results_opts_init(ro);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+		int ropt = results_option(ro, c, optarg), so = session_option(c, usage);
+
+		if (ropt < 0)
+			return ropt == -EIO ? 1 : 2; /* an output it cannot write; a bad value */
+		if (so < 0)
+			return -1;
+		if (ropt || so)
+			continue;
+		switch (c) {
+		case 'd':
+			if (cli_number("duration (seconds)", optarg, 0.001, 1e9, &o->duration_s))
+				return 2;
+			break;
+		case OPT_BPF_STATS:
+			o->bpf_stats = 1;
+			break;
+		default:
+			return 2; /* getopt said what was wrong, in one line */
+		}
+	}
+	if (cli_no_extra_args("trace", argc, argv))
+		return 2;
+	return 0;
+}
+
+static const char *vm_name(void *ctx, __u32 pid)
+{
+	return collector__vm_name(ctx, pid);
+}
+
+static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx)
+{
+	results__outlier(ctx, r);
+}
+
+/* Until -d ends or a signal: outliers as they come, new VMs each second. */
+static void trace_loop(struct collector *c, __u64 t_end)
+{
+	__u64 next_scan = mono_ns() + 1000000000ULL;
+
+	while (!session_stop) {
+		__u64 now = mono_ns();
+		int wait_ms = 100;
+
+		if (t_end && now >= t_end)
+			break;
+		if (t_end && (t_end - now) / 1000000 < (__u64)wait_ms)
+			wait_ms = (int)((t_end - now) / 1000000) + 1;
+		collector__poll(c, wait_ms);
+		if (mono_ns() >= next_scan) {
+			collector__refresh(c);
+			next_scan = mono_ns() + 1000000000ULL;
+		}
+	}
+	collector__poll(c, 0);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct loader_opts lo = { 0 };
+	struct trace_opts o = { 0 };
+	struct results t = { 0 };
+	struct host_info host;
+	struct session ses;
+	struct snapshot s;
+	__u64 t_start;
+	int err, i, ret;
+
+	err = parse_args(&o, &t.o, argc, argv);
+	if (err)
+		return err < 0 ? 0 : err;
+	for (i = 0; i < t.o.filter.npids; i++) {
+		if (kill((pid_t)t.o.filter.pids[i], 0) && errno == ESRCH) {
+			pr_err("no process with pid %u", t.o.filter.pids[i]);
+			return 1;
+		}
+	}
+	if (results__init(&t, "kvmrt trace"))
+		return 1;
+	lo.threshold_ns = t.o.threshold_ns;
+	if (session_open(&ses, &lo, on_outlier, &t, o.bpf_stats)) {
+		results__free(&t);
+		return 1;
+	}
+	t.vm_name = vm_name;
+	t.name_ctx = &ses.c;
+	t.bpf_stats = o.bpf_stats;
+	t.live = 1;
+	host_info_read(&host, "/sys");
+	t.host = &host;
+	for (i = 0; i < P_NR; i++) {
+		t.attached[i] = ses.l.attached[i];
+		t.prog_mode[i] = !ses.l.attached[i]		? "off" :
+				 ses.l.flavour[i] == FLAVOUR_BTF ? "tp_btf" :
+								   "raw_tp";
+	}
+	session_catch_signals();
+	t_start = mono_ns();
+	if (!t.o.quiet)
+		fprintf(stderr, "kvmrt: tracing %d programs%s\n", ses.l.nattached,
+			o.duration_s ? "" : "; Ctrl-C to end");
+	trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0);
+	collector__snapshot(&ses.c, &s);
+	ret = results__print(&t, &s, (mono_ns() - t_start) / 1e9);
+	snapshot__free(&s);
+	session_close(&ses);
+	results__free(&t);
+	return ret;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Names for the enums of kvmrt.h, and of VM exit reasons. Output and
+ * metric labels use these; keep them stable. */
+#ifndef KVMRT_NAMES_H
+#define KVMRT_NAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+const char *source_name(int src);  /* enum kvmrt_source */
+const char *stage_name(int st);    /* enum ep_stage */
+const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
+const char *end_name(int end);     /* enum kvmrt_end */
+const char *sched_policy_name(unsigned int policy); /* SCHED_OTHER, ... */
+/* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */
+const char *exit_reason_name(uint32_t isa, uint32_t reason);
+/* Its name, else "vmx_N", "svm_N" or "exit_N" in buf: the one label of an
+ * exit reason in text, JSON, top and metrics. */
+const char *exit_reason_label(uint32_t isa, uint32_t reason, char *buf, size_t len);
+/* The reverse, also for the names the kernel prints for SVM codes: 1 and
+ * the isa and reason, else 0. */
+int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason);
+
+#endif
