@@ -13,12 +13,14 @@
 #include "latency.h"
 #include "log.h"
 #include "names.h"
+#include "outfile.h"
 #include "commands.h"
 #include "endpoints.h"
 #include "escape.h"
 #include "results.h"
 
-static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
+/* An outlier's episode, for episode.h's figures (response, stages). */
+static struct kvmrt_ep_done outlier_episode(const struct kvmrt_outlier *r)
 {
 	struct kvmrt_ep_done d = {
 		.t_inject = r->t_inject,
@@ -28,7 +30,7 @@ static void outlier_stages(const struct kvmrt_outlier *r, __s64 st[ST_NR])
 		.t_eoi = r->t_eoi,
 	};
 
-	ep_stages(&d, st);
+	return d;
 }
 
 /* The name of a task that held the vCPU's CPU: any task's, so escaped. */
@@ -41,12 +43,13 @@ static void print_outlier(struct results *t, const struct kvmrt_outlier *r)
 {
 	__s64 st[ST_NR];
 	__u32 i;
+	struct kvmrt_ep_done d = outlier_episode(r);
 	int first = 1;
 
-	outlier_stages(r, st);
+	ep_stages(&d, st);
 	printf("outlier: vm %s (pid %u) vcpu %u tid %u vector 0x%x %s: response %.1f us = ",
 	       t->vm_name(t->name_ctx, r->tgid), r->tgid, r->vcpu, r->tid, r->vector,
-	       source_name(r->source), (r->t_eoi - r->t_inject) / 1e3);
+	       source_name(r->source), ep_response_ns(&d) / 1e3);
 	for (i = 0; i < ST_NR; i++) {
 		if (st[i] < 0)
 			continue;
@@ -164,10 +167,10 @@ static const char *inhibit_text(const struct results *t, __u64 mask, char *buf, 
 	return buf;
 }
 
-static void print_text(struct results *t, struct snapshot *s, double secs)
+/* The text header: the run, what is observable, the host. */
+static void text_header(struct results *t, struct snapshot *s, double secs)
 {
 	unsigned int e;
-	int i, j, k, shown = 0;
 
 	printf("\n%s: %.1f s, %llu outliers over threshold, %llu events lost\n", t->what, secs,
 	       (unsigned long long)t->outliers_total, (unsigned long long)s->lost);
@@ -182,6 +185,85 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 	if (t->host)
 		printf("; %s", host_info_summary(t->host));
 	printf("\n");
+}
+
+/* A vCPU's line of counts: injected by source, completed, how they ended. */
+static void text_counts(const struct vcpu_stats *v)
+{
+	int k, e;
+
+	printf(" vCPU %u (tid %u): %llu injected (", v->vcpu, v->tid,
+	       (unsigned long long)injected_total(&v->c));
+	for (k = 0, e = 0; k < SRC_NR; k++)
+		if (v->c.injected[k])
+			printf("%s%s %llu", e++ ? ", " : "", source_name(k),
+			       (unsigned long long)v->c.injected[k]);
+	printf("), %llu completed, %llu coalesced, %llu unfinished",
+	       (unsigned long long)v->c.completed, (unsigned long long)v->c.coalesced,
+	       (unsigned long long)unfinished(&v->c));
+	if (v->c.posted_in_guest)
+		printf(", %llu posted in the guest", (unsigned long long)v->c.posted_in_guest);
+	/* how they ended: the first the host saw of each */
+	for (k = 0, e = 0; k < END_NR; k++)
+		if (v->c.ends[k])
+			printf("%s%s %llu", e++ ? ", " : "; ended by ", end_name(k),
+			       (unsigned long long)v->c.ends[k]);
+	printf("\n");
+}
+
+/* A vCPU's latency table: delivery, response, its stages, the scheduler's
+ * wait, the LAPIC timer against its deadline, exits. */
+static void text_latencies(struct results *t, struct vcpu_stats *v)
+{
+	struct lat_summary ls;
+	__u64 nx = exits_total(v);
+	int k;
+
+	printf("  %-11s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean", "p50", "p90",
+	       "p99", "p99.9", "max");
+	lat_from_hist(&v->h[M_DELIVERY], &ls);
+	lat_print(stdout, "delivery", &ls);
+	lat_from_hist(&v->h[M_RESPONSE], &ls);
+	lat_print(stdout, "response", &ls);
+	for (k = 0; k < ST_NR; k++) {
+		char label[32];
+
+		lat_from_hist(&v->h[M_ST_WAKE + k], &ls);
+		if (!ls.count)
+			continue;
+		snprintf(label, sizeof(label), " %s", stage_name(k));
+		lat_print(stdout, label, &ls);
+	}
+	lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
+	lat_print(stdout, "sched wait", &ls);
+	/* against the guest's deadline (kvm_wait_lapic_expire) */
+	lat_from_hist(&v->h[M_TIMER_LATE], &ls);
+	if (ls.count || v->h[M_TIMER_EARLY].count)
+		lat_print(stdout, "timer late", &ls);
+	lat_from_hist(&v->h[M_TIMER_EARLY], &ls);
+	if (ls.count || v->h[M_TIMER_LATE].count)
+		lat_print(stdout, "timer early", &ls);
+	if (nx) {
+		char buf[32];
+
+		qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
+		lat_from_hist(&v->h[M_EXIT], &ls);
+		lat_print(stdout, "exit", &ls);
+		printf("  exits %llu:", (unsigned long long)nx);
+		for (k = 0; k < v->nexits && k < 5; k++)
+			printf(" %s %.0f%%", exit_name(&v->exits[k], buf, sizeof(buf)),
+			       100.0 * v->exits[k].count / nx);
+		printf("\n");
+	}
+	if (t->o.hist)
+		print_hist(&v->h[M_RESPONSE]);
+}
+
+static void print_text(struct results *t, struct snapshot *s, double secs)
+{
+	int i, j, shown = 0;
+
+	text_header(t, s, secs);
 	for (i = 0; i < s->nvms; i++) {
 		struct vm_stats *vm = &s->vms[i];
 
@@ -200,69 +282,11 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 		}
 		printf("\n");
 		for (j = 0; j < vm->nvcpus; j++) {
-			struct vcpu_stats *v = &vm->vcpus[j];
-			struct lat_summary ls;
-			__u64 nx = exits_total(v);
-
-			if (!filter_vcpu(&t->o.filter, v->vcpu))
+			if (!filter_vcpu(&t->o.filter, vm->vcpus[j].vcpu))
 				continue;
 			shown++;
-			printf(" vCPU %u (tid %u): %llu injected (", v->vcpu, v->tid,
-			       (unsigned long long)injected_total(&v->c));
-			for (k = 0, e = 0; k < SRC_NR; k++)
-				if (v->c.injected[k])
-					printf("%s%s %llu", e++ ? ", " : "", source_name(k),
-					       (unsigned long long)v->c.injected[k]);
-			printf("), %llu completed, %llu coalesced, %llu unfinished",
-			       (unsigned long long)v->c.completed, (unsigned long long)v->c.coalesced,
-			       (unsigned long long)unfinished(&v->c));
-			if (v->c.posted_in_guest)
-				printf(", %llu posted in the guest",
-				       (unsigned long long)v->c.posted_in_guest);
-			/* how they ended: the first the host saw of each */
-			for (k = 0, e = 0; k < END_NR; k++)
-				if (v->c.ends[k])
-					printf("%s%s %llu", e++ ? ", " : "; ended by ", end_name(k),
-					       (unsigned long long)v->c.ends[k]);
-			printf("\n");
-			printf("  %-11s %8s %9s %9s %9s %9s %9s %9s  (us)\n", "", "count", "mean",
-			       "p50", "p90", "p99", "p99.9", "max");
-			lat_from_hist(&v->h[M_DELIVERY], &ls);
-			lat_print(stdout, "delivery", &ls);
-			lat_from_hist(&v->h[M_RESPONSE], &ls);
-			lat_print(stdout, "response", &ls);
-			for (k = 0; k < ST_NR; k++) {
-				char label[32];
-
-				lat_from_hist(&v->h[M_ST_WAKE + k], &ls);
-				if (!ls.count)
-					continue;
-				snprintf(label, sizeof(label), " %s", stage_name(k));
-				lat_print(stdout, label, &ls);
-			}
-			lat_from_hist(&v->h[M_VCPU_WAIT], &ls);
-			lat_print(stdout, "sched wait", &ls);
-			/* against the guest's deadline (kvm_wait_lapic_expire) */
-			lat_from_hist(&v->h[M_TIMER_LATE], &ls);
-			if (ls.count || v->h[M_TIMER_EARLY].count)
-				lat_print(stdout, "timer late", &ls);
-			lat_from_hist(&v->h[M_TIMER_EARLY], &ls);
-			if (ls.count || v->h[M_TIMER_LATE].count)
-				lat_print(stdout, "timer early", &ls);
-			if (nx) {
-				char buf[32];
-
-				qsort(v->exits, v->nexits, sizeof(*v->exits), cmp_exit_desc);
-				lat_from_hist(&v->h[M_EXIT], &ls);
-				lat_print(stdout, "exit", &ls);
-				printf("  exits %llu:", (unsigned long long)nx);
-				for (k = 0; k < v->nexits && k < 5; k++)
-					printf(" %s %.0f%%", exit_name(&v->exits[k], buf, sizeof(buf)),
-					       100.0 * v->exits[k].count / nx);
-				printf("\n");
-			}
-			if (t->o.hist)
-				print_hist(&v->h[M_RESPONSE]);
+			text_counts(&vm->vcpus[j]);
+			text_latencies(t, &vm->vcpus[j]);
 		}
 	}
 	if (!shown)
@@ -271,13 +295,14 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 
 static void json_outlier(struct json *j, const struct kvmrt_outlier *r)
 {
+	struct kvmrt_ep_done d = outlier_episode(r);
 	__s64 st[ST_NR];
 	__u32 i;
 
-	outlier_stages(r, st);
+	ep_stages(&d, st);
 	json_obj_begin(j, NULL);
 	json_u64(j, "t_inject_ns", r->t_inject);
-	json_u64(j, "response_ns", r->t_eoi - r->t_inject);
+	json_u64(j, "response_ns", ep_response_ns(&d));
 	json_u64(j, "vector", r->vector);
 	json_str(j, "source", source_name(r->source));
 	json_u64(j, "cpu", r->cpu);
@@ -368,12 +393,74 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	json_obj_end(j);
 }
 
+/* The programs: how each was attached, its events, and its own cost. */
+static void json_programs(struct json *j, struct results *t, struct snapshot *s)
+{
+	int k;
+
+	json_obj_begin(j, "programs");
+	for (k = 0; k < P_NR; k++)
+		json_str(j, prog_tp_name(k), t->prog_mode[k] ? t->prog_mode[k] : "off");
+	json_obj_end(j);
+	json_obj_begin(j, "events");
+	for (k = 0; k < P_NR; k++)
+		json_u64(j, prog_tp_name(k), s->hits[k]);
+	json_obj_end(j);
+	if (t->live) {
+		/* events the kernel did not hand to a program already running
+		 * on that CPU (a hard irq inside a softirq's run of it) */
+		json_obj_begin(j, "events_missed");
+		for (k = 0; k < P_NR; k++)
+			json_u64(j, prog_tp_name(k), s->bpf_missed[k]);
+		json_obj_end(j);
+	}
+	if (t->bpf_stats) {
+		/* kernel BPF stats: runs and run time of each program */
+		json_obj_begin(j, "bpf_stats");
+		for (k = 0; k < P_NR; k++) {
+			if (!t->attached[k])
+				continue;
+			json_obj_begin(j, prog_tp_name(k));
+			json_u64(j, "runs", s->bpf_runs[k]);
+			json_u64(j, "run_ns", s->bpf_run_ns[k]);
+			json_obj_end(j);
+		}
+		json_obj_end(j);
+	}
+}
+
+static void json_vm(struct json *j, struct results *t, struct vm_stats *vm)
+{
+	int k;
+
+	json_obj_begin(j, NULL);
+	json_u64(j, "pid", vm->pid);
+	json_str(j, "name", vm->name);
+	json_bool(j, "alive", vm->alive);
+	if (vm->apicv.changes || vm->apicv.inhibits) {
+		char why[256];
+
+		json_obj_begin(j, "apicv");
+		json_u64(j, "inhibits_mask", vm->apicv.inhibits);
+		json_str(j, "inhibits", vm->apicv.inhibits ?
+			 inhibit_text(t, vm->apicv.inhibits, why, sizeof(why)) : "");
+		json_u64(j, "changes", vm->apicv.changes);
+		json_obj_end(j);
+	}
+	json_arr_begin(j, "vcpus");
+	for (k = 0; k < vm->nvcpus; k++)
+		if (filter_vcpu(&t->o.filter, vm->vcpus[k].vcpu))
+			json_vcpu(j, t, vm->pid, &vm->vcpus[k]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
 static int print_json(struct results *t, struct snapshot *s, double secs, int slo_violated)
 {
 	struct json j;
 	FILE *f = stdout;
 	unsigned int e;
-	int i, k;
+	int i;
 
 	if (t->o.json_path && strcmp(t->o.json_path, "-")) {
 		f = fopen(t->o.json_path, "w");
@@ -399,35 +486,7 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 		json_str(&j, "avic", host_info_state(t->host->avic));
 		json_obj_end(&j);
 	}
-	json_obj_begin(&j, "programs");
-	for (k = 0; k < P_NR; k++)
-		json_str(&j, prog_tp_name(k), t->prog_mode[k] ? t->prog_mode[k] : "off");
-	json_obj_end(&j);
-	json_obj_begin(&j, "events");
-	for (k = 0; k < P_NR; k++)
-		json_u64(&j, prog_tp_name(k), s->hits[k]);
-	json_obj_end(&j);
-	if (t->live) {
-		/* events the kernel did not hand to a program already running
-		 * on that CPU (a hard irq inside a softirq's run of it) */
-		json_obj_begin(&j, "events_missed");
-		for (k = 0; k < P_NR; k++)
-			json_u64(&j, prog_tp_name(k), s->bpf_missed[k]);
-		json_obj_end(&j);
-	}
-	if (t->bpf_stats) {
-		/* kernel BPF stats: runs and run time of each program */
-		json_obj_begin(&j, "bpf_stats");
-		for (k = 0; k < P_NR; k++) {
-			if (!t->attached[k])
-				continue;
-			json_obj_begin(&j, prog_tp_name(k));
-			json_u64(&j, "runs", s->bpf_runs[k]);
-			json_u64(&j, "run_ns", s->bpf_run_ns[k]);
-			json_obj_end(&j);
-		}
-		json_obj_end(&j);
-	}
+	json_programs(&j, t, s);
 	if (t->o.slo_ns) {
 		json_obj_begin(&j, "slo");
 		json_u64(&j, "p99_response_ns", t->o.slo_ns);
@@ -435,32 +494,9 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 		json_obj_end(&j);
 	}
 	json_arr_begin(&j, "vms");
-	for (i = 0; i < s->nvms; i++) {
-		struct vm_stats *vm = &s->vms[i];
-
-		if (!filter_vm(&t->o.filter, vm->pid, vm->name))
-			continue;
-		json_obj_begin(&j, NULL);
-		json_u64(&j, "pid", vm->pid);
-		json_str(&j, "name", vm->name);
-		json_bool(&j, "alive", vm->alive);
-		if (vm->apicv.changes || vm->apicv.inhibits) {
-			char why[256];
-
-			json_obj_begin(&j, "apicv");
-			json_u64(&j, "inhibits_mask", vm->apicv.inhibits);
-			json_str(&j, "inhibits", vm->apicv.inhibits ?
-				 inhibit_text(t, vm->apicv.inhibits, why, sizeof(why)) : "");
-			json_u64(&j, "changes", vm->apicv.changes);
-			json_obj_end(&j);
-		}
-		json_arr_begin(&j, "vcpus");
-		for (k = 0; k < vm->nvcpus; k++)
-			if (filter_vcpu(&t->o.filter, vm->vcpus[k].vcpu))
-				json_vcpu(&j, t, vm->pid, &vm->vcpus[k]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-	}
+	for (i = 0; i < s->nvms; i++)
+		if (filter_vm(&t->o.filter, s->vms[i].pid, s->vms[i].name))
+			json_vm(&j, t, &s->vms[i]);
 	json_arr_end(&j);
 	json_obj_end(&j);
 	json_end(&j);
@@ -540,7 +576,7 @@ int results_option(struct results_opts *o, int opt, const char *arg)
 	case RESULTS_OPT_JSON:
 		o->json = 1;
 		o->json_path = arg;
-		if (arg && strcmp(arg, "-") && cli_output_check("--json", arg))
+		if (arg && strcmp(arg, "-") && output_check("--json", arg))
 			return -EIO;
 		return 1;
 	case RESULTS_OPT_SLO:

@@ -233,6 +233,14 @@ static __always_inline void ep_switch_out(struct kvmrt_vcpu_state *v, __u64 now,
 	v->t_runnable = preempted ? now : 0;
 }
 
+/* Delivery: injection to the guest taking the interrupt (kvm_inj_virq, or
+ * a posted interrupt's next kvm_entry); never 0, which means none. The one
+ * place it is computed. */
+static __always_inline __u64 ep_delivery_ns(const struct kvmrt_episode *e, __u64 now)
+{
+	return now > e->t_inject ? now - e->t_inject : 1;
+}
+
 /* kvm_inj_virq: the vector goes into the guest on the next entry. PIC
  * episodes are keyed by pin, so an unknown vector falls back to a pending
  * PIC episode (ExtINT). Returns the delivery latency, 0 if none matched. */
@@ -252,7 +260,7 @@ static __always_inline __u64 ep_deliver(struct kvmrt_vcpu_state *v, __u32 vector
 	if (i < 0 || i >= EP_SLOTS || v->ep[i].t_deliver)
 		return 0;
 	v->ep[i].t_deliver = now;
-	return now > v->ep[i].t_inject ? now - v->ep[i].t_inject : 1;
+	return ep_delivery_ns(&v->ep[i], now);
 }
 
 /* End the episode in slot i (from ep_find) at now. */
@@ -285,7 +293,15 @@ static __always_inline int ep_eoi(struct kvmrt_vcpu_state *v, __u32 vector, __u6
 	return ep_end_slot(v, ep_find(v, vector), now, d);
 }
 
-/* Split an ended episode into stages; unobserved stages get -1. */
+/* Response: injection to the end of interrupt. The one place it is
+ * computed (the BPF side, report, outliers). */
+static __always_inline __u64 ep_response_ns(const struct kvmrt_ep_done *d)
+{
+	return d->t_eoi > d->t_inject ? d->t_eoi - d->t_inject : 0;
+}
+
+/* Split an ended episode into stages; unobserved stages get -1. The one
+ * place they are computed. */
 static __always_inline void ep_stages(const struct kvmrt_ep_done *d, __s64 st[ST_NR])
 {
 	__u64 prev = d->t_inject;

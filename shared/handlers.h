@@ -272,7 +272,7 @@ static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key 
 
 	if (!ep_end_slot(v, i, t, &d))
 		return;
-	resp = d.t_eoi > d.t_inject ? d.t_eoi - d.t_inject : 0;
+	resp = ep_response_ns(&d);
 	hist_add(v, M_RESPONSE, resp);
 	ep_stages(&d, st);
 	for (k = 0; k < ST_NR; k++)
@@ -732,7 +732,7 @@ static __always_inline void on_kvm_entry(struct kvs *s)
 		    !e->t_deliver) {
 			e->t_deliver = now;
 			__sync_fetch_and_or(&e->flags, (__u64)EP_HANDED);
-			hist_add(v, M_DELIVERY, now > e->t_inject ? now - e->t_inject : 1);
+			hist_add(v, M_DELIVERY, ep_delivery_ns(e, now));
 			posted++;
 		}
 	}
