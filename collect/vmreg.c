@@ -12,6 +12,7 @@
 #include "escape.h"
 #include "kvmrt.h"
 #include "log.h"
+#include "procfs.h"
 #include "vmreg.h"
 
 void vmreg__init(struct vmreg *r, int threads_fd, int vms_fd, int injectors_fd)
@@ -21,19 +22,6 @@ void vmreg__init(struct vmreg *r, int threads_fd, int vms_fd, int injectors_fd)
 	r->vms_fd = vms_fd;
 	r->injectors_fd = injectors_fd;
 	r->proc = "/proc";
-}
-
-static int read_file(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "r");
-	size_t n;
-
-	if (!f)
-		return -1;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = 0;
-	return (int)n;
 }
 
 static void chomp(char *s)
@@ -135,58 +123,13 @@ const char *vmreg_how_str(int how)
 	return "?";
 }
 
-int proc_stat_fields(const char *buf, long long *f, int n)
-{
-	const char *p = strrchr(buf, ')');
-	char *end;
-	int i;
-
-	/* "PID (COMM) S " and then numbers, one space apart */
-	if (!p || p[1] != ' ' || !p[2] || p[3] != ' ')
-		return -EINVAL;
-	f[3] = 0;
-	p += 3;
-	for (i = 4; i <= n; i++) {
-		if (*p != ' ' || (p[1] != '-' && !isdigit((unsigned char)p[1])))
-			return -EINVAL;
-		/* signal masks exceed LLONG_MAX: read unsigned, keep the bits */
-		errno = 0;
-		f[i] = (long long)strtoull(p + 1, &end, 10);
-		if (errno || end == p + 1)
-			return -EINVAL;
-		p = end;
-	}
-	return 0;
-}
-
-int proc_status_tgid(const char *buf, __u32 *tgid)
-{
-	const char *t = strstr(buf, "\nTgid:");
-	unsigned long v;
-	char *end;
-
-	if (!t)
-		return -EINVAL;
-	t += 6;
-	while (*t == ' ' || *t == '\t')
-		t++;
-	if (!isdigit((unsigned char)*t))
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(t, &end, 10);
-	if (errno || v > 0xffffffffUL || (*end && *end != '\n'))
-		return -EINVAL;
-	*tgid = (__u32)v;
-	return 0;
-}
-
 static unsigned long long start_time(const char *proc, __u32 pid)
 {
 	char path[64], buf[1024];
 	long long f[23];
 
 	snprintf(path, sizeof(path), "%s/%u/stat", proc, pid);
-	if (read_file(path, buf, sizeof(buf)) < 0 || proc_stat_fields(buf, f, 22))
+	if (procfs_read(path, buf, sizeof(buf)) < 0 || proc_stat_fields(buf, f, 22))
 		return 0;
 	return (unsigned long long)f[22];
 }
@@ -345,11 +288,11 @@ static int kvm_run_vcpu(struct vmreg *r, const char *task_dir, const int *fds, i
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/stat", task_dir);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || proc_stat_fields(buf, f, 9) ||
+	if (procfs_read(path, buf, sizeof(buf)) <= 0 || proc_stat_fields(buf, f, 9) ||
 	    (f[9] & (PF_KTHREAD | PF_USER_WORKER | PF_IO_WORKER)))
 		return 0;
 	snprintf(path, sizeof(path), "%s/syscall", task_dir);
-	if (read_file(path, buf, sizeof(buf)) <= 0 || !vmreg_parse_kvm_run(buf, &fd))
+	if (procfs_read(path, buf, sizeof(buf)) <= 0 || !vmreg_parse_kvm_run(buf, &fd))
 		return 0;
 	if (fd < 0 || fd >= nfds || fds[fd] < 0)
 		return 0;
@@ -371,12 +314,12 @@ static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 	/* a name once known stays: an exiting process's cmdline reads empty;
 	 * it is kept escaped (escape.h), the one form every front end prints */
 	snprintf(path, sizeof(path), "%s/%u/cmdline", r->proc, e->pid);
-	n = read_file(path, buf, sizeof(buf));
+	n = procfs_read(path, buf, sizeof(buf));
 	if (n > 0 && vmreg_parse_name(buf, n, raw, sizeof(raw)))
 		esc(e->name, sizeof(e->name), raw, (size_t)-1);
 	if (!e->name[0]) {
 		snprintf(path, sizeof(path), "%s/%u/comm", r->proc, e->pid);
-		if (read_file(path, buf, sizeof(buf)) > 0) {
+		if (procfs_read(path, buf, sizeof(buf)) > 0) {
 			chomp(buf);
 			esc(e->name, sizeof(e->name), buf, (size_t)-1);
 		} else {
@@ -405,7 +348,7 @@ static void refresh_vm(struct vmreg *r, struct vm_entry *e)
 		tid = (__u32)strtoul(d->d_name, NULL, 10);
 		snprintf(tdir, sizeof(tdir), "%s/%s", path, d->d_name);
 		snprintf(cpath, sizeof(cpath), "%s/comm", tdir);
-		if (read_file(cpath, buf, sizeof(buf)) <= 0)
+		if (procfs_read(cpath, buf, sizeof(buf)) <= 0)
 			continue;
 		chomp(buf);
 		known = vm_vcpu_of_tid(e, tid);
@@ -486,7 +429,7 @@ static int is_process(const char *proc, __u32 pid)
 	__u32 tgid;
 
 	snprintf(path, sizeof(path), "%s/%u/status", proc, pid);
-	if (read_file(path, buf, sizeof(buf)) <= 0)
+	if (procfs_read(path, buf, sizeof(buf)) <= 0)
 		return -1;
 	return !proc_status_tgid(buf, &tgid) && tgid == pid;
 }
@@ -524,7 +467,7 @@ int vmreg__scan(struct vmreg *r)
 			continue;
 		pid = (__u32)strtoul(d->d_name, NULL, 10);
 		snprintf(path, sizeof(path), "%s/%u/comm", r->proc, pid);
-		if (read_file(path, comm, sizeof(comm)) > 0) {
+		if (procfs_read(path, comm, sizeof(comm)) > 0) {
 			chomp(comm);
 			note_injector(r, pid, comm);
 		}
@@ -576,21 +519,3 @@ void vmreg__free(struct vmreg *r)
 	r->n = 0;
 }
 
-int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts)
-{
-	char path[128], buf[1024], *p;
-	long long f[42];
-
-	snprintf(path, sizeof(path), "%s/%u/task/%u/stat", proc, pid, tid);
-	if (read_file(path, buf, sizeof(buf)) < 0)
-		return -errno;
-	p = strrchr(buf, ')');
-	if (!p || !p[1] || !p[2] || proc_stat_fields(buf, f, 41))
-		return -EINVAL;
-	ts->state = p[2]; /* field 3 */
-	ts->nice = (int)f[19];
-	ts->cpu = (int)f[39];
-	ts->rt_priority = (int)f[40];
-	ts->policy = (int)f[41];
-	return 0;
-}

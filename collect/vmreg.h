@@ -65,12 +65,6 @@ int vmreg_parse_injector_comm(const char *comm, __u32 *owner);
 int vmreg_parse_kvm_run(const char *line, int *fd);
 /* A descriptor's link: 1 and the vCPU id for "anon_inode:kvm-vcpu:N". */
 int vmreg_parse_vcpu_fd(const char *link, __u32 *vcpu);
-/* /proc text: fields 3..n (numbered as in proc(5)) of a stat line into
- * f[3..n] (f holds n + 1); field 3, the state letter, reads as 0. The comm
- * (field 2) may hold spaces, parentheses and newlines: counted from its
- * end. The Tgid of a status text. Both -EINVAL if the text is not that. */
-int proc_stat_fields(const char *buf, long long *f, int n);
-int proc_status_tgid(const char *buf, __u32 *tgid);
 const char *vmreg_how_str(int how);
 int vmreg__scan(struct vmreg *r);
 struct vm_entry *vmreg__find(struct vmreg *r, __u32 pid);
@@ -82,17 +76,5 @@ struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid);
 void vmreg__seen(struct vmreg *r, __u32 pid);
 void vmreg__remove(struct vmreg *r, __u32 pid);
 void vmreg__free(struct vmreg *r);
-
-/* Where and how a thread runs now: state (R, S, D...), last CPU, policy
- * (SCHED_*), RT priority and nice, from /proc/PID/task/TID/stat. 0 or
- * -errno. */
-struct task_sched {
-	char state;
-	int cpu;
-	int policy;
-	int rt_priority;
-	int nice;
-};
-int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts);
 
 #endif

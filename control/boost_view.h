@@ -12,7 +12,7 @@
 
 #include <linux/types.h>
 #include "taskstate.h"
-#include "vmreg.h"
+#include "procfs.h"
 
 enum boost_state { BOOST_UNMANAGED, BOOST_NO, BOOST_YES, BOOST_PARK };
 

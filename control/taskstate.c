@@ -15,7 +15,7 @@
 #include "log.h"
 #include "readfile.h"
 #include "taskstate.h"
-#include "vmreg.h"
+#include "procfs.h"
 
 static int sched_setattr_(__u32 tid, struct sched_attr *a)
 {

@@ -6,6 +6,7 @@
 #include "latency.h"
 #include "metrics.h"
 #include "names.h"
+#include "procfs.h"
 
 const __u64 metrics_bounds_ns[METRICS_NBOUNDS] = {
 	1000,	  1500,	    2000,     3000,	5000,	  7000,	    10000,    15000,
@@ -203,15 +204,11 @@ static void apicv_family(FILE *f, const struct snapshot *s, int which)
 	}
 }
 
-void metrics_render(FILE *f, const struct metrics_ctx *m)
+/* Latency: the histograms, and the last interval's slowest response. */
+static void latency_families(FILE *f, const struct series *se, int n)
 {
-	struct series *se;
-	int n, i, k, isa;
-	char buf[32];
+	int i;
 
-	se = collect(m, &n);
-	if (!se)
-		return;
 	histogram(f, "kvmrt_irq_response_seconds",
 		  "Guest interrupt response latency: injection to end of interrupt.", se, n,
 		  M_RESPONSE);
@@ -240,6 +237,14 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		vm_labels(f, se[i].vm, se[i].vcpu);
 		fprintf(f, "} %.9f\n", se[i].max_last / 1e9);
 	}
+}
+
+/* Per vCPU: its boost, its interrupts by source and end, halts, exits. */
+static void vcpu_families(FILE *f, const struct series *se, int n)
+{
+	int i, k, isa;
+	char buf[32];
+
 	head(f, "kvmrt_vcpu_boosted", "gauge",
 	     "Whether kvmrt control has the vCPU thread boosted to SCHED_FIFO now.");
 	for (i = 0; i < n; i++) {
@@ -304,7 +309,12 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		vm_labels(f, se[i].vm, se[i].vcpu);
 		fprintf(f, ",reason=\"other\"} %llu\n", (unsigned long long)se[i].exits_other);
 	}
-	free(se);
+}
+
+/* The host and the agent: endpoints, losses, programs, APICv, versions. */
+static void host_families(FILE *f, const struct metrics_ctx *m)
+{
+	int i, k;
 
 	head(f, "kvmrt_endpoint_observable", "gauge",
 	     "Whether this host lets kvmrt observe an episode endpoint (1) or not (0).");
@@ -339,4 +349,18 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 	}
 	head(f, "kvmrt_build_info", "gauge", "kvmrt's version; always 1.");
 	fprintf(f, "kvmrt_build_info{version=\"%s\"} 1\n", m->version);
+}
+
+void metrics_render(FILE *f, const struct metrics_ctx *m)
+{
+	struct series *se;
+	int n;
+
+	se = collect(m, &n);
+	if (!se)
+		return;
+	latency_families(f, se, n);
+	vcpu_families(f, se, n);
+	free(se);
+	host_families(f, m);
 }

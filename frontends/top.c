@@ -31,6 +31,7 @@
 #include "names.h"
 #include "session.h"
 #include "boost_view.h"
+#include "procfs.h"
 
 struct row {
 	char vm[VMREG_NAME_LEN];

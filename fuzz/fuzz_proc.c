@@ -4,6 +4,7 @@
  * byte picks a parser; the last mode builds a fake /proc with one VM from
  * the input's NUL-separated parts and scans it the way kvmrt does. */
 #include "fuzz.h"
+#include "procfs.h"
 #include "vmreg.h"
 
 /* Parts of the input, NUL-separated; a missing one is empty. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "filter.h"
+#include "procfs.h"
 #include "vmreg.h"
 
 static int name_of(const char *args[], int n, char *out, size_t len)
