@@ -107,7 +107,7 @@ $(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
 	$(Q)cp $< $@
 
 # the guest links only lib/: what it shares with the agent
-GUEST_LIB_OBJS := $(patsubst %,$(OUT)/obj/lib/%.o,latency json)
+GUEST_LIB_OBJS := $(patsubst %,$(OUT)/obj/lib/%.o,latency json outfile escape log)
 $(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(GUEST_LIB_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Ilib -Ishared -Iguest -I$(OUT) guest/kvmrt-guest.c guest/image.S $(GUEST_LIB_OBJS) -o $@ -lpthread -lm
@@ -180,6 +180,7 @@ $(OUT)/tests/vmm: tests/vmm.c guest/guest_abi.h | $(OUT)/tests
 unit-test: $(UNIT_TESTS)
 	@for t in $(UNIT_TESTS); do case $$t in *test_bpf*) continue;; esac; \
 		echo "== $$t"; $$t || exit 1; done
+	@bash tests/layers.sh
 
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<

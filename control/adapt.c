@@ -96,125 +96,143 @@ __u64 control__rt_throttle_gap_ns(void)
 	return period > runtime && runtime >= 0 ? (__u64)(period - runtime) * 1000 : 50000000ULL;
 }
 
+/* What the last second of one vCPU says (cosched.h's adapt_sample). */
+static void sample(struct control *ctl, struct rt_vcpu *v, const struct vcpu_stats *st, __u64 now,
+		   struct adapt_sample *s)
+{
+	__u64 wait_top;
+	struct cpuload l;
+	int ok;
+
+	s->p99_ns = interval_p99(&st->h[M_RESPONSE], &v->prev[0], &s->count, NULL);
+	s->wait_p99_ns = interval_p99(&st->h[M_VCPU_WAIT], &v->prev[1], NULL, &wait_top);
+	/* the cap fired, or a wait as long as RT throttling's (boosted:
+	 * nothing else keeps a FIFO thread off its CPU that long) */
+	s->harm = v->cs.capped != v->capped_seen ||
+		  (v->boosted && wait_top >= ctl->throttle_gap_ns * 3 / 4);
+	v->capped_seen = v->cs.capped;
+	s->caught_pm = v->iv_boosts ? (__u32)(v->iv_caught * 1000 / v->iv_boosts) : 0;
+	s->need_pm = s->count ? (__u32)(v->iv_work_boosts * 1000 / s->count) : 0;
+	v->iv_boosts = v->iv_caught = v->iv_work_boosts = 0;
+	s->busy_pm = 1000;
+	if (v->t_adapt && now > v->t_adapt) {
+		__u64 halted = st->c.halted_ns - v->halted_seen, span = now - v->t_adapt;
+
+		s->busy_pm = halted >= span ? 0 : (__u32)(1000 - halted * 1000 / span);
+	}
+	v->halted_seen = st->c.halted_ns;
+	v->t_adapt = now;
+	ok = !cpuload_read(&l, (pid_t)v->saved.tid);
+	s->others_pm = ok && v->load.t ? cpuload_others_pm(&v->load, &l) : 1000;
+	v->load = ok ? l : (struct cpuload){ 0 };
+}
+
+/* Say what cosched_adapt decided, and do it: one case per decision, each
+ * with its message (kept whole: every line --slo prints is here). */
+static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
+		  const struct adapt_sample *sp, __u64 old_grace, __u64 now)
+{
+	const struct adapt_sample s = *sp;
+	__u64 p99 = s.p99_ns;
+
+	switch (a) {
+	case AD_GRACE_UP:
+	case AD_GRACE_DOWN:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us %s SLO %.1f us: grace %.0f -> %.0f us\n",
+			v->vm, v->vcpu, p99 / 1e3, a == AD_GRACE_UP ? ">" : "well under",
+			ctl->slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
+		break;
+	case AD_GRACE_BACK:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: grace %.0f us did no good (p99 %.1f us, "
+			"was %.1f us%s): back to %.0f us\n",
+			v->vm, v->vcpu, old_grace / 1e3, v->ad.trial_worst / 1e3,
+			v->ad.trial_base / 1e3, v->ad.trial_harm ? "; the cap or RT throttling fired" : "",
+			v->cfg.grace_ns / 1e3);
+		break;
+	case AD_UNSHIELD:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: the shield did no good (p99 %.1f us, was "
+			"%.1f us%s): undone\n",
+			v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
+			v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+		remove_shield(ctl);
+		/* one hold for the host's shield, doubling per failure */
+		ctl->shield_hold_s = ctl->shield_hold_s ? ctl->shield_hold_s * 2 : ADAPT_HOLD;
+		if (ctl->shield_hold_s > ADAPT_HOLD_MAX)
+			ctl->shield_hold_s = ADAPT_HOLD_MAX;
+		ctl->shield_hold_until = now + ctl->shield_hold_s * 1000000000ULL;
+		break;
+	case AD_ESCALATE:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
+			"useful grace: static priority (the cap still applies)\n",
+			v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
+		control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
+		break;
+	case AD_DEESCALATE:
+		if (v->ad.hold[STEP_ESCALATE])
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: static priority did no good (p99 "
+				"%.1f us, was %.1f us%s): back to co-scheduling\n",
+				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
+				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+		else
+			fprintf(stderr,
+				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back "
+				"to co-scheduling\n",
+				v->vm, v->vcpu, p99 / 1e3);
+		control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0, "--slo: back to co-scheduling");
+		break;
+	case AD_SHIELD:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at static "
+			"priority: shielding CPUs %s\n",
+			v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
+		if (control__apply_shield(ctl)) {
+			/* shield_apply undid its part: nothing on trial */
+			pr_warn("control: shield failed: not trying it again");
+			v->ad.shielded = 0;
+			v->ad.trial = 0;
+			ctl->shield_hold_until = ~0ULL;
+		}
+		break;
+	case AD_WORK_OFF:
+	case AD_WORK_ON:
+		fprintf(stderr,
+			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us, thread wait p99 %.1f us "
+			"(contention above %.1f us), others on its CPUs %.1f%% (above %.1f%%): "
+			"work boosts %s\n",
+			v->vm, v->vcpu, p99 / 1e3, s.wait_p99_ns / 1e3,
+			ctl->slo_ns / ADAPT_CONTENTION_DIV / 1e3, s.others_pm / 10.0,
+			ADAPT_OTHERS_PM / 10.0, a == AD_WORK_ON ? "on" : "off");
+		control__publish_boost(ctl, v, v->boosted); /* which records wake us */
+		break;
+	case AD_NONE:
+		break;
+	}
+}
+
 /* --slo: once a second, each vCPU's p99 over the last second decides. */
 void control__adapt(struct control *ctl, __u64 now)
 {
-	struct vcpu_stats stats, *st = &stats;
+	struct vcpu_stats st;
 	int i;
 
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
-		__u64 old_grace = v->cfg.grace_ns, p99, wait_top;
+		__u64 old_grace = v->cfg.grace_ns;
 		struct adapt_sample s;
 		enum adapt_action a;
 
-		if (v->foreign || collector__vcpu(ctl->c, v->saved.pid, v->vcpu, st))
+		if (v->foreign || collector__vcpu(ctl->c, v->saved.pid, v->vcpu, &st))
 			continue;
-		s.p99_ns = p99 = interval_p99(&st->h[M_RESPONSE], &v->prev[0], &s.count, NULL);
-		s.wait_p99_ns = interval_p99(&st->h[M_VCPU_WAIT], &v->prev[1], NULL, &wait_top);
-		/* the cap fired, or a wait as long as RT throttling's (boosted:
-		 * nothing else keeps a FIFO thread off its CPU that long) */
-		s.harm = v->cs.capped != v->capped_seen ||
-			 (v->boosted && wait_top >= ctl->throttle_gap_ns * 3 / 4);
-		v->capped_seen = v->cs.capped;
-		s.caught_pm = v->iv_boosts ? (__u32)(v->iv_caught * 1000 / v->iv_boosts) : 0;
-		s.need_pm = s.count ? (__u32)(v->iv_work_boosts * 1000 / s.count) : 0;
-		v->iv_boosts = v->iv_caught = v->iv_work_boosts = 0;
-		s.busy_pm = 1000;
-		if (v->t_adapt && now > v->t_adapt) {
-			__u64 halted = st->c.halted_ns - v->halted_seen, span = now - v->t_adapt;
-
-			s.busy_pm = halted >= span ? 0 : (__u32)(1000 - halted * 1000 / span);
-		}
-		v->halted_seen = st->c.halted_ns;
-		v->t_adapt = now;
-		{
-			struct cpuload l;
-			int ok = !cpuload_read(&l, (pid_t)v->saved.tid);
-
-			s.others_pm = ok && v->load.t ? cpuload_others_pm(&v->load, &l) : 1000;
-			v->load = ok ? l : (struct cpuload){ 0 };
-		}
+		sample(ctl, v, &st, now, &s);
 		/* the shield is the host's, not one vCPU's: one that did no
 		 * good is held off for every vCPU */
 		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->slo_ns,
 				  ctl->shield_arg && !ctl->shielded && now >= ctl->shield_hold_until);
-		switch (a) {
-		case AD_GRACE_UP:
-		case AD_GRACE_DOWN:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us %s SLO %.1f us: grace %.0f -> %.0f us\n",
-				v->vm, v->vcpu, p99 / 1e3, a == AD_GRACE_UP ? ">" : "well under",
-				ctl->slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
-			break;
-		case AD_GRACE_BACK:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: grace %.0f us did no good (p99 %.1f us, "
-				"was %.1f us%s): back to %.0f us\n",
-				v->vm, v->vcpu, old_grace / 1e3, v->ad.trial_worst / 1e3,
-				v->ad.trial_base / 1e3, v->ad.trial_harm ? "; the cap or RT throttling fired" : "",
-				v->cfg.grace_ns / 1e3);
-			break;
-		case AD_UNSHIELD:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: the shield did no good (p99 %.1f us, was "
-				"%.1f us%s): undone\n",
-				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
-				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
-			remove_shield(ctl);
-			/* one hold for the host's shield, doubling per failure */
-			ctl->shield_hold_s = ctl->shield_hold_s ? ctl->shield_hold_s * 2 : ADAPT_HOLD;
-			if (ctl->shield_hold_s > ADAPT_HOLD_MAX)
-				ctl->shield_hold_s = ADAPT_HOLD_MAX;
-			ctl->shield_hold_until = now + ctl->shield_hold_s * 1000000000ULL;
-			break;
-		case AD_ESCALATE:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
-				"useful grace: static priority (the cap still applies)\n",
-				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
-			control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
-			break;
-		case AD_DEESCALATE:
-			if (v->ad.hold[STEP_ESCALATE])
-				fprintf(stderr,
-					"kvmrt: adapt: VM %s vCPU %u: static priority did no good (p99 "
-					"%.1f us, was %.1f us%s): back to co-scheduling\n",
-					v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
-					v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
-			else
-				fprintf(stderr,
-					"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back "
-					"to co-scheduling\n",
-					v->vm, v->vcpu, p99 / 1e3);
-			control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, 0, now), 0, "--slo: back to co-scheduling");
-			break;
-		case AD_SHIELD:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at static "
-				"priority: shielding CPUs %s\n",
-				v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
-			if (control__apply_shield(ctl)) {
-				/* shield_apply undid its part: nothing on trial */
-				pr_warn("control: shield failed: not trying it again");
-				v->ad.shielded = 0;
-				v->ad.trial = 0;
-				ctl->shield_hold_until = ~0ULL;
-			}
-			break;
-		case AD_WORK_OFF:
-		case AD_WORK_ON:
-			fprintf(stderr,
-				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us, thread wait p99 %.1f us "
-				"(contention above %.1f us), others on its CPUs %.1f%% (above %.1f%%): "
-				"work boosts %s\n",
-				v->vm, v->vcpu, p99 / 1e3, s.wait_p99_ns / 1e3,
-				ctl->slo_ns / ADAPT_CONTENTION_DIV / 1e3, s.others_pm / 10.0,
-				ADAPT_OTHERS_PM / 10.0, a == AD_WORK_ON ? "on" : "off");
-			control__publish_boost(ctl, v, v->boosted); /* which records wake us */
-			break;
-		case AD_NONE:
-			break;
-		}
+		apply(ctl, v, a, &s, old_grace, now);
 	}
 }

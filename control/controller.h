@@ -19,8 +19,8 @@
  * left alone; RT throttling must be on.
  *
  * The controller's state, shared by its parts: rt_vcpus.c (the threads),
- * guardian.c, loop.c (records and deadlines), adapt.c (--slo),
- * control_metrics.c (--listen); the command itself is frontends/control.c.
+ * guardian.c, loop.c (records and deadlines), adapt.c (--slo); the command
+ * itself, with its --listen metrics, is frontends/control*.c.
  */
 #ifndef KVMRT_CONTROLLER_H
 #define KVMRT_CONTROLLER_H
@@ -30,9 +30,10 @@
 #include "collector.h"
 #include "cosched.h"
 #include "cpuload.h"
-#include "httpd.h"
 #include "loader.h"
 #include "taskstate.h"
+
+struct httpd;
 
 #define CTL_MAX_RT 16
 #define CTL_DEFAULT_PRIO 50
@@ -92,8 +93,9 @@ struct control {
 	int guardian_fd;
 	const char *listen;
 	const char *web_config;
-	struct httpd http;
-	int serving;
+	/* once a second in the loops: the command's --listen metrics */
+	void (*each_second)(struct control *ctl);
+	struct httpd *http; /* the command's, while it serves */
 	int shielded;
 	__u64 shield_hold_until; /* --slo: a shield that did no good waits till then */
 	__u64 shield_hold_s;
@@ -133,7 +135,7 @@ int control__apply_shield(struct control *ctl);
 __u64 control__rt_throttle_gap_ns(void);
 void control__adapt(struct control *ctl, __u64 now);
 
-/* control_metrics.c */
+/* frontends/control_metrics.c: --listen's page, now */
 void control__publish_metrics(struct control *ctl);
 
 /* frontends/control_opts.c */

@@ -213,6 +213,8 @@ static enum adapt_action undo(struct cosched_adapt *a, struct cosched_cfg *cfg)
 	}
 }
 
+/* The ladder in one function, in the order --slo climbs it (trials, the
+ * grace, work boosts, static priority, the shield): cosched.h says why. */
 enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg,
 				const struct adapt_sample *s, __u64 slo_ns, int can_shield)
 {

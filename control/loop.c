@@ -186,7 +186,8 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 				control__still_ours(&ctl->v[i], ctl->prio);
 			if (ctl->slo_ns)
 				control__adapt(ctl, now);
-			control__publish_metrics(ctl);
+			if (ctl->each_second)
+				ctl->each_second(ctl);
 			next_check = now + 1000000000ULL;
 		}
 	}
@@ -204,7 +205,8 @@ void control__static_loop(struct control *ctl, __u64 t_end)
 		for (i = 0; i < ctl->nv; i++)
 			control__still_ours(&ctl->v[i], ctl->prio);
 		if (mono_ns() >= next_publish) {
-			control__publish_metrics(ctl);
+			if (ctl->each_second)
+				ctl->each_second(ctl);
 			next_publish = mono_ns() + 1000000000ULL;
 		}
 	}

@@ -12,10 +12,6 @@
 int cli_number(const char *what, const char *arg, double lo, double hi, double *out);
 /* After getopt: anything left over is a usage error (one line). */
 int cli_no_extra_args(const char *cmd, int argc, char **argv);
-/* An output file named on the command line can be written: checked before
- * the work starts, so that a run is not lost at its end (nothing is left
- * behind if it did not exist). 0, or -errno with one line printed. */
-int cli_output_check(const char *what, const char *path);
 
 int cmd_trace(int argc, char **argv);
 int cmd_report(int argc, char **argv);

@@ -21,6 +21,7 @@
 #include "session.h"
 #include "shield.h"
 #include "controller.h"
+#include "httpd.h"
 #include "restore.h"
 
 static int rt_throttling_on(void)
@@ -233,9 +234,12 @@ static int prepare(struct control *ctl)
 		}
 	}
 	if (ctl->listen) {
-		if (httpd_start(&ctl->http, ctl->listen, ctl->web_config))
+		static struct httpd http; /* one controller per process */
+
+		if (httpd_start(&http, ctl->listen, ctl->web_config))
 			return -EIO;
-		ctl->serving = 1;
+		ctl->http = &http;
+		ctl->each_second = control__publish_metrics;
 	}
 	if (control__save_state(ctl))
 		return -EIO;
@@ -382,8 +386,8 @@ int cmd_control(int argc, char **argv)
 	if (control_restore(ctl.state_path, 1))
 		ret = 1;
 out:
-	if (ctl.serving)
-		httpd_stop(&ctl.http);
+	if (ctl.http)
+		httpd_stop(ctl.http);
 	if (ctl.loaded)
 		session_close(&ses);
 	control__stop_guardian(&ctl);

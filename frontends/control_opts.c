@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "escape.h"
 #include "log.h"
+#include "httpd.h"
 #include "session.h"
 #include "shield.h"
 #include "controller.h"
@@ -39,136 +40,106 @@ void control__usage(FILE *f)
 		"      --restore          restore what a dead controller left changed\n"
 		"      --state FILE       state file (default %s)\n"
 		"  -l, --log              a line per boost, park and demotion, with its cause\n"
-		"  -v, --verbose          more messages\n"
-		"      --help             this help\n",
+		SESSION_USAGE,
 		CTL_DEFAULT_PRIO, CONTROL_STATE_DEFAULT);
 }
 
-int control__parse_args(struct control *ctl, int argc, char **argv)
+enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
+       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_POLL };
+
+/* One option (a case each): 0, or 2 with the reason printed. */
+static int one_option(struct control *ctl, int c, const char *arg, int *have_prio)
 {
-	enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-	       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_POLL, O_HELP };
-	static const struct option longopts[] = {
-		{ "rt", required_argument, NULL, O_RT },
-		{ "prio", required_argument, NULL, O_PRIO },
-		{ "cosched", no_argument, NULL, O_COSCHED },
-		{ "shield", required_argument, NULL, O_SHIELD },
-		{ "slo", required_argument, NULL, O_SLO },
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "web-config", required_argument, NULL, O_WEB },
-		{ "grace", required_argument, NULL, O_GRACE },
-		{ "cap", required_argument, NULL, O_CAP },
-		{ "hint-port", required_argument, NULL, O_HINT },
-		{ "poll", no_argument, NULL, O_POLL },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "dry-run", no_argument, NULL, O_DRY },
-		{ "restore", no_argument, NULL, O_RESTORE },
-		{ "state", required_argument, NULL, O_STATE },
-		{ "log", no_argument, NULL, 'l' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, O_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c, have_prio = 0;
 	double v;
 	char *end;
 
-	ctl->prio = CTL_DEFAULT_PRIO;
-	ctl->cfg.grace_ns = 500000;
-	ctl->cfg.cap_ns = 100000000;
-	ctl->state_path = CONTROL_STATE_DEFAULT;
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:lv", longopts, NULL)) != -1) {
-		switch (c) {
-		case O_RT:
-			if (ctl->nrt == CTL_MAX_RT) {
-				pr_err("at most %d --rt VMs", CTL_MAX_RT);
-				return 2;
-			}
-			ctl->rt[ctl->nrt++] = optarg;
-			break;
-		case O_PRIO:
-			if (cli_number("priority", optarg, 1, 98, &v))
-				return 2;
-			ctl->prio = (int)v;
-			have_prio = 1;
-			break;
-		case O_COSCHED:
-			ctl->cosched = 1;
-			break;
-		case O_LISTEN: {
-			struct sockaddr_storage ss;
-			socklen_t sl;
+	switch (c) {
+	case O_RT:
+		if (ctl->nrt == CTL_MAX_RT) {
+			pr_err("at most %d --rt VMs", CTL_MAX_RT);
+			return 2;
+		}
+		ctl->rt[ctl->nrt++] = arg;
+		break;
+	case O_PRIO:
+		if (cli_number("priority", arg, 1, 98, &v))
+			return 2;
+		ctl->prio = (int)v;
+		*have_prio = 1;
+		break;
+	case O_COSCHED:
+		ctl->cosched = 1;
+		break;
+	case O_LISTEN: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
 
-			if (httpd_parse_listen(optarg, &ss, &sl))
-				return 2;
-			ctl->listen = optarg;
-			break;
-		}
-		case O_WEB:
-			ctl->web_config = optarg;
-			break;
-		case O_SLO:
-			if (cli_number("SLO", optarg, 1, 1e7, &v))
-				return 2;
-			ctl->slo_ns = (__u64)(v * 1000);
-			ctl->cosched = 1; /* adaptive co-scheduling */
-			break;
-		case O_SHIELD:
-			if (shield_parse(optarg, &ctl->shield))
-				return 2;
-			ctl->shield_arg = optarg;
-			break;
-		case O_GRACE:
-			if (cli_number("grace", optarg, 0, 10000000, &v))
-				return 2;
-			ctl->cfg.grace_ns = (__u64)(v * 1000);
-			break;
-		case O_CAP:
-			if (cli_number("cap", optarg, 1, 10000, &v))
-				return 2;
-			ctl->cfg.cap_ns = (__u64)(v * 1000000);
-			break;
-		case O_HINT:
-			errno = 0;
-			ctl->hint_port = (unsigned int)strtoul(optarg, &end, 0);
-			if (errno || *end || end == optarg || !ctl->hint_port ||
-			    ctl->hint_port > 0xffff) {
-				pr_err("invalid hint port '%s': expected 1..0xffff", esc_str(optarg));
-				return 2;
-			}
-			break;
-		case 'd':
-			if (cli_number("duration", optarg, 0.001, 1e9, &ctl->duration_s))
-				return 2;
-			break;
-		case O_DRY:
-			ctl->dry_run = 1;
-			break;
-		case O_POLL:
-			ctl->poll = 1;
-			break;
-		case O_RESTORE:
-			ctl->restore = 1;
-			break;
-		case O_STATE:
-			ctl->state_path = optarg;
-			break;
-		case 'l':
-			ctl->log = 1;
-			break;
-		case 'v':
-			log_level = LOG_DEBUG;
-			break;
-		case O_HELP:
-			control__usage(stdout);
-			return -1;
-		default:
-			return 2; /* getopt said what was wrong, in one line */
-		}
+		if (httpd_parse_listen(arg, &ss, &sl))
+			return 2;
+		ctl->listen = arg;
+		break;
 	}
-	if (cli_no_extra_args("control", argc, argv))
-		return 2;
+	case O_WEB:
+		ctl->web_config = arg;
+		break;
+	case O_SLO:
+		if (cli_number("SLO", arg, 1, 1e7, &v))
+			return 2;
+		ctl->slo_ns = (__u64)(v * 1000);
+		ctl->cosched = 1; /* adaptive co-scheduling */
+		break;
+	case O_SHIELD:
+		if (shield_parse(arg, &ctl->shield))
+			return 2;
+		ctl->shield_arg = arg;
+		break;
+	case O_GRACE:
+		if (cli_number("grace", arg, 0, 10000000, &v))
+			return 2;
+		ctl->cfg.grace_ns = (__u64)(v * 1000);
+		break;
+	case O_CAP:
+		if (cli_number("cap", arg, 1, 10000, &v))
+			return 2;
+		ctl->cfg.cap_ns = (__u64)(v * 1000000);
+		break;
+	case O_HINT:
+		errno = 0;
+		ctl->hint_port = (unsigned int)strtoul(arg, &end, 0);
+		if (errno || *end || end == arg || !ctl->hint_port ||
+		    ctl->hint_port > 0xffff) {
+			pr_err("invalid hint port '%s': expected 1..0xffff", esc_str(arg));
+			return 2;
+		}
+		break;
+	case 'd':
+		if (cli_number("duration", arg, 0.001, 1e9, &ctl->duration_s))
+			return 2;
+		break;
+	case O_DRY:
+		ctl->dry_run = 1;
+		break;
+	case O_POLL:
+		ctl->poll = 1;
+		break;
+	case O_RESTORE:
+		ctl->restore = 1;
+		break;
+	case O_STATE:
+		ctl->state_path = arg;
+		break;
+	case 'l':
+		ctl->log = 1;
+		break;
+	default:
+		return 2; /* getopt said what was wrong, in one line */
+	}
+	return 0;
+}
+
+/* The options together: what each mode needs, and what goes with what. */
+static int check_combination(struct control *ctl, int have_prio)
+{
 	ctl->cfg.cooldown_ns = ctl->cfg.cap_ns;
 	if (ctl->restore)
 		return 0;
@@ -190,4 +161,45 @@ int control__parse_args(struct control *ctl, int argc, char **argv)
 		return 2;
 	}
 	return 0;
+}
+
+int control__parse_args(struct control *ctl, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rt", required_argument, NULL, O_RT },
+		{ "prio", required_argument, NULL, O_PRIO },
+		{ "cosched", no_argument, NULL, O_COSCHED },
+		{ "shield", required_argument, NULL, O_SHIELD },
+		{ "slo", required_argument, NULL, O_SLO },
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "web-config", required_argument, NULL, O_WEB },
+		{ "grace", required_argument, NULL, O_GRACE },
+		{ "cap", required_argument, NULL, O_CAP },
+		{ "hint-port", required_argument, NULL, O_HINT },
+		{ "poll", no_argument, NULL, O_POLL },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "restore", no_argument, NULL, O_RESTORE },
+		{ "state", required_argument, NULL, O_STATE },
+		{ "log", no_argument, NULL, 'l' },
+		SESSION_LONGOPTS,
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, so, have_prio = 0;
+
+	ctl->prio = CTL_DEFAULT_PRIO;
+	ctl->cfg.grace_ns = 500000;
+	ctl->cfg.cap_ns = 100000000;
+	ctl->state_path = CONTROL_STATE_DEFAULT;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:l" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+		so = session_option(c, control__usage);
+		if (so < 0)
+			return -1;
+		if (!so && one_option(ctl, c, optarg, &have_prio))
+			return 2;
+	}
+	if (cli_no_extra_args("control", argc, argv))
+		return 2;
+	return check_combination(ctl, have_prio);
 }

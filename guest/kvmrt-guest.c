@@ -29,7 +29,10 @@
 #include <unistd.h>
 
 #include "guest_abi.h"
+#include "json.h"
 #include "latency.h"
+#include "log.h"
+#include "outfile.h"
 
 #define GUEST_MEM (1 << 20)
 #define IMAGE_GPA 0xf0000
@@ -509,25 +512,6 @@ static FILE *open_out(const char *path)
 
 /* An output named on the command line can be written: checked before the
  * run, not at its end (nothing is left behind where there was nothing). */
-static int can_write(const char *path)
-{
-	/* created here (and so removed), or there and writable (kvmrt's
-	 * cli_output_check) */
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644), created = fd >= 0;
-
-	if (fd < 0 && errno == EEXIST)
-		fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 && errno != ENXIO) {
-		fprintf(stderr, "kvmrt-guest: open %s: %s\n", path, strerror(errno));
-		return 0;
-	}
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(path);
-	return 1;
-}
-
 static void report(struct vm *v, double secs)
 {
 	struct lat_summary s;
@@ -648,7 +632,94 @@ static void bad(const char *opt, const char *val)
 	exit(2);
 }
 
-int main(int argc, char **argv)
+/* One option into o (a case each): exits 2 with the reason on a bad value. */
+static void one_option(struct opts *o, int c, const char *arg)
+{
+	uint64_t u;
+
+	switch (c) {
+	case 'm':
+		for (u = 0; u < 4; u++)
+			if (!strcmp(arg, mode_names[u]))
+				break;
+		if (u == 4)
+			bad("mode", arg);
+		o->mode = (enum mode)u;
+		break;
+	case 'r':
+		if (parse_double(arg, &o->rate_hz))
+			bad("rate", arg);
+		break;
+	case 'P': {
+		double us;
+
+		if (parse_double(arg, &us) || us <= 0)
+			bad("period", arg);
+		o->rate_hz = 1e6 / us;
+		break;
+	}
+	case 'j':
+		if (parse_u64(arg, &u))
+			bad("jitter", arg);
+		o->jitter_ns = u * 1000;
+		break;
+	case 'c':
+		if (parse_u64(arg, &o->count) || !o->count)
+			bad("count", arg);
+		break;
+	case 'd':
+		if (parse_double(arg, &o->duration_s) || o->duration_s <= 0)
+			bad("duration", arg);
+		break;
+	case 'i':
+		if (!strcmp(arg, "busy"))
+			o->busy = 1;
+		else if (strcmp(arg, "hlt"))
+			bad("idle mode", arg);
+		break;
+	case 'w':
+		if (parse_u64(arg, &u) || u > 100000000)
+			bad("work", arg);
+		o->work = (uint32_t)u;
+		break;
+	case 'C':
+		if (parse_u64(arg, &u) || u >= CPU_SETSIZE)
+			bad("cpu", arg);
+		o->cpu = (int)u;
+		break;
+	case 'n':
+		o->name = arg;
+		break;
+	case 'J':
+		o->want_json = 1;
+		o->json = arg;
+		break;
+	case 'S':
+		o->samples = arg;
+		break;
+	case 'L':
+		o->timeline = arg;
+		break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case 'H':
+		o->hint = 1;
+		break;
+	case 'W':
+		if (parse_double(arg, &o->warmup_s))
+			bad("warmup", arg);
+		break;
+	case 'I':
+		if (parse_u64(arg, &u) || u >= CPU_SETSIZE)
+			bad("injector cpu", arg);
+		o->injector_cpu = (int)u;
+		break;
+	}
+}
+
+/* 0 to run, -1 after --help, 2 on a usage error (said why). */
+static int parse_args(struct opts *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "mode", required_argument, NULL, 'm' },
@@ -671,132 +742,72 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct vm v;
-	pthread_condattr_t ca;
-	pthread_t th;
-	struct sigaction sa;
-	uint64_t u, t_start, t_end = 0;
-	double secs;
 	int c;
 
-	memset(&v, 0, sizeof(v));
-	v.o.rate_hz = 1000;
-	v.o.cpu = -1;
-	v.o.injector_cpu = -1;
-	v.efd = -1;
+	o->rate_hz = 1000;
+	o->cpu = -1;
+	o->injector_cpu = -1;
 	while ((c = getopt_long(argc, argv, "m:r:P:j:c:d:i:w:C:n:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			for (u = 0; u < 4; u++)
-				if (!strcmp(optarg, mode_names[u]))
-					break;
-			if (u == 4)
-				bad("mode", optarg);
-			v.o.mode = (enum mode)u;
-			break;
-		case 'r':
-			if (parse_double(optarg, &v.o.rate_hz))
-				bad("rate", optarg);
-			break;
-		case 'P': {
-			double us;
-
-			if (parse_double(optarg, &us) || us <= 0)
-				bad("period", optarg);
-			v.o.rate_hz = 1e6 / us;
-			break;
-		}
-		case 'j':
-			if (parse_u64(optarg, &u))
-				bad("jitter", optarg);
-			v.o.jitter_ns = u * 1000;
-			break;
-		case 'c':
-			if (parse_u64(optarg, &v.o.count) || !v.o.count)
-				bad("count", optarg);
-			break;
-		case 'd':
-			if (parse_double(optarg, &v.o.duration_s) || v.o.duration_s <= 0)
-				bad("duration", optarg);
-			break;
-		case 'i':
-			if (!strcmp(optarg, "busy"))
-				v.o.busy = 1;
-			else if (strcmp(optarg, "hlt"))
-				bad("idle mode", optarg);
-			break;
-		case 'w':
-			if (parse_u64(optarg, &u) || u > 100000000)
-				bad("work", optarg);
-			v.o.work = (uint32_t)u;
-			break;
-		case 'C':
-			if (parse_u64(optarg, &u) || u >= CPU_SETSIZE)
-				bad("cpu", optarg);
-			v.o.cpu = (int)u;
-			break;
-		case 'n':
-			v.o.name = optarg;
-			break;
-		case 'J':
-			v.o.want_json = 1;
-			v.o.json = optarg;
-			break;
-		case 'S':
-			v.o.samples = optarg;
-			break;
-		case 'L':
-			v.o.timeline = optarg;
-			break;
-		case 'q':
-			v.o.quiet = 1;
-			break;
-		case 'H':
-			v.o.hint = 1;
-			break;
-		case 'W':
-			if (parse_double(optarg, &v.o.warmup_s))
-				bad("warmup", optarg);
-			break;
-		case 'I':
-			if (parse_u64(optarg, &u) || u >= CPU_SETSIZE)
-				bad("injector cpu", optarg);
-			v.o.injector_cpu = (int)u;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage(stdout);
-			return 0;
-		default:
+			return -1;
+		}
+		if (c == '?' || c == ':') {
 			usage(stderr);
 			return 2;
 		}
+		one_option(o, c, optarg);
 	}
 	if (optind < argc) {
 		fprintf(stderr, "kvmrt-guest: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (v.o.mode == MODE_TIMER && (v.o.rate_hz <= 0 || v.o.rate_hz > 5000)) {
+	if (o->mode == MODE_TIMER && (o->rate_hz <= 0 || o->rate_hz > 5000)) {
 		/* KVM refuses periodic LAPIC timers below min_timer_period_us (200) */
 		fprintf(stderr, "kvmrt-guest: timer rate must be 1..5000 Hz\n");
 		return 2;
 	}
-	if (v.o.mode == MODE_TIMER && v.o.timeline) {
+	if (o->mode == MODE_TIMER && o->timeline) {
 		fprintf(stderr, "kvmrt-guest: --timeline needs an injecting mode, not timer\n");
 		return 2;
 	}
-	if (!v.o.count && !v.o.duration_s)
-		v.o.duration_s = 5;
-	if ((v.o.json && strcmp(v.o.json, "-") && !can_write(v.o.json)) ||
-	    (v.o.samples && !can_write(v.o.samples)) || (v.o.timeline && !can_write(v.o.timeline)))
+	if (!o->count && !o->duration_s)
+		o->duration_s = 5;
+	if ((o->json && strcmp(o->json, "-") && output_check("--json", o->json)) ||
+	    (o->samples && output_check("--samples", o->samples)) ||
+	    (o->timeline && output_check("--timeline", o->timeline)))
 		return 1;
+	return 0;
+}
 
-	v.cfg_words[0] = GUEST_CFG_MAGIC;
-	v.cfg_words[1] = GF_X2APIC | (v.o.busy ? GF_BUSY : 0) | (v.o.hint ? GF_HINT : 0) |
-			 (v.o.timeline ? GF_MARK : 0) |
-			 (v.o.mode == MODE_TIMER ? GF_TIMER : 0) | (v.o.mode == MODE_PIC ? GF_PIC : 0);
-	v.cfg_words[2] = v.o.mode == MODE_TIMER ? (uint32_t)(1e9 / v.o.rate_hz) : 0;
-	v.cfg_words[3] = v.o.work;
+/* The guest's configuration words (guest_abi.h), read by rtguest.S. */
+static void configure(struct vm *v)
+{
+	v->cfg_words[0] = GUEST_CFG_MAGIC;
+	v->cfg_words[1] = GF_X2APIC | (v->o.busy ? GF_BUSY : 0) | (v->o.hint ? GF_HINT : 0) |
+			 (v->o.timeline ? GF_MARK : 0) |
+			 (v->o.mode == MODE_TIMER ? GF_TIMER : 0) | (v->o.mode == MODE_PIC ? GF_PIC : 0);
+	v->cfg_words[2] = v->o.mode == MODE_TIMER ? (uint32_t)(1e9 / v->o.rate_hz) : 0;
+	v->cfg_words[3] = v->o.work;
+}
 
+int main(int argc, char **argv)
+{
+	struct vm v;
+	pthread_condattr_t ca;
+	pthread_t th;
+	struct sigaction sa;
+	uint64_t t_start, t_end = 0;
+	double secs;
+	int err;
+
+	memset(&v, 0, sizeof(v));
+	v.efd = -1;
+	log_prefix = "kvmrt-guest";
+	err = parse_args(&v.o, argc, argv);
+	if (err)
+		return err < 0 ? 0 : err;
+	configure(&v);
 	pthread_mutex_init(&v.lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

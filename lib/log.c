@@ -2,3 +2,4 @@
 #include "log.h"
 
 int log_level = LOG_WARN;
+const char *log_prefix = "kvmrt";

@@ -8,11 +8,12 @@
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 extern int log_level;
+extern const char *log_prefix; /* "kvmrt", or the program's name */
 
 #define log_at(lvl, fmt, ...)                                                                      \
 	do {                                                                                       \
 		if (log_level >= (lvl))                                                            \
-			fprintf(stderr, "kvmrt: " fmt "\n", ##__VA_ARGS__);                        \
+			fprintf(stderr, "%s: " fmt "\n", log_prefix, ##__VA_ARGS__);                  \
 	} while (0)
 #define pr_err(fmt, ...) log_at(LOG_ERROR, fmt, ##__VA_ARGS__)
 #define pr_warn(fmt, ...) log_at(LOG_WARN, fmt, ##__VA_ARGS__)
