@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The collector: the one reader of the BPF maps and the ring buffer. It
- * turns per-CPU map contents into snapshots (per VM, per vCPU) that every
- * front end reads; a front end that wants an interval diffs two snapshots.
+ * turns the maps (each vCPU's state in a hash, the run and loss counters
+ * per CPU) into snapshots, per VM and vCPU, that every front end reads; a
+ * front end that wants an interval diffs two snapshots.
  */
 #ifndef KVMRT_COLLECTOR_H
 #define KVMRT_COLLECTOR_H
@@ -64,7 +65,7 @@ struct collector {
 	/* new VMs the BPF side reported, read from /proc at the poll's end */
 	__u32 *seen;
 	int nseen, seen_cap;
-	void *pcpu_buf;	/* room for one per-CPU value of the largest map */
+	void *pcpu_buf;	/* room for a vCPU state, or a per-CPU counter's values */
 };
 
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);

@@ -16,7 +16,7 @@
 
 static struct bpf_program *prog_of(struct kvmrt_bpf *s, int p, int raw)
 {
-#define PAIR(id, name)                                                                             \
+#define PAIR(id, sys, name)                                                                        \
 	case P_##id:                                                                               \
 		return raw ? s->progs.name##_raw : s->progs.name##_btf;
 	switch (p) {
@@ -118,6 +118,9 @@ static int thread_pidfds(void)
 	return 1;
 }
 
+/* The skeleton's lifecycle in order (BTF, open, rodata, a flavour per
+ * tracepoint, load, attach, arm), each fallback where it applies: one
+ * function, read top to bottom. */
 int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 {
 	struct btfs b = { 0 };

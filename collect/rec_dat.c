@@ -219,6 +219,8 @@ static int is_apic_timer(struct dat *d, __u64 fn)
 	return 0;
 }
 
+/* The next record kvmrt reads, its fields taken by name from the event's
+ * format (libtraceevent); one loop over the records it skips. */
 static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t errlen)
 {
 	struct dat *d = r->priv;

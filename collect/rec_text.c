@@ -77,7 +77,9 @@ static void comm_span(const char *p, const char *end, char *comm)
 static const char *const deliver_modes[8] = { "Fixed", "LowPrio", "SMI", "Res3",
 					      "NMI",   "INIT",    "SIPI", "ExtINT" };
 
-/* The fields of one event's TP_printk text into e->a (recording.h). */
+/* The fields of one event's TP_printk text into e->a (recording.h): one
+ * case per event, each next to the format it reads (long, but a format
+ * that changes is one case to change). */
 static int parse_fields(struct rec_event *e, const char *f)
 {
 	char name[64];
@@ -197,33 +199,26 @@ static int parse_fields(struct rec_event *e, const char *f)
 	}
 }
 
-/* One line into e: 1 an event kvmrt reads, 0 any other line, -1 bad. The
- * kernel prints "%16s-%-7d": a comm (at most 15 bytes) right-aligned in 16
- * columns, so a '-' in column 16 and a space in column 0. */
-static int parse_line(struct recording *r, struct text *t, struct rec_event *e, char *err,
-		      size_t errlen)
+/* The columns before the timestamp: "comm-pid", "(tgid)" if recorded,
+ * "[CPU]", the irq-info flags if recorded. The kernel prints "%16s-%-7d":
+ * a comm (at most 15 bytes) right-aligned in 16 columns, so a '-' in
+ * column 16 and a space in column 0. Where the timestamp starts, or NULL
+ * with why in err. */
+static char *task_columns(struct recording *r, struct text *t, struct rec_event *e, char *err,
+			  size_t errlen)
 {
-	char *l = t->line, *p, *end, *ev;
-	unsigned long long secs, frac, cpu, lost;
-	int ndig, tgid_col = 0;
-	size_t n;
+	char *l = t->line, *p, *end;
+	unsigned long long cpu;
 
-	if (l[0] == '#' || l[0] == '\n' || !l[0])
-		return 0;
-	if (sscanf(l, "CPU:%llu [LOST %llu EVENTS]", &cpu, &lost) == 2) {
-		r->lost += lost; /* the ring buffer overwrote these */
-		return 0;
-	}
 	if (strlen(l) < 18 || l[0] != ' ' || l[16] != '-')
-		return fail(t, err, errlen, "not a trace line: no comm-pid in columns 0-16");
-	memset(e, 0, sizeof(*e));
+		return fail(t, err, errlen, "not a trace line: no comm-pid in columns 0-16"), NULL;
 	for (p = l; *p == ' '; p++)
 		;
 	comm_span(p, l + 16, e->comm);
 	p = l + 17;
 	e->pid = (__u32)strtoul(p, &end, 10);
 	if (end == p)
-		return fail(t, err, errlen, "not a trace line: bad pid");
+		return fail(t, err, errlen, "not a trace line: bad pid"), NULL;
 	for (p = end; *p == ' '; p++)
 		;
 	e->tgid = -1;
@@ -234,18 +229,18 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 			e->tgid = strtoll(p, NULL, 10);
 		p = strchr(p, ')');
 		if (!p)
-			return fail(t, err, errlen, "not a trace line: unbalanced tgid column");
-		tgid_col = 1;
+			return fail(t, err, errlen, "not a trace line: unbalanced tgid column"), NULL;
+		r->has_tgids = 1;
 		for (p++; *p == ' '; p++)
 			;
 	}
 	if (*p != '[')
-		return fail(t, err, errlen, "not a trace line: no [CPU] column");
+		return fail(t, err, errlen, "not a trace line: no [CPU] column"), NULL;
 	cpu = strtoull(p + 1, &end, 10);
 	if (end == p + 1 || *end != ']')
-		return fail(t, err, errlen, "not a trace line: bad [CPU] column");
+		return fail(t, err, errlen, "not a trace line: bad [CPU] column"), NULL;
 	if (cpu >= KVS_MAX_CPUS)
-		return fail(t, err, errlen, "CPU number out of range");
+		return fail(t, err, errlen, "CPU number out of range"), NULL;
 	e->cpu = (__u32)cpu;
 	e->hardirq = -1; /* unknown without the irq-info column */
 	for (p = end + 1; *p == ' '; p++)
@@ -262,6 +257,28 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 		while (*p == ' ')
 			p++;
 	}
+	return p;
+}
+
+/* One line into e: 1 an event kvmrt reads, 0 any other line, -1 bad. */
+static int parse_line(struct recording *r, struct text *t, struct rec_event *e, char *err,
+		      size_t errlen)
+{
+	char *l = t->line, *p, *end, *ev;
+	unsigned long long secs, frac, cpu, lost;
+	int ndig;
+	size_t n;
+
+	if (l[0] == '#' || l[0] == '\n' || !l[0])
+		return 0;
+	if (sscanf(l, "CPU:%llu [LOST %llu EVENTS]", &cpu, &lost) == 2) {
+		r->lost += lost; /* the ring buffer overwrote these */
+		return 0;
+	}
+	memset(e, 0, sizeof(*e));
+	p = task_columns(r, t, e, err, errlen);
+	if (!p)
+		return -1;
 	secs = strtoull(p, &end, 10);
 	if (end == p || *end != '.')
 		return fail(t, err, errlen, "not a trace line: no timestamp");
@@ -289,8 +306,6 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	n = strlen(p);
 	if (n && p[n - 1] == '\n')
 		p[n - 1] = 0;
-	if (tgid_col)
-		r->has_tgids = 1;
 	if (parse_fields(e, p)) {
 		char why[96];
 

@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "log.h"
 #include "recording.h"
+#include "names.h"
 #include "results.h"
 #include "session.h"
 #include "store.h"
@@ -377,7 +378,9 @@ static void lapic_timer(struct report *r, const struct rec_event *e)
 		       (__u32)lvtt);
 }
 
-/* Pass 2: one event to its handler. */
+/* Pass 2: one event to its handler (handlers.h): one case per tracepoint,
+ * the twin of probes/kvmrt.bpf.c's entry points, kept as one switch so the
+ * two read side by side. */
 static void handle(struct report *r, const struct rec_event *e)
 {
 	struct kvs *s = &r->s;
@@ -482,15 +485,14 @@ static void handle(struct report *r, const struct rec_event *e)
  * nor the LAPIC timer's hrtimer (VMX's preemption timer): those two are
  * asked of a trace.dat only. */
 static const struct {
-	int kinds[2];
-	const char *what;
+	int kinds[2]; /* either; named by the first */
 	int dat_only;
 } needed[] = {
-	{ { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, "kvm:kvm_apic_accept_irq", 0 },
-	{ { P_SCHED_SWITCH, -1 }, "sched:sched_switch", 0 },
-	{ { P_SCHED_WAKING, -1 }, "sched:sched_waking", 0 },
-	{ { P_KVM_EOI, P_KVM_ACK_IRQ }, "kvm:kvm_eoi", 1 },
-	{ { P_HRTIMER_EXPIRE_ENTRY, -1 }, "timer:hrtimer_expire_entry", 1 },
+	{ { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, 0 },
+	{ { P_SCHED_SWITCH, -1 }, 0 },
+	{ { P_SCHED_WAKING, -1 }, 0 },
+	{ { P_KVM_EOI, P_KVM_ACK_IRQ }, 1 },
+	{ { P_HRTIMER_EXPIRE_ENTRY, -1 }, 1 },
 };
 
 static int check_recording(struct report *r)
@@ -503,8 +505,9 @@ static int check_recording(struct report *r)
 		if ((needed[i].dat_only && !dat) || recording__has(r->rec, needed[i].kinds[0]) ||
 		    (needed[i].kinds[1] >= 0 && recording__has(r->rec, needed[i].kinds[1])))
 			continue;
-		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-			 missing[0] ? ", " : "", needed[i].what);
+		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s:%s",
+			 missing[0] ? ", " : "", prog_tp_system(needed[i].kinds[0]),
+			 prog_tp_name(needed[i].kinds[0]));
 	}
 	if (missing[0]) {
 		pr_err("%s: the recording lacks events: %s (record as the README says)", esc_str(r->input),

@@ -99,9 +99,88 @@ static int check_tls(const char *path, const char *cert_file, const char *key_fi
 	return 0;
 }
 
+/* Where a TLS section's files were named, for check_tls's messages (they
+ * point into the YAML document). */
+struct tls_names {
+	const char *cert_file, *key_file;
+};
+
+/* One "k: v" of a section (basic_auth_users or tls_server_config). */
+static int section_entry(struct webcfg *w, const char *path, const char *section, const char *k,
+			 const char *v, struct tls_names *tn)
+{
+	char **dst;
+	int err;
+
+	if (!strcmp(section, "basic_auth_users")) {
+		if (w->nusers == WEBCFG_MAX_USERS)
+			return fail(path, "too many users");
+		if (!bcrypt_hash(v)) {
+			pr_err("web config %s: user '%s': not a bcrypt hash ($2y$NN$ and 53 characters)",
+			       esc_str(path), esc_str(k));
+			return -EINVAL;
+		}
+		w->user[w->nusers] = strdup(k);
+		w->hash[w->nusers++] = strdup(v);
+		return 0;
+	}
+	if (strcmp(k, "cert_file") && strcmp(k, "key_file")) {
+		pr_err("web config %s: tls_server_config: '%s' is not supported", esc_str(path),
+		       esc_str(k));
+		return -EINVAL;
+	}
+	dst = !strcmp(k, "cert_file") ? &w->cert_pem : &w->key_pem;
+	free(*dst);
+	*dst = load_rel(path, v);
+	if (!*dst) {
+		err = -errno;
+		pr_err("web config %s: %s %s: %s", esc_str(path), k, esc_str(v), strerror(-err));
+		return err;
+	}
+	if (dst == &w->cert_pem)
+		tn->cert_file = v;
+	else
+		tn->key_file = v;
+	return 0;
+}
+
+/* One top-level key and its mapping. */
+static int section(struct webcfg *w, const char *path, yaml_document_t *d, yaml_node_pair_t *pair,
+		   struct tls_names *tn)
+{
+	const char *key = scalar(d, yaml_document_get_node(d, pair->key));
+	yaml_node_t *val = yaml_document_get_node(d, pair->value);
+	yaml_node_pair_t *q;
+	int err;
+
+	if (!key || !val)
+		return fail(path, "bad entry");
+	if (!strcmp(key, "http_server_config")) {
+		pr_warn("web config %s: http_server_config is not supported, ignored", esc_str(path));
+		return 0;
+	}
+	if (strcmp(key, "tls_server_config") && strcmp(key, "basic_auth_users")) {
+		pr_err("web config %s: unknown key '%s'", esc_str(path), esc_str(key));
+		return -EINVAL;
+	}
+	if (val->type != YAML_MAPPING_NODE)
+		return fail(path, "expected a mapping");
+	for (q = val->data.mapping.pairs.start; q < val->data.mapping.pairs.top; q++) {
+		const char *k = scalar(d, yaml_document_get_node(d, q->key));
+		const char *v = scalar(d, yaml_document_get_node(d, q->value));
+
+		if (!k || !v)
+			return fail(path, "expected key: value");
+		err = section_entry(w, path, key, k, v, tn);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int webcfg_load(struct webcfg *w, const char *path)
 {
-	const char *cert_file = NULL, *key_file = NULL;
+	struct tls_names tn = { NULL, NULL };
 	yaml_parser_t p;
 	yaml_document_t d;
 	yaml_node_t *root;
@@ -126,80 +205,15 @@ int webcfg_load(struct webcfg *w, const char *path)
 		return -EINVAL;
 	}
 	root = yaml_document_get_root_node(&d);
-	if (root && root->type != YAML_MAPPING_NODE) {
+	if (root && root->type != YAML_MAPPING_NODE)
 		err = fail(path, "expected a mapping at the top");
-		goto out;
-	}
-	for (pair = root ? root->data.mapping.pairs.start : NULL; root && pair < root->data.mapping.pairs.top; pair++) {
-		const char *key = scalar(&d, yaml_document_get_node(&d, pair->key));
-		yaml_node_t *val = yaml_document_get_node(&d, pair->value);
-		yaml_node_pair_t *q;
-
-		if (!key || !val) {
-			err = fail(path, "bad entry");
-			goto out;
-		}
-		if (!strcmp(key, "tls_server_config") || !strcmp(key, "basic_auth_users")) {
-			if (val->type != YAML_MAPPING_NODE) {
-				err = fail(path, "expected a mapping");
-				goto out;
-			}
-		} else if (!strcmp(key, "http_server_config")) {
-			pr_warn("web config %s: http_server_config is not supported, ignored", esc_str(path));
-			continue;
-		} else {
-			pr_err("web config %s: unknown key '%s'", esc_str(path), esc_str(key));
-			err = -EINVAL;
-			goto out;
-		}
-		for (q = val->data.mapping.pairs.start; q < val->data.mapping.pairs.top; q++) {
-			const char *k = scalar(&d, yaml_document_get_node(&d, q->key));
-			const char *v = scalar(&d, yaml_document_get_node(&d, q->value));
-
-			if (!k || !v) {
-				err = fail(path, "expected key: value");
-				goto out;
-			}
-			if (!strcmp(key, "basic_auth_users")) {
-				if (w->nusers == WEBCFG_MAX_USERS) {
-					err = fail(path, "too many users");
-					goto out;
-				}
-				if (!bcrypt_hash(v)) {
-					pr_err("web config %s: user '%s': not a bcrypt hash ($2y$NN$ and 53 characters)", esc_str(path), esc_str(k));
-					err = -EINVAL;
-					goto out;
-				}
-				w->user[w->nusers] = strdup(k);
-				w->hash[w->nusers++] = strdup(v);
-			} else if (!strcmp(k, "cert_file") || !strcmp(k, "key_file")) {
-				char **dst = !strcmp(k, "cert_file") ? &w->cert_pem : &w->key_pem;
-
-				free(*dst);
-				*dst = load_rel(path, v);
-				if (!*dst) {
-					err = -errno;
-					pr_err("web config %s: %s %s: %s", esc_str(path), k, esc_str(v),
-					       strerror(-err));
-					goto out;
-				}
-				if (dst == &w->cert_pem)
-					cert_file = v;
-				else
-					key_file = v;
-			} else {
-				pr_err("web config %s: tls_server_config: '%s' is not supported", esc_str(path),
-				       esc_str(k));
-				err = -EINVAL;
-				goto out;
-			}
-		}
-	}
-	if (!w->cert_pem != !w->key_pem)
+	for (pair = root && !err ? root->data.mapping.pairs.start : NULL;
+	     pair && pair < root->data.mapping.pairs.top && !err; pair++)
+		err = section(w, path, &d, pair, &tn);
+	if (!err && !w->cert_pem != !w->key_pem)
 		err = fail(path, "tls_server_config needs both cert_file and key_file");
-	else if (w->cert_pem)
-		err = check_tls(path, cert_file, key_file, w->cert_pem, w->key_pem);
-out:
+	else if (!err && w->cert_pem)
+		err = check_tls(path, tn.cert_file, tn.key_file, w->cert_pem, w->key_pem);
 	yaml_document_delete(&d);
 	yaml_parser_delete(&p);
 	fclose(f);

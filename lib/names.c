@@ -18,9 +18,12 @@ static const char *const stages[ST_NR] = {
 	[ST_WAKE] = "wake", [ST_QUEUE] = "queue", [ST_DELIVER] = "deliver", [ST_HANDLE] = "handle",
 };
 
-#define TP_NAME(id, name) [P_##id] = #name,
+#define TP_NAME(id, sys, name) [P_##id] = #name,
 static const char *const tps[P_NR] = { KVMRT_TRACEPOINTS(TP_NAME) };
 #undef TP_NAME
+#define TP_SYSTEM(id, sys, name) [P_##id] = #sys,
+static const char *const tp_systems[P_NR] = { KVMRT_TRACEPOINTS(TP_SYSTEM) };
+#undef TP_SYSTEM
 
 static const char *const ends[END_NR] = {
 	[END_EOI] = "eoi", [END_PV_EOI] = "pv_eoi", [END_IDLE] = "idle",
@@ -48,6 +51,11 @@ const char *sched_policy_name(unsigned int p)
 const char *stage_name(int st)
 {
 	return st >= 0 && st < ST_NR ? stages[st] : "?";
+}
+
+const char *prog_tp_system(int p)
+{
+	return p >= 0 && p < P_NR ? tp_systems[p] : "?";
 }
 
 const char *prog_tp_name(int p)

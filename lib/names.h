@@ -10,6 +10,7 @@
 const char *source_name(int src);  /* enum kvmrt_source */
 const char *stage_name(int st);    /* enum ep_stage */
 const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
+const char *prog_tp_system(int p); /* its system: kvm, sched, timer */
 const char *end_name(int end);     /* enum kvmrt_end */
 const char *sched_policy_name(unsigned int policy); /* SCHED_OTHER, ... */
 /* isa: enum kvmrt_isa. Returns NULL for a reason without a name. */

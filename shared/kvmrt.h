@@ -53,7 +53,7 @@ enum kvmrt_source {
 
 /* Tracepoints we attach (tracepoints.h), also the index of their run
  * counters. */
-#define KVMRT_PROG_ENUM(id, name) P_##id,
+#define KVMRT_PROG_ENUM(id, sys, name) P_##id,
 enum kvmrt_prog { KVMRT_TRACEPOINTS(KVMRT_PROG_ENUM) P_NR };
 #undef KVMRT_PROG_ENUM
 
