@@ -3,7 +3,11 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "log.h"
+#include "results.h"
 #include "session.h"
+
+_Static_assert(SESSION_OPT_HELP > RESULTS_OPT_LAST + 64 && SESSION_OPT_HELP > FILTER_OPT_VCPU + 64,
+	       "--help's option value collides with another option's");
 
 volatile sig_atomic_t session_stop;
 

@@ -14,8 +14,9 @@
 #include "collector.h"
 #include "loader.h"
 
-/* Above every command's own option values. */
-#define SESSION_OPT_HELP 0x1000
+/* Above every other option value: a command's own (from 256), the
+ * filter's (0x1000) and results' (after it); session.c checks. */
+#define SESSION_OPT_HELP 0x4000
 #define SESSION_SHORTOPTS "v"
 #define SESSION_LONGOPTS                                                                           \
 	{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, SESSION_OPT_HELP }

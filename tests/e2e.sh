@@ -108,8 +108,17 @@ sleep 0.5
 rc1=$?
 "$KVMRT" trace -d 1 -q -p "$gpid" --slo 1000000 >/dev/null 2>&1
 rc2=$?
+# the shared flags next to the filter's: --vcpu 0 and -v trace as asked
+"$KVMRT" trace -d 1 -q -v -p "$gpid" --vcpu 0 --json="$TMP/vcpu0.json" 2>/dev/null
+rc3=$?
 wait "$gpid"
 check "--slo: 3 when violated, 0 when met" test "$rc1-$rc2" = "3-0"
+check "--vcpu 0 -v: exit 0, the guest's vCPU 0 alone, its interrupts counted" python3 -c "
+import json, sys
+d = json.load(open('$TMP/vcpu0.json'))
+v = [c for m in d['vms'] for c in m['vcpus']]
+sys.exit($rc3 != 0 or len(d['vms']) != 1 or [c['vcpu'] for c in v] != [0] or
+         v[0]['injections']['total'] == 0)"
 
 # 6. Bad input: one line on stderr, usage errors exit 2, others 1
 check "bad duration" bad 2 "$KVMRT" trace -d abc
@@ -118,6 +127,11 @@ check "no such pid" bad 1 "$KVMRT" trace -p 999999 -d 1
 check "bad vcpu" bad 2 "$KVMRT" trace --vcpu -1
 check "bad threshold" bad 2 "$KVMRT" trace -T 0
 check "unknown command" bad 2 "$KVMRT" frobnicate
+for c in trace report top export control; do
+	check "kvmrt $c --help: exit 0, its usage on stdout, nothing on stderr" bash -c \
+		"out=\$('$KVMRT' $c --help 2>'$TMP/help.err') && grep -q '^Usage: kvmrt $c' <<<\"\$out\" && [ ! -s '$TMP/help.err' ]"
+done
+check "kvmrt-guest --help: exit 0, its usage" bash -c "'$GUEST' --help | grep -q Usage"
 check "guest: bad mode" bad 2 "$GUEST" -m bogus
 check "guest: bad timer rate" bad 2 "$GUEST" -m timer -r 100000
 
