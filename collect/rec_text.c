@@ -204,7 +204,7 @@ static int parse_fields(struct rec_event *e, const char *f)
  * a comm (at most 15 bytes) right-aligned in 16 columns, so a '-' in
  * column 16 and a space in column 0. Where the timestamp starts, or NULL
  * with why in err. */
-static char *task_columns(struct recording *r, struct text *t, struct rec_event *e, char *err,
+static char *task_columns(struct text *t, struct rec_event *e, int *tgid_col, char *err,
 			  size_t errlen)
 {
 	char *l = t->line, *p, *end;
@@ -230,7 +230,7 @@ static char *task_columns(struct recording *r, struct text *t, struct rec_event 
 		p = strchr(p, ')');
 		if (!p)
 			return fail(t, err, errlen, "not a trace line: unbalanced tgid column"), NULL;
-		r->has_tgids = 1;
+		*tgid_col = 1;
 		for (p++; *p == ' '; p++)
 			;
 	}
@@ -266,7 +266,7 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 {
 	char *l = t->line, *p, *end, *ev;
 	unsigned long long secs, frac, cpu, lost;
-	int ndig;
+	int ndig, tgid_col = 0;
 	size_t n;
 
 	if (l[0] == '#' || l[0] == '\n' || !l[0])
@@ -276,7 +276,7 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 		return 0;
 	}
 	memset(e, 0, sizeof(*e));
-	p = task_columns(r, t, e, err, errlen);
+	p = task_columns(t, e, &tgid_col, err, errlen);
 	if (!p)
 		return -1;
 	secs = strtoull(p, &end, 10);
@@ -306,6 +306,8 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	n = strlen(p);
 	if (n && p[n - 1] == '\n')
 		p[n - 1] = 0;
+	if (tgid_col)
+		r->has_tgids = 1;
 	if (parse_fields(e, p)) {
 		char why[96];
 

@@ -11,7 +11,6 @@
 #include "shield.h"
 #include "controller.h"
 
-/* Shield all the real-time vCPUs (at start, or as --slo's last resort). */
 /* --slo: a shield that did no good goes; the state file forgets it. */
 static void remove_shield(struct control *ctl)
 {
@@ -36,6 +35,7 @@ static void remove_shield(struct control *ctl)
 	control__save_state(ctl);
 }
 
+/* Shield all the real-time vCPUs (at start, or as --slo's last resort). */
 int control__apply_shield(struct control *ctl)
 {
 	struct task_saved *rt = calloc(ctl->nv ? ctl->nv : 1, sizeof(*rt));
@@ -52,7 +52,6 @@ int control__apply_shield(struct control *ctl)
 	return err;
 }
 
-/* p99 of what a cumulative histogram gained since *prev; *prev := now */
 /* The p99 of what a histogram took since the last call; with top, the
  * lower bound of its highest bucket (the interval's max, to a bucket). */
 static __u64 interval_p99(const struct kvmrt_hist *now, struct kvmrt_hist *prev, __u64 *count,

@@ -104,7 +104,6 @@ struct control {
 	volatile sig_atomic_t *stop; /* set: the loops end */
 };
 
-static volatile sig_atomic_t exiting;
 
 
 /* rt_vcpus.c */
@@ -135,11 +134,5 @@ int control__apply_shield(struct control *ctl);
 __u64 control__rt_throttle_gap_ns(void);
 void control__adapt(struct control *ctl, __u64 now);
 
-/* frontends/control_metrics.c: --listen's page, now */
-void control__publish_metrics(struct control *ctl);
-
-/* frontends/control_opts.c */
-void control__usage(FILE *f);
-int control__parse_args(struct control *ctl, int argc, char **argv);
 
 #endif

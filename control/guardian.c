@@ -54,7 +54,7 @@ void control__stop_guardian(struct control *ctl)
 {
 	if (ctl->guardian_fd < 0)
 		return;
-	close(ctl->guardian_fd); /* its EOF: it finds no state file and exits */
+	close(ctl->guardian_fd); /* its EOF: it restores what is left, if any */
 	ctl->guardian_fd = -1;
 	while (wait(NULL) > 0)
 		;

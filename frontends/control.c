@@ -20,7 +20,7 @@
 #include "names.h"
 #include "session.h"
 #include "shield.h"
-#include "controller.h"
+#include "control_cmd.h"
 #include "httpd.h"
 #include "restore.h"
 

@@ -9,7 +9,7 @@
 #include "latency.h"
 #include "httpd.h"
 #include "metrics.h"
-#include "controller.h"
+#include "control_cmd.h"
 
 /* --listen: the exporter's metrics plus what control decides. */
 /* One value per managed vCPU and metric: the columns of this table. */

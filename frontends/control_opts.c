@@ -10,7 +10,7 @@
 #include "httpd.h"
 #include "session.h"
 #include "shield.h"
-#include "controller.h"
+#include "control_cmd.h"
 
 void control__usage(FILE *f)
 {

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "endpoints.h"
@@ -60,7 +61,7 @@ struct series {
 	struct kvmrt_hist h[M_NR];
 	struct kvmrt_counters c;
 	__u64 max_last;
-	int boosted;
+	__u64 boosted; /* 0 or 1 */
 	__u64 exits[2][128];	/* VMX, SVM basic reasons below 128 */
 	__u64 exits_other;
 };
@@ -204,11 +205,29 @@ static void apicv_family(FILE *f, const struct snapshot *s, int which)
 	}
 }
 
-/* Latency: the histograms, and the last interval's slowest response. */
-static void latency_families(FILE *f, const struct series *se, int n)
+/* A family of one value per vCPU: the __u64 at off in its series, a count
+ * or (ns) nanoseconds, exported in seconds. */
+static void scalar_family(FILE *f, const char *name, const char *type, const char *help,
+			  const struct series *se, int n, size_t off, int ns)
 {
 	int i;
 
+	head(f, name, type, help);
+	for (i = 0; i < n; i++) {
+		__u64 v = *(const __u64 *)((const char *)&se[i] + off);
+
+		fprintf(f, "%s{", name);
+		vm_labels(f, se[i].vm, se[i].vcpu);
+		if (ns)
+			fprintf(f, "} %.9f\n", v / 1e9);
+		else
+			fprintf(f, "} %llu\n", (unsigned long long)v);
+	}
+}
+
+/* Latency: the histograms, and the last interval's slowest response. */
+static void latency_families(FILE *f, const struct series *se, int n)
+{
 	histogram(f, "kvmrt_irq_response_seconds",
 		  "Guest interrupt response latency: injection to end of interrupt.", se, n,
 		  M_RESPONSE);
@@ -230,13 +249,9 @@ static void latency_families(FILE *f, const struct series *se, int n)
 		  "KVM busy-waits that long, up to timer_advance_ns (kvm_wait_lapic_expire).",
 		  se, n, M_TIMER_EARLY);
 
-	head(f, "kvmrt_irq_response_max_seconds", "gauge",
-	     "Slowest interrupt response in the agent's last collection interval.");
-	for (i = 0; i < n; i++) {
-		fputs("kvmrt_irq_response_max_seconds{", f);
-		vm_labels(f, se[i].vm, se[i].vcpu);
-		fprintf(f, "} %.9f\n", se[i].max_last / 1e9);
-	}
+	scalar_family(f, "kvmrt_irq_response_max_seconds", "gauge",
+		      "Slowest interrupt response in the agent's last collection interval.", se, n,
+		      offsetof(struct series, max_last), 1);
 }
 
 /* Per vCPU: its boost, its interrupts by source and end, halts, exits. */
@@ -245,13 +260,9 @@ static void vcpu_families(FILE *f, const struct series *se, int n)
 	int i, k, isa;
 	char buf[32];
 
-	head(f, "kvmrt_vcpu_boosted", "gauge",
-	     "Whether kvmrt control has the vCPU thread boosted to SCHED_FIFO now.");
-	for (i = 0; i < n; i++) {
-		fputs("kvmrt_vcpu_boosted{", f);
-		vm_labels(f, se[i].vm, se[i].vcpu);
-		fprintf(f, "} %d\n", se[i].boosted);
-	}
+	scalar_family(f, "kvmrt_vcpu_boosted", "gauge",
+		      "Whether kvmrt control has the vCPU thread boosted to SCHED_FIFO now.", se, n,
+		      offsetof(struct series, boosted), 0);
 	head(f, "kvmrt_irq_injections_total", "counter",
 	     "Interrupts injected into the vCPU, by source.");
 	for (i = 0; i < n; i++)
@@ -261,13 +272,9 @@ static void vcpu_families(FILE *f, const struct series *se, int n)
 			fprintf(f, ",source=\"%s\"} %llu\n", source_name(k),
 				(unsigned long long)se[i].c.injected[k]);
 		}
-	head(f, "kvmrt_irq_coalesced_total", "counter",
-	     "Injections of a vector that was still pending: merged into one interrupt.");
-	for (i = 0; i < n; i++) {
-		fputs("kvmrt_irq_coalesced_total{", f);
-		vm_labels(f, se[i].vm, se[i].vcpu);
-		fprintf(f, "} %llu\n", (unsigned long long)se[i].c.coalesced);
-	}
+	scalar_family(f, "kvmrt_irq_coalesced_total", "counter",
+		      "Injections of a vector that was still pending: merged into one interrupt.", se,
+		      n, offsetof(struct series, c.coalesced), 0);
 	head(f, "kvmrt_irq_ends_total", "counter",
 	     "Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, seen "
 	     "at its next exit), idle (its HLT exit after delivery), hint, stale (none).");
@@ -278,19 +285,12 @@ static void vcpu_families(FILE *f, const struct series *se, int n)
 			fprintf(f, ",end=\"%s\"} %llu\n", end_name(k),
 				(unsigned long long)se[i].c.ends[k]);
 		}
-	head(f, "kvmrt_irq_posted_in_guest_total", "counter",
-	     "Posted interrupts (APICv, AVIC) the vCPU took while in the guest: delivered, no time seen.");
-	for (i = 0; i < n; i++) {
-		fputs("kvmrt_irq_posted_in_guest_total{", f);
-		vm_labels(f, se[i].vm, se[i].vcpu);
-		fprintf(f, "} %llu\n", (unsigned long long)se[i].c.posted_in_guest);
-	}
-	head(f, "kvmrt_vcpu_halted_seconds_total", "counter", "Time the vCPU spent halted.");
-	for (i = 0; i < n; i++) {
-		fputs("kvmrt_vcpu_halted_seconds_total{", f);
-		vm_labels(f, se[i].vm, se[i].vcpu);
-		fprintf(f, "} %.9f\n", se[i].c.halted_ns / 1e9);
-	}
+	scalar_family(f, "kvmrt_irq_posted_in_guest_total", "counter",
+		      "Posted interrupts (APICv, AVIC) the vCPU took while in the guest: delivered, "
+		      "no time seen.",
+		      se, n, offsetof(struct series, c.posted_in_guest), 0);
+	scalar_family(f, "kvmrt_vcpu_halted_seconds_total", "counter", "Time the vCPU spent halted.",
+		      se, n, offsetof(struct series, c.halted_ns), 1);
 	head(f, "kvmrt_vm_exits_total", "counter", "VM exits by reason (VMX/SVM hosts only).");
 	for (i = 0; i < n; i++) {
 		for (isa = 0; isa < 2; isa++)

@@ -117,6 +117,7 @@ int cmd_trace(int argc, char **argv)
 	struct session ses;
 	struct snapshot s;
 	__u64 t_start;
+	double secs;
 	int err, i, ret;
 
 	err = parse_args(&o, &t.o, argc, argv);
@@ -153,8 +154,9 @@ int cmd_trace(int argc, char **argv)
 		fprintf(stderr, "kvmrt: tracing %d programs%s\n", ses.l.nattached,
 			o.duration_s ? "" : "; Ctrl-C to end");
 	trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0);
+	secs = (mono_ns() - t_start) / 1e9;
 	collector__snapshot(&ses.c, &s);
-	ret = results__print(&t, &s, (mono_ns() - t_start) / 1e9);
+	ret = results__print(&t, &s, secs);
 	snapshot__free(&s);
 	session_close(&ses);
 	results__free(&t);
