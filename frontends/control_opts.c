@@ -185,7 +185,7 @@ int control__parse_args(struct control *ctl, int argc, char **argv)
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, so, have_prio = 0;
+	int c, so, ret, have_prio = 0;
 
 	ctl->prio = CTL_DEFAULT_PRIO;
 	ctl->cfg.grace_ns = 500000;
@@ -193,9 +193,9 @@ int control__parse_args(struct control *ctl, int argc, char **argv)
 	ctl->state_path = CONTROL_STATE_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:l" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
-		so = session_option(c, control__usage);
+		so = session_option(c, 0, control__usage, &ret);
 		if (so < 0)
-			return -1;
+			return ret;
 		if (!so && one_option(ctl, c, optarg, &have_prio))
 			return 2;
 	}

@@ -183,7 +183,7 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, ret;
 
 	filter_init(&o->filter);
 	o->listen = HTTPD_DEFAULT_LISTEN;
@@ -192,13 +192,11 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 	o->bpf_stats = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "l:i:p:g:" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
-		int fo = filter_option(&o->filter, c, optarg), so = session_option(c, usage);
+		int so = session_option(c, filter_option(&o->filter, c, optarg), usage, &ret);
 
-		if (fo < 0)
-			return 2;
 		if (so < 0)
-			return -1;
-		if (fo || so)
+			return ret;
+		if (so)
 			continue;
 		switch (c) {
 		case 'l':

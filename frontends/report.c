@@ -655,18 +655,16 @@ static int parse_args(struct report *r, int argc, char **argv)
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
-	int c;
+	int c, ret;
 
 	results_opts_init(&r->t.o);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "i:" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
-		int ropt = results_option(&r->t.o, c, optarg), so = session_option(c, usage);
+		int so = session_option(c, results_option(&r->t.o, c, optarg), usage, &ret);
 
-		if (ropt < 0)
-			return ropt == -EIO ? 1 : 2; /* an output it cannot write; a bad value */
 		if (so < 0)
-			return -1;
-		if (ropt || so)
+			return ret;
+		if (so)
 			continue;
 		switch (c) {
 		case 'i':

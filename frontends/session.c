@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -26,14 +27,21 @@ void session_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-int session_option(int c, void (*usage)(FILE *f))
+int session_option(int c, int taken, void (*usage)(FILE *f), int *ret)
 {
+	if (taken < 0) {
+		*ret = taken == -EIO ? 1 : 2; /* the parser said what was wrong */
+		return -1;
+	}
+	if (taken)
+		return 1;
 	if (c == 'v') {
 		log_level = LOG_DEBUG;
 		return 1;
 	}
 	if (c == SESSION_OPT_HELP) {
 		usage(stdout);
+		*ret = -1;
 		return -1;
 	}
 	return 0;

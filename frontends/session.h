@@ -24,9 +24,13 @@
 	"  -v, --verbose          more messages (libbpf's too)\n"                                     \
 	"      --help             this help\n"
 
-/* After getopt returned c: 1 if it was -v (handled), -1 if --help (usage
- * printed to stdout: the command exits 0), 0 if it is not a common flag. */
-int session_option(int c, void (*usage)(FILE *f));
+/* The shared part of every command's option loop, after getopt returned
+ * c and the command's shared parser (filter_option or results_option;
+ * none: 0) said taken: 1 taken, 0 not, < 0 a bad value (-EIO: an output it
+ * cannot write). Handles -v and --help. Returns 1 if c is done (next
+ * option), 0 if it is the command's own, -1 if parse_args returns *ret:
+ * -1 after --help (exit 0), 1 for an unwritable output, 2 for a bad value. */
+int session_option(int c, int taken, void (*usage)(FILE *f), int *ret);
 
 /* Set by SIGINT and SIGTERM once session_catch_signals ran: the run ends. */
 extern volatile sig_atomic_t session_stop;

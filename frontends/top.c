@@ -561,19 +561,17 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
-	int c;
+	int c, ret;
 
 	filter_init(&o->filter);
 	o->delay_s = 1;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:p:g:bn:" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
-		int fo = filter_option(&o->filter, c, optarg), so = session_option(c, usage);
+		int so = session_option(c, filter_option(&o->filter, c, optarg), usage, &ret);
 
-		if (fo < 0)
-			return 2;
 		if (so < 0)
-			return -1;
-		if (fo || so)
+			return ret;
+		if (so)
 			continue;
 		switch (c) {
 		case 'd':
