@@ -14,8 +14,9 @@
 #include "collector.h"
 #include "loader.h"
 
-/* Above every other option value: a command's own (from 256), the
- * filter's (0x1000) and results' (after it); session.c checks. */
+/* Above every other option value: the filter's (0x1000), results' (after
+ * it) and a command's own (from 256, or after results'); session.c checks
+ * the first two. */
 #define SESSION_OPT_HELP 0x4000
 #define SESSION_SHORTOPTS "v"
 #define SESSION_LONGOPTS                                                                           \
