@@ -31,6 +31,15 @@ enum boost_state boost_state_of(const struct boost_view *v, __u32 tid, const str
 	return ts->state == 'S' ? BOOST_PARK : BOOST_YES;
 }
 
+enum boost_state boost_state_read(const struct boost_view *v, __u32 pid, __u32 tid)
+{
+	struct task_sched ts;
+
+	if (!tid || !state_manages(v->managed, tid))
+		return BOOST_UNMANAGED;
+	return boost_state_of(v, tid, task_sched_read("/proc", pid, tid, &ts) ? NULL : &ts);
+}
+
 const char *boost_state_name(enum boost_state b)
 {
 	static const char *const names[] = {

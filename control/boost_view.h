@@ -28,6 +28,9 @@ void boost_view_of(struct boost_view *v, const struct state_file *st);
 void boost_view_free(struct boost_view *v);
 /* ts: the thread's /proc stat now (task_sched_read), NULL if unknown. */
 enum boost_state boost_state_of(const struct boost_view *v, __u32 tid, const struct task_sched *ts);
+/* The same, reading the thread's /proc stat only if it is managed (most
+ * vCPUs are not: the exporter asks for every one, each publish). */
+enum boost_state boost_state_read(const struct boost_view *v, __u32 pid, __u32 tid);
 /* "-" (not managed), "no", "yes", "park": top's BOOST column. */
 const char *boost_state_name(enum boost_state b);
 static inline int boost_state_boosted(enum boost_state b)

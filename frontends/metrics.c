@@ -104,13 +104,9 @@ static struct series *collect(const struct metrics_ctx *m, int *n)
 			}
 			for (k = 0; k < M_NR; k++)
 				hist_merge(&se->h[k], &v->h[k]);
-			if (m->boosts && v->tid && !se->boosted) {
-				struct task_sched ts;
-				int known = !task_sched_read("/proc", vm->pid, v->tid, &ts);
-
+			if (m->boosts && !se->boosted)
 				se->boosted = boost_state_boosted(
-					boost_state_of(m->boosts, v->tid, known ? &ts : NULL));
-			}
+					boost_state_read(m->boosts, vm->pid, v->tid));
 			for (k = 0; k < SRC_NR; k++)
 				se->c.injected[k] += v->c.injected[k];
 			se->c.coalesced += v->c.coalesced;
@@ -254,6 +250,25 @@ static void latency_families(FILE *f, const struct series *se, int n)
 		      offsetof(struct series, max_last), 1);
 }
 
+/* A family of one value per vCPU and label: counts[k] (a __u64 array at
+ * off in its series, nk long) with label="name(k)". */
+static void labelled_family(FILE *f, const char *name, const char *help, const struct series *se,
+			    int n, size_t off, int nk, const char *label, const char *(*name_of)(int))
+{
+	int i, k;
+
+	head(f, name, "counter", help);
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nk; k++) {
+			const __u64 *counts = (const __u64 *)((const char *)&se[i] + off);
+
+			fprintf(f, "%s{", name);
+			vm_labels(f, se[i].vm, se[i].vcpu);
+			fprintf(f, ",%s=\"%s\"} %llu\n", label, name_of(k),
+				(unsigned long long)counts[k]);
+		}
+}
+
 /* Per vCPU: its boost, its interrupts by source and end, halts, exits. */
 static void vcpu_families(FILE *f, const struct series *se, int n)
 {
@@ -263,28 +278,16 @@ static void vcpu_families(FILE *f, const struct series *se, int n)
 	scalar_family(f, "kvmrt_vcpu_boosted", "gauge",
 		      "Whether kvmrt control has the vCPU thread boosted to SCHED_FIFO now.", se, n,
 		      offsetof(struct series, boosted), 0);
-	head(f, "kvmrt_irq_injections_total", "counter",
-	     "Interrupts injected into the vCPU, by source.");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < SRC_NR; k++) {
-			fputs("kvmrt_irq_injections_total{", f);
-			vm_labels(f, se[i].vm, se[i].vcpu);
-			fprintf(f, ",source=\"%s\"} %llu\n", source_name(k),
-				(unsigned long long)se[i].c.injected[k]);
-		}
+	labelled_family(f, "kvmrt_irq_injections_total",
+			"Interrupts injected into the vCPU, by source.", se, n,
+			offsetof(struct series, c.injected), SRC_NR, "source", source_name);
 	scalar_family(f, "kvmrt_irq_coalesced_total", "counter",
 		      "Injections of a vector that was still pending: merged into one interrupt.", se,
 		      n, offsetof(struct series, c.coalesced), 0);
-	head(f, "kvmrt_irq_ends_total", "counter",
-	     "Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, seen "
-	     "at its next exit), idle (its HLT exit after delivery), hint, stale (none).");
-	for (i = 0; i < n; i++)
-		for (k = 0; k < END_NR; k++) {
-			fputs("kvmrt_irq_ends_total{", f);
-			vm_labels(f, se[i].vm, se[i].vcpu);
-			fprintf(f, ",end=\"%s\"} %llu\n", end_name(k),
-				(unsigned long long)se[i].c.ends[k]);
-		}
+	labelled_family(f, "kvmrt_irq_ends_total",
+			"Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, "
+			"seen at its next exit), idle (its HLT exit after delivery), hint, stale (none).",
+			se, n, offsetof(struct series, c.ends), END_NR, "end", end_name);
 	scalar_family(f, "kvmrt_irq_posted_in_guest_total", "counter",
 		      "Posted interrupts (APICv, AVIC) the vCPU took while in the guest: delivered, "
 		      "no time seen.",
