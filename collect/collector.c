@@ -246,7 +246,7 @@ static void read_vcpus(struct collector *c, struct snapshot *s)
 		if (!v)
 			continue;
 		memcpy(v->h, st->h, sizeof(v->h));
-		v->c = st->c;
+		v->c = ep_counters(st);
 		if (st->tid)
 			v->tid = st->tid;
 	}
@@ -263,7 +263,7 @@ int collector__vcpu(struct collector *c, __u32 tgid, __u32 vcpu, struct vcpu_sta
 	out->vcpu = vcpu;
 	out->tid = st->tid;
 	memcpy(out->h, st->h, sizeof(out->h));
-	out->c = st->c;
+	out->c = ep_counters(st);
 	return 0;
 }
 
@@ -405,9 +405,12 @@ void snapshot__sort(struct snapshot *s)
 {
 	int i;
 
+	/* (qsort may not take NULL, even for none: a VM with no vCPU seen) */
 	for (i = 0; i < s->nvms; i++)
-		qsort(s->vms[i].vcpus, s->vms[i].nvcpus, sizeof(struct vcpu_stats), cmp_vcpu);
-	qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
+		if (s->vms[i].nvcpus)
+			qsort(s->vms[i].vcpus, s->vms[i].nvcpus, sizeof(struct vcpu_stats), cmp_vcpu);
+	if (s->nvms)
+		qsort(s->vms, s->nvms, sizeof(struct vm_stats), cmp_vm);
 }
 
 int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct snapshot *d)

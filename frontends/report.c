@@ -30,6 +30,7 @@
 #define REPORT_MAX_TIMERS 4096
 #define TIMER_CANDIDATES 4
 #define REPORT_MAX_INJECTORS 4096
+#define KVMRT_MAX_VCPUS_SEEN 1024 /* vCPU numbers told apart when inferring VMs */
 
 /* A LAPIC timer's hrtimer, as pass 1 learned it. */
 struct timer_info {
@@ -44,6 +45,7 @@ struct timer_info {
 /* A thread, as pass 1 learned it. */
 struct thread_info {
 	int vcpu_thread; /* emitted an event only a vCPU thread emits */
+	int injects;	/* named an injection's source outside a hard irq */
 	__s32 vcpu;	/* from kvm_eoi, kvm_exit or kvm_entry; -1 none */
 	struct timer_info *timer; /* its LAPIC timer, once it is a vCPU thread */
 	struct timer_info *cand;  /* a timer it armed or woke for */
@@ -81,6 +83,8 @@ struct report {
 	__u32 nnamed;
 	__u64 first_ts, last_ts, nevents;
 	__u64 timers_unnamed;	/* expiries whose vCPU the recording does not say */
+	__u32 inferred_vm;	/* no tgids: the one VM inferred, 0 none */
+	int several_vms;	/* no tgids, and a vCPU number on two threads */
 };
 
 static struct thread_info *thread_of(struct report *r, __u32 tid, int add)
@@ -191,6 +195,12 @@ static void learn(struct report *r, const struct rec_event *e)
 	case P_KVM_APIC_IPI:
 		c->src_t = e->ts;
 		c->src_pid = e->pid;
+		/* who injects, for a recording without tgids */
+		__attribute__((fallthrough));
+	case P_KVM_IOAPIC_SET_IRQ:
+	case P_KVM_PIC_SET_IRQ:
+		if (e->hardirq != 1 && (th = thread_of(r, e->pid, 1)))
+			th->injects = 1;
 		break;
 	case RK_HRTIMER_START:
 		/* armed by its vCPU thread (start_sw_timer, migration), or
@@ -255,6 +265,78 @@ static void resolve_timers(struct report *r)
 	}
 }
 
+/* Kernel threads by their comm: they inject for whichever vCPU they wake
+ * (irqfd's kworker, VFIO's irq thread), never belong to a VM's process. */
+static int kernel_comm(const char *comm)
+{
+	static const char *const prefixes[] = { "kworker/", "ksoftirqd/", "irq/", "<idle>",
+						"swapper/", "migration/", "rcu", "kthreadd",
+						"kvm-nx-lpage" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
+/*
+ * After pass 1, for a recording that does not say which process a thread
+ * belongs to (a trace.dat without kvmrt-record's lines, tracefs text
+ * without record-tgid, trace-cmd report, perf script without pid): vCPU
+ * threads are known by their own events; if no vCPU number is on two of
+ * them, they are one VM, and so are the user threads that inject
+ * (the VMM's). Its pid: the one a "kvm-pit/PID" or "vhost-PID" names, else
+ * the lowest of those threads' (a process's first thread is its pid).
+ * Kernel threads stay their own, as they are live. With a vCPU number on
+ * two threads there are several VMs: each vCPU thread is taken for a VM
+ * of its own, and said so.
+ */
+static void infer_vm(struct report *r)
+{
+	__u32 i, pid, vm = 0, owner, seen[KVMRT_MAX_VCPUS_SEEN] = { 0 };
+	const void *key;
+	__s64 tgid;
+
+	for (i = 0; i < r->threads.cap; i++) {
+		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
+		const char *comm;
+
+		if (!th || !(th->vcpu_thread || th->injects))
+			continue;
+		pid = *(const __u32 *)key;
+		comm = rec_comm(r->rec, pid);
+		if (!th->vcpu_thread && comm && kernel_comm(comm))
+			continue;
+		if (th->vcpu_thread && th->vcpu >= 0 && th->vcpu < KVMRT_MAX_VCPUS_SEEN &&
+		    seen[th->vcpu]++)
+			r->several_vms = 1;
+		if (!vm || pid < vm)
+			vm = pid;
+	}
+	for (i = 0; i < r->rec->tasks.cap; i++) {
+		const char *comm = rec_task_at(r->rec, i, &pid, &tgid);
+
+		if (comm && vmreg_parse_injector_comm(comm, &owner))
+			vm = owner;
+	}
+	if (r->several_vms || !vm)
+		return;
+	r->inferred_vm = vm;
+	for (i = 0; i < r->threads.cap; i++) {
+		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
+		const char *comm;
+
+		if (!th || !(th->vcpu_thread || th->injects))
+			continue;
+		pid = *(const __u32 *)key;
+		comm = rec_comm(r->rec, pid);
+		if (th->vcpu_thread || !comm || !kernel_comm(comm))
+			rec_tgid_set(r->rec, pid, vm);
+	}
+	rec_tgid_set(r->rec, vm, vm);
+}
+
 static int cmp_u32(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -284,6 +366,8 @@ static int find_vms(struct report *r)
 		if (!th || !th->vcpu_thread)
 			continue;
 		tgid = rec_tgid(r->rec, *(const __u32 *)key);
+		if (tgid <= 0 && r->several_vms) /* no tgids: a VM of its own */
+			rec_tgid_set(r->rec, *(const __u32 *)key, (__u32)(tgid = *(const __u32 *)key));
 		if (tgid > 0)
 			r->vms[n++] = (__u32)tgid;
 	}
@@ -316,7 +400,8 @@ static int find_vms(struct report *r)
 		if (r->nnamed < KVMRT_MAX_THREADS + REPORT_MAX_INJECTORS)
 			r->named[r->nnamed++] = nt;
 	}
-	qsort(r->named, r->nnamed, sizeof(*r->named), cmp_named);
+	if (r->nnamed) /* qsort may not take NULL, even for none */
+		qsort(r->named, r->nnamed, sizeof(*r->named), cmp_named);
 	return 0;
 }
 
@@ -479,48 +564,41 @@ static void handle(struct report *r, const struct rec_event *e)
 	}
 }
 
-/* What the latency model cannot do without. A trace.dat says which events
- * were enabled (their formats); text only shows those that fired, and on
- * some hosts the end of interrupt never does (APICv, AVIC: virtual EOI)
- * nor the LAPIC timer's hrtimer (VMX's preemption timer): those two are
- * asked of a trace.dat only. */
-static const struct {
-	int kinds[2]; /* either; named by the first */
-	int dat_only;
-} needed[] = {
-	{ { P_KVM_APIC_ACCEPT_IRQ, P_KVM_PIC_SET_IRQ }, 0 },
-	{ { P_SCHED_SWITCH, -1 }, 0 },
-	{ { P_SCHED_WAKING, -1 }, 0 },
-	{ { P_KVM_EOI, P_KVM_ACK_IRQ }, 1 },
-	{ { P_HRTIMER_EXPIRE_ENTRY, -1 }, 1 },
-};
-
-static int check_recording(struct report *r)
+/* What the recording lacks, said once (never refused for it: a recording
+ * of kvm:* alone, what most people record, has injection, delivery, end
+ * and exits). A trace.dat says which events were enabled (their formats);
+ * text only shows those that fired, so for text only the scheduler's are
+ * named (the end of interrupt never fires on some hosts: APICv, AVIC).
+ * And, without tgids, how the VMs were inferred. */
+static void say_what_is_missing(struct report *r)
 {
 	int dat = !strcmp(recording__format(r->rec), "trace.dat");
+	static const int kinds[] = { P_KVM_APIC_ACCEPT_IRQ, P_KVM_EOI, P_SCHED_SWITCH, P_SCHED_WAKING };
 	char missing[256] = "";
 	unsigned int i;
 
-	for (i = 0; i < sizeof(needed) / sizeof(needed[0]); i++) {
-		if ((needed[i].dat_only && !dat) || recording__has(r->rec, needed[i].kinds[0]) ||
-		    (needed[i].kinds[1] >= 0 && recording__has(r->rec, needed[i].kinds[1])))
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		int k = kinds[i];
+
+		if (recording__has(r->rec, k) || (!dat && k != P_SCHED_SWITCH && k != P_SCHED_WAKING) ||
+		    (k == P_KVM_APIC_ACCEPT_IRQ && recording__has(r->rec, P_KVM_PIC_SET_IRQ)) ||
+		    (k == P_KVM_EOI && recording__has(r->rec, P_KVM_ACK_IRQ)))
 			continue;
 		snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s:%s",
-			 missing[0] ? ", " : "", prog_tp_system(needed[i].kinds[0]),
-			 prog_tp_name(needed[i].kinds[0]));
+			 missing[0] ? ", " : "", prog_tp_system(k), prog_tp_name(k));
 	}
-	if (missing[0]) {
-		pr_err("%s: the recording lacks events: %s (record as the README says)", esc_str(r->input),
-		       missing);
-		return -1;
-	}
-	if (!recording__has_tgids(r->rec)) {
-		pr_err("%s: the recording has no tgids (record with options/record-tgid and, for "
-		       "trace.dat, the README's kvmrt-tgids lines)",
-		       esc_str(r->input));
-		return -1;
-	}
-	return 0;
+	if (missing[0] && !recording__has(r->rec, P_SCHED_SWITCH) &&
+	    !recording__has(r->rec, P_SCHED_WAKING))
+		pr_warn("the recording has no sched events (%s): wake, queue, sched wait and blame "
+			"not observed", missing);
+	else if (missing[0])
+		pr_warn("the recording lacks %s: what needs them is not observed", missing);
+	if (r->inferred_vm)
+		pr_warn("the recording has no tgids: one VM inferred (pid %u), its threads by their "
+			"KVM events", r->inferred_vm);
+	else if (r->several_vms)
+		pr_warn("the recording has no tgids and more than one VM: each vCPU thread is "
+			"reported as a VM of its own");
 }
 
 static int read_pass(struct report *r, int pass)
@@ -598,7 +676,7 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 		if (!v)
 			return -ENOMEM;
 		memcpy(v->h, st->h, sizeof(v->h));
-		v->c = st->c;
+		v->c = ep_counters(st);
 		v->tid = st->tid;
 	}
 	t = &r->s.exits;
@@ -731,7 +809,14 @@ int cmd_report(int argc, char **argv)
 	r.t.vm_name = vm_name;
 	r.t.name_ctx = &r;
 	/* pass 1 reads it all: a bad file fails here, before any output */
-	if (read_pass(&r, 1) || check_recording(&r) || find_vms(&r)) {
+	if (read_pass(&r, 1)) {
+		report_free(&r);
+		return 1;
+	}
+	if (!recording__has_tgids(r.rec))
+		infer_vm(&r);
+	say_what_is_missing(&r);
+	if (find_vms(&r)) {
 		report_free(&r);
 		return 1;
 	}

@@ -95,6 +95,19 @@ struct kvmrt_vcpu_state {
 	struct kvmrt_hist h[M_NR];
 };
 
+/* The counters as a reader takes them: the ends still pending at the last
+ * exit (counted at the next entry, in case a PV EOI renames them) counted
+ * as what they are so far. A recording or a run that ends there has no
+ * next entry. */
+static __always_inline struct kvmrt_counters ep_counters(const struct kvmrt_vcpu_state *v)
+{
+	struct kvmrt_counters c = v->c;
+
+	c.ends[END_EOI] += v->eoi_pending;
+	c.ends[END_IDLE] += v->idle_pending;
+	return c;
+}
+
 static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vector)
 {
 	int i;
