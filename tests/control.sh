@@ -5,6 +5,7 @@
 # kill -9 with the guardian, --restore). Needs root and /dev/kvm.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
+whole_suite_needs_kvm
 SNAP="python3 tests/sched_snapshot.py"
 STATE="$TMP/control.state"
 CPU=$(($(nproc) - 1))
@@ -50,6 +51,19 @@ kill9_control() {
 	kill -9 $cp
 	wait $cp 2>/dev/null
 	sleep 1
+}
+# metric URL NAME: NAME's value for vCPU 0 in a scrape (empty: not served yet)
+metric() { curl -s "$1" | awk -v n="$2" 'index($0, n "{") == 1 && /vcpu="0"}/ { v = $NF } END { print v }'; }
+# wait_metric URL NAME N SEC: until NAME reaches N; 1 if not in SEC, saying how far it got
+wait_metric() {
+	local v i
+	for i in $(seq $(($4 * 10))); do
+		v=$(metric "$1" "$2")
+		[ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
+		sleep 0.1
+	done
+	echo "wait_metric: $2 reached ${v:-nothing (not served)} of $3 in $4 s"
+	return 1
 }
 vcpu_tid() { python3 -c "import glob,sys
 for p in glob.glob('/proc/$1/task/*/comm'):
@@ -257,17 +271,32 @@ check "--slo: every thread, cpuset and IRQ restored" bash -c \
 #     nothing); two CPU hogs arrive: on again. Asserted by order, not time:
 #     the log's lines before and after the hogs started. On a machine that
 #     is busy anyway, boosting never goes off, and the log must say why.
-guest ctl-trig 17 -i busy --hint --injector-cpu 0
+#     Counts, not time: the run goes on until 100 boosts followed "on"
+#     (killed then, guest and hogs too), however slow the machine.
+guest ctl-trig 300 -i busy --hint --injector-cpu 0
 $SNAP snapshot "$TMP/before.json"
-"$KVMRT" control --rt ctl-trig --slo 5000 --hint-port 0x7c2 -l -d 15 --state "$STATE" \
+"$KVMRT" control --rt ctl-trig --slo 5000 --hint-port 0x7c2 -l --state "$STATE" \
 	>"$TMP/trig.out" 2>&1 &
 cp=$!
 # the hogs come once boosting is off (5 calm intervals), or at 10 s
-wait_for "$TMP/trig.out" "adapt:.*work boosts off" 10
+went_off=0
+wait_for "$TMP/trig.out" "adapt:.*work boosts off" 10 && went_off=1
 hogs_line=$(wc -l <"$TMP/trig.out")
-hogs 5
+hogs 300
+# boosts logged after "work boosts on" came, past the hogs' line
+boosts_on_again() {
+	awk -v from="$hogs_line" 'NR > from && /adapt:.*work boosts on$/ { on = 1; next }
+		on && /vCPU 0: boost / { n++ } END { print n + 0 }' "$TMP/trig.out"
+}
+if [ $went_off = 1 ]; then
+	for _ in $(seq 1200); do [ "$(boosts_on_again)" -gt 100 ] && break; sleep 0.1; done
+else # a machine busy anyway: boosting never went off, and the log says why
+	sleep 2
+fi
+kill -INT $cp
 wait $cp
-wait "$GPID"
+kill "$h1" "$h2" "$GPID" 2>/dev/null
+wait "$h1" "$h2" "$GPID" 2>/dev/null
 $SNAP snapshot "$TMP/after.json"
 check "--slo: work boosts off with nothing contending, on again under hogs" \
 	python3 - "$TMP/trig.out" "$hogs_line" <<'PY'
@@ -398,9 +427,9 @@ others() { for t in /proc/$1/task/*; do [ "${t##*/}" = "$2" ] ||
 	printf '%s=%s ' "$(tr ' ' _ <"$t/comm")" "$(policy_of "$1" "${t##*/}")"; done; }
 for kind in fc main busy; do
 	case $kind in
-	fc) vmm -d 12; how="its thread name" ;;
-	main) vmm --main -d 12; how="ioctl(KVM_RUN)" ;; # or events, if it was running then
-	busy) vmm --busy --vcpu-name worker -d 12; how="events" ;;
+	fc) vmm -d 300; how="its thread name" ;; # killed at the end of its turn
+	main) vmm --main -d 300; how="ioctl(KVM_RUN)" ;; # or events, if it was running then
+	busy) vmm --busy --vcpu-name worker -d 300; how="events" ;;
 	esac
 	$SNAP snapshot "$TMP/before.json"
 	"$KVMRT" control --rt "$VPID" --prio 30 -d 2 --state "$STATE" >"$TMP/vmm-prio.out" 2>&1 &
@@ -413,10 +442,22 @@ for kind in fc main busy; do
 		"test '$during' = 1/30 && ! grep -q '/[1-9]' <<<'$rest' && grep -q 'kvm-nx' <<<'$rest' &&
 		grep -q 'thread $VTID (found by [^)]*\\($how\\|events; the VMM.s main\\)' $TMP/vmm-prio.out ||
 		{ cat $TMP/vmm-prio.out; echo '$during $rest'; exit 1; }"
-	start_control "$TMP/vmm-cs.out" --rt "$VPID" --cosched -d 2 --state "$STATE"
+	# each run until 500 interrupts found it parked (halting) or 500
+	# boosts (spinning), read from its --listen page: counts, not time
+	want=kvmrt_control_parked_wakes_total
+	[ $kind != busy ] || want=kvmrt_control_boosts_total
+	url=http://127.0.0.1:19980/metrics
+	start_control "$TMP/vmm-cs.out" --rt "$VPID" --cosched --listen 127.0.0.1:19980 --state "$STATE"
 	rest2=$(others "$VPID" "$VTID")
+	wait_metric $url $want 500 60 >>"$TMP/vmm-cs.out"
+	kill -INT $cp
 	wait $cp
-	"$KVMRT" control --rt "$VPID" --slo 5000 -d 2 --state "$STATE" >"$TMP/vmm-slo.out" 2>&1
+	"$KVMRT" control --rt "$VPID" --slo 5000 --listen 127.0.0.1:19980 --state "$STATE" >"$TMP/vmm-slo.out" 2>&1 &
+	cp=$!
+	wait_for "$TMP/vmm-slo.out" "kvmrt: controlling" 30
+	wait_metric $url $want 500 60 >>"$TMP/vmm-slo.out"
+	kill -INT $cp
+	wait $cp
 	check "$kind VMM: --cosched and --slo manage its vCPU, no other thread" python3 - \
 		"$TMP/vmm-cs.out" "$TMP/vmm-slo.out" "$kind" "$rest2" <<'PY'
 import re, sys

@@ -19,50 +19,52 @@ vname=$'\n\xff) x ('
 long=$'rt\n\xff"q\\ '$(head -c 192 /dev/zero | tr '\0' n)
 export HOSTILE_NAME=$long
 check "the name is 200 bytes" test "$(printf '%s' "$long" | wc -c)" = 200
-"$B/tests/vmm" --comm "$comm" --vcpu-name "$vname" --name "$long" -d 30 \
-	"$B/rtguest-lapic.bin" >"$TMP/vmm.out" &
-BG_PIDS+=($!)
-for _ in $(seq 100); do [ -s "$TMP/vmm.out" ] && break; sleep 0.1; done
-read -r _ _ VPID _ VTID <"$TMP/vmm.out"
-check "the VMM runs (pid $VPID, vCPU thread $VTID)" kill -0 "$VPID"
-want=$(/usr/bin/python3 -c 'from escape import kvmrt_escape; import os; print(kvmrt_escape(os.environb[b"HOSTILE_NAME"]))')
+if needs_kvm "1-3: a VM with hostile names traced, exported, controlled"; then
+	"$B/tests/vmm" --comm "$comm" --vcpu-name "$vname" --name "$long" -d 30 \
+		"$B/rtguest-lapic.bin" >"$TMP/vmm.out" &
+	BG_PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$TMP/vmm.out" ] && break; sleep 0.1; done
+	read -r _ _ VPID _ VTID <"$TMP/vmm.out"
+	check "the VMM runs (pid $VPID, vCPU thread $VTID)" kill -0 "$VPID"
+	want=$(/usr/bin/python3 -c 'from escape import kvmrt_escape; import os; print(kvmrt_escape(os.environb[b"HOSTILE_NAME"]))')
 
-"$KVMRT" trace -d 2 -p "$VPID" --json="$TMP/t.json" 2>"$TMP/t.err"
-check "trace: exit 0" test $? = 0
-check "trace JSON: valid UTF-8, the VM under its escaped name, interrupts counted" \
-	$CHECK json "$TMP/t.json" "$VPID"
-"$KVMRT" trace -d 1.5 -p "$VPID" >"$TMP/t.txt" 2>&1
-check "trace text: no control byte, the escaped name" $CHECK text "$TMP/t.txt"
+	"$KVMRT" trace -d 2 -p "$VPID" --json="$TMP/t.json" 2>"$TMP/t.err"
+	check "trace: exit 0" test $? = 0
+	check "trace JSON: valid UTF-8, the VM under its escaped name, interrupts counted" \
+		$CHECK json "$TMP/t.json" "$VPID"
+	"$KVMRT" trace -d 1.5 -p "$VPID" >"$TMP/t.txt" 2>&1
+	check "trace text: no control byte, the escaped name" $CHECK text "$TMP/t.txt"
 
-# 2. exported
-"$KVMRT" export --listen "127.0.0.1:$PORT" -i 0.5 2>"$TMP/export.err" &
-EXPORT_PID=$!
-BG_PIDS+=("$EXPORT_PID")
-for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/metrics" && break; sleep 0.1; done
-sleep 1.5
-check "export: promtool parses the exposition" bash -c \
-	"curl -s http://127.0.0.1:$PORT/metrics | promtool check metrics"
-check "export: the VM's series under its escaped name" \
-	$CHECK metrics "http://127.0.0.1:$PORT/metrics" "$VPID"
-kill -INT "$EXPORT_PID"
-wait "$EXPORT_PID"
+	# 2. exported
+	"$KVMRT" export --listen "127.0.0.1:$PORT" -i 0.5 2>"$TMP/export.err" &
+	EXPORT_PID=$!
+	BG_PIDS+=("$EXPORT_PID")
+	for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/metrics" && break; sleep 0.1; done
+	sleep 1.5
+	check "export: promtool parses the exposition" bash -c \
+		"curl -s http://127.0.0.1:$PORT/metrics | promtool check metrics"
+	check "export: the VM's series under its escaped name" \
+		$CHECK metrics "http://127.0.0.1:$PORT/metrics" "$VPID"
+	kill -INT "$EXPORT_PID"
+	wait "$EXPORT_PID"
 
-# 3. controlled, by the name as kvmrt shows it
-threads() { ls "/proc/$VPID/task" | sort -n | tr '\n' ' '; }
-others() { local t; for t in /proc/$VPID/task/*; do
-	[ "${t##*/}" = "$VTID" ] || printf '%s ' "$($CHECK policy "$VPID" "${t##*/}")"; done; }
-before=$($CHECK policy "$VPID" "$VTID") before_others=$(others)
-"$KVMRT" control --rt "$want" --prio 30 -d 3 --state "$TMP/st" >"$TMP/ctl.out" 2>&1 &
-ctl=$!
-for _ in $(seq 100); do grep -q "kvmrt: controlling" "$TMP/ctl.out" && break; sleep 0.1; done
-during=$($CHECK policy "$VPID" "$VTID") during_others=$(others)
-wait "$ctl"
-rc=$?
-check "control --rt <escaped name>: the vCPU thread at FIFO 30, no other thread touched" \
-	bash -c "[ '$during' = 1/30 ] && [ '$during_others' = '$before_others' ] || { cat $TMP/ctl.out; echo '$during $during_others'; exit 1; }"
-check "control: exit 0, the thread restored, the state file gone" \
-	bash -c "[ $rc = 0 ] && [ \"\$($CHECK policy $VPID $VTID)\" = '$before' ] && [ ! -e $TMP/st ]"
-check "control's output: no control byte" $CHECK text "$TMP/ctl.out"
+	# 3. controlled, by the name as kvmrt shows it
+	threads() { ls "/proc/$VPID/task" | sort -n | tr '\n' ' '; }
+	others() { local t; for t in /proc/$VPID/task/*; do
+		[ "${t##*/}" = "$VTID" ] || printf '%s ' "$($CHECK policy "$VPID" "${t##*/}")"; done; }
+	before=$($CHECK policy "$VPID" "$VTID") before_others=$(others)
+	"$KVMRT" control --rt "$want" --prio 30 -d 3 --state "$TMP/st" >"$TMP/ctl.out" 2>&1 &
+	ctl=$!
+	for _ in $(seq 100); do grep -q "kvmrt: controlling" "$TMP/ctl.out" && break; sleep 0.1; done
+	during=$($CHECK policy "$VPID" "$VTID") during_others=$(others)
+	wait "$ctl"
+	rc=$?
+	check "control --rt <escaped name>: the vCPU thread at FIFO 30, no other thread touched" \
+		bash -c "[ '$during' = 1/30 ] && [ '$during_others' = '$before_others' ] || { cat $TMP/ctl.out; echo '$during $during_others'; exit 1; }"
+	check "control: exit 0, the thread restored, the state file gone" \
+		bash -c "[ $rc = 0 ] && [ \"\$($CHECK policy $VPID $VTID)\" = '$before' ] && [ ! -e $TMP/st ]"
+	check "control's output: no control byte" $CHECK text "$TMP/ctl.out"
+fi
 
 # 4. a state file that is not one: one line, escaped, exit 1, kept
 { printf '\x7fELF\x1b[2J\x1b]0;pwned\x07\xff\n'; head -c 2048 /dev/urandom; } >"$TMP/junk.state"

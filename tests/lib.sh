@@ -8,6 +8,7 @@ GUEST=$B/kvmrt-guest
 TMP=$(mktemp -d /tmp/kvmrt-e2e.XXXXXX)
 PASSED=0
 FAILED=0
+SKIPPED=0
 BG_PIDS=()
 
 cleanup() {
@@ -68,6 +69,36 @@ bad() {
 		{ echo "rc $rc, stderr: $out"; return 1; }
 }
 summary() {
-	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed"
+	echo "$(basename "$0" .sh): $PASSED passed, $FAILED failed, $SKIPPED skipped"
 	[ "$FAILED" -eq 0 ]
+}
+
+# Real guests need KVM. A host without /dev/kvm (a container, a VM whose
+# hypervisor offers no nested virtualization) cannot run one: the parts of
+# a suite that run guests are skipped there, each said with the reason and
+# counted in the summary. KVMRT_NEED_KVM=1 (a host that has KVM) makes its
+# absence a failure instead.
+kvm_here() { [ -c /dev/kvm ] && [ -w /dev/kvm ]; }
+kvm_why() {
+	local why
+	why=$(dmesg 2>/dev/null | grep -m 1 -o 'kvm[-_a-z]*: .*not binding.*')
+	echo "no /dev/kvm on this host${why:+ ($why)}"
+}
+# needs_kvm WHAT: true with KVM; without, WHAT (a part of the suite) is
+# skipped (false), or fails under KVMRT_NEED_KVM=1
+needs_kvm() {
+	kvm_here && return 0
+	if [ "${KVMRT_NEED_KVM:-0}" = 1 ]; then
+		not_ok "$1: $(kvm_why), and KVMRT_NEED_KVM=1"
+	else
+		SKIPPED=$((SKIPPED + 1))
+		echo "skip - $1: $(kvm_why)"
+	fi
+	return 1
+}
+# whole_suite_needs_kvm: the suite runs guests throughout
+whole_suite_needs_kvm() {
+	needs_kvm "every check of $(basename "$0" .sh) (it runs KVM guests)" && return 0
+	summary
+	exit
 }

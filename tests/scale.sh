@@ -10,6 +10,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
+whole_suite_needs_kvm
 CHECK="python3 tests/e2e_check.py"
 PORT=19981
 GRACE=30 # the first short VMs must outlive the whole load, however slow

@@ -4,6 +4,7 @@
 # capture-pane), and batch mode against kvmrt trace. Needs root, /dev/kvm.
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
+whole_suite_needs_kvm
 
 S=kvmrt-top-test
 screen() { tmux capture-pane -p -t "$S"; }
