@@ -246,7 +246,7 @@ static void read_vcpus(struct collector *c, struct snapshot *s)
 		if (!v)
 			continue;
 		memcpy(v->h, st->h, sizeof(v->h));
-		v->c = ep_counters(st);
+		v->c = st->c;
 		if (st->tid)
 			v->tid = st->tid;
 	}
@@ -263,7 +263,7 @@ int collector__vcpu(struct collector *c, __u32 tgid, __u32 vcpu, struct vcpu_sta
 	out->vcpu = vcpu;
 	out->tid = st->tid;
 	memcpy(out->h, st->h, sizeof(out->h));
-	out->c = ep_counters(st);
+	out->c = st->c;
 	return 0;
 }
 

@@ -1,14 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tracefs text, as /sys/kernel/tracing/trace prints it with
- * options/record-tgid on (kernel/trace/trace_output.c):
+ * Trace text, in each layout people record and paste (told from the first
+ * line of events, which fixes it for the file):
  *
- *   CPU 0/KVM-1234    (   1230) [001] d.h1.   812.123456: kvm_eoi: apicid 0 vector 34
+ *  - tracefs's trace file (kernel/trace/trace_output.c), with or without
+ *    the tgid column (options/record-tgid) and the irq-info flags, and
+ *    `trace-cmd report` (its "%16s-%-5d [%03d]", no tgid, the event name
+ *    padded to 20 columns): comm-pid ending in column 16
+ *      CPU 0/KVM-1234    (   1230) [001] d.h1.   812.123456: kvm_eoi: apicid 0 vector 34
+ *             CPU 0/KVM-1234  [001]   812.123456: kvm_eoi:              apicid 0 vector 34
+ *  - `trace-cmd report -l` ("%8.8s-%-5d %3d" and the latency flags):
+ *      CPU 0/KV-1234    1d.h1   812.123456: kvm_eoi:              apicid 0 vector 34
+ *  - `perf script` (builtin-script.c: "%16s %7d [%03d] %12s: %*s: ", or
+ *    "%7d/%-7d" for pid/tid with -F comm,pid,tid,...; "%5d" before 6.5;
+ *    the event as system:name, right-aligned):
+ *           CPU 0/KVM   1234 [001]   812.123456:        kvm:kvm_eoi: apicid 0 vector 34
  *
- * comm-pid, (tgid) or (-------), [cpu], the irq-info flags when that
- * option is on, seconds.microseconds (or nanoseconds), the event's name
- * and its TP_printk text (arch/x86/kvm/trace.h, include/trace/events/).
- * Lines are read one at a time: memory does not grow with the file.
+ * then the event's TP_printk text (arch/x86/kvm/trace.h,
+ * include/trace/events/), at whichever kernel recorded it, or what
+ * libtraceevent's plugins print instead (kvm_exit, kvm_entry,
+ * sched_switch: trace-cmd and perf load them). Lines are read one at a
+ * time: memory does not grow with the file.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -19,10 +31,19 @@
 
 #define LINE_MAX_LEN 4096
 
+enum layout {
+	LAYOUT_UNKNOWN,	/* no line of events read yet */
+	LAYOUT_TRACEFS,	/* tracefs, trace-cmd report */
+	LAYOUT_LATENCY,	/* trace-cmd report -l */
+	LAYOUT_PERF,	/* perf script */
+};
+
 struct text {
 	FILE *f;
 	char line[LINE_MAX_LEN];
 	__u64 lineno;
+	enum layout layout;
+	__u32 isa_seen;	/* kvm_exit's ISA, as its names showed (rec_exit_reason) */
 };
 
 static int fail(struct text *t, char *err, size_t errlen, const char *why)
@@ -77,10 +98,60 @@ static void comm_span(const char *p, const char *end, char *comm)
 static const char *const deliver_modes[8] = { "Fixed", "LowPrio", "SMI", "Res3",
 					      "NMI",   "INIT",    "SIPI", "ExtINT" };
 
+/* The last occurrence of key in [s, end), or NULL. */
+static const char *last_in(const char *s, const char *end, const char *key)
+{
+	const char *p, *last = NULL;
+	size_t n = strlen(key);
+
+	for (p = s; p + n <= end; p++)
+		if (!memcmp(p, key, n))
+			last = p;
+	return last;
+}
+
+/* "comm:pid [prio]" in [s, end), as libtraceevent's sched_switch plugin
+ * prints a task: the pid (the comm may hold ':' and " ["), its comm in
+ * comm if not NULL; -1 if malformed. */
+static __s64 plugin_task(const char *s, const char *end, char *comm)
+{
+	const char *lb = last_in(s, end, " ["), *colon;
+	char *e;
+	__s64 pid;
+
+	if (!lb || !(colon = last_in(s, lb, ":")))
+		return -1;
+	pid = strtoll(colon + 1, &e, 10);
+	if (e == colon + 1 || e != lb)
+		return -1;
+	if (comm)
+		comm_span(s, colon, comm);
+	return pid;
+}
+
+/* sched_switch as libtraceevent's plugin (plugin_sched_switch.c) prints it:
+ * "prev:pid [prio] S ==> next:pid [prio]"; its state letters never say
+ * preempted ("R+"): R is runnable, anything else is not. */
+static int sched_switch_plugin(struct rec_event *e, const char *f)
+{
+	const char *arrow = after_last(f, " ==> "), *left_end, *st;
+
+	if (!arrow)
+		return -1;
+	left_end = arrow - 5;
+	st = last_in(f, left_end, " ");
+	if (!st || (e->a[0] = plugin_task(f, st, e->tcomm)) < 0 ||
+	    (e->a[2] = plugin_task(arrow, arrow + strlen(arrow), NULL)) < 0)
+		return -1;
+	e->a[1] = st[1] == 'R';
+	return 0;
+}
+
 /* The fields of one event's TP_printk text into e->a (recording.h): one
- * case per event, each next to the format it reads (long, but a format
- * that changes is one case to change). */
-static int parse_fields(struct rec_event *e, const char *f)
+ * case per event, each next to the formats it reads, with the kernel
+ * versions that print them (long, but a format that changes is one case
+ * to change). */
+static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 {
 	char name[64];
 	__s64 v;
@@ -126,13 +197,15 @@ static int parse_fields(struct rec_event *e, const char *f)
 	}
 	case P_SCHED_SWITCH: {
 		/* "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==>
-		 *  next_comm=%s next_pid=%d next_prio=%d"; R or R+ (preempted)
-		 *  is runnable. Comms may hold anything: fields are taken from
-		 *  the right of each side. */
+		 *  next_comm=%s next_pid=%d next_prio=%d" (3.10 to now); R or
+		 *  R+ (preempted) is runnable. Comms may hold anything: fields
+		 *  are taken from the right of each side. Else the plugin's. */
 		char prev[LINE_MAX_LEN];
 		const char *arrow = after_last(f, " ==> next_comm="), *st, *pid;
 
-		if (!arrow || strncmp(f, "prev_comm=", 10) || num_after(arrow, " next_pid=", 10, &e->a[2]))
+		if (strncmp(f, "prev_comm=", 10))
+			return sched_switch_plugin(e, f);
+		if (!arrow || num_after(arrow, " next_pid=", 10, &e->a[2]))
 			return -1;
 		snprintf(prev, sizeof(prev), "%.*s", (int)(arrow - f), f);
 		st = after_last(prev, " prev_state=");
@@ -149,19 +222,31 @@ static int parse_fields(struct rec_event *e, const char *f)
 			return -1;
 		e->a[1] = !strncmp(f, "wait", 4);
 		return 0;
-	case P_KVM_INJ_VIRQ: /* "%s 0x%x%s": IRQ|Soft/INTn; before 5.19 "irq %u" */
+	case P_KVM_INJ_VIRQ: /* "%s 0x%x%s": IRQ|Soft/INTn, " [reinjected]" (5.19 on);
+			      * "irq %u" before */
 		if (!strncmp(f, "irq ", 4))
 			return num_after(f, "irq ", 10, &e->a[0]);
 		return num_after(f, " 0x", 16, &e->a[0]);
-	case P_KVM_ENTRY: /* "vcpu %u, rip 0x%lx ..." */
+	case P_KVM_ENTRY: /* "vcpu %u" (to 5.9), "vcpu %u, rip 0x%lx..." (5.10 on);
+			   * the plugin's " vcpu %u rip 0x%llx" */
 		return num_after(f, "vcpu ", 10, &e->a[0]);
-	case P_KVM_EXIT: { /* "vcpu %u reason %s%s%s rip 0x%lx ..."; no vcpu before 5.11 */
+	case P_KVM_EXIT: {
+		/* "vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx ..." (5.10 on),
+		 * "vcpu %u reason %s%s%s rip 0x%lx info %llx %llx" (5.4 to 5.9),
+		 * "reason %s rip 0x%lx info %llx %llx" (2.6 to 5.3, and the kvm
+		 * plugin's at every version): without a vcpu, the thread's */
+		const char *rs = after(f, "reason "), *re;
 		__u32 isa, reason;
 
-		if (num_after(f, "vcpu ", 10, &e->a[0]))
-			e->a[0] = -1; /* before 5.11: the thread's vCPU, if known */
-		if (sscanf(after(f, "reason ") ?: "", "%63s", name) != 1 ||
-		    !rec_exit_reason(name, &isa, &reason))
+		if (strncmp(f, "vcpu ", 5) || num_after(f, "vcpu ", 10, &e->a[0]))
+			e->a[0] = -1;
+		if (!rs)
+			return -1;
+		re = strstr(rs, " rip ") ?: rs + strlen(rs);
+		if (re == rs || re - rs >= (long)sizeof(name))
+			return -1;
+		snprintf(name, sizeof(name), "%.*s", (int)(re - rs), rs);
+		if (!rec_exit_reason(name, &t->isa_seen, &isa, &reason))
 			return -1;
 		e->a[1] = isa;
 		e->a[2] = isa == ISA_VMX ? (reason & 0xffff) : reason;
@@ -199,16 +284,48 @@ static int parse_fields(struct rec_event *e, const char *f)
 	}
 }
 
-/* The columns before the timestamp: "comm-pid", "(tgid)" if recorded,
- * "[CPU]", the irq-info flags if recorded. The kernel prints "%16s-%-7d":
- * a comm (at most 15 bytes) right-aligned in 16 columns, so a '-' in
- * column 16 and a space in column 0. Where the timestamp starts, or NULL
- * with why in err. */
-static char *task_columns(struct text *t, struct rec_event *e, int *tgid_col, char *err,
+/* The irq-info or latency flags at p, e.g. "d.h1.": irqs-off,
+ * need-resched, hardirq/softirq (h, or H for a hard irq inside a soft
+ * one), ...; past them and the spaces after. */
+static char *irq_flags(char *p, struct rec_event *e)
+{
+	char *q = p;
+
+	while (*q && *q != ' ')
+		q++;
+	e->hardirq = q - p >= 3 && (p[2] == 'h' || p[2] == 'H');
+	while (*q == ' ')
+		q++;
+	return q;
+}
+
+/* "[CPU]" at p into e->cpu; past it and the spaces after, or NULL. */
+static char *cpu_column(struct text *t, char *p, struct rec_event *e, char *err, size_t errlen)
+{
+	unsigned long long cpu;
+	char *end;
+
+	if (*p != '[')
+		return fail(t, err, errlen, "not a trace line: no [CPU] column"), NULL;
+	cpu = strtoull(p + 1, &end, 10);
+	if (end == p + 1 || *end != ']')
+		return fail(t, err, errlen, "not a trace line: bad [CPU] column"), NULL;
+	if (cpu >= KVS_MAX_CPUS)
+		return fail(t, err, errlen, "CPU number out of range"), NULL;
+	e->cpu = (__u32)cpu;
+	for (p = end + 1; *p == ' '; p++)
+		;
+	return p;
+}
+
+/* tracefs and trace-cmd report: "comm-pid", "(tgid)" if recorded, "[CPU]",
+ * the irq-info flags if recorded. "%16s-": a comm (at most 15 bytes)
+ * right-aligned in 16 columns, so a '-' in column 16 and a space in
+ * column 0. */
+static char *cols_tracefs(struct text *t, struct rec_event *e, int *tgid_col, char *err,
 			  size_t errlen)
 {
 	char *l = t->line, *p, *end;
-	unsigned long long cpu;
 
 	if (strlen(l) < 18 || l[0] != ' ' || l[16] != '-')
 		return fail(t, err, errlen, "not a trace line: no comm-pid in columns 0-16"), NULL;
@@ -221,7 +338,6 @@ static char *task_columns(struct text *t, struct rec_event *e, int *tgid_col, ch
 		return fail(t, err, errlen, "not a trace line: bad pid"), NULL;
 	for (p = end; *p == ' '; p++)
 		;
-	e->tgid = -1;
 	if (*p == '(') { /* "(tgid)" or "(-------)", options/record-tgid */
 		for (p++; *p == ' '; p++)
 			;
@@ -234,30 +350,146 @@ static char *task_columns(struct text *t, struct rec_event *e, int *tgid_col, ch
 		for (p++; *p == ' '; p++)
 			;
 	}
-	if (*p != '[')
-		return fail(t, err, errlen, "not a trace line: no [CPU] column"), NULL;
-	cpu = strtoull(p + 1, &end, 10);
-	if (end == p + 1 || *end != ']')
-		return fail(t, err, errlen, "not a trace line: bad [CPU] column"), NULL;
-	if (cpu >= KVS_MAX_CPUS)
-		return fail(t, err, errlen, "CPU number out of range"), NULL;
-	e->cpu = (__u32)cpu;
-	e->hardirq = -1; /* unknown without the irq-info column */
-	for (p = end + 1; *p == ' '; p++)
-		;
-	if (!isdigit((unsigned char)*p)) {
-		/* irq-info flags, e.g. "d.h1.": irqs-off, need-resched,
-		 * hardirq/softirq (h, or H for hardirq inside softirq), ... */
-		char *q = p;
-
-		while (*q && *q != ' ')
-			q++;
-		e->hardirq = q - p >= 3 && (p[2] == 'h' || p[2] == 'H');
-		p = q;
-		while (*p == ' ')
-			p++;
-	}
+	p = cpu_column(t, p, e, err, errlen);
+	if (p && !isdigit((unsigned char)*p))
+		p = irq_flags(p, e);
 	return p;
+}
+
+/* trace-cmd report -l: "%8.8s-%-5d %3d" then the latency flags, joined
+ * to the CPU ("  1d.h1"). */
+static char *cols_latency(struct text *t, struct rec_event *e, char *err, size_t errlen)
+{
+	char *l = t->line, *p, *end;
+	unsigned long long cpu;
+
+	if (strlen(l) < 12 || l[8] != '-')
+		return fail(t, err, errlen, "not a trace line: no comm-pid in columns 0-8"), NULL;
+	for (p = l; *p == ' '; p++)
+		;
+	comm_span(p, l + 8, e->comm);
+	e->pid = (__u32)strtoul(l + 9, &end, 10);
+	if (end == l + 9)
+		return fail(t, err, errlen, "not a trace line: bad pid"), NULL;
+	for (p = end; *p == ' '; p++)
+		;
+	cpu = strtoull(p, &end, 10);
+	if (end == p || cpu >= KVS_MAX_CPUS)
+		return fail(t, err, errlen, "not a trace line: bad CPU column"), NULL;
+	e->cpu = (__u32)cpu;
+	return irq_flags(end, e);
+}
+
+/* perf script's " [CPU] " column followed by a timestamp: where it
+ * starts, or NULL. A comm may hold " [": the first that is followed by
+ * digits, "] ", spaces and "S.F:" is the column. */
+static char *perf_cpu_column(char *l)
+{
+	char *p, *q;
+
+	for (p = strstr(l, " ["); p; p = strstr(p + 1, " [")) {
+		for (q = p + 2; isdigit((unsigned char)*q); q++)
+			;
+		if (q == p + 2 || q[0] != ']' || q[1] != ' ')
+			continue;
+		for (q += 2; *q == ' '; q++)
+			;
+		if (!isdigit((unsigned char)*q))
+			continue;
+		while (isdigit((unsigned char)*q))
+			q++;
+		if (*q == '.')
+			return p;
+	}
+	return NULL;
+}
+
+/* perf script: "comm tid [CPU]" or "comm pid/tid [CPU]"; the comm is
+ * everything before the last number (it may hold spaces). */
+static char *cols_perf(struct text *t, struct rec_event *e, int *tgid_col, char *err,
+		       size_t errlen)
+{
+	char *l = t->line, *col = perf_cpu_column(l), *last, *tok, *end, *p;
+
+	if (!col)
+		return fail(t, err, errlen, "not a trace line: no [CPU] column"), NULL;
+	for (last = col; last > l && last[-1] == ' '; last--) /* "%-7d ": padded */
+		;
+	for (tok = last; tok > l && tok[-1] != ' '; tok--)
+		;
+	e->pid = (__u32)strtoul(tok, &end, 10);
+	if (end == tok)
+		return fail(t, err, errlen, "not a trace line: bad pid"), NULL;
+	if (*end == '/') { /* pid/tid */
+		e->tgid = e->pid;
+		p = end + 1;
+		e->pid = (__u32)strtoul(p, &end, 10);
+		if (end == p)
+			return fail(t, err, errlen, "not a trace line: bad tid"), NULL;
+		*tgid_col = 1;
+	}
+	if (end != last)
+		return fail(t, err, errlen, "not a trace line: bad pid"), NULL;
+	for (p = l; *p == ' '; p++)
+		;
+	while (tok > p && tok[-1] == ' ')
+		tok--;
+	comm_span(p, tok, e->comm);
+	return cpu_column(t, col + 1, e, err, errlen);
+}
+
+/* The file's layout, from its first line of events. */
+static enum layout layout_of(char *l)
+{
+	if (strlen(l) >= 18 && l[0] == ' ' && l[16] == '-')
+		return LAYOUT_TRACEFS;
+	if (perf_cpu_column(l))
+		return LAYOUT_PERF;
+	if (strlen(l) >= 12 && l[8] == '-')
+		return LAYOUT_LATENCY;
+	return LAYOUT_UNKNOWN;
+}
+
+/* The columns before the timestamp, in the file's layout: where the
+ * timestamp starts, or NULL with why in err. */
+static char *task_columns(struct text *t, struct rec_event *e, int *tgid_col, char *err,
+			  size_t errlen)
+{
+	e->tgid = -1;
+	e->hardirq = -1; /* unknown without irq-info or latency flags */
+	if (t->layout == LAYOUT_UNKNOWN)
+		t->layout = layout_of(t->line);
+	switch (t->layout) {
+	case LAYOUT_TRACEFS:
+		return cols_tracefs(t, e, tgid_col, err, errlen);
+	case LAYOUT_LATENCY:
+		return cols_latency(t, e, err, errlen);
+	case LAYOUT_PERF:
+		return cols_perf(t, e, tgid_col, err, errlen);
+	default:
+		return fail(t, err, errlen, "not a trace line: no comm-pid and CPU columns"), NULL;
+	}
+}
+
+/* Lines of trace-cmd report that are not events: "cpus=N", "version = N",
+ * "CPU N is empty", and the drop markers (events lost). */
+static int header_line(struct recording *r, const char *l)
+{
+	unsigned long long cpu, lost;
+
+	if (!strncmp(l, "cpus=", 5) || !strncmp(l, "version", 7) ||
+	    (sscanf(l, "CPU %llu is empt%c", &cpu, (char[1]){ 0 }) == 2))
+		return 1;
+	if (sscanf(l, "CPU:%llu [LOST %llu EVENTS]", &cpu, &lost) == 2 ||
+	    sscanf(l, "CPU:%llu [%llu EVENTS DROPPED]", &cpu, &lost) == 2) {
+		r->lost += lost; /* the ring buffer overwrote these */
+		return 1;
+	}
+	if (sscanf(l, "CPU:%llu [EVENTS DROPPED", &cpu) == 1) {
+		r->lost += 1; /* some, how many unsaid */
+		return 1;
+	}
+	return 0;
 }
 
 /* One line into e: 1 an event kvmrt reads, 0 any other line, -1 bad. */
@@ -265,16 +497,12 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 		      size_t errlen)
 {
 	char *l = t->line, *p, *end, *ev;
-	unsigned long long secs, frac, cpu, lost;
+	unsigned long long secs, frac;
 	int ndig, tgid_col = 0;
 	size_t n;
 
-	if (l[0] == '#' || l[0] == '\n' || !l[0])
+	if (l[0] == '#' || l[0] == '\n' || !l[0] || header_line(r, l))
 		return 0;
-	if (sscanf(l, "CPU:%llu [LOST %llu EVENTS]", &cpu, &lost) == 2) {
-		r->lost += lost; /* the ring buffer overwrote these */
-		return 0;
-	}
 	memset(e, 0, sizeof(*e));
 	p = task_columns(t, e, &tgid_col, err, errlen);
 	if (!p)
@@ -294,6 +522,10 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	while (*ev == ' ')
 		ev++;
 	p = strchr(ev, ':');
+	if (p && p[1] && p[1] != ' ' && p[1] != '\n') { /* perf's system:name */
+		ev = p + 1;
+		p = strchr(ev, ':');
+	}
 	if (!p)
 		return fail(t, err, errlen, "not a trace line: no event name");
 	*p = 0;
@@ -308,7 +540,7 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 		p[n - 1] = 0;
 	if (tgid_col)
 		r->has_tgids = 1;
-	if (parse_fields(e, p)) {
+	if (parse_fields(t, e, p)) {
 		char why[96];
 
 		snprintf(why, sizeof(why), "%s: fields cut short or malformed", ev);

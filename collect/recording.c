@@ -32,18 +32,36 @@ int rec_kind_of(const char *name)
 	return RK_NONE;
 }
 
-/* kvm_exit prints its reason by name (the kernel's __print_symbolic over
- * VMX_EXIT_REASONS or SVM_EXIT_REASONS), or as 0x... when it has none. */
-int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason)
+/* kvm_exit's reason as a recording prints it (the text between "reason "
+ * and " rip"): a name (the kernel's __print_symbolic over VMX_EXIT_REASONS
+ * or SVM_EXIT_REASONS; 2.6's lower-case VMX names; libtraceevent's kvm
+ * plugin's, as trace-cmd report and perf script print them), a VMX name
+ * followed by its flags ("INVALID_STATE FAILED_VMENTRY", 5.8 on), 0x... for
+ * a code without a name (the kernel), "UNKNOWN (n)" (the plugin).
+ * *isa_seen: the ISA the recording showed by a name of one ISA only; it
+ * decides the names of both (2.6's "cpuid" is VMX's and SVM's). */
+int rec_exit_reason(const char *text, __u32 *isa_seen, __u32 *isa, __u32 *reason)
 {
+	char first[64];
 	__u32 code;
 	char *end;
+	int n;
 
-	if (exit_reason_by_name(name, isa, reason))
+	n = exit_reason_by_name(text, *isa_seen, isa, reason);
+	if (!n && sscanf(text, "%63s", first) == 1 && strcmp(first, text))
+		n = exit_reason_by_name(first, *isa_seen, isa, reason); /* flags after it */
+	if (n == 1)
+		*isa_seen = *isa;
+	if (n)
 		return 1;
-	code = (__u32)strtoul(name, &end, 0);
-	if (end != name && !*end) {
-		*isa = ISA_UNKNOWN;
+	if (sscanf(text, "UNKNOWN (%u)", &code) == 1) {
+		*isa = *isa_seen;
+		*reason = code;
+		return 1;
+	}
+	code = (__u32)strtoul(text, &end, 0);
+	if (end != text && !*end) {
+		*isa = *isa_seen;
 		*reason = code;
 		return 1;
 	}

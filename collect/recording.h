@@ -84,8 +84,9 @@ void recording__close(struct recording *r);
 /* The kind of an event by name, RK_NONE if kvmrt does not read it. */
 int rec_kind_of(const char *name);
 const char *rec_kind_name(int kind);
-/* The VMX or SVM exit reason a kvm_exit line prints; 0 if unknown. */
-int rec_exit_reason(const char *name, __u32 *isa, __u32 *reason);
+/* The VMX or SVM exit reason a kvm_exit line prints (recording.c); 0 if
+ * unknown. isa_seen: the recording's ISA so far (ISA_UNKNOWN at first). */
+int rec_exit_reason(const char *text, __u32 *isa_seen, __u32 *isa, __u32 *reason);
 
 /* The two formats (recording.c dispatches). */
 struct rec_ops {

@@ -676,7 +676,7 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 		if (!v)
 			return -ENOMEM;
 		memcpy(v->h, st->h, sizeof(v->h));
-		v->c = ep_counters(st);
+		v->c = ep_counters_final(st); /* the recording is over */
 		v->tid = st->tid;
 	}
 	t = &r->s.exits;

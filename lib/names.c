@@ -148,6 +148,56 @@ const char *exit_reason_label(uint32_t isa, uint32_t reason, char *buf, size_t l
 	return buf;
 }
 
+/* Names other renderings of kvm_exit print (recordings only):
+ * - 2.6.3x kernels' VMX names, lower case (vmx.c's vmx_exit_reasons_str),
+ *   and libtraceevent's kvm plugin's one VMX name of its own
+ *   (plugins/plugin_kvm.c, as trace-cmd report and perf script print);
+ * - that plugin's SVM names, EXIT_<NAME> (its SVM_EXIT_REASONS). */
+static const struct reason vmx_other[] = {
+	{ 0, "exception" }, { 1, "ext_irq" }, { 2, "triple_fault" }, { 7, "interrupt_window" },
+	{ 8, "nmi_window" }, { 9, "task_switch" }, { 10, "cpuid" }, { 12, "halt" },
+	{ 14, "invlpg" }, { 18, "hypercall" }, { 28, "cr_access" }, { 29, "dr_access" },
+	{ 30, "io_instruction" }, { 31, "rdmsr" }, { 32, "wrmsr" }, { 43, "tpr_below_thres" },
+	{ 44, "apic_access" }, { 48, "ept_violation" }, { 54, "wbinvd" },
+	{ 7, "PENDING_INTERRUPT" },
+};
+
+static const struct reason svm_plugin[] = {
+	{ 0x000, "EXIT_READ_CR0" }, { 0x003, "EXIT_READ_CR3" }, { 0x004, "EXIT_READ_CR4" },
+	{ 0x008, "EXIT_READ_CR8" }, { 0x010, "EXIT_WRITE_CR0" }, { 0x013, "EXIT_WRITE_CR3" },
+	{ 0x014, "EXIT_WRITE_CR4" }, { 0x018, "EXIT_WRITE_CR8" }, { 0x020, "EXIT_READ_DR0" },
+	{ 0x021, "EXIT_READ_DR1" }, { 0x022, "EXIT_READ_DR2" }, { 0x023, "EXIT_READ_DR3" },
+	{ 0x024, "EXIT_READ_DR4" }, { 0x025, "EXIT_READ_DR5" }, { 0x026, "EXIT_READ_DR6" },
+	{ 0x027, "EXIT_READ_DR7" }, { 0x030, "EXIT_WRITE_DR0" }, { 0x031, "EXIT_WRITE_DR1" },
+	{ 0x032, "EXIT_WRITE_DR2" }, { 0x033, "EXIT_WRITE_DR3" }, { 0x034, "EXIT_WRITE_DR4" },
+	{ 0x035, "EXIT_WRITE_DR5" }, { 0x036, "EXIT_WRITE_DR6" }, { 0x037, "EXIT_WRITE_DR7" },
+	{ 0x040, "EXIT_EXCP_DE" }, { 0x041, "EXIT_EXCP_DB" }, { 0x043, "EXIT_EXCP_BP" },
+	{ 0x044, "EXIT_EXCP_OF" }, { 0x045, "EXIT_EXCP_BR" }, { 0x046, "EXIT_EXCP_UD" },
+	{ 0x047, "EXIT_EXCP_NM" }, { 0x048, "EXIT_EXCP_DF" }, { 0x04a, "EXIT_EXCP_TS" },
+	{ 0x04b, "EXIT_EXCP_NP" }, { 0x04c, "EXIT_EXCP_SS" }, { 0x04d, "EXIT_EXCP_GP" },
+	{ 0x04e, "EXIT_EXCP_PF" }, { 0x050, "EXIT_EXCP_MF" }, { 0x051, "EXIT_EXCP_AC" },
+	{ 0x052, "EXIT_EXCP_MC" }, { 0x053, "EXIT_EXCP_XF" }, { 0x060, "EXIT_INTR" },
+	{ 0x061, "EXIT_NMI" }, { 0x062, "EXIT_SMI" }, { 0x063, "EXIT_INIT" },
+	{ 0x064, "EXIT_VINTR" }, { 0x065, "EXIT_CR0_SEL_WRITE" }, { 0x066, "EXIT_IDTR_READ" },
+	{ 0x067, "EXIT_GDTR_READ" }, { 0x068, "EXIT_LDTR_READ" }, { 0x069, "EXIT_TR_READ" },
+	{ 0x06a, "EXIT_IDTR_WRITE" }, { 0x06b, "EXIT_GDTR_WRITE" }, { 0x06c, "EXIT_LDTR_WRITE" },
+	{ 0x06d, "EXIT_TR_WRITE" }, { 0x06e, "EXIT_RDTSC" }, { 0x06f, "EXIT_RDPMC" },
+	{ 0x070, "EXIT_PUSHF" }, { 0x071, "EXIT_POPF" }, { 0x072, "EXIT_CPUID" },
+	{ 0x073, "EXIT_RSM" }, { 0x074, "EXIT_IRET" }, { 0x075, "EXIT_SWINT" },
+	{ 0x076, "EXIT_INVD" }, { 0x077, "EXIT_PAUSE" }, { 0x078, "EXIT_HLT" },
+	{ 0x079, "EXIT_INVLPG" }, { 0x07a, "EXIT_INVLPGA" }, { 0x07b, "EXIT_IOIO" },
+	{ 0x07c, "EXIT_MSR" }, { 0x07d, "EXIT_TASK_SWITCH" }, { 0x07e, "EXIT_FERR_FREEZE" },
+	{ 0x07f, "EXIT_SHUTDOWN" }, { 0x080, "EXIT_VMRUN" }, { 0x081, "EXIT_VMMCALL" },
+	{ 0x082, "EXIT_VMLOAD" }, { 0x083, "EXIT_VMSAVE" }, { 0x084, "EXIT_STGI" },
+	{ 0x085, "EXIT_CLGI" }, { 0x086, "EXIT_SKINIT" }, { 0x087, "EXIT_RDTSCP" },
+	{ 0x088, "EXIT_ICEBP" }, { 0x089, "EXIT_WBINVD" }, { 0x08a, "EXIT_MONITOR" },
+	{ 0x08b, "EXIT_MWAIT" }, { 0x08c, "EXIT_MWAIT_COND" }, { 0x08d, "EXIT_XSETBV" },
+	{ 0x400, "EXIT_NPF" }, { 0x401, "EXIT_AVIC_INCOMPLETE_IPI" },
+	{ 0x402, "EXIT_AVIC_UNACCELERATED_ACCESS" },
+};
+
+#define N(t) (sizeof(t) / sizeof((t)[0]))
+
 static int by_name(const struct reason *t, size_t n, const char *name, uint32_t *code)
 {
 	size_t i;
@@ -161,16 +211,32 @@ static int by_name(const struct reason *t, size_t n, const char *name, uint32_t 
 	return 0;
 }
 
-int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason)
+static int vmx_by_name(const char *name, uint32_t *code)
 {
-	if (by_name(vmx, sizeof(vmx) / sizeof(vmx[0]), name, reason)) {
+	return by_name(vmx, N(vmx), name, code) || by_name(vmx_other, N(vmx_other), name, code);
+}
+
+static int svm_by_name(const char *name, uint32_t *code)
+{
+	return by_name(svm, N(svm), name, code) || by_name(svm_printed, N(svm_printed), name, code) ||
+	       by_name(svm_plugin, N(svm_plugin), name, code);
+}
+
+int exit_reason_by_name(const char *name, uint32_t want_isa, uint32_t *isa, uint32_t *reason)
+{
+	uint32_t v, s;
+	int is_vmx = vmx_by_name(name, &v), is_svm = svm_by_name(name, &s);
+
+	if (!is_vmx && !is_svm)
+		return 0;
+	/* a name of both (cpuid, invlpg, ...: 2.6's VMX names are SVM's
+	 * too): the ISA the recording showed, else VMX */
+	if (is_vmx && (!is_svm || want_isa != ISA_SVM)) {
 		*isa = ISA_VMX;
-		return 1;
-	}
-	if (by_name(svm, sizeof(svm) / sizeof(svm[0]), name, reason) ||
-	    by_name(svm_printed, sizeof(svm_printed) / sizeof(svm_printed[0]), name, reason)) {
+		*reason = v;
+	} else {
 		*isa = ISA_SVM;
-		return 1;
+		*reason = s;
 	}
-	return 0;
+	return is_vmx && is_svm ? 2 : 1;
 }

@@ -18,8 +18,10 @@ const char *exit_reason_name(uint32_t isa, uint32_t reason);
 /* Its name, else "vmx_N", "svm_N" or "exit_N" in buf: the one label of an
  * exit reason in text, JSON, top and metrics. */
 const char *exit_reason_label(uint32_t isa, uint32_t reason, char *buf, size_t len);
-/* The reverse, also for the names the kernel prints for SVM codes: 1 and
- * the isa and reason, else 0. */
-int exit_reason_by_name(const char *name, uint32_t *isa, uint32_t *reason);
+/* The reverse, for every name a recording may print (the kernel's, old
+ * kernels', libtraceevent's kvm plugin's): the isa and reason, and 1, or 2
+ * for a name of both ISAs (then want_isa's, if it is one, else VMX's);
+ * 0 for a name of neither. */
+int exit_reason_by_name(const char *name, uint32_t want_isa, uint32_t *isa, uint32_t *reason);
 
 #endif

@@ -95,11 +95,11 @@ struct kvmrt_vcpu_state {
 	struct kvmrt_hist h[M_NR];
 };
 
-/* The counters as a reader takes them: the ends still pending at the last
- * exit (counted at the next entry, in case a PV EOI renames them) counted
- * as what they are so far. A recording or a run that ends there has no
- * next entry. */
-static __always_inline struct kvmrt_counters ep_counters(const struct kvmrt_vcpu_state *v)
+/* The counters of a vCPU whose events are over (a recording read to its
+ * end): the ends still pending at its last exit, which its next entry
+ * would have counted (a PV EOI may rename them until then), are final.
+ * Not for a live reader: its counters must never go down. */
+static __always_inline struct kvmrt_counters ep_counters_final(const struct kvmrt_vcpu_state *v)
 {
 	struct kvmrt_counters c = v->c;
 

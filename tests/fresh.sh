@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.." || exit 1
 runs=1
 [ "${1:-}" = -n ] && runs=${2:?}
 [ "$(id -u)" = 0 ] || { echo "fresh: needs root" >&2; exit 1; }
-busy=$(pgrep -x 'kvmrt|kvmrt-guardian|kvmrt-guest' | tr '\n' ' ')
+busy=$(for c in kvmrt kvmrt-guardian kvmrt-guest; do pgrep -x "$c"; done | tr '\n' ' ')
 [ -z "$busy" ] || { echo "fresh: kvmrt is running (pids $busy): stop it first" >&2; exit 1; }
 
 forget() { # what earlier runs can leave on a host
