@@ -27,12 +27,12 @@ endif
 
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -std=gnu11
-# the layers, lowest first: shared (BPF and userspace), lib, collect, control, frontends
-SRC_DIRS := lib collect control frontends
-INCLUDES := $(patsubst %,-I%,shared $(SRC_DIRS)) -Iguest -I$(OUT)
+# the agent's layers, lowest first (include/: what BPF and the agent both compile)
+SRC_DIRS := agent/lib agent/collect agent/control agent/commands
+INCLUDES := $(patsubst %,-I%,include $(SRC_DIRS)) -Iguest -I$(OUT)
 # libtracecmd's headers include libtracefs's and libtraceevent's
 TRACECMD_INC := -I/usr/include/trace-cmd -I/usr/include/tracefs -I/usr/include/traceevent
-BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Ishared -Iprobes -I$(OUT)
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -I$(OUT)
 
 # vmlinux.h from the running kernel's BTF; with KVM as a module, from the
 # kvm module's split BTF, which dumps the vmlinux types plus KVM's own.
@@ -40,9 +40,9 @@ BTF_SRC := $(if $(wildcard /sys/kernel/btf/kvm),/sys/kernel/btf/kvm,/sys/kernel/
 VMLINUX_H ?=
 
 AGENT_SRCS := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
-AGENT_HDRS := $(foreach d,shared $(SRC_DIRS),$(wildcard $(d)/*.h))
+AGENT_HDRS := $(foreach d,include $(SRC_DIRS),$(wildcard $(d)/*.h))
 AGENT_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(AGENT_SRCS))
-AGENT_LIB_OBJS := $(filter-out $(OUT)/obj/frontends/main.o,$(AGENT_OBJS))
+AGENT_LIB_OBJS := $(filter-out $(OUT)/obj/agent/commands/main.o,$(AGENT_OBJS))
 LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent -lgnutls
 
 DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
@@ -77,7 +77,7 @@ $(OUT)/vmlinux.h: $(VMLINUX_H) | $(OUT)
 	$(Q)cp $< $@
 endif
 
-$(OUT)/kvmrt.bpf.o: probes/kvmrt.bpf.c probes/kvmrt.bpf.h $(wildcard shared/*.h) $(OUT)/vmlinux.h
+$(OUT)/kvmrt.bpf.o: bpf/kvmrt.bpf.c bpf/kvmrt.bpf.h $(wildcard include/*.h) $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -106,11 +106,11 @@ $(OUT)/%.bin: $(OUT)/%.elf
 $(OUT)/rtguest.bin: $(OUT)/rtguest-pit.bin
 	$(Q)cp $< $@
 
-# the guest links only lib/: what it shares with the agent
-GUEST_LIB_OBJS := $(patsubst %,$(OUT)/obj/lib/%.o,latency json outfile escape log)
+# the guest links only agent/lib/: what it shares with the agent
+GUEST_LIB_OBJS := $(patsubst %,$(OUT)/obj/agent/lib/%.o,latency json outfile escape log)
 $(OUT)/kvmrt-guest: guest/kvmrt-guest.c guest/image.S $(OUT)/rtguest.bin $(GUEST_LIB_OBJS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Ilib -Ishared -Iguest -I$(OUT) guest/kvmrt-guest.c guest/image.S $(GUEST_LIB_OBJS) -o $@ -lpthread -lm
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -Iagent/lib -Iinclude -Iguest -I$(OUT) guest/kvmrt-guest.c guest/image.S $(GUEST_LIB_OBJS) -o $@ -lpthread -lm
 
 # ---- benchmarks (not part of make test) ----
 $(OUT)/null.bpf.o: bench/null.bpf.c $(OUT)/vmlinux.h
@@ -148,7 +148,7 @@ $(OUT)/asan/kvmrt: $(ASAN_OBJS)
 FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wno-unused-parameter
-FUZZ_OBJS := $(patsubst %.c,$(OUT)/fuzz/obj/%.o,$(filter-out frontends/main.c,$(AGENT_SRCS)))
+FUZZ_OBJS := $(patsubst %.c,$(OUT)/fuzz/obj/%.o,$(filter-out agent/commands/main.c,$(AGENT_SRCS)))
 .SECONDARY: $(FUZZ_OBJS) # kept between runs, not intermediate
 $(OUT)/fuzz/obj/%.o: %.c $(AGENT_HDRS) $(OUT)/kvmrt.skel.h
 	$(call msg,CC-FUZZ,$@)
@@ -201,9 +201,9 @@ demo: deps
 	@bash guest/demo.sh
 
 # man pages from scdoc sources
-MAN_PAGES := $(patsubst man/%.scd,$(OUT)/man/%,$(wildcard man/*.scd))
+MAN_PAGES := $(patsubst docs/man/%.scd,$(OUT)/man/%,$(wildcard docs/man/*.scd))
 man: $(MAN_PAGES)
-$(OUT)/man/%: man/%.scd
+$(OUT)/man/%: docs/man/%.scd
 	$(Q)mkdir -p $(OUT)/man
 	$(call msg,SCDOC,$@)
 	$(Q)scdoc <$< >$@

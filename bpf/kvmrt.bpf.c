@@ -6,7 +6,7 @@
  *   -> wake (sched_waking) -> run (sched_switch) -> deliver (kvm_inj_virq)
  *   -> end of interrupt (kvm_eoi, kvm_ack_irq for the PIC)
  *
- * What each handler does is shared/handlers.h, which kvmrt report runs
+ * What each handler does is include/handlers.h, which kvmrt report runs
  * too; this file only reads scalars out of kernel structs (CO-RE) and
  * gives that logic its storage: maps, per-CPU scratch, the ring buffer.
  */

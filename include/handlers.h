@@ -3,7 +3,7 @@
  * What each tracepoint handler does once it has read its scalars: find the
  * vCPU, learn threads, run the episode state machine (episode.h), blame,
  * histograms, outlier and control records. Compiled into the BPF programs
- * (probes/kvmrt.bpf.c: CO-RE reads and maps) and into the agent (collect/store.c:
+ * (bpf/kvmrt.bpf.c: CO-RE reads and maps) and into the agent (agent/collect/store.c:
  * hash tables fed from a recording by kvmrt report, and the unit tests).
  * One latency model, two drivers, the same code event by event.
  *

@@ -3,7 +3,7 @@
  * The tracepoints kvmrt attaches to: the one list. enum kvmrt_prog
  * (kvmrt.h), their names (names.c) and the loader's program pairs
  * (loader.c) are generated from it; each tracepoint's two entry points,
- * <name>_btf and <name>_raw, are written in probes/kvmrt.bpf.c (the loader
+ * <name>_btf and <name>_raw, are written in bpf/kvmrt.bpf.c (the loader
  * does not compile if one is missing). The order is the index of the run
  * counters and of recordings' per-tracepoint tables: append only.
  * tools/kvmrt-record enables each (tests/report.sh checks it does).

@@ -3,7 +3,7 @@
 # 6.1, where KVM is a module (vmlinux BTF from the image, split BTF of kvm.ko,
 # kvm-intel.ko, kvm-amd.ko). A tracepoint argument or a struct field that
 # moved or went is a failing test here, reported per program:
-#  - prototypes: every KVMRT_TP in probes/kvmrt.bpf.c against the kernel's
+#  - prototypes: every KVMRT_TP in bpf/kvmrt.bpf.c against the kernel's
 #    btf_trace_<tracepoint> (tests/btfcheck.c);
 #  - CO-RE: every relocation of build/kvmrt.bpf.o resolved by libbpf against
 #    that BTF (bpftool gen min_core_btf, offline: no kernel involved).
@@ -51,7 +51,7 @@ fi
 check "vmlinux of $kver extracted from its bzImage" test -s "$W/vmlinux"
 
 # 3. Prototypes: "tracepoint|type|type..." for each KVMRT_TP
-python3 - probes/kvmrt.bpf.c >"$TMP/protos" <<'EOF'
+python3 - bpf/kvmrt.bpf.c >"$TMP/protos" <<'EOF'
 import re, sys
 src = open(sys.argv[1]).read()
 for m in re.finditer(r"^KVMRT_TP\(([^)]*)\)", src, re.M | re.S):
@@ -60,7 +60,7 @@ for m in re.finditer(r"^KVMRT_TP\(([^)]*)\)", src, re.M | re.S):
     types = [re.sub(r"\s*\b\w+$", "", p).strip() for p in parts[1:]]
     print("|".join([parts[0]] + types))
 EOF
-check "the programs' tracepoints read from probes/kvmrt.bpf.c ($(wc -l <"$TMP/protos"))" \
+check "the programs' tracepoints read from bpf/kvmrt.bpf.c ($(wc -l <"$TMP/protos"))" \
 	test "$(wc -l <"$TMP/protos")" -ge 19
 check "$kver: every tracepoint prototype as the programs read it" \
 	build/tests/btfcheck "$W/vmlinux" "$W/merged.btf" "$W/kvm.ko" "$W/kvm-intel.ko" \

@@ -11,7 +11,7 @@
  *    CO-RE relocations against it (libbpf reads one file, no modules, when
  *    given a BTF path).
  * 2. Each line of PROTOTYPES is "tracepoint|type|type|..." (the KVMRT_TP
- *    declarations of probes/kvmrt.bpf.c): the kernel's btf_trace_<tracepoint>
+ *    declarations of bpf/kvmrt.bpf.c): the kernel's btf_trace_<tracepoint>
  *    must exist and give each argument the program reads the same shape:
  *    a pointer to the same struct (or type name), or an integer of the
  *    same size. One line per tracepoint; exit 1 if any differs.

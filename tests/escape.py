@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""kvmrt's escaping (lib/escape.c), written again from its rule, for the
+"""kvmrt's escaping (agent/lib/escape.c), written again from its rule, for the
 tests to say what a hostile name must look like in every output: valid
 UTF-8 that is not a control character is kept, a backslash is doubled,
 any other byte is \\xNN; cut at a character's boundary to fit `room`

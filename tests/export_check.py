@@ -87,7 +87,7 @@ def check_refs(url, dashboard, rules):
 
 def check_hostile(url, expected):
     """The exposition parses, and the VM name comes back as kvmrt shows it
-    everywhere: escaped (lib/escape.c)."""
+    everywhere: escaped (agent/lib/escape.c)."""
     text = scrape(url)
     names = set()
     for fam in text_string_to_metric_families(text):

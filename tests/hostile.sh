@@ -3,7 +3,7 @@
 # Hostile input, for real. A VM whose process and vCPU thread have names
 # nobody should choose (a comm that looks like the end of a stat comm, a
 # newline, invalid UTF-8, a 200-byte --name) is found, traced, exported and
-# controlled, named everywhere in the one escaped form (lib/escape.c).
+# controlled, named everywhere in the one escaped form (agent/lib/escape.c).
 # And what a new user met: a state file that is not one, a web config whose
 # certificate is not one, a JSON path that cannot be written. Needs root
 # and /dev/kvm.

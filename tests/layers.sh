@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# The layers (README, Layout): each folder includes only from itself and the
-# folders before it in this order, and kvmrt-guest only from lib/ and
-# shared/. A file that reaches up a layer fails, named with what it includes.
+# The layers (docs/layout.md): each folder includes only from itself and the
+# folders before it in this order, and kvmrt-guest only from agent/lib/ and
+# include/. A file that reaches up a layer fails, named with what it includes.
 cd "$(dirname "$0")/.." || exit 1
-ORDER="shared lib collect control frontends"
+ORDER="include agent/lib agent/collect agent/control agent/commands"
 rank() {
 	local i=0 o
 	for o in $ORDER; do
@@ -37,7 +37,7 @@ for d in $ORDER; do
 		check_file "$f" "$(rank "$d")"
 	done
 done
-check_file guest/kvmrt-guest.c "$(rank lib)"
+check_file guest/kvmrt-guest.c "$(rank agent/lib)"
 [ "$n" -gt 100 ] || { echo "not ok - only $n includes seen"; bad=$((bad + 1)); }
 echo "layers: $n includes, $bad reaching up"
 [ "$bad" = 0 ]

@@ -224,8 +224,8 @@ bad_input 1 "no such file" "$KVMRT" report -i "$TMP/nope.dat" --json="$TMP/bad.j
 bad_input 2 "no -i" "$KVMRT" report --json="$TMP/bad.json"
 bad_input 2 "bad threshold" "$KVMRT" report -i "$TMP/g.dat" -T abc --json="$TMP/bad.json"
 # the one list of tracepoints: kvmrt-record enables each of them
-TPS=$(sed -n 's/^\tX([A-Z_]*, \([a-z]*\), \([a-z_]*\)).*/\1\/\2/p' shared/tracepoints.h)
-check "kvmrt-record enables each of shared/tracepoints.h's $(echo $TPS | wc -w) tracepoints" \
+TPS=$(sed -n 's/^\tX([A-Z_]*, \([a-z]*\), \([a-z_]*\)).*/\1\/\2/p' include/tracepoints.h)
+check "kvmrt-record enables each of include/tracepoints.h's $(echo $TPS | wc -w) tracepoints" \
 	bash -c "[ -n '$TPS' ] && for t in $(echo $TPS); do grep -qw \"\$t\" '$RECORD' || { echo \"not enabled: \$t\"; exit 1; }; done"
 
 # 5. The readers under ASan and UBSan: truncations, flipped bytes and cut

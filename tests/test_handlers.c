@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * shared/handlers.h, the code every BPF program runs, driven here through
- * collect/store.c with whole event sequences in the kernel's order: what the
+ * include/handlers.h, the code every BPF program runs, driven here through
+ * agent/collect/store.c with whole event sequences in the kernel's order: what the
  * programs read through kvm_vcpu, kvm_lapic and task pointers (vCPU ids,
  * exit reasons, the LAPIC timer's owner and LVT, the task's state) given
  * as they would read it. VMX and SVM hosts, which this host cannot be, and

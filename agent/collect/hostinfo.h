@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * What the host's KVM lets kvmrt see: interrupt virtualization (APICv on
- * VMX, AVIC on SVM) hides deliveries and EOIs (README: the latency model).
+ * VMX, AVIC on SVM) hides deliveries and EOIs (docs/latency-model.md).
  * Read once, at start, from the vendor modules' parameters.
  */
 #ifndef KVMRT_HOSTINFO_H

@@ -3,7 +3,7 @@
  * trace-cmd data files (trace.dat), read with Debian's libtracecmd and
  * libtraceevent: records of all CPUs merged in time order, fields by the
  * formats the file carries. The file holds no tgids (trace-cmd 3.1 saves
- * comms only): the recording command of the README writes saved_tgids into
+ * comms only): the recording commands of docs/report.md write saved_tgids into
  * the trace as trace_marker lines "kvmrt-tgids: PID:TGID ...", read here.
  */
 #include <errno.h>

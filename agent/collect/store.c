@@ -92,7 +92,7 @@ int kvs__init(struct kvs *s, __u64 threshold_ns, kvs_record_fn fn, void *ctx)
 	s->armed = 1;
 	s->on_record = fn;
 	s->ctx = ctx;
-	/* the capacities of the BPF maps (probes/kvmrt.bpf.c) */
+	/* the capacities of the BPF maps (bpf/kvmrt.bpf.c) */
 	if (kvs_table__init(&s->threads, sizeof(__u32), sizeof(struct kvmrt_thread), KVMRT_MAX_THREADS) ||
 	    kvs_table__init(&s->vcpus, sizeof(struct kvmrt_vcpu_key), sizeof(struct kvmrt_vcpu_state),
 		       KVMRT_MAX_VCPUS) ||

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The storage shared/handlers.h runs over in userspace: what the BPF maps,
+ * The storage include/handlers.h runs over in userspace: what the BPF maps,
  * per-CPU scratch and ring buffer are to the BPF programs, as hash tables of
  * the same capacities. kvmrt report feeds it the events of a recording; the
  * unit tests feed it event sequences written from the kernel's call order.
@@ -78,7 +78,7 @@ void *kvs_table__add(struct kvs_table *t, const void *key, int *added);
 /* The i-th entry of a table (0 <= i < cap), or NULL for an empty slot. */
 void *kvs_table__at(const struct kvs_table *t, __u32 i, const void **key);
 
-/* The interface shared/handlers.h calls. */
+/* The interface include/handlers.h calls. */
 __u64 kvs_now(struct kvs *s);
 __u64 kvs_current(struct kvs *s);
 int kvs_current_kthread(struct kvs *s);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kvmrt control, the command: its checks, the plan, the setup (BPF side,
  * state file, guardian, the controller's own placement), the run, the
- * summary and the one way back. The parts: control/controller.h. */
+ * summary and the one way back. The parts: agent/control/controller.h. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include "webcfg.h"
 
 /* Unallocated in Prometheus's default port allocation list as far as we
- * could check (the 9100-9999 exporter range is nearly full): see README. */
+ * could check (the 9100-9999 exporter range is nearly full): see docs/top-and-export.md. */
 #define HTTPD_DEFAULT_LISTEN "127.0.0.1:9976"
 
 struct httpd {

@@ -12,7 +12,7 @@ static const struct cmd {
 	const char *help;
 } cmds[] = {
 	{ "trace", cmd_trace, "trace interrupt latency, then report (text, JSON, SLO)" },
-	{ "report", cmd_report, "the same analysis from a recording (trace.dat or tracefs text)" },
+	{ "report", cmd_report, "the same analysis from a recording (trace.dat, tracefs, trace-cmd or perf text)" },
 	{ "top", cmd_top, "live latency view per vCPU (full screen, or -b batch)" },
 	{ "export", cmd_export, "Prometheus exporter (/metrics)" },
 	{ "control", cmd_control, "prioritize / co-schedule real-time vCPUs (restores on exit)" },

@@ -2,7 +2,7 @@
 /*
  * kvmrt report: kvmrt trace's analysis from a recording (trace.dat or
  * tracefs text), through the same handlers the BPF programs run
- * (shared/handlers.h over collect/store.c), event by event.
+ * (include/handlers.h over agent/collect/store.c), event by event.
  *
  * Two passes over the file, each one event at a time:
  *  1. learn what the BPF programs read through kernel pointers and a
@@ -464,7 +464,7 @@ static void lapic_timer(struct report *r, const struct rec_event *e)
 }
 
 /* Pass 2: one event to its handler (handlers.h): one case per tracepoint,
- * the twin of probes/kvmrt.bpf.c's entry points, kept as one switch so the
+ * the twin of bpf/kvmrt.bpf.c's entry points, kept as one switch so the
  * two read side by side. */
 static void handle(struct report *r, const struct rec_event *e)
 {
@@ -715,8 +715,8 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kvmrt report -i FILE [OPTIONS]\n"
-		   "kvmrt trace's analysis from a recording: a trace-cmd trace.dat or tracefs\n"
-		   "text (the trace file, with options/record-tgid). README: how to record.\n\n"
+		   "kvmrt trace's analysis from a recording: a trace-cmd trace.dat, or text from\n"
+		   "tracefs, trace-cmd report or perf script. kvmrt-record(1): how to record.\n\n"
 		   "  -i, --input FILE       the recording\n"
 		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
 		   "                         cycles (a recording does not hold it; without it\n"
