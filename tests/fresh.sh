@@ -40,13 +40,14 @@ for i in $(seq "$runs"); do
 	forget
 	clone=$(mktemp -d /tmp/kvmrt-fresh.XXXXXX)
 	git clone -q . "$clone" || exit 1
+	head=$(git -C "$clone" rev-parse --short HEAD)
 	t0=$(date +%s)
 	(cd "$clone" && CI=true bash .ci/run </dev/null) >"$clone.log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - t0))
 	total=$((total + secs))
 	line=$(grep '^total:' "$clone.log" | tail -1)
-	echo "fresh run $i/$runs ($(git rev-parse --short HEAD)): exit $rc in ${secs} s; ${line:-no total line}; log $clone.log"
+	echo "fresh run $i/$runs ($head): exit $rc in ${secs} s; ${line:-no total line}; log $clone.log"
 	[ "$rc" = 0 ] || { failed=$((failed + 1)); grep '^FAIL' "$clone.log" | head -20; }
 	rm -rf "$clone"
 done
