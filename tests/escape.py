@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """kvmrt's escaping (agent/lib/escape.c), written again from its rule, for the
 tests to say what a hostile name must look like in every output: valid
-UTF-8 that is not a control character is kept, a backslash is doubled,
+UTF-8 that is not a control character (C0, C1, bidi, line separator) is kept, a backslash is doubled,
 any other byte is \\xNN; cut at a character's boundary to fit `room`
 bytes (VMREG_NAME_LEN - 1 for a VM name)."""
 
@@ -17,7 +17,13 @@ def _utf8_len(b, i):
         ch = b[i:i + n].decode("utf-8")
     except UnicodeDecodeError:
         return 0
-    return 0 if 0x80 <= ord(ch) <= 0x9f else n
+    cp = ord(ch)
+    # C1 controls; bidi controls and line separators (they reorder or break
+    # what a terminal shows)
+    if 0x80 <= cp <= 0x9f or cp in (0x061c, 0x200e, 0x200f) or 0x2028 <= cp <= 0x202e \
+            or 0x2066 <= cp <= 0x2069:
+        return 0
+    return n
 
 
 def kvmrt_escape(b, room=255):

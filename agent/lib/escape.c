@@ -2,8 +2,19 @@
 #include <string.h>
 #include "escape.h"
 
+/* Characters that change how a terminal shows the text around them: the
+ * bidi controls (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069)
+ * would make a name read backwards, the line and paragraph separators
+ * (U+2028, U+2029) break a line. */
+static int reorders(unsigned int cp)
+{
+	return cp == 0x061c || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069);
+}
+
 /* The length of the UTF-8 character at s (up to n bytes) if it is valid,
- * printable and not a C1 control (U+0080..U+009F), else 0. */
+ * printable, not a C1 control (U+0080..U+009F) and does not reorder or
+ * break the text (reorders), else 0. */
 static size_t utf8_char(const unsigned char *s, size_t n)
 {
 	size_t len, i;
@@ -29,6 +40,10 @@ static size_t utf8_char(const unsigned char *s, size_t n)
 		return 0; /* overlong */
 	if ((s[0] == 0xed && s[1] >= 0xa0) || (s[0] == 0xf4 && s[1] >= 0x90))
 		return 0; /* surrogate, beyond U+10FFFF */
+	if (len == 2 && reorders((s[0] & 0x1fu) << 6 | (s[1] & 0x3fu)))
+		return 0;
+	if (len == 3 && reorders((s[0] & 0x0fu) << 12 | (s[1] & 0x3fu) << 6 | (s[2] & 0x3fu)))
+		return 0;
 	return len;
 }
 
