@@ -947,7 +947,8 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 	struct kvmrt_vcpu_state *v;
 	__u8 val;
 
-	if (port != kvs_hint_port(s) || !rw) /* rw: 1 for out */
+	/* rw: 1 for out; no hint port (0) means no hints, not port 0 */
+	if (!kvs_hint_port(s) || port != kvs_hint_port(s) || !rw)
 		return;
 	kvs_hit(s, P_KVM_PIO);
 	v = current_vcpu(s, &vk, (__u32)kvs_current(s));

@@ -370,6 +370,29 @@ static void avic_hint_end(void **state)
 	assert_int_equal(v->c.dropped, 0);
 }
 
+/* No hint port (kvmrt report of any recording, or a trace): a guest's
+ * "out" to port 0 with 0 is no idle hint; the posted MSI stays pending
+ * until its real end. */
+static void no_hint_port_no_hint(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	s.hint_port = 0;
+	at(0, 1, VM, VCPU_TID);
+	entry();
+	at(1000, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x30);
+	on_kvm_apicv_accept_irq(&s, 0, 0x30);
+	at(1025, 1, VM, VCPU_TID);
+	s.pio_value = 0;
+	on_kvm_pio(&s, 1, 0);
+	v = vcpu0();
+	assert_int_equal(v->c.ends[END_HINT], 0);
+	assert_int_equal(v->c.completed, 0);
+	assert_int_equal(s.hits[P_KVM_PIO], 0); /* not a hint: as if not attached */
+}
+
 /* What kvmrt control hears under VMX+APICv, from the kernel's order:
  * vmx_deliver_interrupt posts (kvm_apicv_accept_irq after
  * kvm_apic_accept_irq, __apic_accept_irq); a vCPU out of the guest gets it
@@ -550,6 +573,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_hint_port_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(lapic_timer_lateness, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_inhibits, setup, teardown),
