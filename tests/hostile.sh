@@ -89,6 +89,11 @@ printf '# kvmrt control state\ntask %s %s %s 0 0 0 0\n' "$sp" "$sp" "$start" >"$
 check "  ... the line fixed: restored" \
 	bash -c "'$KVMRT' control --restore --state $TMP/half.state && [ \"\$($CHECK policy $sp $sp)\" = 0/0 ]"
 
+#    a --state path too long to keep whole: refused before anything, not cut
+long_state=/tmp/$(head -c 5000 /dev/zero | tr '\0' s)
+check "--state longer than PATH_MAX: usage error, one line" \
+	bad 2 "$KVMRT" control --rt x --cosched --state "$long_state"
+
 # 5. a web config whose certificate or key is not one: the file is named
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null

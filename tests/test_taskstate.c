@@ -10,8 +10,10 @@
 #include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include "escape.h"
 #include "taskstate.h"
@@ -134,6 +136,71 @@ static void state_file_lines(void **state)
 			 -EINVAL);
 }
 
+/* A host with many CPUs: every other one of 1024 in a thread's affinity
+ * and an IRQ's list (2,459 bytes each), written and read back whole. */
+static void state_file_long_cpu_lists(void **state)
+{
+	char list[4096] = "", path[] = "/tmp/kvmrt-test-state.XXXXXX", why[256];
+	struct state_file s = { 0 }, back;
+	struct cpuset_saved m = { .pid = 10, .tid = 11, .start = 4242, .path = "/" };
+	struct irq_saved q = { .irq = 24 };
+	int i, fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	close(fd);
+	for (i = 0; i < 1024; i += 2)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%d", i ? "," : "", i);
+	assert_true(strlen(list) > 2000);
+	m.cpus = strdup(list);
+	q.cpus = strdup(list);
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	s.moved = &m;
+	s.nmoved = 1;
+	s.irqs = &q;
+	s.nirqs = 1;
+	s.groups = 1;
+	snprintf(s.cpuset_root, sizeof(s.cpuset_root), "/sys/fs/cgroup/cpuset");
+	assert_int_equal(state_write(&s), 0);
+	assert_int_equal(state_read(&back, path, why, sizeof(why)), 0);
+	assert_int_equal(back.nmoved, 1);
+	assert_int_equal(back.nirqs, 1);
+	assert_string_equal(back.moved[0].cpus, list);
+	assert_string_equal(back.irqs[0].cpus, list);
+	state_free(&back);
+	free(m.cpus);
+	free(q.cpus);
+	unlink(path);
+}
+
+/* A state file whose path is longer than 255 bytes: written where the
+ * guardian and the restore look for it (the whole path), never at a cut one. */
+static void state_file_long_path(void **state)
+{
+	char dir[] = "/tmp/kvmrt-test-dir.XXXXXX", path[1024], why[256], sub[201];
+	struct state_file s = { 0 }, back;
+	struct task_saved t = { .pid = 10, .tid = 11, .start = 4242 };
+
+	assert_non_null(mkdtemp(dir));
+	memset(sub, 'd', 200);
+	sub[200] = 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path + strlen(path), sizeof(path) - strlen(path), "/%.150s.state", sub);
+	assert_true(strlen(path) > 300);
+	snprintf(s.path, sizeof(s.path), "%s", path);
+	s.tasks = &t;
+	s.n = 1;
+	assert_int_equal(state_write(&s), 0);
+	assert_int_equal(state_read(&back, path, why, sizeof(why)), 0);
+	assert_int_equal(back.n, 1);
+	assert_int_equal(back.tasks[0].tid, 11);
+	state_free(&back);
+	unlink(path);
+	*strrchr(path, '/') = 0;
+	rmdir(path);
+	rmdir(dir);
+}
+
 static void escaping(void **state)
 {
 	char out[16];
@@ -145,6 +212,14 @@ static void escaping(void **state)
 	/* cut at a character's boundary, never inside an escape */
 	assert_string_equal(esc(out, sizeof(out), "abcdefghijklm\x01", (size_t)-1), "abcdefghijklm");
 	assert_string_equal(esc(out, 6, "ab✓✓", (size_t)-1), "ab✓");
+	/* bidi controls reorder what a terminal shows (a state file's "evil\u202e"
+	 * would read backwards), line separators break lines: escaped, each
+	 * byte; other format marks stay (U+200D joins emoji) */
+	assert_string_equal(esc_str("a\u202ecba"), "a\\xe2\\x80\\xaecba");
+	assert_string_equal(esc_str("\u200e\u200f\u061c\u2066\u2069\u202a\u2028\u2029"),
+			    "\\xe2\\x80\\x8e\\xe2\\x80\\x8f\\xd8\\x9c\\xe2\\x81\\xa6"
+			    "\\xe2\\x81\\xa9\\xe2\\x80\\xaa\\xe2\\x80\\xa8\\xe2\\x80\\xa9");
+	assert_string_equal(esc_str("\u200d\u2030\u2065\u206a"), "\u200d\u2030\u2065\u206a");
 }
 
 int main(void)
@@ -153,6 +228,8 @@ int main(void)
 		cmocka_unit_test(pidfd_sees_the_thread_exit),
 		cmocka_unit_test(pin_refuses_another_thread),
 		cmocka_unit_test(state_file_lines),
+		cmocka_unit_test(state_file_long_cpu_lists),
+		cmocka_unit_test(state_file_long_path),
 		cmocka_unit_test(escaping),
 	};
 

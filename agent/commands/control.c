@@ -203,7 +203,7 @@ static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *re
  * and the guardian watching. */
 static int prepare(struct control *ctl)
 {
-	char dir[256], *slash;
+	char dir[PATH_MAX], *slash;
 	int i;
 
 	snprintf(dir, sizeof(dir), "%s", ctl->state_path);
@@ -336,9 +336,7 @@ static void control_free(struct control *ctl)
 		free(ctl->v[i].prev);
 		task_unpin(&ctl->v[i].saved);
 	}
-	free(ctl->st.tasks);
-	free(ctl->st.moved);
-	free(ctl->st.irqs);
+	state_free(&ctl->st);
 	free(ctl->reaction);
 	free(ctl->v);
 }

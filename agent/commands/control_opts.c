@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
+#include <string.h>
 #include "commands.h"
 #include "escape.h"
 #include "log.h"
@@ -126,6 +127,13 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 		ctl->restore = 1;
 		break;
 	case O_STATE:
+		/* whole or not at all: the file, the guardian and the restore
+		 * must all name the same one */
+		if (!arg[0] || strlen(arg) >= sizeof(ctl->st.path)) {
+			pr_err("control: --state: a path of 1 to %zu bytes",
+			       sizeof(ctl->st.path) - 1);
+			return 2;
+		}
 		ctl->state_path = arg;
 		break;
 	case 'l':

@@ -21,16 +21,7 @@ static void remove_shield(struct control *ctl)
 		pr_warn("control: undoing the shield: some of it could not be restored");
 		return;
 	}
-	free(ctl->st.moved);
-	free(ctl->st.irqs);
-	ctl->st.moved = NULL;
-	ctl->st.irqs = NULL;
-	ctl->st.nmoved = 0;
-	ctl->st.nirqs = 0;
-	ctl->st.groups = 0;
-	ctl->st.v2 = 0;
-	ctl->st.v2_enabled = 0;
-	ctl->st.cpuset_root[0] = 0;
+	state_forget_shield(&ctl->st);
 	ctl->shielded = 0;
 	control__save_state(ctl);
 }

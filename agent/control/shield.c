@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "escape.h"
 #include "log.h"
+#include "readfile.h"
 #include "shield.h"
 
 #define V1_ROOT "/sys/fs/cgroup/cpuset"
@@ -43,6 +44,27 @@ static int read_str(const char *path, char *buf, size_t len)
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = 0;
 	return 0;
+}
+
+/* A whole CPU list file (an IRQ's smp_affinity_list: as long as the host
+ * has CPUs), its trailing newline dropped; heap, or NULL. */
+static char *read_cpulist(const char *path)
+{
+	size_t n;
+	char *buf = read_whole(path, 1 << 20, &n);
+
+	while (buf && n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = 0;
+	return buf;
+}
+
+/* A cpu_set_t's list, on the heap (CPU_SETSIZE CPUs fit SHIELD_LIST_MAX). */
+static char *cpulist_dup(const cpu_set_t *set)
+{
+	char buf[SHIELD_LIST_MAX];
+
+	shield_format(set, buf, sizeof(buf));
+	return strdup(buf);
 }
 
 void shield_format(const cpu_set_t *set, char *buf, size_t len)
@@ -218,7 +240,9 @@ static int record_move(struct state_file *st, __u32 pid, __u32 tid, const char *
 	snprintf(m->path, sizeof(m->path), "%s", from);
 	if (!m->start || sched_getaffinity(tid, sizeof(set), &set))
 		return -ESRCH;
-	shield_format(&set, m->cpus, sizeof(m->cpus));
+	m->cpus = cpulist_dup(&set);
+	if (!m->cpus)
+		return -ENOMEM;
 	st->nmoved++;
 	return 0;
 }
@@ -472,11 +496,14 @@ static int irqs_apply(struct state_file *st, const char *hk)
 				continue;
 			q.irq = atoi(d->d_name);
 			snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", q.irq);
-			if (read_str(path, q.cpus, sizeof(q.cpus)))
+			q.cpus = read_cpulist(path);
+			if (!q.cpus)
 				continue;
 			m = realloc(st->irqs, (st->nirqs + 1) * sizeof(*m));
-			if (!m)
+			if (!m) {
+				free(q.cpus);
 				break;
+			}
 			st->irqs = m;
 			st->irqs[st->nirqs++] = q;
 		}

@@ -45,5 +45,7 @@ int shield_restore(const struct state_file *st);
 void shield_housekeeping(const cpu_set_t *rt, cpu_set_t *hk);
 /* CPU list text of a set ("0,2-3"). */
 void shield_format(const cpu_set_t *set, char *buf, size_t len);
+/* Enough for any list of CPU_SETSIZE (1024) CPUs: "0,2,...,1022" is 2,459 */
+#define SHIELD_LIST_MAX 4096
 
 #endif

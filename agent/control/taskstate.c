@@ -139,7 +139,7 @@ int task_restore(const struct task_saved *t)
 
 int state_write(const struct state_file *s)
 {
-	char tmp[300];
+	char tmp[sizeof(s->path) + 8]; /* the path whole, and ".tmp" */
 	FILE *f;
 	int i, fd, err = 0;
 
@@ -228,12 +228,16 @@ static int parse_line(struct state_file *s, const char *line, const char **want)
 		struct cpuset_saved c = { 0 }, *m;
 
 		*want = "cpuset PID TID START PATH CPUS";
-		if (sscanf(line, "cpuset %u %u %llu %127s %63s%n", &c.pid, &c.tid, &c.start,
-			   c.path, c.cpus, &n) != 5 || line[n] || dotdot(c.path))
+		if (sscanf(line, "cpuset %u %u %llu %127s %ms%n", &c.pid, &c.tid, &c.start,
+			   c.path, &c.cpus, &n) != 5 || line[n] || dotdot(c.path)) {
+			free(c.cpus);
 			return -EINVAL;
+		}
 		m = realloc(s->moved, (s->nmoved + 1) * sizeof(*m));
-		if (!m)
+		if (!m) {
+			free(c.cpus);
 			return -ENOMEM;
+		}
 		s->moved = m;
 		s->moved[s->nmoved++] = c;
 	} else if (!strncmp(line, "irq ", 4)) {
@@ -242,11 +246,15 @@ static int parse_line(struct state_file *s, const char *line, const char **want)
 		*want = "irq IRQ CPUS";
 		/* a CPU list is checked where it is used (cpulist_parse): one
 		 * that kvmrt cut when saving it must not refuse the rest */
-		if (sscanf(line, "irq %d %63s%n", &q.irq, q.cpus, &n) != 2 || line[n] || q.irq < 0)
+		if (sscanf(line, "irq %d %ms%n", &q.irq, &q.cpus, &n) != 2 || line[n] || q.irq < 0) {
+			free(q.cpus);
 			return -EINVAL;
+		}
 		m = realloc(s->irqs, (s->nirqs + 1) * sizeof(*m));
-		if (!m)
+		if (!m) {
+			free(q.cpus);
 			return -ENOMEM;
+		}
 		s->irqs = m;
 		s->irqs[s->nirqs++] = q;
 	} else {
@@ -259,7 +267,7 @@ static int parse_line(struct state_file *s, const char *line, const char **want)
 int state_parse(struct state_file *s, const char *buf, size_t len, char *why, size_t whylen)
 {
 	const char *p = buf, *end = buf + len, *want;
-	char line[512], shown[100];
+	char *line = NULL, shown[100];
 	int lineno = 0, err = 0;
 
 	while (p < end) {
@@ -267,7 +275,11 @@ int state_parse(struct state_file *s, const char *buf, size_t len, char *why, si
 		size_t n = (nl ? nl : end) - p;
 
 		lineno++;
-		if (n >= sizeof(line) || memchr(p, 0, n)) {
+		free(line); /* a line as long as it is: CPU lists have no bound */
+		line = malloc(n + 1);
+		if (!line) {
+			err = -ENOMEM;
+		} else if (memchr(p, 0, n)) {
 			want = "a line of text";
 			err = -EINVAL;
 		} else {
@@ -289,11 +301,13 @@ int state_parse(struct state_file *s, const char *buf, size_t len, char *why, si
 					 want, shown);
 			else
 				snprintf(why, whylen, "line %d: expected '%s', got '%s'", lineno, want, shown);
+			free(line);
 			state_free(s);
 			return err;
 		}
 		p += n + 1;
 	}
+	free(line);
 	if (!lineno) {
 		snprintf(why, whylen, "not a kvmrt control state file (it is empty)");
 		return -EINVAL;
@@ -364,13 +378,27 @@ int state_manages(const struct state_file *s, __u32 tid)
 	return 0;
 }
 
-void state_free(struct state_file *s)
+void state_forget_shield(struct state_file *s)
 {
-	free(s->tasks);
+	int i;
+
+	for (i = 0; i < s->nmoved; i++)
+		free(s->moved[i].cpus);
+	for (i = 0; i < s->nirqs; i++)
+		free(s->irqs[i].cpus);
 	free(s->moved);
 	free(s->irqs);
-	s->tasks = NULL;
 	s->moved = NULL;
 	s->irqs = NULL;
-	s->n = s->nmoved = s->nirqs = 0;
+	s->nmoved = s->nirqs = 0;
+	s->groups = s->v2 = s->v2_enabled = 0;
+	s->cpuset_root[0] = 0;
+}
+
+void state_free(struct state_file *s)
+{
+	state_forget_shield(s);
+	free(s->tasks);
+	s->tasks = NULL;
+	s->n = 0;
 }

@@ -14,6 +14,7 @@
  * kvmrt-control@NAME.service (/run/kvmrt/control-NAME.state) */
 #define CONTROL_STATE_GLOB "/run/kvmrt/control{,-*}.state"
 
+#include <limits.h>
 #include <linux/types.h>
 
 struct task_saved {
@@ -52,16 +53,17 @@ struct cpuset_saved {
 	__u32 tid;
 	unsigned long long start;
 	char path[128]; /* its cpuset before, relative to the cpuset root */
-	char cpus[64];	/* its affinity before: joining a cpuset resets it */
+	char *cpus;	/* its affinity before (joining a cpuset resets it); a CPU
+			 * list has no length worth a bound: heap, state_free's */
 };
 
 struct irq_saved {
 	int irq;
-	char cpus[64]; /* smp_affinity_list before */
+	char *cpus; /* smp_affinity_list before; heap, as above */
 };
 
 struct state_file {
-	char path[256];
+	char path[PATH_MAX];
 	struct task_saved *tasks;
 	int n;
 	/* --shield: cpusets created, threads moved, IRQs re-pointed */
@@ -90,5 +92,7 @@ int state_read_all(struct state_file *s);
 int state_manages(const struct state_file *s, __u32 tid);
 /* Free what state_read allocated. */
 void state_free(struct state_file *s);
+/* Forget the shield's part (cpusets, moved threads, IRQs), freeing it. */
+void state_forget_shield(struct state_file *s);
 
 #endif
