@@ -426,19 +426,23 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 		d->bpf_run_ns[p] = b->bpf_run_ns[p] - a->bpf_run_ns[p];
 		d->bpf_missed[p] = b->bpf_missed[p] - a->bpf_missed[p];
 	}
-	d->nvms = b->nvms;
 	d->vms = calloc(b->nvms ? b->nvms : 1, sizeof(*d->vms));
 	if (!d->vms)
 		return -ENOMEM;
+	d->nvms = b->nvms; /* zeroed: each VM whole, or empty, for snapshot__free */
 	for (i = 0; i < b->nvms; i++) {
 		const struct vm_stats *bv = &b->vms[i];
 		struct vm_stats *av = snapshot__vm((struct snapshot *)a, bv->pid), *dv = &d->vms[i];
 
 		*dv = *bv;
 		dv->apicv.changes = bv->apicv.changes - (av ? av->apicv.changes : 0);
+		/* counts only once what they count is there: a failure below
+		 * leaves d whole for snapshot__free */
+		dv->nvcpus = 0;
 		dv->vcpus = calloc(bv->nvcpus ? bv->nvcpus : 1, sizeof(*dv->vcpus));
 		if (!dv->vcpus)
-			return -ENOMEM;
+			goto nomem;
+		dv->nvcpus = bv->nvcpus;
 		for (j = 0; j < bv->nvcpus; j++) {
 			const struct vcpu_stats *bc = &bv->vcpus[j];
 			struct vcpu_stats *ac = av ? snapshot__vcpu(av, bc->vcpu) : NULL;
@@ -462,10 +466,10 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 			dc->c.wakeups = bc->c.wakeups - ac->c.wakeups;
 			dc->c.halted_ns = bc->c.halted_ns - ac->c.halted_ns;
 			/* exits: interval counts per reason */
-			dc->nexits = bc->nexits;
 			dc->exits = calloc(bc->nexits ? bc->nexits : 1, sizeof(*dc->exits));
 			if (!dc->exits)
-				return -ENOMEM;
+				goto nomem;
+			dc->nexits = bc->nexits;
 			for (p = 0; p < bc->nexits; p++) {
 				const struct exit_stat *be = &bc->exits[p];
 				__u64 ac_cnt = 0, ac_sum = 0;
@@ -483,6 +487,9 @@ int snapshot__diff(const struct snapshot *a, const struct snapshot *b, struct sn
 		}
 	}
 	return 0;
+nomem:
+	snapshot__free(d); /* an empty snapshot: its users show nothing */
+	return -ENOMEM;
 }
 
 void snapshot__free(struct snapshot *s)
