@@ -124,7 +124,10 @@ $(OUT)/bpf-null: bench/bpf_null.c $(OUT)/null.skel.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< -o $@ $(LIBS)
 
-bench: all $(OUT)/bpf-null
+$(OUT)/load-time: bench/load_time.c $(AGENT_LIB_OBJS) $(AGENT_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
+bench: all $(OUT)/bpf-null $(OUT)/load-time
 	@bash bench/run.sh
 
 # the originating study's experiment: loads x policies x guest idle modes

@@ -39,6 +39,13 @@
 #ifndef KVMRT_HANDLERS_H
 #define KVMRT_HANDLERS_H
 
+/* A function the BPF object keeps as a subprogram of its own rather than
+ * inlined at each call: end_slot, whose body (histograms, stages, control
+ * and outlier records) the loops over episode slots would otherwise
+ * repeat, multiplying the verifier's states and so the time every command
+ * takes to load (docs/performance.md, bench/load_time.c). */
+#define KVMRT_SUBPROG __attribute__((noinline))
+
 #include "episode.h"
 
 #define APIC_DM_MASK 0x700
@@ -262,7 +269,7 @@ static __always_inline void flush_ends(struct kvmrt_vcpu_state *v)
 }
 
 /* End the episode in slot i at t, the end being of kind (enum kvmrt_end). */
-static __always_inline void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *vk,
+static KVMRT_SUBPROG void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *vk,
 				     struct kvmrt_vcpu_state *v, int i, __u64 t, __u32 kind)
 {
 	struct kvmrt_ep_done d = {};
