@@ -213,3 +213,9 @@ for line in open(f"{T}/scale.out"):
     if line.startswith(("ok ", "FAIL", "scale:")):
         print("- " + line.strip())
 PY
+
+# load time: every command's start; what kvmrt control's --hint-port adds
+echo
+echo "## load time (build/load-time: alternated loads, with and without --hint-port)"
+echo
+"$B/load-time" 7 | sed 's/^/    /'
