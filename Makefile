@@ -127,7 +127,10 @@ $(OUT)/bpf-null: bench/bpf_null.c $(OUT)/null.skel.h
 $(OUT)/load-time: bench/load_time.c $(AGENT_LIB_OBJS) $(AGENT_HDRS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
-bench: all $(OUT)/bpf-null $(OUT)/load-time
+$(OUT)/prog-cost: bench/prog_cost.c $(AGENT_LIB_OBJS) $(AGENT_HDRS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -Wno-missing-field-initializers $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
+bench: all $(OUT)/bpf-null $(OUT)/load-time $(OUT)/prog-cost
 	@bash bench/run.sh
 
 # the originating study's experiment: loads x policies x guest idle modes

@@ -219,3 +219,7 @@ echo
 echo "## load time (build/load-time: alternated loads, with and without --hint-port)"
 echo
 "$B/load-time" 7 | sed 's/^/    /'
+
+# every program's cost per event, fired here or not (BPF_PROG_TEST_RUN)
+echo
+"$B/prog-cost" 20000 5
