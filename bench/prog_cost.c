@@ -155,6 +155,8 @@ int main(int argc, char **argv)
 		  { E(P_KVM_MSI_SET_IRQ, 0xfee00000ULL, 0x41ULL),
 		    E(P_KVM_APIC_ACCEPT_IRQ, 0, 0, 0, 0x41), E(P_KVM_INJ_VIRQ, 0x41, 0, 0),
 		    E(P_KVM_EOI, BOGUS, 0x41) } },
+		{ "kvm_exit (VMX)", 1, { E(P_KVM_EXIT, BOGUS, ISA_VMX) } },
+		{ "kvm_entry", 1, { E(P_KVM_ENTRY, BOGUS, 0) } },
 		{ "kvm_set_irq", 1, { E(P_KVM_SET_IRQ, 10, 1, 0) } },
 		{ "kvm_msi_set_irq", 1, { E(P_KVM_MSI_SET_IRQ, 0xfee00000ULL, 0x41ULL) } },
 		{ "kvm_ioapic_set_irq", 1, { E(P_KVM_IOAPIC_SET_IRQ, 0x42, 10, 0) } },
