@@ -22,6 +22,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "filter.h"
+#include "gone.h"
 #include "log.h"
 #include "metrics.h"
 #include "httpd.h"
@@ -36,18 +37,12 @@ struct export_opts {
 	int bpf_stats;
 };
 
-struct gone {
-	__u32 pid;
-	__u64 since_ns;
-};
-
 struct exporter {
 	struct export_opts o;
 	struct host_info host;	/* read at start */
 	struct session ses;
 	struct httpd http;
-	struct gone *gone;
-	int ngone;
+	struct gone_list gone;
 };
 
 
@@ -82,36 +77,12 @@ static void filter_snapshot(struct snapshot *s, const struct vm_filter *f)
  * forgotten (series disappear, map entries freed). */
 static void expire_gone(struct exporter *e, const struct snapshot *s, __u64 now)
 {
-	int i, j;
+	__u32 pid;
 
-	for (i = 0; i < s->nvms; i++) {
-		const struct vm_stats *vm = &s->vms[i];
-		int known = -1;
-
-		for (j = 0; j < e->ngone; j++)
-			if (e->gone[j].pid == vm->pid)
-				known = j;
-		if (vm->alive || known >= 0)
-			continue;
-		{
-			struct gone *g = realloc(e->gone, (e->ngone + 1) * sizeof(*g));
-
-			if (!g)
-				continue;
-			e->gone = g;
-			e->gone[e->ngone].pid = vm->pid;
-			e->gone[e->ngone++].since_ns = now;
-		}
-	}
-	for (j = 0; j < e->ngone;) {
-		if (now - e->gone[j].since_ns >= (__u64)(e->o.grace_s * 1e9)) {
-			pr_info("VM pid %u gone for %.0f s: forgetting it", e->gone[j].pid,
-				e->o.grace_s);
-			collector__forget(&e->ses.c, e->gone[j].pid);
-			e->gone[j] = e->gone[--e->ngone];
-			continue;
-		}
-		j++;
+	gone_note(&e->gone, s, now);
+	while ((pid = gone_due(&e->gone, now, (__u64)(e->o.grace_s * 1e9)))) {
+		pr_info("VM pid %u gone for %.0f s: forgetting it", pid, e->o.grace_s);
+		collector__forget(&e->ses.c, pid);
 	}
 }
 
@@ -274,6 +245,6 @@ out_session:
 	snapshot__free(&prev);
 	session_close(&e.ses);
 out:
-	free(e.gone);
+	gone_free(&e.gone);
 	return ret;
 }
