@@ -174,7 +174,11 @@ static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *re
 	__u64 t0;
 
 	vmreg__init(reg, -1, -1, -1);
-	vmreg__scan(reg);
+	err = vmreg__scan(reg);
+	if (err) { /* no /proc to read: no VM could be found, say why */
+		pr_err("control: read the VMs from /proc: %s", strerror(-err));
+		return err;
+	}
 	if (need_bpf || !control__all_threads_known(ctl, reg)) {
 		lo.hint_port = (__u16)ctl->hint_port;
 		lo.control = ctl->cosched;
@@ -233,6 +237,12 @@ static int prepare(struct control *ctl)
 					    BPF_ANY);
 		}
 	}
+	if (control__save_state(ctl))
+		return -EIO;
+	/* the guardian before --listen's server: a fork of a process with
+	 * threads, or with the listening socket, is what it must not be */
+	if (control__start_guardian(ctl))
+		return -EIO;
 	if (ctl->listen) {
 		static struct httpd http; /* one controller per process */
 
@@ -241,9 +251,7 @@ static int prepare(struct control *ctl)
 		ctl->http = &http;
 		ctl->each_second = control__publish_metrics;
 	}
-	if (control__save_state(ctl))
-		return -EIO;
-	return control__start_guardian(ctl);
+	return 0;
 }
 
 /* The controller itself: above the vCPUs it boosts, and on a housekeeping

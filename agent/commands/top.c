@@ -660,8 +660,13 @@ static int run_curses(struct top *t)
 		next += (__u64)(t->o.delay_s * 1e9);
 		if (next < mono_ns())
 			next = mono_ns() + (__u64)(t->o.delay_s * 1e9);
-		if (t->paused)
+		if (t->paused) {
+			/* the view stands still, the records do not wait: a new
+			 * VM's (its name read while it lives) would be lost */
+			collector__refresh(&t->ses.c);
+			collector__poll(&t->ses.c, 0);
 			continue;
+		}
 		sample(t);
 		draw(t);
 		if (t->o.iterations && ++n >= t->o.iterations)

@@ -85,25 +85,33 @@ static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void 
 }
 
 /* Until -d ends or a signal: outliers as they come, new VMs each second. */
-static void trace_loop(struct collector *c, __u64 t_end)
+/* 0, or -1 when the ring buffer could not be read (said why) */
+static int trace_loop(struct collector *c, __u64 t_end)
 {
 	__u64 next_scan = mono_ns() + 1000000000ULL;
+	int err = 0;
 
 	while (!session_stop) {
 		__u64 now = mono_ns();
-		int wait_ms = 100;
+		int wait_ms = 100, n;
 
 		if (t_end && now >= t_end)
 			break;
 		if (t_end && (t_end - now) / 1000000 < (__u64)wait_ms)
 			wait_ms = (int)((t_end - now) / 1000000) + 1;
-		collector__poll(c, wait_ms);
+		n = collector__poll(c, wait_ms);
+		if (n < 0) { /* not EINTR: the ring buffer failed */
+			pr_err("trace: reading the ring buffer: %s", strerror(-n));
+			err = -1;
+			break;
+		}
 		if (mono_ns() >= next_scan) {
 			collector__refresh(c);
 			next_scan = mono_ns() + 1000000000ULL;
 		}
 	}
 	collector__poll(c, 0);
+	return err;
 }
 
 int cmd_trace(int argc, char **argv)
@@ -116,7 +124,7 @@ int cmd_trace(int argc, char **argv)
 	struct snapshot s;
 	__u64 t_start;
 	double secs;
-	int err, i, ret;
+	int err, i, ret, failed;
 
 	err = parse_args(&o, &t.o, argc, argv);
 	if (err)
@@ -151,10 +159,12 @@ int cmd_trace(int argc, char **argv)
 	if (!t.o.quiet)
 		fprintf(stderr, "kvmrt: tracing %d programs%s\n", ses.l.nattached,
 			o.duration_s ? "" : "; Ctrl-C to end");
-	trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0);
+	failed = trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0);
 	secs = (mono_ns() - t_start) / 1e9;
 	collector__snapshot(&ses.c, &s);
-	ret = results__print(&t, &s, secs);
+	ret = results__print(&t, &s, secs); /* what was read until then */
+	if (failed && ret == 0)
+		ret = 1;
 	snapshot__free(&s);
 	session_close(&ses);
 	results__free(&t);

@@ -24,8 +24,13 @@ int control__start_guardian(struct control *ctl)
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int err = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
 	if (pid == 0) {
 		char c;
 		struct stat sb;
