@@ -112,7 +112,9 @@ def expect(trace_path, rep_path, derived=None):
     completed, coalesced, unfinished, response.count, delivery.count,
     response.max_ns, stage.<name>.max_ns, exits.<REASON>, ends.<kind>,
     posted_in_guest, outliers, timer_late.<count|max_ns>,
-    timer_early.<count|max_ns>, vm.apicv.<changes|inhibits>.
+    timer_early.<count|max_ns>, vm.apicv.<changes|inhibits>,
+    recording.<pending_at_end|never_delivered_vectors|ends_unmatched|
+    deliveries_unmatched|reinjected.<vector|count|span_ns>>.
     derived: the report is of a copy of the trace with less in it (no
     tgids: the one VM's pid is inferred, so the expected one VM is the
     report's one VM; no sched events: no wake or queue stage, and the
@@ -182,6 +184,11 @@ def value(v, key, vm):
         return len(v["outliers"])
     if part[0] == "tid":
         return v["tid"]
+    if part[0] == "recording":  # a recording's cuts and findings: a.b[.c]
+        x = v["recording"]
+        for k in part[1:]:
+            x = x[k]
+        return ",".join(str(i) for i in x) if isinstance(x, list) else x
     raise KeyError(key)
 
 

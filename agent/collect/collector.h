@@ -9,6 +9,7 @@
 #define KVMRT_COLLECTOR_H
 
 #include <linux/types.h>
+#include "episode.h"
 #include "kvmrt.h"
 #include "loader.h"
 #include "vmreg.h"
@@ -20,6 +21,20 @@ struct exit_stat {
 	__u64 sum_ns;
 };
 
+/* What only a recording tells of a vCPU (kvmrt report): its cuts, and
+ * what its events show that a live trace does not need to name. */
+struct rec_findings {
+	__u32 pending_at_end;	/* injected, not ended when the recording ends */
+	__u32 nundelivered;	/* of those, not delivered either: */
+	__u32 undelivered[EP_SLOTS]; /* their vectors */
+	__u64 ends_unmatched;	/* kvm_eoi, kvm_ack_irq that found nothing pending
+				 * (injected before the recording, or ended) */
+	__u64 deliveries_unmatched; /* kvm_inj_virq (not re-injections), alike */
+	__u32 reinj_vector;	/* the longest run of kvm_inj_virq [reinjected] */
+	__u32 reinj_count;	/* of one vector, no end between: its length */
+	__u64 reinj_span_ns;	/* from its first injection to its last */
+};
+
 struct vcpu_stats {
 	__u32 vcpu;
 	__u32 tid;
@@ -27,6 +42,7 @@ struct vcpu_stats {
 	struct kvmrt_counters c;
 	int nexits;
 	struct exit_stat *exits;
+	struct rec_findings rec; /* a recording's only */
 };
 
 struct vm_stats {

@@ -45,7 +45,8 @@ struct dat {
 };
 
 /* The fields a[] takes per kind (recording.h), by their names in the
- * event formats; a name "a|b" takes whichever the kernel has. */
+ * event formats; a name "a|b" takes whichever the kernel has, "?a" is
+ * read where the kernel has it (last only: 0 where it has not). */
 static const char *const field_names[RK_NR][MAX_FIELDS] = {
 	[P_KVM_SET_IRQ] = { "gsi", "level" },
 	[P_KVM_PIC_SET_IRQ] = { "chip", "pin", "imr", "coalesced" },
@@ -56,7 +57,7 @@ static const char *const field_names[RK_NR][MAX_FIELDS] = {
 	[P_SCHED_WAKING] = { "pid" },
 	[P_SCHED_SWITCH] = { "prev_pid", "prev_state", "next_pid" },
 	[P_KVM_VCPU_WAKEUP] = { "ns", "waited" },
-	[P_KVM_INJ_VIRQ] = { "vector|irq" },
+	[P_KVM_INJ_VIRQ] = { "vector|irq", "?reinjected" },
 	[P_KVM_ENTRY] = { "vcpu_id" },
 	[P_KVM_EXIT] = { "vcpu_id", "isa", "exit_reason" },
 	[P_KVM_EOI] = { "apicid", "vector" },
@@ -98,11 +99,13 @@ static void find_kinds(struct recording *r, struct dat *d)
 		if (!ev)
 			continue;
 		for (i = 0; i < MAX_FIELDS && field_names[k][i]; i++) {
-			d->k[k].f[i] = find_field(ev, field_names[k][i]);
+			const char *name = field_names[k][i];
+
+			d->k[k].f[i] = find_field(ev, name + (name[0] == '?'));
 			if (!d->k[k].f[i])
 				break;
 		}
-		if (i < MAX_FIELDS && field_names[k][i])
+		if (i < MAX_FIELDS && field_names[k][i] && field_names[k][i][0] != '?')
 			continue; /* a format without a field we need: as if absent */
 		d->k[k].comm = tep_find_field(ev, k == P_SCHED_SWITCH ? "prev_comm" : "comm");
 		d->k[k].id = ev->id;

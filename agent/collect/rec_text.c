@@ -224,6 +224,7 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 		return 0;
 	case P_KVM_INJ_VIRQ: /* "%s 0x%x%s": IRQ|Soft/INTn, " [reinjected]" (5.19 on);
 			      * "irq %u" before */
+		e->a[1] = strstr(f, "[reinjected]") != NULL;
 		if (!strncmp(f, "irq ", 4))
 			return num_after(f, "irq ", 10, &e->a[0]);
 		return num_after(f, " 0x", 16, &e->a[0]);

@@ -34,7 +34,7 @@ enum rec_kind {
  *   sched_waking          pid; tcomm (its comm)
  *   sched_switch          prev_pid, prev_runnable (R or R+), next_pid; tcomm (prev's)
  *   kvm_vcpu_wakeup       ns, waited
- *   kvm_inj_virq          vector
+ *   kvm_inj_virq          vector, reinjected (5.19 on; 0 before)
  *   kvm_entry             vcpu_id
  *   kvm_exit              vcpu_id, isa, reason (basic exit reason or SVM code)
  *   kvm_eoi               apicid, vector (-1: none) (kvm_pv_eoi too)

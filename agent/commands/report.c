@@ -50,6 +50,12 @@ struct thread_info {
 	struct timer_info *timer; /* its LAPIC timer, once it is a vCPU thread */
 	struct timer_info *cand;  /* a timer it armed or woke for */
 	__s64 lvtt;	/* pass 2: the last LVT timer write seen, -1 none */
+	/* pass 2, what a recording shows of a vCPU thread (rec_findings) */
+	__u64 ends_unmatched, deliveries_unmatched;
+	__u32 reinj_vector, reinj_count;	/* the run of re-injections now */
+	__u64 reinj_first, reinj_last;
+	__u32 best_vector, best_count;		/* the longest run */
+	__u64 best_span;
 };
 
 /* A thread the recording's comms name as a VM's: a vCPU thread by its
@@ -463,6 +469,57 @@ static void lapic_timer(struct report *r, const struct rec_event *e)
 		       (__u32)lvtt);
 }
 
+/* Pass 2, around the handler: what a recording shows that a live trace
+ * need not name. A vector injected again and again ([reinjected]: an exit
+ * during its delivery each time, an EPT violation say) before it ends: the
+ * longest such run per vCPU thread. An end (kvm_eoi, kvm_ack_irq) that
+ * ended nothing: its injection was before the recording, or it had ended
+ * already. */
+static __u64 ended_of(struct report *r, __u32 tid, int deliveries)
+{
+	struct kvmrt_thread *ti = kvs_thread(&r->s, tid);
+	struct kvmrt_vcpu_state *v = ti ? kvs_vcpu(&r->s, &ti->vk, 0) : NULL;
+
+	if (!v) { /* not known to the handlers yet: nothing for it to end */
+		struct thread_info *th = thread_of(r, tid, 0);
+
+		return th && th->vcpu_thread ? 1 : 0;
+	}
+	return 1 + (deliveries ? v->h[M_DELIVERY].count : v->c.completed);
+}
+
+/* Is this kvm_inj_virq a re-injection? 5.19 on say so ([reinjected]);
+ * before, a vector injected again while its episode, delivered, has not
+ * ended is one (KVM injects a vector anew only after its EOI). */
+static int reinjection(struct report *r, const struct rec_event *e)
+{
+	struct kvmrt_thread *ti = kvs_thread(&r->s, e->pid);
+	struct kvmrt_vcpu_state *v = ti ? kvs_vcpu(&r->s, &ti->vk, 0) : NULL;
+	int i = v ? ep_find(v, (__u32)e->a[0]) : -1;
+
+	return e->a[1] || (i >= 0 && i < EP_SLOTS && v->ep[i].t_deliver);
+}
+
+static void note_reinjection(struct thread_info *th, const struct rec_event *e, int again)
+{
+	__u32 vector = (__u32)e->a[0];
+
+	if (!again || vector != th->reinj_vector) { /* a first injection: a new run */
+		th->reinj_vector = vector;
+		th->reinj_count = 0;
+		th->reinj_first = e->ts;
+	}
+	if (!again)
+		return;
+	th->reinj_count++;
+	th->reinj_last = e->ts;
+	if (th->reinj_count > th->best_count) {
+		th->best_vector = vector;
+		th->best_count = th->reinj_count;
+		th->best_span = th->reinj_last - th->reinj_first;
+	}
+}
+
 /* Pass 2: one event to its handler (handlers.h): one case per tracepoint,
  * the twin of bpf/kvmrt.bpf.c's entry points, kept as one switch so the
  * two read side by side. */
@@ -564,6 +621,33 @@ static void handle(struct report *r, const struct rec_event *e)
 	}
 }
 
+static void handle_noting(struct report *r, const struct rec_event *e)
+{
+	int is_end = e->kind == P_KVM_EOI || e->kind == P_KVM_ACK_IRQ;
+	int is_inj = e->kind == P_KVM_INJ_VIRQ, again = is_inj && reinjection(r, e);
+	__u64 before = is_end || (is_inj && !again) ? ended_of(r, e->pid, is_inj) : 0;
+	struct thread_info *th;
+
+	handle(r, e);
+	if (!is_inj && !is_end)
+		return;
+	th = thread_of(r, e->pid, 0);
+	if (!th)
+		return;
+	if (before && ended_of(r, e->pid, is_inj) == before) {
+		if (is_inj)
+			th->deliveries_unmatched++;
+		else
+			th->ends_unmatched++;
+	}
+	if (is_inj) {
+		note_reinjection(th, e, again);
+	} else {
+		th->reinj_count = 0; /* the run, if any, ended */
+		th->reinj_vector = 0;
+	}
+}
+
 /* What the recording lacks, said once (never refused for it: a recording
  * of kvm:* alone, what most people record, has injection, delivery, end
  * and exits). A trace.dat says which events were enabled (their formats);
@@ -618,7 +702,7 @@ static int read_pass(struct report *r, int pass)
 			r->last_ts = e.ts;
 			learn(r, &e);
 		} else {
-			handle(r, &e);
+			handle_noting(r, &e);
 		}
 	}
 	if (ret < 0) {
@@ -638,6 +722,30 @@ static const char *vm_name(void *ctx, __u32 pid)
 		return esc(buf, sizeof(buf), comm, strnlen(comm, KVMRT_COMM_LEN));
 	snprintf(buf, sizeof(buf), "pid-%u", pid);
 	return buf;
+}
+
+/* What the recording's end and its events say of a vCPU (rec_findings). */
+static void recording_findings(struct report *r, const struct kvmrt_vcpu_state *st,
+			       struct rec_findings *f)
+{
+	struct thread_info *th = st->tid ? thread_of(r, st->tid, 0) : NULL;
+	int i;
+
+	memset(f, 0, sizeof(*f));
+	for (i = 0; i < EP_SLOTS; i++) {
+		if (!(st->ep[i].flags & EP_USED))
+			continue;
+		f->pending_at_end++;
+		if (!ep_delivered(&st->ep[i]))
+			f->undelivered[f->nundelivered++] = st->ep[i].vector;
+	}
+	if (!th)
+		return;
+	f->ends_unmatched = th->ends_unmatched;
+	f->deliveries_unmatched = th->deliveries_unmatched;
+	f->reinj_vector = th->best_vector;
+	f->reinj_count = th->best_count;
+	f->reinj_span_ns = th->best_span;
 }
 
 /* The store's tables as the snapshot the printing reads (the collector
@@ -678,6 +786,7 @@ static int build_snapshot(struct report *r, struct snapshot *snap)
 		memcpy(v->h, st->h, sizeof(v->h));
 		v->c = ep_counters_final(st); /* the recording is over */
 		v->tid = st->tid;
+		recording_findings(r, st, &v->rec);
 	}
 	t = &r->s.exits;
 	for (i = 0; i < t->cap; i++) {

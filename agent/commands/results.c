@@ -211,6 +211,28 @@ static void text_counts(const struct vcpu_stats *v)
 	printf("\n");
 }
 
+/* A recording's vCPU: its cuts (an excerpt starts and ends mid-episode),
+ * and what its events name (re-injection, interrupts never delivered). */
+static void text_recording(const struct vcpu_stats *v)
+{
+	const struct rec_findings *f = &v->rec;
+	__u32 i;
+
+	if (f->pending_at_end || f->ends_unmatched || f->deliveries_unmatched) {
+		printf("  recording: %u pending at its end", f->pending_at_end);
+		for (i = 0; i < f->nundelivered; i++)
+			printf("%s0x%x", i ? " " : " (never delivered: ", f->undelivered[i]);
+		printf("%s; %llu ends and %llu deliveries found nothing pending (injected "
+		       "before the recording, or ended already)\n",
+		       f->nundelivered ? ")" : "", (unsigned long long)f->ends_unmatched,
+		       (unsigned long long)f->deliveries_unmatched);
+	}
+	if (f->reinj_count)
+		printf("  re-injected: vector 0x%x %u times over %.1f us before it ended "
+		       "(injected again before its end: an exit during each delivery)\n",
+		       f->reinj_vector, f->reinj_count, f->reinj_span_ns / 1e3);
+}
+
 /* A vCPU's latency table: delivery, response, its stages, the scheduler's
  * wait, the LAPIC timer against its deadline, exits. */
 static void text_latencies(struct results *t, struct vcpu_stats *v)
@@ -286,6 +308,8 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 				continue;
 			shown++;
 			text_counts(&vm->vcpus[j]);
+			if (!t->live)
+				text_recording(&vm->vcpus[j]);
 			text_latencies(t, &vm->vcpus[j]);
 		}
 	}
@@ -365,6 +389,22 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	for (k = 0; k < END_NR; k++)
 		json_u64(j, end_name(k), v->c.ends[k]);
 	json_obj_end(j);
+	if (!t->live) { /* a recording's cuts and findings (text_recording) */
+		json_obj_begin(j, "recording");
+		json_u64(j, "pending_at_end", v->rec.pending_at_end);
+		json_arr_begin(j, "never_delivered_vectors");
+		for (k = 0; k < (int)v->rec.nundelivered; k++)
+			json_u64(j, NULL, v->rec.undelivered[k]);
+		json_arr_end(j);
+		json_u64(j, "ends_unmatched", v->rec.ends_unmatched);
+		json_u64(j, "deliveries_unmatched", v->rec.deliveries_unmatched);
+		json_obj_begin(j, "reinjected");
+		json_u64(j, "vector", v->rec.reinj_vector);
+		json_u64(j, "count", v->rec.reinj_count);
+		json_u64(j, "span_ns", v->rec.reinj_span_ns);
+		json_obj_end(j);
+		json_obj_end(j);
+	}
 	json_u64(j, "halted_ns", v->c.halted_ns);
 	json_obj_begin(j, "exits");
 	json_u64(j, "count", exits_total(v));

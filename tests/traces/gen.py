@@ -240,3 +240,43 @@ and its EOI exits (kvm_eoi). Then the reason is cleared again.""",
  entry(vm, 910005043),
  vm.m(910006000, "kvm_apicv_inhibit_changed", "cleared reason=9, inhibits=0x0"),
 ])
+
+# H. VMX, an interrupt whose delivery exits again and again, and one that
+#    never reaches the guest within the recording
+vm = VM("CPU 0/KVM", 9202, "qemu-system-x86", 9201, 9200)
+def reinject(vm, ts, vec): return vm.v(ts, "kvm_inj_virq", "IRQ 0x%x [reinjected]" % vec)
+write("vmx-ept-reinject.txt",
+"""VMX host without APICv (5.19 on: kvm_inj_virq says [reinjected]). An MSI
+to the vCPU in guest mode: kvm_vcpu_kick's IPI exits (EXTERNAL_INTERRUPT),
+vmx_inject_irq injects it (kvm_inj_virq), and its delivery faults on a page
+the guest's IDT or stack needs: an EPT_VIOLATION exit with the IDT-vectoring
+information valid, so vmx_complete_interrupts -> __vmx_complete_interrupts
+queues it again (kvm_queue_interrupt, reinjected) and the next entry's
+vmx_inject_irq emits kvm_inj_virq with [reinjected]. Three times, then the
+guest takes it and its EOI exits (APIC_ACCESS, kvm_eoi). Then a second MSI
+kicks the vCPU out, and the recording ends before it is injected (nor
+has that exit an entry after it: exits count at their entry, so it is not
+in the exits).
+Delivery 3 us (the first injection), response 80 us; re-injected 3 times,
+56 us from its first injection to its last; at the end one pending, never
+delivered (vector 35).""",
+["9200.0 injections.msi=2 completed=1 delivery.count=1 delivery.max_ns=3000 response.max_ns=80000 exits.EPT_VIOLATION=3 exits.EXTERNAL_INTERRUPT=1 exits.APIC_ACCESS=1 outliers=1 recording.pending_at_end=1 recording.never_delivered_vectors=35 recording.ends_unmatched=0 recording.deliveries_unmatched=0 recording.reinjected.vector=34 recording.reinjected.count=3 recording.reinjected.span_ns=56000"],
+[entry(vm, 920000000)] + msi(vm, 920001000, 34, posted=False) + [
+ exit_(vm, 920001003, "EXTERNAL_INTERRUPT"),
+ vm.v(920001004, "kvm_inj_virq", "IRQ 0x22"),
+ entry(vm, 920001005),
+ exit_(vm, 920001010, "EPT_VIOLATION"),
+ reinject(vm, 920001020, 0x22),
+ entry(vm, 920001021),
+ exit_(vm, 920001030, "EPT_VIOLATION"),
+ reinject(vm, 920001040, 0x22),
+ entry(vm, 920001041),
+ exit_(vm, 920001050, "EPT_VIOLATION"),
+ reinject(vm, 920001060, 0x22),
+ entry(vm, 920001061),
+ exit_(vm, 920001080, "APIC_ACCESS"),
+ vm.v(920001081, "kvm_eoi", "apicid 0 vector 34"),
+ entry(vm, 920001082),
+] + msi(vm, 920002000, 35, posted=False) + [
+ exit_(vm, 920002003, "EXTERNAL_INTERRUPT"),
+])
