@@ -79,6 +79,20 @@ if needs_kvm "1-2: recordings of kvmrt-guest and QEMU against live traces"; then
 	"$KVMRT" report -i "$TMP/noirq.txt" -T 0.001 -q --json="$TMP/repn.json" 2>"$TMP/repn.err"
 	check "text without the irq-info column: every episode the same" \
 		$CHECK episodes "$TMP/rept.json" "$TMP/repn.json" 0 1
+	# what most people record: kvm:* alone
+	same_without_sched() { # FULL_JSON TXT OUT_JSON: counts and response as the full one's
+		grep -v ': sched_' "$2" >"$2.kvm"
+		"$KVMRT" report -i "$2.kvm" -T 0.001 -q --json="$3" 2>/dev/null &&
+			$CHECK counts "$1" "$3" && python3 -c "
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+r = lambda d: sorted((vm['pid'], v['vcpu'], v['response']['count'], v['response']['max_ns'])
+                     for vm in d['vms'] for v in vm['vcpus'])
+assert r(a) == r(b), (r(a), r(b))
+print('response counts and maxima equal')" "$1" "$3"
+	}
+	check "kvm:* alone: the whole recording's counts and response" \
+		same_without_sched "$TMP/rept.json" "$TMP/g.txt" "$TMP/repk.json"
 	check "text output: the same VMs and outliers as JSON" bash -c "
 		\"$KVMRT\" report -i \"$TMP/g.dat\" -T 0.001 >\"$TMP/rep.txt\" 2>&1 &&
 		grep -q '^kvmrt report: ' \"$TMP/rep.txt\" &&
@@ -102,6 +116,9 @@ if needs_kvm "1-2: recordings of kvmrt-guest and QEMU against live traces"; then
 	check "QEMU: report counts = live counts" $CHECK counts "$TMP/qlive.json" "$TMP/qrep.json" "$qpid"
 	check "QEMU: live episodes in the report, stages within 2 us (90%)" \
 		$CHECK episodes "$TMP/qlive.json" "$TMP/qrep.json" 2000 0.9
+	"$KVMRT" report -i "$TMP/q.txt" -T 0.001 -q --json="$TMP/qrept.json" 2>/dev/null
+	check "QEMU, kvm:* alone: the whole recording's counts and response" \
+		same_without_sched "$TMP/qrept.json" "$TMP/q.txt" "$TMP/qrepk.json"
 else
 	# what section 4 cuts into bad input: a hand-written recording (text)
 	# and, without a guest to record, this host's scheduler (trace.dat)
