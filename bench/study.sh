@@ -61,18 +61,31 @@ for load in none cpu disk; do
 			echo "study: $tag" >&2
 			start_load $load "$tag"
 			# shellcheck disable=SC2046
+			# the guest times nothing until told (SIGUSR2): at 1.5 s with no
+			# controller, else once its controller says it is controlling,
+			# however long that takes (said per cell, in $tag.up)
 			"$B/kvmrt-guest" -m msi -r "$RATE" -d $((DUR - 1)) -C "$CPU" --injector-cpu 0 -i "$idle" -q --hint \
-				--warmup 1.5 \
+				--warmup-until-usr2 \
 				--name study-rt --json="$OUT/$tag.json" --samples="$OUT/$tag.samples" &
 			gp=$!
 			sleep 0.4
 			args=$(policy_args $pol)
 			if [ -n "$args" ]; then
+				t0=$(date +%s.%N)
 				# shellcheck disable=SC2086
-				# from 0.4 s; the guest times from 1.5 s, once control is up
 				"$B/kvmrt" control --rt study-rt $args $(ctl_hint $pol) -d $((DUR - 1)) \
-					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1
+					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1 &
+				for _ in $(seq 200); do
+					grep -q "kvmrt: controlling" "$OUT/$tag.ctl.txt" 2>/dev/null && break
+					sleep 0.05
+				done
+				python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$t0" \
+					>"$OUT/$tag.up"
+				echo "study: $tag: controller up after $(cat "$OUT/$tag.up") s" >&2
+			else
+				sleep 1.1
 			fi
+			kill -USR2 $gp
 			wait
 		done
 	done

@@ -62,6 +62,7 @@ struct opts {
 	int quiet;
 	int hint;
 	double warmup_s; /* interrupts before this are counted, not timed */
+	int until_usr2;	 /* --warmup-until-usr2: time only from the SIGUSR2 it is sent */
 };
 
 /* One injection on CLOCK_MONOTONIC, the clock BPF's ktime reads: kvmrt's
@@ -307,7 +308,14 @@ static void on_io(struct vm *v)
 		pthread_mutex_lock(&v->lock);
 		v->ready = 1;
 		v->t_ready = now_ns();
-		v->t_measure = v->t_ready + (uint64_t)(v->o.warmup_s * 1e9);
+		if (v->o.until_usr2) { /* nothing timed until SIGUSR2, unless it came */
+			uint64_t none = 0;
+
+			__atomic_compare_exchange_n(&v->t_measure, &none, UINT64_MAX, 0,
+						    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		} else {
+			v->t_measure = v->t_ready + (uint64_t)(v->o.warmup_s * 1e9);
+		}
 		pthread_cond_broadcast(&v->cond);
 		pthread_mutex_unlock(&v->lock);
 		break;
@@ -319,6 +327,17 @@ static void on_io(struct vm *v)
 static void on_signal(int sig)
 {
 	(void)sig;
+}
+
+/* --warmup-until-usr2: the measured window starts now (a study sends it
+ * once its controller says it is controlling). */
+static uint64_t *measure_from;
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	if (measure_from)
+		__atomic_store_n(measure_from, now_ns(), __ATOMIC_RELAXED);
 }
 
 static void *vcpu_thread(void *arg)
@@ -588,6 +607,8 @@ static void usage(FILE *f)
 		"      --injector-cpu N pin the injecting thread (the \"device\") to CPU N\n"
 		"      --warmup SEC     count but do not time the first SEC seconds\n"
 		"                       (while a controller or tracer starts up)\n"
+		"      --warmup-until-usr2  time only from the SIGUSR2 it is sent (a study\n"
+		"                       sends it once its controller is up)\n"
 		"  -n, --name NAME      VM name (as QEMU's -name)\n"
 		"      --hint           write busy/idle to I/O port 0x7c2 around each handler\n"
 		"                       (hints for kvmrt control --hint-port 0x7c2)\n"
@@ -710,6 +731,9 @@ static void one_option(struct opts *o, int c, const char *arg)
 		if (parse_double(arg, &o->warmup_s))
 			bad("warmup", arg);
 		break;
+	case 'U':
+		o->until_usr2 = 1;
+		break;
 	case 'I':
 		if (parse_u64(arg, &u) || u >= CPU_SETSIZE)
 			bad("injector cpu", arg);
@@ -739,6 +763,7 @@ static int parse_args(struct opts *o, int argc, char **argv)
 		{ "hint", no_argument, NULL, 'H' },
 		{ "injector-cpu", required_argument, NULL, 'I' },
 		{ "warmup", required_argument, NULL, 'W' },
+		{ "warmup-until-usr2", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -815,6 +840,11 @@ int main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigaction(SIGUSR1, &sa, NULL);
+	if (v.o.until_usr2) {
+		measure_from = &v.t_measure;
+		sa.sa_handler = on_usr2;
+		sigaction(SIGUSR2, &sa, NULL);
+	}
 
 	vm_create(&v);
 	if (v.o.mode == MODE_IRQFD)
