@@ -478,6 +478,8 @@ static int header_line(struct recording *r, const char *l)
 {
 	unsigned long long cpu, lost;
 
+	if (l[0] != 'c' && l[0] != 'v' && l[0] != 'C')
+		return 0; /* most lines: no sscanf for them */
 	if (!strncmp(l, "cpus=", 5) || !strncmp(l, "version", 7) ||
 	    (sscanf(l, "CPU %llu is empt%c", &cpu, (char[1]){ 0 }) == 2))
 		return 1;

@@ -225,7 +225,16 @@ static int svm_by_name(const char *name, uint32_t *code)
 int exit_reason_by_name(const char *name, uint32_t want_isa, uint32_t *isa, uint32_t *reason)
 {
 	uint32_t v, s;
-	int is_vmx = vmx_by_name(name, &v), is_svm = svm_by_name(name, &s);
+	int is_vmx, is_svm;
+
+	/* the kernel's VMX names (upper case) are no SVM name: the common
+	 * case, one table */
+	if (by_name(vmx, N(vmx), name, reason)) {
+		*isa = ISA_VMX;
+		return 1;
+	}
+	is_vmx = vmx_by_name(name, &v);
+	is_svm = svm_by_name(name, &s);
 
 	if (!is_vmx && !is_svm)
 		return 0;
