@@ -98,7 +98,7 @@ check "normal exit: state file removed" test ! -e "$STATE"
 wait "$GPID"
 
 # 3. kill -9: the guardian restores; with the guardian killed too, --restore
-guest ctl-kill 8
+guest ctl-kill 60 # killed at the end of section 5
 tid=$(vcpu_tid "$GPID")
 $SNAP snapshot "$TMP/before.json"
 start_control "$TMP/kill.out" --rt ctl-kill --prio 30 --state "$STATE"
@@ -139,8 +139,17 @@ chrt -f -p 10 "$tid"
 wait $cp
 check "someone else's change: reported" grep -q "changed by someone else" "$TMP/foreign.out"
 check "someone else's change: not reverted" test "$(policy_of "$GPID" "$tid")" = "1/10"
+#    ... nor after a crash: the state file forgot the thread when it was let go
 chrt -o -p 0 "$tid"
-wait "$GPID"
+start_control "$TMP/foreign9.out" --rt ctl-kill --prio 30 --state "$STATE"
+chrt -f -p 10 "$tid"
+wait_for "$TMP/foreign9.out" "changed by someone else" 10
+kill9_control
+check "someone else's change, then kill -9: the guardian leaves it (FIFO 10)" \
+	test "$(policy_of "$GPID" "$tid")" = "1/10"
+chrt -o -p 0 "$tid"
+kill "$GPID" 2>/dev/null
+wait "$GPID" 2>/dev/null
 
 # 6. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
 hogs 20

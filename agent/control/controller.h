@@ -112,7 +112,7 @@ int control__all_threads_known(struct control *ctl, struct vmreg *reg);
 /* Find the real-time VMs (by name or pid) and their vCPU threads. */
 int control__resolve(struct control *ctl, struct vmreg *reg);
 int control__save_state(struct control *ctl);
-int control__still_ours(struct rt_vcpu *v, int prio);
+int control__still_ours(struct control *ctl, struct rt_vcpu *v);
 void control__publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted);
 int control__boost(struct control *ctl, struct rt_vcpu *v);
 int control__demote(struct control *ctl, struct rt_vcpu *v);

@@ -183,7 +183,7 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			for (i = 0; i < ctl->nv; i++)
-				control__still_ours(&ctl->v[i], ctl->prio);
+				control__still_ours(ctl, &ctl->v[i]);
 			if (ctl->slo_ns)
 				control__adapt(ctl, now);
 			if (ctl->each_second)
@@ -203,7 +203,7 @@ void control__static_loop(struct control *ctl, __u64 t_end)
 
 		nanosleep(&ts, NULL);
 		for (i = 0; i < ctl->nv; i++)
-			control__still_ours(&ctl->v[i], ctl->prio);
+			control__still_ours(ctl, &ctl->v[i]);
 		if (mono_ns() >= next_publish) {
 			if (ctl->each_second)
 				ctl->each_second(ctl);

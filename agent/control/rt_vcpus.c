@@ -131,15 +131,26 @@ int control__save_state(struct control *ctl)
 	return err;
 }
 
-/* Before touching a thread: still the same one, still as we left it? */
-int control__still_ours(struct rt_vcpu *v, int prio)
+/* No longer ours: and the state file forgets it at once, so that no
+ * restore (ours at the end, the guardian's after a crash, --restore)
+ * overwrites what someone else set. */
+static void let_go(struct control *ctl, struct rt_vcpu *v)
 {
+	v->foreign = 1;
+	control__save_state(ctl);
+}
+
+/* Before touching a thread: still the same one, still as we left it? */
+int control__still_ours(struct control *ctl, struct rt_vcpu *v)
+{
+	int prio = ctl->prio;
+
 	if (v->foreign)
 		return 0;
 	if (!task_same(&v->saved)) {
 		pr_warn("VM %s vCPU %u: thread %u is gone: no longer managed", v->vm, v->vcpu,
 			v->saved.tid);
-		v->foreign = 1;
+		let_go(ctl, v);
 		return 0;
 	}
 	if (v->boosted ? !task_policy_is(&v->saved, SCHED_FIFO, prio)
@@ -147,7 +158,7 @@ int control__still_ours(struct rt_vcpu *v, int prio)
 		pr_warn("VM %s vCPU %u: thread %u's policy was changed by someone else: "
 			"leaving it alone",
 			v->vm, v->vcpu, v->saved.tid);
-		v->foreign = 1;
+		let_go(ctl, v);
 		return 0;
 	}
 	return 1;
@@ -157,14 +168,14 @@ int control__still_ours(struct rt_vcpu *v, int prio)
  * (a pidfd on the thread, else tid and start time) is checked by
  * task_set_fifo/task_restore, right before the change, and the full
  * control__still_ours() runs every second. */
-static int not_changed(struct rt_vcpu *v, int prio)
+static int not_changed(struct control *ctl, struct rt_vcpu *v)
 {
 	if (v->foreign)
 		return 0;
-	if (v->boosted ? task_policy_is(&v->saved, SCHED_FIFO, prio)
+	if (v->boosted ? task_policy_is(&v->saved, SCHED_FIFO, ctl->prio)
 		       : task_policy_is(&v->saved, v->saved.policy, v->saved.rt_priority))
 		return 1;
-	return control__still_ours(v, prio); /* gone or changed: say which */
+	return control__still_ours(ctl, v); /* gone or changed: say which */
 }
 
 /* Tell the BPF side whether the vCPU is at SCHED_FIFO: set after a boost
@@ -184,7 +195,7 @@ int control__boost(struct control *ctl, struct rt_vcpu *v)
 {
 	int err;
 
-	if (!not_changed(v, ctl->prio))
+	if (!not_changed(ctl, v))
 		return -ESRCH;
 	err = task_set_fifo(&v->saved, ctl->prio);
 	if (err) {
@@ -200,7 +211,7 @@ int control__demote(struct control *ctl, struct rt_vcpu *v)
 {
 	int err;
 
-	if (!not_changed(v, ctl->prio))
+	if (!not_changed(ctl, v))
 		return -ESRCH;
 	control__publish_boost(ctl, v, 0);
 	err = task_restore(&v->saved);
