@@ -89,6 +89,13 @@ printf '# kvmrt control state\ntask %s %s %s 0 0 0 0\n' "$sp" "$sp" "$start" >"$
 check "  ... the line fixed: restored" \
 	bash -c "'$KVMRT' control --restore --state $TMP/half.state && [ \"\$($CHECK policy $sp $sp)\" = 0/0 ]"
 
+#    without CAP_SYS_NICE: refused at once, in one line, no state file
+#    (it used to run on, failing every boost, and leave its state file)
+check "control without CAP_SYS_NICE: exit 1, one line naming it, no state file" bash -c "
+	out=\$(setpriv --bounding-set=-sys_nice -- '$KVMRT' control --rt x --cosched --state '$TMP/nice.state' 2>&1)
+	[ \$? = 1 ] && [ \$(printf '%s\n' \"\$out\" | wc -l) = 1 ] && grep -q CAP_SYS_NICE <<<\"\$out\" &&
+		[ ! -e '$TMP/nice.state' ] || { echo \"\$out\"; exit 1; }"
+
 #    a --state path too long to keep whole: refused before anything, not cut
 long_state=/tmp/$(head -c 5000 /dev/zero | tr '\0' s)
 check "--state longer than PATH_MAX: usage error, one line" \

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -147,8 +149,25 @@ static void summary(struct control *ctl, double secs)
 }
 
 /* Refused before anything is loaded or changed. */
+/* Is capability cap in this process's effective set? */
+static int have_cap(int cap)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = { 0 };
+
+	if (syscall(SYS_capget, &h, d))
+		return 0;
+	return !!(d[cap / 32].effective & (1U << (cap % 32)));
+}
+
 static int preflight(struct control *ctl)
 {
+	/* without it no boost, no priority, no affinity of another's thread:
+	 * refused here, before any change or file, not found out per boost */
+	if (!ctl->dry_run && !have_cap(CAP_SYS_NICE)) {
+		pr_err("control: needs CAP_SYS_NICE (to set vCPU threads' scheduling): refusing");
+		return -EPERM;
+	}
 	if (!rt_throttling_on()) {
 		pr_err("control: RT throttling is off (sched_rt_runtime_us = -1): refusing");
 		return -EPERM;
