@@ -75,8 +75,10 @@ for load in none cpu disk; do
 				# shellcheck disable=SC2086
 				"$B/kvmrt" control --rt study-rt $args $(ctl_hint $pol) -d $((DUR - 1)) \
 					--state "$OUT/control.state" >"$OUT/$tag.ctl.txt" 2>&1 &
+				cp=$!
 				for _ in $(seq 200); do
 					grep -q "kvmrt: controlling" "$OUT/$tag.ctl.txt" 2>/dev/null && break
+					kill -0 $cp 2>/dev/null || break # it failed: its output says why
 					sleep 0.05
 				done
 				python3 -c "import sys, time; print(f'{time.time() - float(sys.argv[1]):.2f}')" "$t0" \

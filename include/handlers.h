@@ -268,16 +268,17 @@ static __always_inline void flush_ends(struct kvmrt_vcpu_state *v)
 	v->idle_ended = 0;
 }
 
-/* End the episode in slot i at t, the end being of kind (enum kvmrt_end). */
+/* End the episode in slot i now, the end being of kind (enum kvmrt_end).
+ * (Five arguments at most: a BPF subprogram takes no more.) */
 static KVMRT_SUBPROG void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *vk,
-				     struct kvmrt_vcpu_state *v, int i, __u64 t, __u32 kind)
+				     struct kvmrt_vcpu_state *v, int i, __u32 kind)
 {
 	struct kvmrt_ep_done d = {};
 	__s64 st[ST_NR];
 	__u64 resp, threshold;
 	int k;
 
-	if (!ep_end_slot(v, i, t, &d))
+	if (!ep_end_slot(v, i, kvs_now(s), &d))
 		return;
 	resp = ep_response_ns(&d);
 	hist_add(v, M_RESPONSE, resp);
@@ -312,16 +313,16 @@ static __always_inline __u32 end_episode(struct kvs *s, struct kvmrt_vcpu_key *v
 		return 0; /* nothing pending for it: no clock read */
 	if (!(v->ep[slot].flags & EP_USED))
 		return 0;
-	end_slot(s, vk, v, slot, kvs_now(s), kind);
+	end_slot(s, vk, v, slot, kind);
 	return vector + 1;
 }
 
 /* The guest is idle (its HLT exit) or says so (its hint): every delivered
- * episode ends at t, where no EOI told us earlier (APICv, AVIC: the EOI of
+ * episode ends now, where no EOI told us earlier (APICv, AVIC: the EOI of
  * an edge-triggered vector does not exit). Returns 1 + the vector of the
  * last one ended, 0 if none. */
 static __always_inline __u32 end_delivered(struct kvs *s, const struct kvmrt_vcpu_key *vk,
-					   struct kvmrt_vcpu_state *v, __u64 t, __u32 kind)
+					   struct kvmrt_vcpu_state *v, __u32 kind)
 {
 	__u32 last = 0;
 	int i;
@@ -330,7 +331,7 @@ static __always_inline __u32 end_delivered(struct kvs *s, const struct kvmrt_vcp
 		if (!ep_delivered(&v->ep[i]))
 			continue;
 		last = v->ep[i].vector + 1;
-		end_slot(s, vk, v, i, t, kind);
+		end_slot(s, vk, v, i, kind);
 	}
 	return last;
 }
@@ -708,7 +709,7 @@ static __always_inline void on_kvm_exit(struct kvs *s, __u32 isa)
 	 * relabels its episode, on_kvm_pv_eoi) */
 	if ((isa == ISA_VMX && v->exit_reason == VMX_EXIT_HLT) ||
 	    (isa == ISA_SVM && v->exit_reason == SVM_EXIT_HLT))
-		v->idle_ended = end_delivered(s, &vk, v, now, END_IDLE);
+		v->idle_ended = end_delivered(s, &vk, v, END_IDLE);
 }
 
 /* kvm_entry: a posted interrupt pending while the vCPU was out of the
@@ -963,7 +964,7 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 		return;
 	val = kvs_pio_value(s);
 	if (!val) /* idle: its delivered work is done */
-		end_delivered(s, &vk, v, kvs_now(s), END_HINT);
+		end_delivered(s, &vk, v, END_HINT);
 	ctl_event(s, REC_CTL_HINT, &vk, v, kvs_now(s), val);
 }
 

@@ -528,6 +528,8 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	if (p && p[1] && p[1] != ' ' && p[1] != '\n') { /* perf's system:name */
 		ev = p + 1;
 		p = strchr(ev, ':');
+		if (!p)
+			return 0; /* "a:b" and no more: no event of ours */
 	}
 	if (!p)
 		return fail(t, err, errlen, "not a trace line: no event name");

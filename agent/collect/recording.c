@@ -59,13 +59,15 @@ int rec_exit_reason(const char *text, __u32 *isa_seen, __u32 *isa, __u32 *reason
 		*reason = code;
 		return 1;
 	}
-	code = (__u32)strtoul(text, &end, 0);
-	if (end != text && !*end) {
-		*isa = *isa_seen;
-		*reason = code;
-		return 1;
-	}
-	return 0;
+	/* a code without a name, maybe with flags after it ("0x4a FAILED_VMENTRY") */
+	if (sscanf(text, "%63s", first) != 1)
+		return 0;
+	code = (__u32)strtoul(first, &end, 0);
+	if (end == first || *end)
+		return 0;
+	*isa = *isa_seen;
+	*reason = code;
+	return 1;
 }
 
 static struct rec_task *task_of(struct recording *r, __u32 pid, int add)

@@ -160,11 +160,21 @@ static int have_cap(int cap)
 	return !!(d[cap / 32].effective & (1U << (cap % 32)));
 }
 
+/* Without CAP_SYS_NICE, RLIMIT_RTPRIO may still allow static priority on
+ * the user's own threads (no shield: that moves others' tasks). */
+static int rtprio_allowed(const struct control *ctl)
+{
+	struct rlimit rl;
+
+	return ctl->static_prio && !ctl->cosched && !ctl->slo_ns && !ctl->shield_arg &&
+	       !getrlimit(RLIMIT_RTPRIO, &rl) && rl.rlim_cur > (rlim_t)ctl->prio;
+}
+
 static int preflight(struct control *ctl)
 {
 	/* without it no boost, no priority, no affinity of another's thread:
 	 * refused here, before any change or file, not found out per boost */
-	if (!ctl->dry_run && !have_cap(CAP_SYS_NICE)) {
+	if (!ctl->dry_run && !have_cap(CAP_SYS_NICE) && !rtprio_allowed(ctl)) {
 		pr_err("control: needs CAP_SYS_NICE (to set vCPU threads' scheduling): refusing");
 		return -EPERM;
 	}
@@ -265,8 +275,10 @@ static int prepare(struct control *ctl)
 	if (ctl->listen) {
 		static struct httpd http; /* one controller per process */
 
-		if (httpd_start(&http, ctl->listen, ctl->web_config))
+		if (httpd_start(&http, ctl->listen, ctl->web_config)) {
+			unlink(ctl->st.path); /* nothing changed yet: nothing to restore */
 			return -EIO;
+		}
 		ctl->http = &http;
 		ctl->each_second = control__publish_metrics;
 	}

@@ -129,9 +129,9 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 	case O_STATE:
 		/* whole or not at all: the file, the guardian and the restore
 		 * must all name the same one */
-		if (!arg[0] || strlen(arg) >= sizeof(ctl->st.path)) {
-			pr_err("control: --state: a path of 1 to %zu bytes",
-			       sizeof(ctl->st.path) - 1);
+		if (!arg[0] || strlen(arg) + sizeof(".tmp") > sizeof(ctl->st.path)) {
+			pr_err("control: --state: a path of 1 to %zu bytes (and '.tmp' beside it)",
+			       sizeof(ctl->st.path) - sizeof(".tmp"));
 			return 2;
 		}
 		ctl->state_path = arg;

@@ -45,7 +45,8 @@ struct timer_info {
 /* A thread, as pass 1 learned it. */
 struct thread_info {
 	int vcpu_thread; /* emitted an event only a vCPU thread emits */
-	int injects;	/* named an injection's source outside a hard irq */
+	int injects;	/* named an injection's source, not in a hard irq */
+	int injects_in_task; /* ... known to be in its own context (irq flags) */
 	__s32 vcpu;	/* from kvm_eoi, kvm_exit or kvm_entry; -1 none */
 	struct timer_info *timer; /* its LAPIC timer, once it is a vCPU thread */
 	struct timer_info *cand;  /* a timer it armed or woke for */
@@ -205,8 +206,10 @@ static void learn(struct report *r, const struct rec_event *e)
 		__attribute__((fallthrough));
 	case P_KVM_IOAPIC_SET_IRQ:
 	case P_KVM_PIC_SET_IRQ:
-		if (e->hardirq != 1 && (th = thread_of(r, e->pid, 1)))
+		if (e->hardirq != 1 && (th = thread_of(r, e->pid, 1))) {
 			th->injects = 1;
+			th->injects_in_task |= e->hardirq == 0;
+		}
 		break;
 	case RK_HRTIMER_START:
 		/* armed by its vCPU thread (start_sw_timer, migration), or
@@ -293,7 +296,8 @@ static int kernel_comm(const char *comm)
  * threads are known by their own events; if no vCPU number is on two of
  * them, they are one VM, and so are the user threads that inject
  * (the VMM's). Its pid: the one a "kvm-pit/PID" or "vhost-PID" names, else
- * the lowest of those threads' (a process's first thread is its pid).
+ * the lowest of its vCPU threads' and of the injectors' seen in their own
+ * context (a process's first thread is its pid).
  * Kernel threads stay their own, as they are live. With a vCPU number on
  * two threads there are several VMs: each vCPU thread is taken for a VM
  * of its own, and said so.
@@ -317,7 +321,10 @@ static void infer_vm(struct report *r)
 		if (th->vcpu_thread && th->vcpu >= 0 && th->vcpu < KVMRT_MAX_VCPUS_SEEN &&
 		    seen[th->vcpu]++)
 			r->several_vms = 1;
-		if (!vm || pid < vm)
+		/* its pid: a vCPU thread's, or an injector's known to run in
+		 * its own context (without irq flags, a hard irq's injection
+		 * may have landed on any task: not a name for the VM) */
+		if ((th->vcpu_thread || th->injects_in_task) && (!vm || pid < vm))
 			vm = pid;
 	}
 	for (i = 0; i < r->rec->tasks.cap; i++) {

@@ -69,6 +69,7 @@ struct control {
 	int nrt;
 	int prio;
 	int cosched;
+	int state_dirty;	/* a thread let go: the state file to rewrite */
 	int static_prio;
 	__u64 slo_ns;
 	const char *shield_arg;
@@ -113,6 +114,9 @@ int control__all_threads_known(struct control *ctl, struct vmreg *reg);
 int control__resolve(struct control *ctl, struct vmreg *reg);
 int control__save_state(struct control *ctl);
 int control__still_ours(struct control *ctl, struct rt_vcpu *v);
+/* Once a second: threads gone or changed by someone else let go, and the
+ * state file rewritten without them. */
+void control__check_threads(struct control *ctl);
 void control__publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted);
 int control__boost(struct control *ctl, struct rt_vcpu *v);
 int control__demote(struct control *ctl, struct rt_vcpu *v);

@@ -182,8 +182,7 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 		collector__read_seen(ctl->c); /* new VMs' names, while they live */
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
-			for (i = 0; i < ctl->nv; i++)
-				control__still_ours(ctl, &ctl->v[i]);
+			control__check_threads(ctl);
 			if (ctl->slo_ns)
 				control__adapt(ctl, now);
 			if (ctl->each_second)
@@ -196,14 +195,12 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 void control__static_loop(struct control *ctl, __u64 t_end)
 {
 	__u64 next_publish = 0;
-	int i;
 
 	while (!*ctl->stop && (!t_end || mono_ns() < t_end)) {
 		struct timespec ts = { 0, 200000000 };
 
 		nanosleep(&ts, NULL);
-		for (i = 0; i < ctl->nv; i++)
-			control__still_ours(ctl, &ctl->v[i]);
+		control__check_threads(ctl);
 		if (mono_ns() >= next_publish) {
 			if (ctl->each_second)
 				ctl->each_second(ctl);

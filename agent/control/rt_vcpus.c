@@ -131,13 +131,26 @@ int control__save_state(struct control *ctl)
 	return err;
 }
 
-/* No longer ours: and the state file forgets it at once, so that no
+/* No longer ours: and the state file forgets it (within the second: the
+ * loops write it at their next check, not on this hot path), so that no
  * restore (ours at the end, the guardian's after a crash, --restore)
  * overwrites what someone else set. */
 static void let_go(struct control *ctl, struct rt_vcpu *v)
 {
 	v->foreign = 1;
-	control__save_state(ctl);
+	ctl->state_dirty = 1;
+}
+
+void control__check_threads(struct control *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nv; i++)
+		control__still_ours(ctl, &ctl->v[i]);
+	if (ctl->state_dirty) {
+		ctl->state_dirty = 0;
+		control__save_state(ctl);
+	}
 }
 
 /* Before touching a thread: still the same one, still as we left it? */
