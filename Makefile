@@ -124,12 +124,14 @@ $(OUT)/bpf-null: bench/bpf_null.c $(OUT)/null.skel.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< -o $@ $(LIBS)
 
+# bench tools over the agent's objects
+BENCH_LINK = $(CC) $(CFLAGS) -Wno-missing-field-initializers $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
 $(OUT)/load-time: bench/load_time.c $(AGENT_LIB_OBJS) $(AGENT_HDRS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(BENCH_LINK)
 $(OUT)/prog-cost: bench/prog_cost.c $(AGENT_LIB_OBJS) $(AGENT_HDRS)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) -Wno-missing-field-initializers $(INCLUDES) $< $(AGENT_LIB_OBJS) $(LIBS) -o $@
+	$(Q)$(BENCH_LINK)
 bench: all $(OUT)/bpf-null $(OUT)/load-time $(OUT)/prog-cost
 	@bash bench/run.sh
 

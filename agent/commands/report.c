@@ -302,21 +302,30 @@ static int kernel_comm(const char *comm)
  * two threads there are several VMs: each vCPU thread is taken for a VM
  * of its own, and said so.
  */
+/* The thread in slot i of pass 1's table, if the inferred VM holds it: a
+ * vCPU thread, or a user thread that injects. */
+static struct thread_info *vm_member_at(struct report *r, __u32 i, __u32 *pid)
+{
+	const void *key;
+	struct thread_info *th = kvs_table__at(&r->threads, i, &key);
+	const char *comm;
+
+	if (!th || !(th->vcpu_thread || th->injects))
+		return NULL;
+	*pid = *(const __u32 *)key;
+	comm = rec_comm(r->rec, *pid);
+	return th->vcpu_thread || !comm || !kernel_comm(comm) ? th : NULL;
+}
+
 static void infer_vm(struct report *r)
 {
 	__u32 i, pid, vm = 0, owner, seen[KVMRT_MAX_VCPUS_SEEN] = { 0 };
-	const void *key;
 	__s64 tgid;
 
 	for (i = 0; i < r->threads.cap; i++) {
-		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
-		const char *comm;
+		struct thread_info *th = vm_member_at(r, i, &pid);
 
-		if (!th || !(th->vcpu_thread || th->injects))
-			continue;
-		pid = *(const __u32 *)key;
-		comm = rec_comm(r->rec, pid);
-		if (!th->vcpu_thread && comm && kernel_comm(comm))
+		if (!th)
 			continue;
 		if (th->vcpu_thread && th->vcpu >= 0 && th->vcpu < KVMRT_MAX_VCPUS_SEEN &&
 		    seen[th->vcpu]++)
@@ -336,17 +345,9 @@ static void infer_vm(struct report *r)
 	if (r->several_vms || !vm)
 		return;
 	r->inferred_vm = vm;
-	for (i = 0; i < r->threads.cap; i++) {
-		struct thread_info *th = kvs_table__at(&r->threads, i, &key);
-		const char *comm;
-
-		if (!th || !(th->vcpu_thread || th->injects))
-			continue;
-		pid = *(const __u32 *)key;
-		comm = rec_comm(r->rec, pid);
-		if (th->vcpu_thread || !comm || !kernel_comm(comm))
+	for (i = 0; i < r->threads.cap; i++)
+		if (vm_member_at(r, i, &pid))
 			rec_tgid_set(r->rec, pid, vm);
-	}
 	rec_tgid_set(r->rec, vm, vm);
 }
 
@@ -482,10 +483,17 @@ static void lapic_timer(struct report *r, const struct rec_event *e)
  * longest such run per vCPU thread. An end (kvm_eoi, kvm_ack_irq) that
  * ended nothing: its injection was before the recording, or it had ended
  * already. */
-static __u64 ended_of(struct report *r, __u32 tid, int deliveries)
+/* The handlers' state of the vCPU thread tid runs, if they know it. */
+static struct kvmrt_vcpu_state *store_vcpu(struct report *r, __u32 tid)
 {
 	struct kvmrt_thread *ti = kvs_thread(&r->s, tid);
-	struct kvmrt_vcpu_state *v = ti ? kvs_vcpu(&r->s, &ti->vk, 0) : NULL;
+
+	return ti ? kvs_vcpu(&r->s, &ti->vk, 0) : NULL;
+}
+
+static __u64 ended_of(struct report *r, __u32 tid, int deliveries)
+{
+	struct kvmrt_vcpu_state *v = store_vcpu(r, tid);
 
 	if (!v) { /* not known to the handlers yet: nothing for it to end */
 		struct thread_info *th = thread_of(r, tid, 0);
@@ -500,8 +508,7 @@ static __u64 ended_of(struct report *r, __u32 tid, int deliveries)
  * ended is one (KVM injects a vector anew only after its EOI). */
 static int reinjection(struct report *r, const struct rec_event *e)
 {
-	struct kvmrt_thread *ti = kvs_thread(&r->s, e->pid);
-	struct kvmrt_vcpu_state *v = ti ? kvs_vcpu(&r->s, &ti->vk, 0) : NULL;
+	struct kvmrt_vcpu_state *v = store_vcpu(r, e->pid);
 	int i = v ? ep_find(v, (__u32)e->a[0]) : -1;
 
 	return e->a[1] || (i >= 0 && i < EP_SLOTS && v->ep[i].t_deliver);
