@@ -1,13 +1,20 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# bench/ab.sh OLD NEW [ROUNDS]: the BPF cost per event of two commits, side
-# by side. One run's mean moves by several ns on this machine (its floor
-# alone does), more than a change may add; alternating rounds, in turn
-# first, with the same guest load, cancel that drift. Prints per program
-# the median over rounds of each build's mean, and their difference.
-# Needs root and /dev/kvm. Not part of make test.
+# bench/ab.sh [--cost] OLD NEW [ROUNDS]: the BPF cost per event of two
+# commits, side by side. One run's mean moves by several ns on this machine
+# (its floor alone does), more than a change may add; alternating rounds, in
+# turn first, cancel that drift. Prints per program the median over rounds
+# of each build's mean, and their difference.
+#   default: a guest at its maximum rate under each side's kvmrt trace
+#            (the events this host fires; needs /dev/kvm);
+#   --cost:  each side's build/prog-cost (every program driven with
+#            BPF_PROG_TEST_RUN with its hot path's arguments: also the
+#            events this host never fires; no /dev/kvm needed).
+# Needs root. Not part of make test.
 set -eu
 cd "$(dirname "$0")/.."
+COST=0
+[ "${1:-}" = --cost ] && { COST=1; shift; }
 OLD=$1 NEW=$2 ROUNDS=${3:-6} SECS=${SECS:-3}
 W=$(mktemp -d /tmp/kvmrt-ab.XXXXXX)
 trap 'git worktree remove --force "$W/old" >/dev/null 2>&1;
@@ -17,8 +24,39 @@ for side in old new; do
 	rev=$OLD
 	[ $side = new ] && rev=$NEW
 	git worktree add -q --detach "$W/$side" "$rev"
-	make -s -C "$W/$side" all >/dev/null 2>&1 || { echo "ab: $rev does not build" >&2; exit 1; }
+	make -s -C "$W/$side" all build/prog-cost >/dev/null 2>&1 ||
+		{ echo "ab: $rev does not build" >&2; exit 1; }
 done
+
+if [ $COST = 1 ]; then
+	for r in $(seq "$ROUNDS"); do
+		for side in $([ $((r % 2)) = 1 ] && echo old new || echo new old); do
+			"$W/$side/build/prog-cost" 20000 1 >"$W/$side.$r.md"
+		done
+	done
+	python3 - "$W" "$ROUNDS" "$OLD" "$NEW" <<'PY'
+import statistics, sys
+w, rounds, old, new = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+def rows(side):  # case -> ([ns per round], [floor per round])
+    per = {}
+    for r in range(1, rounds + 1):
+        for line in open(f"{w}/{side}.{r}.md"):
+            f = [x.strip() for x in line.strip().strip("|").split("|")]
+            if len(f) == 4 and f[1].isdigit():
+                ns, fl = per.setdefault(f[0], ([], []))
+                ns.append(float(f[1])); fl.append(float(f[2]))
+    return per
+po, pn = rows("old"), rows("new")
+print(f"## BPF cost per event (prog-cost), {old} -> {new}, median of {rounds} alternating rounds\n")
+print("| case | old ns | new ns | new - old | new / floor |")
+print("|---|---:|---:|---:|---:|")
+for case in [c for c in pn if c in po]:
+    a, b = statistics.median(po[case][0]), statistics.median(pn[case][0])
+    fl = statistics.median(po[case][1] + pn[case][1])
+    print(f"| {case} | {a:.0f} | {b:.0f} | {b - a:+.0f} | {b / fl:.1f}x |")
+PY
+	exit 0
+fi
 GUEST=$W/new/build/kvmrt-guest # the same load for both
 
 one() { # one SIDE ROUND: a guest at its maximum rate under that side's trace
