@@ -10,6 +10,7 @@
  * The includer defines `struct kvs` and these before including this file.
  * The current event's context:
  *   __u64 kvs_now(s)                 its time, CLOCK_MONOTONIC ns
+ *   __u64 kvs_tick(s)                its scheduler tick (jiffies), no clock read
  *   __u64 kvs_current(s)             tgid << 32 | tid of the current task
  *   int   kvs_current_kthread(s)     the current task is a kernel thread
  *   __u32 kvs_cpu_id(s)              the CPU it runs on
@@ -52,7 +53,7 @@
 #define APIC_DM_FIXED 0x000
 #define APIC_DM_LOWEST 0x100
 #define APIC_LVT_MASKED (1 << 16)
-#define SRC_FRESH_NS 200000ULL /* a source event this recent names the injection */
+#define SRC_FRESH_NS 200000ULL /* report's first pass: a source event this recent names the injection */
 #define UNBOUND_FRESH_NS 1000000ULL
 
 static __always_inline void hist_add(struct kvmrt_vcpu_state *v, __u32 metric, __u64 val)
@@ -122,10 +123,9 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(struct kvs *s, __u3
 }
 
 /* The vCPU that the current thread runs, if it is a vCPU thread. */
-static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, struct kvmrt_vcpu_key *vk,
-							     __u32 tid)
+static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, struct kvmrt_vcpu_key *vk)
 {
-	struct kvmrt_thread *ti = kvs_thread(s, tid);
+	struct kvmrt_thread *ti = kvs_thread(s, (__u32)kvs_current(s));
 
 	if (!ti)
 		return NULL;
@@ -149,25 +149,31 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, str
 	return learn_thread(s, vk->tgid, (__u32)id, vk->vcpu);
 }
 
+/* A source event (kvm_set_irq, kvm_msi_set_irq, ...) only names the
+ * injection that follows in the same context: noted with the scheduler
+ * tick (kvs_tick: a clock read was most of these programs' cost), taken
+ * by an injection of the same thread in the same tick or the next. (A
+ * note no injection followed, a masked MSI say, can so name one that
+ * comes a tick later in that thread: the window was 200 us.) */
 static __always_inline void note_source(struct kvs *s, __u32 src, __u32 level)
 {
 	struct kvmrt_cpu_ctx *c = kvs_this_cpu(s);
 
 	if (!c)
 		return;
-	c->src_t = kvs_now(s);
+	c->src_tick = kvs_tick(s) + 1; /* 0: none */
 	c->src_pid = (__u32)kvs_current(s);
 	c->src = src;
 	c->src_level = level;
 }
 
 /* The source named by a kvm_*_set_irq just before, in this context. */
-static __always_inline __u32 take_source(struct kvs *s, __u64 now, __u32 tid, __u32 *level)
+static __always_inline __u32 take_source(struct kvs *s, __u32 tid, __u32 *level)
 {
 	struct kvmrt_cpu_ctx *c = kvs_this_cpu(s);
 	__u32 src;
 
-	if (!c || !c->src_t || now - c->src_t > SRC_FRESH_NS || c->src_pid != tid)
+	if (!c || !c->src_tick || c->src_pid != tid || kvs_tick(s) + 1 - c->src_tick > 1)
 		return SRC_OTHER;
 	src = c->src;
 	if (level)
@@ -394,7 +400,7 @@ static __always_inline void on_kvm_ioapic_set_irq(struct kvs *s)
 	__u32 level = 1;
 
 	kvs_hit(s, P_KVM_IOAPIC_SET_IRQ);
-	take_source(s, kvs_now(s), (__u32)kvs_current(s), &level);
+	take_source(s, (__u32)kvs_current(s), &level);
 	note_source(s, SRC_IOAPIC, level);
 }
 
@@ -436,7 +442,7 @@ static __always_inline void on_kvm_pic_set_irq(struct kvs *s, __u8 chip, __u8 pi
 	__u32 level = 0, vm, vector;
 
 	kvs_hit(s, P_KVM_PIC_SET_IRQ);
-	take_source(s, now, (__u32)id, &level);
+	take_source(s, (__u32)id, &level);
 	if (!level || coalesced || (imr & (1 << (pin & 7))))
 		return;
 	vector = KVMRT_PIC_VECTOR_BASE + (chip & 1) * 8 + (pin & 7);
@@ -451,7 +457,7 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 {
 	struct kvmrt_vcpu_state *v = NULL;
 	__u64 now, id;
-	__u32 src, vm, tid;
+	__u32 src, vm, tid, level = 1;
 
 	kvs_hit(s, P_KVM_APIC_ACCEPT_IRQ);
 	/* NMI, SMI, INIT and SIPI have no end of interrupt to wait for */
@@ -460,7 +466,10 @@ static __always_inline void on_kvm_apic_accept_irq(struct kvs *s, __u32 apicid, 
 	now = kvs_now(s);
 	id = kvs_current(s);
 	tid = (__u32)id;
-	src = take_source(s, now, tid, NULL);
+	/* a line lowered (level 0) injects nothing: its note names no one */
+	src = take_source(s, tid, &level);
+	if (!level)
+		src = SRC_OTHER;
 	vm = 0;
 	if (src == SRC_OTHER) {
 		struct kvmrt_vcpu_key vk;
@@ -661,7 +670,7 @@ static __always_inline void on_kvm_vcpu_wakeup(struct kvs *s, __u64 ns)
 	struct kvmrt_vcpu_key vk;
 
 	kvs_hit(s, P_KVM_VCPU_WAKEUP);
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	v = current_vcpu(s, &vk);
 	if (!v)
 		return;
 	v->c.wakeups++;
@@ -677,7 +686,7 @@ static __always_inline void on_kvm_inj_virq(struct kvs *s, __u32 vector)
 	__u64 lat;
 
 	kvs_hit(s, P_KVM_INJ_VIRQ);
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	v = current_vcpu(s, &vk);
 	if (!v)
 		return;
 	lat = ep_deliver(v, vector, kvs_now(s));
@@ -850,7 +859,7 @@ static __always_inline void on_kvm_wait_lapic_expire(struct kvs *s, __u32 vcpu_i
 	if (timer_expiring_here(s, vcpu_id, -1, &vk)) {
 		v = kvs_vcpu(s, &vk, 0);
 	} else {
-		v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+		v = current_vcpu(s, &vk);
 		if (v && vk.vcpu != vcpu_id)
 			v = NULL;
 	}
@@ -883,7 +892,7 @@ static __always_inline void on_kvm_eoi(struct kvs *s, int vector)
 		if (c && c->eoi_tid == (__u32)id)
 			return;
 	}
-	v = current_vcpu(s, &vk, (__u32)id);
+	v = current_vcpu(s, &vk);
 	if (!v) {
 		/* a thread we do not know yet: learn it from the LAPIC's vCPU */
 		vk.tgid = id >> 32;
@@ -910,7 +919,7 @@ static __always_inline void on_kvm_pv_eoi(struct kvs *s, int vector)
 	kvs_hit(s, P_KVM_PV_EOI);
 	if (vector < 0)
 		return;
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	v = current_vcpu(s, &vk);
 	if (!v)
 		return;
 	/* apic_sync_pv_eoi_from_guest -> apic_set_eoi emits kvm_eoi first:
@@ -942,7 +951,7 @@ static __always_inline void on_kvm_ack_irq(struct kvs *s, __u32 irqchip, __u32 p
 	kvs_hit(s, P_KVM_ACK_IRQ);
 	if (irqchip > 1)
 		return;
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	v = current_vcpu(s, &vk);
 	if (!v)
 		return;
 	end_episode(s, &vk, v, KVMRT_PIC_VECTOR_BASE + (irqchip & 1) * 8 + (pin & 7), END_EOI);
@@ -959,7 +968,7 @@ static __always_inline void on_kvm_pio(struct kvs *s, __u32 rw, __u32 port)
 	if (!kvs_hint_port(s) || port != kvs_hint_port(s) || !rw)
 		return;
 	kvs_hit(s, P_KVM_PIO);
-	v = current_vcpu(s, &vk, (__u32)kvs_current(s));
+	v = current_vcpu(s, &vk);
 	if (!v)
 		return;
 	val = kvs_pio_value(s);

@@ -212,8 +212,9 @@ struct kvmrt_cpu_run {
 
 /* Per-CPU scratch: what the current context just did. */
 struct kvmrt_cpu_ctx {
-	/* last kvm_set_irq / kvm_msi_set_irq / ... in this context */
-	__u64 src_t;
+	/* last kvm_set_irq / kvm_msi_set_irq / ... in this context: its
+	 * scheduler tick + 1 (0: none) */
+	__u64 src_tick;
 	__u32 src_pid;
 	__u32 src;
 	__u32 src_level;

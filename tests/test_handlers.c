@@ -320,6 +320,39 @@ static void kthread_unbound_then_injector(void **state)
 	assert_int_equal(v->c.injected[SRC_PIC], 2);
 }
 
+/* A source event names the injection that follows it in its thread, in
+ * the same scheduler tick or the next (kvs_tick); not one two ticks
+ * later, not one in another thread, and a lowered line (level 0) none. */
+static void source_notes(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+
+	assert_int_equal(kvs__add_thread(&s, VCPU_TID, VM, 0), 0);
+	assert_int_equal(kvs__add_vm(&s, VM), 0);
+	at(1000, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	at(1000 + KVS_TICK_NS / US, 0, VM, VMM_TID); /* the next tick */
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x41);
+	v = vcpu0();
+	assert_int_equal(v->c.injected[SRC_MSI], 1);
+	at(1000 + 2 * KVS_TICK_NS / US, 0, VM, VMM_TID); /* two ticks on */
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x41);
+	assert_int_equal(v->c.injected[SRC_MSI], 1);
+	assert_int_equal(v->c.injected[SRC_OTHER], 1);
+	at(20000, 0, VM, VMM_TID);
+	on_kvm_msi_set_irq(&s);
+	at(20001, 0, VM, VCPU_TID); /* another thread: the vCPU's own timer */
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	assert_int_equal(v->c.injected[SRC_MSI], 1);
+	assert_int_equal(v->c.injected[SRC_TIMER], 1);
+	at(30000, 0, VM, VCPU_TID);
+	on_kvm_set_irq(&s, 0); /* lowered */
+	at(30001, 0, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	assert_int_equal(v->c.injected[SRC_IOAPIC], 0);
+	assert_int_equal(v->c.injected[SRC_TIMER], 2);
+}
+
 /* SVM with AVIC, a guest that hints (kvmrt control's port): an MSI posted
  * while it runs the guest (svm_complete_interrupt_delivery:
  * kvm_apicv_accept_irq, then the doorbell) has no delivery time and no EOI
@@ -572,6 +605,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(svm_ioapic_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
+		cmocka_unit_test_setup_teardown(source_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(no_hint_port_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),

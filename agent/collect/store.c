@@ -182,6 +182,11 @@ __u64 kvs_now(struct kvs *s)
 	return s->now;
 }
 
+__u64 kvs_tick(struct kvs *s)
+{
+	return s->now / KVS_TICK_NS;
+}
+
 __u64 kvs_current(struct kvs *s)
 {
 	return s->current;

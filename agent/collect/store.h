@@ -80,6 +80,10 @@ void *kvs_table__at(const struct kvs_table *t, __u32 i, const void **key);
 
 /* The interface include/handlers.h calls. */
 __u64 kvs_now(struct kvs *s);
+/* The scheduler tick of the event (jiffies in BPF): its time in
+ * KVS_TICK_NS steps (HZ 250, Debian's; RHEL's kernels tick every ms). */
+#define KVS_TICK_NS 4000000ULL
+__u64 kvs_tick(struct kvs *s);
 __u64 kvs_current(struct kvs *s);
 int kvs_current_kthread(struct kvs *s);
 __u32 kvs_cpu_id(struct kvs *s);
