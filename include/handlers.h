@@ -188,7 +188,11 @@ static __always_inline void count_inject(struct kvmrt_vcpu_state *v, __u32 sourc
 		return; /* already counted when the hrtimer opened it */
 	if (source >= SRC_NR)
 		source = SRC_OTHER;
-	__sync_fetch_and_add(&v->c.injected[source], 1);
+	/* in a register, tested where it indexes: clang may otherwise
+	 * index with a copy the verifier knows no bound of */
+	asm volatile("" : "+r"(source));
+	if (source < SRC_NR)
+		__sync_fetch_and_add(&v->c.injected[source], 1);
 	if (result == EP_COALESCED)
 		__sync_fetch_and_add(&v->c.coalesced, 1);
 	if (result == EP_EVICTED)
