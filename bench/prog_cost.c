@@ -33,7 +33,13 @@
 #define MAX_STEPS 4
 
 static struct loader l;
-static int empty_fd;
+static int empty_fd, clock_fd, lookup_fd;
+
+/* Reference programs, rows of their own: what one clock read and one
+ * hash lookup (a hit in kvmrt's `threads`) cost alone on this host, the
+ * bricks every program that needs a time or a vCPU is made of. */
+#define REF_CLOCK (-1)
+#define REF_LOOKUP (-2)
 
 /* One event: a program and its arguments. */
 struct step {
@@ -59,6 +65,41 @@ static int empty_program(void)
 	};
 
 	return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "empty", "GPL", insns, 2, NULL);
+}
+
+/* r0 = bpf_ktime_get_ns(); return 0 */
+static int clock_program(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_ktime_get_ns },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ref_clock", "GPL", insns, 3, NULL);
+}
+
+/* bpf_map_lookup_elem(map, &key) with a 4-byte key; return 0 */
+static int lookup_program(int map_fd, __u32 key)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_10, .off = -4, .imm = (int)key },
+		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_1, .src_reg = BPF_PSEUDO_MAP_FD,
+		  .imm = map_fd },
+		{ 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -4 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_map_lookup_elem },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+
+	return bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "ref_lookup", "GPL", insns, 8, NULL);
+}
+
+static int prog_fd(int prog)
+{
+	return prog == REF_CLOCK ? clock_fd : prog == REF_LOOKUP ? lookup_fd : loader__prog_fd(&l, prog);
 }
 
 static int run(int fd, const __u64 *args, int nargs)
@@ -112,7 +153,7 @@ static double measure(const struct row *r, int n, int empty)
 	int i, k, fd[MAX_STEPS];
 
 	for (k = 0; k < r->nsteps; k++) {
-		fd[k] = empty ? empty_fd : loader__prog_fd(&l, r->s[k].prog);
+		fd[k] = empty ? empty_fd : prog_fd(r->s[k].prog);
 		if (fd[k] < 0)
 			return -1;
 	}
@@ -176,6 +217,8 @@ int main(int argc, char **argv)
 		{ "hrtimer_expire_entry", 1, { E(P_HRTIMER_EXPIRE_ENTRY, BOGUS, BOGUS) } },
 		{ "sched_waking", 1, { E(P_SCHED_WAKING, BOGUS) } },
 		{ "sched_switch", 1, { E(P_SCHED_SWITCH, 0, BOGUS, BOGUS, 0) } },
+		{ "reference: one clock read (bpf_ktime_get_ns)", 1, { E(REF_CLOCK, 0) } },
+		{ "reference: one hash lookup (a vCPU thread)", 1, { E(REF_LOOKUP, 0) } },
 	};
 	int nrows = sizeof(rows) / sizeof(rows[0]), i, r, stats_fd;
 
@@ -184,7 +227,10 @@ int main(int argc, char **argv)
 	if (n < 1 || rounds < 1)
 		return 2;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0 || loader__open_load_attach(&l, &o) || (empty_fd = empty_program()) < 0) {
+	if (stats_fd < 0 || loader__open_load_attach(&l, &o) || (empty_fd = empty_program()) < 0 ||
+	    (clock_fd = clock_program()) < 0 ||
+	    (lookup_fd = lookup_program(bpf_map__fd(l.skel->maps.threads),
+					(__u32)syscall(SYS_gettid))) < 0) {
 		fprintf(stderr, "prog-cost: cannot load (root? BPF stats?)\n");
 		return 1;
 	}
@@ -212,7 +258,12 @@ int main(int argc, char **argv)
 		       rows[i].ns / rows[i].floor);
 	printf("\n(the tracepoint's own cost on real hardware is not in these; nor the kernel\n"
 	       "reads that succeed there: a bogus vcpu/task pointer here, the vCPU found by\n"
-	       "its thread; every VM's exits are traced, -p/-g filter only what is shown)\n");
+	       "its thread; every VM's exits are traced, -p/-g filter only what is shown.\n"
+	       "Each run enters by a system call: under PTI on a CPU without PCID (this\n"
+	       "host's) that flushes the TLB, so every page a program touches is a miss,\n"
+	       "which a tracepoint firing in a busy vCPU thread mostly does not pay. The\n"
+	       "reference rows are the bricks: a program that needs a time pays the clock\n"
+	       "read's row, one that finds a vCPU the lookup's)\n");
 	loader__destroy(&l);
 	close(stats_fd);
 	return 0;
