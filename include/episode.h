@@ -313,26 +313,34 @@ static __always_inline __u64 ep_response_ns(const struct kvmrt_ep_done *d)
 	return d->t_eoi > d->t_inject ? d->t_eoi - d->t_inject : 0;
 }
 
-/* Split an ended episode into stages; unobserved stages get -1. The one
- * place they are computed. */
+/* Where each stage of an ended episode begins and ends; an unobserved
+ * stage gets from = to = 0. The one place the stages are cut. */
+static __always_inline void ep_stage_spans(const struct kvmrt_ep_done *d, __u64 from[ST_NR],
+					   __u64 to[ST_NR])
+{
+	__u64 prev = d->t_inject, ends[ST_NR] = { d->t_wake, d->t_run, d->t_deliver, d->t_eoi };
+	int i;
+
+	for (i = 0; i < ST_NR; i++) {
+		from[i] = to[i] = 0;
+		if (!ends[i])
+			continue;
+		from[i] = prev;
+		to[i] = ends[i];
+		prev = ends[i];
+	}
+}
+
+/* Split an ended episode into stages; unobserved stages get -1. The
+ * handle stage is always there (to t_eoi). */
 static __always_inline void ep_stages(const struct kvmrt_ep_done *d, __s64 st[ST_NR])
 {
-	__u64 prev = d->t_inject;
+	__u64 from[ST_NR], to[ST_NR];
+	int i;
 
-	st[ST_WAKE] = st[ST_QUEUE] = st[ST_DELIVER] = -1;
-	if (d->t_wake) {
-		st[ST_WAKE] = d->t_wake - prev;
-		prev = d->t_wake;
-	}
-	if (d->t_run) {
-		st[ST_QUEUE] = d->t_run - prev;
-		prev = d->t_run;
-	}
-	if (d->t_deliver) {
-		st[ST_DELIVER] = d->t_deliver - prev;
-		prev = d->t_deliver;
-	}
-	st[ST_HANDLE] = d->t_eoi - prev;
+	ep_stage_spans(d, from, to);
+	for (i = 0; i < ST_NR; i++)
+		st[i] = to[i] || i == ST_HANDLE ? (__s64)(to[i] - from[i]) : -1;
 }
 
 #endif /* KVMRT_EPISODE_H */

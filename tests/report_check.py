@@ -10,6 +10,11 @@ format, and against the figures a hand-written recording implies.
                                stages, each within TOL_NS; at least MIN of
                                them (a fraction), all of them if MIN is 1
   expect TRACE REPORT          the "# expect" lines of a recording
+  causes TRACE REPORT          report -a's breakdown of the recording's one
+                               outlier against its "# causes STAGE what=ns;
+                               ..." lines (exactly those parts, and every
+                               stage's parts adding up to it) and its vCPU's
+                               biggest cause over the run ("# tail-first")
 Prints why on failure and exits 1."""
 import bisect
 import json
@@ -192,6 +197,31 @@ def value(v, key, vm):
     raise KeyError(key)
 
 
+def causes(trace_path, rep_path):
+    want, tail_first = {}, None
+    for line in open(trace_path):
+        if line.startswith("# causes "):
+            stage, _, parts = line[len("# causes "):].strip().partition(" ")
+            want[stage] = dict((w.rsplit("=", 1)[0].strip(), int(w.rsplit("=", 1)[1]))
+                               for w in parts.split(";"))
+        elif line.startswith("# tail-first "):
+            tail_first = line[len("# tail-first "):].strip()
+    outs = [(v, o) for v in vcpus(load(rep_path)).values() for o in v["outliers"]]
+    if len(outs) != 1:
+        fail(f"{len(outs)} outliers, not 1")
+    v, o = outs[0]
+    for stage, ns in o["stages"].items():
+        got = sum(p["ns"] for p in o["causes"].get(stage, {}).get("parts", []))
+        if got != ns:
+            fail(f"{stage}: its parts add up to {got} ns, the stage is {ns}")
+    for stage, parts in want.items():
+        got = {p["what"]: p["ns"] for p in o["causes"].get(stage, {}).get("parts", [])}
+        if got != parts:
+            fail(f"{stage}: parts {got}, want {parts}")
+    if tail_first and v["tail"]["causes"][0]["what"] != tail_first:
+        fail(f"tail: first {v['tail']['causes'][0]['what']}, want {tail_first}")
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "counts":
@@ -200,6 +230,8 @@ def main():
         episodes(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
     elif cmd == "expect":
         expect(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
+    elif cmd == "causes":
+        causes(sys.argv[2], sys.argv[3])
     else:
         fail(f"unknown check {cmd}")
 

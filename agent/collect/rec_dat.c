@@ -31,13 +31,18 @@ struct dat_kind {
 	int id;
 	struct tep_format_field *f[MAX_FIELDS];
 	struct tep_format_field *comm;
+	struct tep_format_field *next_comm; /* sched_switch */
 };
+
+/* The x86 irq vectors' events: one format (x86_irq_vector), many ids. */
+#define MAX_VECTOR_EVENTS 32
 
 struct dat {
 	char *path;
 	struct tracecmd_input *h;
 	struct tep_handle *tep;
 	struct dat_kind k[RK_NR];
+	int vec_id[MAX_VECTOR_EVENTS];
 	int print_id;	/* ftrace:print, for the tgid lines */
 	struct tep_format_field *print_buf;
 	__u64 apic_timer_fn; /* its address, from the file's kallsyms */
@@ -68,9 +73,18 @@ static const char *const field_names[RK_NR][MAX_FIELDS] = {
 	[P_KVM_PV_EOI] = { "apicid", "vector" },
 	[P_KVM_WAIT_LAPIC_EXPIRE] = { "vcpu_id", "delta" },
 	[P_KVM_APICV_INHIBIT_CHANGED] = { "reason", "set", "inhibits" },
+	[RK_IRQ_ENTRY] = { "irq" },
+	[RK_IRQ_EXIT] = { "irq" },
+	[RK_SOFTIRQ_ENTRY] = { "vec" },
+	[RK_SOFTIRQ_EXIT] = { "vec" },
+	[RK_NMI] = { "delta_ns", "handler" },
+	[RK_VECTOR_ENTRY] = { "vector" },
+	[RK_VECTOR_EXIT] = { "vector" },
+	[RK_USERSPACE_EXIT] = { "reason", "errno" },
+	[RK_MMIO] = { "type", "gpa" },
 };
 
-static const char *const systems[] = { "kvm", "sched", "timer" };
+static const char *const systems[] = { "kvm", "sched", "timer", "irq", "nmi", "irq_vectors" };
 
 static struct tep_format_field *find_field(struct tep_event *ev, const char *names)
 {
@@ -108,8 +122,21 @@ static void find_kinds(struct recording *r, struct dat *d)
 		if (i < MAX_FIELDS && field_names[k][i] && field_names[k][i][0] != '?')
 			continue; /* a format without a field we need: as if absent */
 		d->k[k].comm = tep_find_field(ev, k == P_SCHED_SWITCH ? "prev_comm" : "comm");
+		d->k[k].next_comm = k == P_SCHED_SWITCH ? tep_find_field(ev, "next_comm") : NULL;
 		d->k[k].id = ev->id;
 		r->has[k] = 1; /* enabled while recording, whether or not it fired */
+	}
+	for (i = 0; i < MAX_VECTOR_EVENTS; i++) {
+		const char *name = rec_vector_event(i);
+
+		ev = name ? tep_find_event_by_name(d->tep, "irq_vectors", name) : NULL;
+		d->vec_id[i] = ev ? ev->id : -1;
+		if (ev) /* every vector's the same format: the fields of any */
+			r->has[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY] = 1;
+		if (ev && d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].id < 0) {
+			d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].f[0] = tep_find_field(ev, "vector");
+			d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].id = ev->id;
+		}
 	}
 	ev = tep_find_event_by_name(d->tep, "ftrace", "print");
 	d->print_id = ev ? ev->id : -1;
@@ -251,12 +278,21 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 		for (k = 0; k < RK_NR; k++)
 			if (d->k[k].id == type && type >= 0)
 				break;
+		for (i = 0; k == RK_NR && i < MAX_VECTOR_EVENTS && type >= 0; i++)
+			if (d->vec_id[i] == type)
+				k = i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY;
 		if (k == RK_NR) {
 			tracecmd_free_record(rec);
 			continue;
 		}
 		memset(e, 0, sizeof(*e));
 		e->kind = k;
+		if (k == RK_VECTOR_ENTRY || k == RK_VECTOR_EXIT) {
+			struct tep_event *vev = tep_find_event(d->tep, type);
+
+			if (vev)
+				rec_vector_kind(vev->name, e->name);
+		}
 		e->ts = rec->ts;
 		e->cpu = (__u32)cpu;
 		e->pid = (__u32)tep_data_pid(d->tep, rec);
@@ -284,7 +320,19 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			memcpy(e->tcomm, (const char *)rec->data + d->k[k].comm->offset,
 			       d->k[k].comm->size < KVMRT_COMM_LEN ? d->k[k].comm->size :
 								      KVMRT_COMM_LEN - 1);
+		if (d->k[k].next_comm && field_in(d->k[k].next_comm, rec))
+			memcpy(e->name, (const char *)rec->data + d->k[k].next_comm->offset,
+			       d->k[k].next_comm->size < KVMRT_COMM_LEN ? d->k[k].next_comm->size :
+									  KVMRT_COMM_LEN - 1);
 		snprintf(e->comm, sizeof(e->comm), "%s", tep_data_comm_from_pid(d->tep, (int)e->pid));
+		if (k == RK_IRQ_ENTRY) { /* its name, a dynamic string */
+			struct tep_event *iev = tep_find_event(d->tep, type);
+			int len = 0;
+			const char *nm = iev ? tep_get_field_raw(NULL, iev, "name", rec, &len, 0) : NULL;
+
+			snprintf(e->name, sizeof(e->name), "%.*s", nm && len > 0 ? len : 1,
+				 nm && len > 0 ? nm : "?");
+		}
 		tracecmd_free_record(rec);
 		/* the same normal form as the text reader's (recording.h) */
 		switch (k) {
@@ -305,6 +353,14 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			break;
 		case P_KVM_PIO:
 			e->a[2] &= 0xff;
+			break;
+		case RK_NMI:
+			snprintf(e->name, sizeof(e->name), "%s",
+				 tep_find_function(d->tep, (__u64)e->a[1]) ?: "?");
+			break;
+		case RK_USERSPACE_EXIT:
+			if (e->a[1] < 0)
+				e->a[0] = -1; /* restart or error */
 			break;
 		}
 		return 1;

@@ -141,7 +141,7 @@ static int sched_switch_plugin(struct rec_event *e, const char *f)
 	left_end = arrow - 5;
 	st = last_in(f, left_end, " ");
 	if (!st || (e->a[0] = plugin_task(f, st, e->tcomm)) < 0 ||
-	    (e->a[2] = plugin_task(arrow, arrow + strlen(arrow), NULL)) < 0)
+	    (e->a[2] = plugin_task(arrow, arrow + strlen(arrow), e->name)) < 0)
 		return -1;
 	e->a[1] = st[1] == 'R';
 	return 0;
@@ -213,6 +213,7 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 		if (!st || !pid || pid > st)
 			return -1;
 		comm_span(prev + 10, pid - 10, e->tcomm);
+		comm_span(arrow, after_last(arrow, " next_pid=") - 10, e->name);
 		e->a[0] = strtoll(pid, NULL, 10);
 		e->a[1] = st[0] == 'R';
 		return 0;
@@ -279,6 +280,40 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 			return -1;
 		e->a[0] = !strncmp(f, "apic_write", 10);
 		e->a[1] = !strcmp(name, "APIC_LVTT") ? 0x320 : -1;
+		return 0;
+	/* include/trace/events/irq.h, the same from 3.10 (RHEL 7) to 6.17 */
+	case RK_IRQ_ENTRY: /* "irq=%d name=%s" (a vendor's adds " handler=%pf") */
+		if (num_after(f, "irq=", 10, &e->a[0]))
+			return -1;
+		if (sscanf(after(f, "name=") ?: "", "%31s", e->name) != 1)
+			snprintf(e->name, sizeof(e->name), "?");
+		return 0;
+	case RK_IRQ_EXIT: /* "irq=%d ret=%s" */
+		return num_after(f, "irq=", 10, &e->a[0]);
+	case RK_SOFTIRQ_ENTRY: /* "vec=%u [action=%s]" */
+	case RK_SOFTIRQ_EXIT:
+		return num_after(f, "vec=", 10, &e->a[0]);
+	case RK_NMI: { /* "%ps() delta_ns: %lld handled: %d" (nmi.h, 3.5 on) */
+		const char *paren = strstr(f, "()");
+
+		if (!paren || num_after(f, "delta_ns: ", 10, &e->a[0]))
+			return -1;
+		snprintf(e->name, sizeof(e->name), "%.*s", (int)(paren - f), f);
+		return 0;
+	}
+	case RK_VECTOR_ENTRY: /* "vector=%d" (irq_vectors.h, 3.10 on) */
+	case RK_VECTOR_EXIT:
+		return num_after(f, "vector=", 10, &e->a[0]);
+	case RK_USERSPACE_EXIT: /* "reason %s (%d)": KVM_EXIT_IO (2); "restart (4)" */
+		if (num_after(f, "(", 10, &e->a[0]))
+			return -1;
+		if (!strstr(f, "KVM_EXIT_") && strncmp(f, "reason 0x", 9))
+			e->a[0] = -1; /* restart or error: the errno */
+		return 0;
+	case RK_MMIO: /* "mmio %s len %u gpa 0x%llx val 0x%llx" (3.10 to 6.17) */
+		if (num_after(f, "gpa 0x", 16, &e->a[1]))
+			return -1;
+		e->a[0] = !strncmp(f, "mmio write", 10) ? 2 : !strncmp(f, "mmio read", 9) ? 1 : 0;
 		return 0;
 	default:
 		return 0; /* sources: the event itself is what counts */
@@ -537,6 +572,8 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	e->kind = rec_kind_of(ev);
 	if (e->kind == RK_NONE)
 		return 0;
+	if (e->kind == RK_VECTOR_ENTRY || e->kind == RK_VECTOR_EXIT)
+		rec_vector_kind(ev, e->name);
 	p++;
 	while (*p == ' ')
 		p++;
@@ -548,6 +585,8 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	if (parse_fields(t, e, p)) {
 		char why[96];
 
+		if (e->kind >= RK_IRQ_ENTRY)
+			return 0; /* only the analysis reads it: skipped, not refused */
 		snprintf(why, sizeof(why), "%s: fields cut short or malformed", ev);
 		return fail(t, err, errlen, why);
 	}

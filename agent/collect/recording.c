@@ -11,7 +11,52 @@ static const char *const extra_kinds[RK_NR - P_NR] = {
 	[RK_HRTIMER_START - P_NR] = "hrtimer_start",
 	[RK_HRTIMER_EXPIRE_EXIT - P_NR] = "hrtimer_expire_exit",
 	[RK_KVM_APIC - P_NR] = "kvm_apic",
+	[RK_IRQ_ENTRY - P_NR] = "irq_handler_entry",
+	[RK_IRQ_EXIT - P_NR] = "irq_handler_exit",
+	[RK_SOFTIRQ_ENTRY - P_NR] = "softirq_entry",
+	[RK_SOFTIRQ_EXIT - P_NR] = "softirq_exit",
+	[RK_NMI - P_NR] = "nmi_handler",
+	[RK_VECTOR_ENTRY - P_NR] = "local_timer_entry",
+	[RK_VECTOR_EXIT - P_NR] = "local_timer_exit",
+	[RK_USERSPACE_EXIT - P_NR] = "kvm_userspace_exit",
+	[RK_MMIO - P_NR] = "kvm_mmio",
 };
+
+/* arch/x86/include/asm/trace/irq_vectors.h: the same 11 vectors, each with
+ * _entry and _exit printing "vector=%d", from 3.10 (RHEL 7) to 6.17 */
+static const char *const vector_names[] = {
+	"local_timer",	  "reschedule",	  "call_function", "call_function_single",
+	"irq_work",	  "x86_platform_ipi", "error_apic", "spurious_apic",
+	"thermal_apic",	  "threshold_apic", "deferred_error_apic",
+};
+
+#define NVECTORS (sizeof(vector_names) / sizeof(vector_names[0]))
+
+int rec_vector_kind(const char *name, char *label)
+{
+	size_t i, n;
+
+	for (i = 0; i < NVECTORS; i++) {
+		n = strlen(vector_names[i]);
+		if (strncmp(name, vector_names[i], n))
+			continue;
+		if (strcmp(name + n, "_entry") && strcmp(name + n, "_exit"))
+			continue;
+		snprintf(label, REC_NAME_LEN, "%s", vector_names[i]);
+		return name[n + 1] == 'e' && name[n + 2] == 'n' ? RK_VECTOR_ENTRY : RK_VECTOR_EXIT;
+	}
+	return RK_NONE;
+}
+
+const char *rec_vector_event(int i)
+{
+	static char buf[2 * NVECTORS][40];
+
+	if (i < 0 || (size_t)i >= 2 * NVECTORS)
+		return NULL;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s", vector_names[i / 2], i % 2 ? "_exit" : "_entry");
+	return buf[i];
+}
 
 const char *rec_kind_name(int kind)
 {
@@ -22,14 +67,22 @@ const char *rec_kind_name(int kind)
 	return "?";
 }
 
+const char *rec_kind_label(int kind)
+{
+	return kind == RK_VECTOR_ENTRY ? "irq_vectors_entry" :
+	       kind == RK_VECTOR_EXIT	? "irq_vectors_exit" :
+					  rec_kind_name(kind);
+}
+
 int rec_kind_of(const char *name)
 {
+	char label[REC_NAME_LEN];
 	int k;
 
 	for (k = 0; k < RK_NR; k++)
-		if (!strcmp(name, rec_kind_name(k)))
+		if (k != RK_VECTOR_ENTRY && k != RK_VECTOR_EXIT && !strcmp(name, rec_kind_name(k)))
 			return k;
-	return RK_NONE;
+	return rec_vector_kind(name, label);
 }
 
 /* kvm_exit's reason as a recording prints it (the text between "reason "
@@ -184,8 +237,10 @@ int recording__next(struct recording *r, struct rec_event *e, char *err, size_t 
 		return -1;
 	}
 	r->last_ts = e->ts;
-	if (e->kind >= 0 && e->kind < RK_NR)
+	if (e->kind >= 0 && e->kind < RK_NR) {
 		r->has[e->kind] = 1;
+		r->seen[e->kind]++;
+	}
 	/* what the event says of its threads */
 	if (e->tgid >= 0 && e->pid)
 		rec_tgid_set(r, e->pid, (__u32)e->tgid);
@@ -201,6 +256,7 @@ int recording__rewind(struct recording *r, char *err, size_t errlen)
 {
 	r->last_ts = 0;
 	r->lost = 0;
+	memset(r->seen, 0, sizeof(r->seen));
 	return r->ops->rewind(r, err, errlen);
 }
 

@@ -20,6 +20,16 @@ enum rec_kind {
 	RK_HRTIMER_START = P_NR, /* which hrtimer is a vCPU's LAPIC timer */
 	RK_HRTIMER_EXPIRE_EXIT,
 	RK_KVM_APIC,		/* LAPIC register writes: the LVT timer */
+	/* who else ran on a CPU, for the auto-analysis (-a) */
+	RK_IRQ_ENTRY,		/* irq:irq_handler_entry */
+	RK_IRQ_EXIT,
+	RK_SOFTIRQ_ENTRY,	/* irq:softirq_entry */
+	RK_SOFTIRQ_EXIT,
+	RK_NMI,			/* nmi:nmi_handler, after the handler */
+	RK_VECTOR_ENTRY,	/* irq_vectors:local_timer_entry and the other x86 vectors */
+	RK_VECTOR_EXIT,
+	RK_USERSPACE_EXIT,	/* kvm:kvm_userspace_exit: out to the VMM */
+	RK_MMIO,		/* kvm:kvm_mmio */
 	RK_NR,
 	RK_NONE = -1,
 };
@@ -32,7 +42,8 @@ enum rec_kind {
  *   hrtimer_start         hrtimer, is_apic_timer
  *   hrtimer_expire_exit   hrtimer
  *   sched_waking          pid; tcomm (its comm)
- *   sched_switch          prev_pid, prev_runnable (R or R+), next_pid; tcomm (prev's)
+ *   sched_switch          prev_pid, prev_runnable (R or R+), next_pid; tcomm (prev's),
+ *                         name (next's comm)
  *   kvm_vcpu_wakeup       ns, waited
  *   kvm_inj_virq          vector, reinjected (5.19 on; 0 before)
  *   kvm_entry             vcpu_id
@@ -41,7 +52,15 @@ enum rec_kind {
  *   kvm_ack_irq           irqchip, pin
  *   kvm_pio               rw (1: out), port, first byte written
  *   kvm_apic              rw (1: write), reg, val
+ *   irq_handler_entry     irq; name its name (irq_handler_exit: irq)
+ *   softirq_entry         vec (softirq_exit too)
+ *   nmi_handler           delta_ns; name the handler
+ *   local_timer_entry ... vector; name the vector's event name less _entry/_exit
+ *   kvm_userspace_exit    reason (KVM_EXIT_*; -1: restart or error)
+ *   kvm_mmio              type (0 unsatisfied read, 1 read, 2 write), gpa
  *   kvm_msi_set_irq, kvm_ioapic_set_irq, kvm_apic_ipi: none needed */
+#define REC_NAME_LEN 32
+
 struct rec_event {
 	__u64 ts;	/* ns of the recording's clock */
 	__u32 cpu;
@@ -52,6 +71,7 @@ struct rec_event {
 	__s64 a[5];
 	char comm[KVMRT_COMM_LEN];	/* the current task's */
 	char tcomm[KVMRT_COMM_LEN];	/* the woken or switched-out task's */
+	char name[REC_NAME_LEN];	/* an irq's, NMI handler's or vector's; next's comm */
 };
 
 struct recording;
@@ -83,7 +103,15 @@ void recording__close(struct recording *r);
 
 /* The kind of an event by name, RK_NONE if kvmrt does not read it. */
 int rec_kind_of(const char *name);
+/* For an x86 irq vector's event (local_timer_entry, reschedule_exit, ...):
+ * RK_VECTOR_ENTRY or RK_VECTOR_EXIT, and its vector's name in label
+ * (REC_NAME_LEN bytes); else RK_NONE. The i-th such event's name, NULL past the last. */
+int rec_vector_kind(const char *name, char *label);
+const char *rec_vector_event(int i);
 const char *rec_kind_name(int kind);
+/* Its name in output: rec_kind_name's, but "irq_vectors_entry" and
+ * "irq_vectors_exit" for the x86 vectors' events, counted together. */
+const char *rec_kind_label(int kind);
 /* The VMX or SVM exit reason a kvm_exit line prints (recording.c); 0 if
  * unknown. isa_seen: the recording's ISA so far (ISA_UNKNOWN at first). */
 int rec_exit_reason(const char *text, __u32 *isa_seen, __u32 *isa, __u32 *reason);
@@ -111,6 +139,7 @@ struct recording {
 	__u64 last_ts;
 	__u64 records;	/* every record or line read, of any event */
 	__u64 lost;	/* events the ring buffer dropped, as the file says */
+	__u64 seen[RK_NR]; /* events of each kind read (since the last rewind) */
 	void *priv;
 };
 

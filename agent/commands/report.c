@@ -16,9 +16,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include "causes.h"
 #include "escape.h"
 #include "clock.h"
 #include "commands.h"
+#include "interference.h"
 #include "log.h"
 #include "recording.h"
 #include "names.h"
@@ -57,6 +59,13 @@ struct thread_info {
 	__u64 reinj_first, reinj_last;
 	__u32 best_vector, best_count;		/* the longest run */
 	__u64 best_span;
+	/* pass 2, for -a: where its last wakeup and switch-in were, and what
+	 * its last exit went out to the VMM for */
+	__u64 wake_ts, run_ts;
+	__u32 wake_cpu, run_cpu;
+	__u32 pio_port;
+	__u64 mmio_gpa;
+	int mmio, to_vmm;
 };
 
 /* A thread the recording's comms name as a VM's: a vCPU thread by its
@@ -92,6 +101,8 @@ struct report {
 	__u64 timers_unnamed;	/* expiries whose vCPU the recording does not say */
 	__u32 inferred_vm;	/* no tgids: the one VM inferred, 0 none */
 	int several_vms;	/* no tgids, and a vCPU number on two threads */
+	int analyze;		/* -a */
+	struct if_timeline tl;	/* -a: who held each CPU */
 };
 
 static struct thread_info *thread_of(struct report *r, __u32 tid, int add)
@@ -447,15 +458,133 @@ static void register_vm(struct report *r, __u32 vm)
 	}
 }
 
+/* -a: each stage of an outlier, on the CPU where it passed: the wakeup's
+ * (the injecting side's), the switch-in's (the vCPU waited there), the
+ * end's (delivery and handling, where the vCPU ran). */
+static void explain(struct report *r, const struct kvmrt_outlier *o, struct outlier_causes *oc)
+{
+	struct kvmrt_ep_done d = { .t_inject = o->t_inject, .t_wake = o->t_wake, .t_run = o->t_run,
+				   .t_deliver = o->t_deliver, .t_eoi = o->t_eoi };
+	struct thread_info *th = thread_of(r, o->tid, 0);
+	__u64 from[ST_NR], to[ST_NR];
+	int i;
+
+	memset(oc, 0, sizeof(*oc));
+	ep_stage_spans(&d, from, to);
+	for (i = 0; i < ST_NR; i++) {
+		__u32 cpu = o->cpu;
+
+		if (i == ST_WAKE && th && th->wake_ts == o->t_wake)
+			cpu = th->wake_cpu;
+		if (i == ST_QUEUE && th && th->run_ts == o->t_run)
+			cpu = th->run_cpu;
+		oc->cpu[i] = cpu;
+		if (to[i] > from[i])
+			oc->n[i] = if__explain(&r->tl, cpu, from[i], to[i], o->tid, oc->p[i], CAUSE_PARTS);
+	}
+}
+
+/* -a: what an event says of who runs on its CPU. Before handle(), so that
+ * an outlier ending at this event is explained up to it. */
+static void follow(struct report *r, const struct rec_event *e)
+{
+	struct if_timeline *tl = &r->tl;
+	struct thread_info *th = NULL;
+	char what[40], buf[32];
+
+	if (e->kind != P_SCHED_SWITCH && e->kind != RK_IRQ_ENTRY && e->kind != RK_IRQ_EXIT &&
+	    e->kind != RK_SOFTIRQ_ENTRY && e->kind != RK_SOFTIRQ_EXIT && e->kind != RK_NMI &&
+	    e->kind != RK_VECTOR_ENTRY && e->kind != RK_VECTOR_EXIT)
+		th = thread_of(r, e->pid, 0);
+	/* a CPU no switch has named yet: the event's task runs there (its
+	 * comm from the line, maybe cut short: a switch's payload is whole) */
+	if_timeline__seen(tl, e->ts, e->cpu, e->pid, rec_comm(r->rec, e->pid));
+	/* any other KVM event of a thread gone out to the VMM: it is back */
+	if (th && th->to_vmm && e->kind != RK_USERSPACE_EXIT) {
+		th->to_vmm = 0;
+		if__from_vmm(tl, e->ts, e->cpu, e->pid);
+	}
+	switch (e->kind) {
+	case P_SCHED_SWITCH:
+		if__switch(tl, e->ts, e->cpu, (__u32)e->a[2],
+			   e->name[0] ? e->name : rec_comm(r->rec, (__u32)e->a[2]));
+		if ((th = thread_of(r, (__u32)e->a[2], 0))) {
+			th->run_ts = e->ts;
+			th->run_cpu = e->cpu;
+		}
+		break;
+	case P_SCHED_WAKING:
+		if ((th = thread_of(r, (__u32)e->a[0], 0))) {
+			th->wake_ts = e->ts;
+			th->wake_cpu = e->cpu;
+		}
+		break;
+	case RK_IRQ_ENTRY:
+	case RK_IRQ_EXIT:
+		if__irq(tl, e->ts, e->cpu, e->kind == RK_IRQ_ENTRY, (__u32)e->a[0], e->name);
+		break;
+	case RK_SOFTIRQ_ENTRY:
+	case RK_SOFTIRQ_EXIT:
+		if__softirq(tl, e->ts, e->cpu, e->kind == RK_SOFTIRQ_ENTRY, (__u32)e->a[0]);
+		break;
+	case RK_VECTOR_ENTRY:
+	case RK_VECTOR_EXIT:
+		if__vector(tl, e->ts, e->cpu, e->kind == RK_VECTOR_ENTRY, e->name);
+		break;
+	case RK_NMI:
+		if__nmi(tl, e->ts, e->cpu, e->a[0] > 0 ? (__u64)e->a[0] : 0, e->name);
+		break;
+	case P_KVM_EXIT:
+		if__vm_exit(tl, e->ts, e->cpu, e->pid, (__u32)(e->a[1] << 16 | e->a[2]),
+			    exit_reason_label((__u32)e->a[1], (__u32)e->a[2], buf, sizeof(buf)));
+		break;
+	case P_KVM_ENTRY:
+		if__vm_entry(tl, e->ts, e->cpu, e->pid);
+		break;
+	case P_KVM_PIO:
+		if (th) {
+			th->pio_port = (__u32)e->a[1];
+			th->mmio = 0;
+		}
+		break;
+	case RK_MMIO:
+		if (th) {
+			th->mmio_gpa = (__u64)e->a[1];
+			th->mmio = 1;
+		}
+		break;
+	case RK_USERSPACE_EXIT:
+		if (e->a[0] == 2 && th) /* KVM_EXIT_IO */
+			snprintf(what, sizeof(what), "io 0x%x", th->pio_port);
+		else if (e->a[0] == 6 && th) /* KVM_EXIT_MMIO */
+			snprintf(what, sizeof(what), "mmio 0x%llx", (unsigned long long)th->mmio_gpa);
+		else
+			snprintf(what, sizeof(what), "exit %lld", (long long)e->a[0]);
+		if (th)
+			th->to_vmm = 1;
+		if__to_vmm(tl, e->ts, e->cpu, e->pid, what);
+		break;
+	case P_KVM_VCPU_WAKEUP:
+		if (!e->a[1] && e->a[0] > 0) /* "poll": it polled all that time */
+			if__halt_poll(tl, e->ts, e->cpu, e->pid, (__u64)e->a[0]);
+		break;
+	}
+}
+
 static void on_record(void *ctx, const void *rec, size_t len)
 {
 	struct report *r = ctx;
 	const struct kvmrt_ctl_rec *c = rec;
 
-	if (c->type == REC_VM)
+	if (c->type == REC_VM) {
 		register_vm(r, c->tgid);
-	else if (c->type == REC_OUTLIER && len >= sizeof(struct kvmrt_outlier))
-		results__outlier(&r->t, rec);
+	} else if (c->type == REC_OUTLIER && len >= sizeof(struct kvmrt_outlier)) {
+		struct outlier_causes oc;
+
+		if (r->analyze)
+			explain(r, rec, &oc);
+		results__outlier(&r->t, rec, r->analyze ? &oc : NULL);
+	}
 }
 
 /* An expiring LAPIC timer, as the BPF program reads it from its kvm_lapic. */
@@ -716,6 +845,8 @@ static int read_pass(struct report *r, int pass)
 			r->last_ts = e.ts;
 			learn(r, &e);
 		} else {
+			if (r->analyze)
+				follow(r, &e);
 			handle_noting(r, &e);
 		}
 	}
@@ -843,7 +974,12 @@ static void usage(FILE *f)
 		   "  -i, --input FILE       the recording\n"
 		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
 		   "                         cycles (a recording does not hold it; without it\n"
-		   "                         timer lateness is not reported)\n" RESULTS_USAGE SESSION_USAGE);
+		   "                         timer lateness is not reported)\n"
+		   "  -a, --analyze          with -T: each outlier's stages broken into who held\n"
+		   "                         the CPU (threads, irqs, softirqs, NMIs, VM exits,\n"
+		   "                         the VMM, halt polling), and per vCPU where the tail\n"
+		   "                         went (record irq:*, irq_vectors:*, nmi:* too)\n"
+		   RESULTS_USAGE SESSION_USAGE);
 }
 
 static int parse_args(struct report *r, int argc, char **argv)
@@ -852,6 +988,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },
+		{ "analyze", no_argument, NULL, 'a' },
 		RESULTS_LONGOPTS,
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -860,7 +997,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 
 	results_opts_init(&r->t.o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:a" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
 		int so = session_option(c, results_option(&r->t.o, c, optarg), usage, &ret);
 
 		if (so < 0)
@@ -870,6 +1007,9 @@ static int parse_args(struct report *r, int argc, char **argv)
 		switch (c) {
 		case 'i':
 			r->input = optarg;
+			break;
+		case 'a':
+			r->analyze = 1;
 			break;
 		case OPT_TSC_KHZ: {
 			double khz;
@@ -889,12 +1029,17 @@ static int parse_args(struct report *r, int argc, char **argv)
 		pr_err("report: -i FILE is required (a trace.dat or tracefs text recording)");
 		return 2;
 	}
+	if (r->analyze && !r->t.o.threshold_ns) {
+		pr_err("report: -a analyses the outliers: give their threshold with -T USEC");
+		return 2;
+	}
 	return 0;
 }
 
 static void report_free(struct report *r)
 {
 	recording__close(r->rec);
+	if_timeline__free(&r->tl);
 	kvs__free(&r->s);
 	results__free(&r->t);
 	kvs_table__free(&r->timers);
@@ -922,7 +1067,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (kvs_table__init(&r.timers, sizeof(__u64), sizeof(struct timer_info), REPORT_MAX_TIMERS) ||
 	    kvs_table__init(&r.threads, sizeof(__u32), sizeof(struct thread_info), KVMRT_MAX_THREADS) ||
-	    results__init(&r.t, "kvmrt report") ||
+	    results__init(&r.t, "kvmrt report", r.analyze) ||
+	    (r.analyze && if_timeline__init(&r.tl)) ||
 	    kvs__init(&r.s, r.t.o.threshold_ns, on_record, &r)) {
 		pr_err("out of memory");
 		report_free(&r);
@@ -948,6 +1094,7 @@ int cmd_report(int argc, char **argv)
 		report_free(&r);
 		return 1;
 	}
+	r.t.events_read = r.rec->seen;
 	for (i = 0; i < P_NR; i++) {
 		r.t.attached[i] = recording__has(r.rec, i);
 		r.t.prog_mode[i] = r.t.attached[i] ? "recorded" : "off";

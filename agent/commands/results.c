@@ -14,6 +14,7 @@
 #include "log.h"
 #include "names.h"
 #include "outfile.h"
+#include "recording.h"
 #include "commands.h"
 #include "endpoints.h"
 #include "escape.h"
@@ -39,7 +40,8 @@ static const char *blame_comm(const struct kvmrt_outlier *r, int i)
 	return esc_str_n(r->blame[i].comm, strnlen(r->blame[i].comm, KVMRT_COMM_LEN));
 }
 
-static void print_outlier(struct results *t, const struct kvmrt_outlier *r)
+static void print_outlier(struct results *t, const struct kvmrt_outlier *r,
+			  const struct outlier_causes *oc)
 {
 	__s64 st[ST_NR];
 	__u32 i;
@@ -62,21 +64,27 @@ static void print_outlier(struct results *t, const struct kvmrt_outlier *r)
 			printf("%s %s[%u] %.1f us", i ? "," : "", blame_comm(r, i), r->blame[i].pid,
 			       r->blame[i].ns / 1e3);
 	}
+	if (oc)
+		causes_print(oc);
 	printf("\n");
 	fflush(stdout);
 }
 
-void results__outlier(struct results *t, const struct kvmrt_outlier *r)
+void results__outlier(struct results *t, const struct kvmrt_outlier *r,
+		      const struct outlier_causes *oc)
 {
 	const char *name = t->vm_name(t->name_ctx, r->tgid);
 
 	if (!filter_vm(&t->o.filter, r->tgid, name) || !filter_vcpu(&t->o.filter, r->vcpu))
 		return;
 	t->outliers_total++;
-	if (t->noutliers < MAX_OUTLIERS)
+	if (t->noutliers < MAX_OUTLIERS) {
+		if (oc && t->analyzed)
+			causes__add(&t->causes, t->noutliers, r, oc);
 		t->outliers[t->noutliers++] = *r;
+	}
 	if (!t->o.quiet && !t->o.json)
-		print_outlier(t, r);
+		print_outlier(t, r, t->analyzed ? oc : NULL);
 }
 
 static int observable(const struct results *t, const struct snapshot *s, int e)
@@ -311,13 +319,16 @@ static void print_text(struct results *t, struct snapshot *s, double secs)
 			if (!t->live)
 				text_recording(&vm->vcpus[j]);
 			text_latencies(t, &vm->vcpus[j]);
+			if (t->analyzed)
+				tail_print(causes__tail(&t->causes, vm->pid, vm->vcpus[j].vcpu));
 		}
 	}
 	if (!shown)
 		printf("\nno interrupts to a matching VM were seen\n");
 }
 
-static void json_outlier(struct json *j, const struct kvmrt_outlier *r)
+static void json_outlier(struct json *j, const struct kvmrt_outlier *r,
+			 const struct outlier_causes *oc)
 {
 	struct kvmrt_ep_done d = outlier_episode(r);
 	__s64 st[ST_NR];
@@ -345,6 +356,8 @@ static void json_outlier(struct json *j, const struct kvmrt_outlier *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	if (oc)
+		causes_json(j, oc);
 	json_obj_end(j);
 }
 
@@ -428,8 +441,10 @@ static void json_vcpu(struct json *j, struct results *t, __u32 pid,
 	json_arr_begin(j, "outliers");
 	for (n = 0; n < t->noutliers; n++)
 		if (t->outliers[n].tgid == pid && t->outliers[n].vcpu == v->vcpu)
-			json_outlier(j, &t->outliers[n]);
+			json_outlier(j, &t->outliers[n], t->analyzed ? &t->causes.per[n] : NULL);
 	json_arr_end(j);
+	if (t->analyzed)
+		tail_json(j, causes__tail(&t->causes, pid, v->vcpu));
 	json_obj_end(j);
 }
 
@@ -514,6 +529,13 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 	json_f64(&j, "duration_s", secs);
 	json_u64(&j, "lost_events", s->lost);
 	json_u64(&j, "outliers_total", t->outliers_total);
+	if (t->events_read) { /* what the recording held, by kind */
+		json_obj_begin(&j, "events_read");
+		for (i = 0; i < RK_NR; i++)
+			if (t->events_read[i])
+				json_u64(&j, rec_kind_label(i), t->events_read[i]);
+		json_obj_end(&j);
+	}
 	json_u64(&j, "threshold_ns", t->o.threshold_ns);
 	json_arr_begin(&j, "endpoints");
 	for (e = 0; e < ENDPOINT_NR; e++)
@@ -628,11 +650,12 @@ int results_option(struct results_opts *o, int opt, const char *arg)
 	return 0;
 }
 
-int results__init(struct results *t, const char *what)
+int results__init(struct results *t, const char *what, int analyzed)
 {
 	t->what = what;
+	t->analyzed = analyzed;
 	t->outliers = calloc(MAX_OUTLIERS, sizeof(*t->outliers));
-	if (!t->outliers) {
+	if (!t->outliers || (analyzed && causes__init(&t->causes, MAX_OUTLIERS))) {
 		pr_err("out of memory");
 		return -ENOMEM;
 	}
@@ -658,6 +681,7 @@ int results__print(struct results *t, struct snapshot *s, double secs)
 
 void results__free(struct results *t)
 {
+	causes__free(&t->causes);
 	free(t->outliers);
 	t->outliers = NULL;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <linux/types.h>
+#include "causes.h"
 #include "collector.h"
 #include "filter.h"
 #include "hostinfo.h"
@@ -39,6 +40,9 @@ struct results {
 	struct kvmrt_outlier *outliers;
 	size_t noutliers;
 	__u64 outliers_total;
+	struct causes causes;		/* -a: what stood in each one's way */
+	const __u64 *events_read;	/* a recording's events per kind (RK_NR), or NULL */
+	int analyzed;
 };
 
 /* The options trace and report share: -p, -g, --vcpu, -T, -h, --json,
@@ -66,10 +70,13 @@ enum { RESULTS_OPT_JSON = FILTER_OPT_VCPU + 1, RESULTS_OPT_SLO, RESULTS_OPT_LAST
 void results_opts_init(struct results_opts *o);
 int results_option(struct results_opts *o, int opt, const char *arg);
 
-int results__init(struct results *t, const char *what);
+/* analyzed: outliers come with their causes (-a) */
+int results__init(struct results *t, const char *what, int analyzed);
 /* An outlier record: kept (up to MAX_OUTLIERS) and printed as it comes
- * unless quiet or JSON, when its VM and vCPU match the filter. */
-void results__outlier(struct results *t, const struct kvmrt_outlier *r);
+ * unless quiet or JSON, when its VM and vCPU match the filter; oc its
+ * causes, NULL without -a. */
+void results__outlier(struct results *t, const struct kvmrt_outlier *r,
+		      const struct outlier_causes *oc);
 /* Print the run (secs long) from its final snapshot; the exit status:
  * 0, 1 (JSON could not be written) or 3 (SLO violated). */
 int results__print(struct results *t, struct snapshot *s, double secs);

@@ -81,7 +81,7 @@ static const char *vm_name(void *ctx, __u32 pid)
 
 static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx)
 {
-	results__outlier(ctx, r);
+	results__outlier(ctx, r, NULL);
 }
 
 /* Until -d ends or a signal: outliers as they come, new VMs each second. */
@@ -135,7 +135,7 @@ int cmd_trace(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (results__init(&t, "kvmrt trace"))
+	if (results__init(&t, "kvmrt trace", 0))
 		return 1;
 	lo.threshold_ns = t.o.threshold_ns;
 	if (session_open(&ses, &lo, on_outlier, &t, o.bpf_stats)) {

@@ -34,7 +34,10 @@ import sys
 
 LINE = re.compile(r"^(.{16})-(\d+) +\(([ 0-9-]+)\) \[(\d+)\] (\S+) +(\d+)\.(\d+): (\w+): (.*)$")
 SYSTEM = {"sched_switch": "sched", "sched_waking": "sched", "hrtimer_start": "timer",
-          "hrtimer_expire_entry": "timer", "hrtimer_expire_exit": "timer"}
+          "hrtimer_expire_entry": "timer", "hrtimer_expire_exit": "timer",
+          "irq_handler_entry": "irq", "irq_handler_exit": "irq", "softirq_entry": "irq",
+          "softirq_exit": "irq", "nmi_handler": "nmi", "local_timer_entry": "irq_vectors",
+          "local_timer_exit": "irq_vectors"}
 # the kernel's SVM names (SVM_EXIT_REASONS) as the kvm plugin names the same
 # codes (its SVM_EXIT_REASONS table), for the reasons the traces hold
 SVM_PLUGIN = {"hlt": "EXIT_HLT", "msr": "EXIT_MSR", "interrupt": "EXIT_INTR",

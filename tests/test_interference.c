@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * agent/collect/interference.c: who held a CPU, net of what nested in it,
+ * from event sequences in the kernel's order: a hard irq inside a softirq
+ * (irq_exit -> __do_softirq runs with irqs on; the H flag), an NMI inside
+ * a thread (nmi:nmi_handler fires after its handler, with its delta), a
+ * VM exit out to the VMM (kvm_exit, kvm_userspace_exit, then kvm_entry),
+ * a halt poll (kvm_vcpu_wakeup "poll", after the fact). The parts of every
+ * interval add up to it.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "interference.h"
+
+#define US 1000ULL
+#define HOG 500
+#define VCPU 700
+
+static struct if_timeline tl;
+
+static int setup(void **state)
+{
+	return if_timeline__init(&tl);
+}
+
+static int teardown(void **state)
+{
+	if_timeline__free(&tl);
+	return 0;
+}
+
+static __u64 part(const struct if_part *p, int n, __u32 kind, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (p[i].who.kind == kind && (!name || !strcmp(p[i].who.name, name)))
+			return p[i].ns;
+	return 0;
+}
+
+static __u64 sum(const struct if_part *p, int n)
+{
+	__u64 t = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		t += p[i].ns;
+	return t;
+}
+
+/* 100 us on CPU 1, every kind of interference in turn */
+static void feed(void)
+{
+	assert_int_equal(if__switch(&tl, 0 * US, 1, HOG, "stress-ng"), 0);
+	if__softirq(&tl, 10 * US, 1, 1, 3);		 /* NET_RX */
+	if__irq(&tl, 20 * US, 1, 1, 24, "virtio0-input"); /* nested in it */
+	if__irq(&tl, 25 * US, 1, 0, 24, NULL);
+	if__softirq(&tl, 40 * US, 1, 0, 3);
+	if__vector(&tl, 50 * US, 1, 1, "local_timer");
+	if__vector(&tl, 52 * US, 1, 0, "local_timer");
+	if__nmi(&tl, 62 * US, 1, 1 * US, "perf_event_nmi_handler");
+	if__switch(&tl, 70 * US, 1, VCPU, "CPU 0/KVM");
+	if__vm_exit(&tl, 80 * US, 1, VCPU, 30, "IO_INSTRUCTION");
+	if__to_vmm(&tl, 85 * US, 1, VCPU, "io 0x3f8");
+	if__vm_entry(&tl, 95 * US, 1, VCPU);
+	if__halt_poll(&tl, 100 * US, 1, VCPU, 5 * US);
+	if__switch(&tl, 100 * US, 1, 0, "swapper/1");
+}
+
+static void nested_net(void **state)
+{
+	struct if_part p[16];
+	int n;
+
+	feed();
+	n = if__explain(&tl, 1, 0, 100 * US, VCPU, p, 16);
+	assert_int_equal(sum(p, n), 100 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "stress-ng"), 37 * US);
+	assert_int_equal(part(p, n, IF_SOFTIRQ, "NET_RX"), 25 * US);
+	assert_int_equal(part(p, n, IF_IRQ, "virtio0-input"), 5 * US);
+	assert_int_equal(part(p, n, IF_VECTOR, "local_timer"), 2 * US);
+	assert_int_equal(part(p, n, IF_NMI, NULL), 1 * US);
+	assert_int_equal(part(p, n, IF_VCPU, NULL), 10 * US);
+	assert_int_equal(part(p, n, IF_EXIT, "IO_INSTRUCTION"), 5 * US);
+	assert_int_equal(part(p, n, IF_VMM, "io 0x3f8"), 10 * US);
+	assert_int_equal(part(p, n, IF_HALT_POLL, NULL), 5 * US);
+	/* biggest first */
+	assert_int_equal(p[0].who.kind, IF_THREAD);
+	assert_int_equal(p[1].who.kind, IF_SOFTIRQ);
+
+	/* at most 3 parts: the rest is "other" */
+	n = if__explain(&tl, 1, 0, 100 * US, VCPU, p, 3);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[2].who.kind, IF_UNKNOWN);
+	assert_int_equal(p[2].ns, 38 * US);
+	assert_int_equal(sum(p, n), 100 * US);
+
+	/* a part of it: the softirq's window, irq inside */
+	n = if__explain(&tl, 1, 15 * US, 30 * US, VCPU, p, 16);
+	assert_int_equal(sum(p, n), 15 * US);
+	assert_int_equal(part(p, n, IF_IRQ, NULL), 5 * US);
+	assert_int_equal(part(p, n, IF_SOFTIRQ, NULL), 10 * US);
+}
+
+/* Another vCPU thread's exits on the CPU are that thread holding it. */
+static void other_vcpu_is_a_thread(void **state)
+{
+	struct if_part p[16];
+	int n;
+
+	feed();
+	n = if__explain(&tl, 1, 70 * US, 100 * US, 12345, p, 16);
+	assert_int_equal(sum(p, n), 30 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "CPU 0/KVM"), 30 * US);
+	assert_int_equal(part(p, n, IF_EXIT, NULL), 0);
+}
+
+/* Before the recording says who ran: unknown; a CPU never seen: unknown;
+ * an exit whose entry came before the recording changes nothing. */
+static void unknown_before(void **state)
+{
+	struct if_part p[4];
+	int n;
+
+	if__irq(&tl, 5 * US, 2, 0, 24, NULL); /* its entry is not in the recording */
+	if__switch(&tl, 10 * US, 2, HOG, "stress-ng");
+	n = if__explain(&tl, 2, 0, 20 * US, VCPU, p, 4);
+	assert_int_equal(sum(p, n), 20 * US);
+	assert_int_equal(part(p, n, IF_THREAD, NULL), 10 * US);
+	assert_int_equal(part(p, n, IF_UNKNOWN, NULL), 10 * US);
+	n = if__explain(&tl, 3, 0, 20 * US, VCPU, p, 4);
+	assert_int_equal(n, 1);
+	assert_int_equal(p[0].who.kind, IF_UNKNOWN);
+}
+
+/* Past the ring: the oldest time is unknown, the newest exact. */
+static void ring_wraps(void **state)
+{
+	struct if_part p[4];
+	__u64 t;
+	int n;
+
+	for (t = 0; t < IF_RING + 100; t++)
+		if__switch(&tl, t * US, 0, t % 2 ? HOG : HOG + 1, t % 2 ? "a" : "b");
+	n = if__explain(&tl, 0, 0, (IF_RING + 100) * US, VCPU, p, 4);
+	assert_int_equal(sum(p, n), (IF_RING + 100) * US);
+	assert_true(part(p, n, IF_UNKNOWN, NULL) >= 100 * US);
+	n = if__explain(&tl, 0, (IF_RING + 90) * US, (IF_RING + 100) * US, VCPU, p, 4);
+	assert_int_equal(part(p, n, IF_THREAD, "a"), 5 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "b"), 5 * US);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(nested_net, setup, teardown),
+		cmocka_unit_test_setup_teardown(other_vcpu_is_a_thread, setup, teardown),
+		cmocka_unit_test_setup_teardown(unknown_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(ring_wraps, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("interference", tests, NULL, NULL);
+}
