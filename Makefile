@@ -50,7 +50,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
 	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev \
-	debhelper lintian scdoc bash-completion man-db
+	debhelper lintian scdoc bash-completion man-db bpftrace
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz man install deb clean
 

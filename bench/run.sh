@@ -11,8 +11,9 @@
 #      memory, next to trace-cmd report reading the same file.
 #   5. The host's context switches per second (stress-ng --switch, no VM):
 #      nothing attached, the empty programs on kvmrt's tracepoints without
-#      BPF stats (the floor any BPF program pays), and kvmrt trace;
-#      alternating rounds, each order in turn.
+#      BPF stats (the floor any BPF program pays), kvmrt trace (and -T),
+#      kvmrt export, and the bpftrace peer (bench/host.sh); alternating
+#      rounds, each order in turn.
 #   6. Scale: tests/scale.sh (32 VMs at once and 100 short-lived ones:
 #      counts and leaks asserted there), with the exporter's CPU and RSS.
 cd "$(dirname "$0")/.." || exit 1
@@ -69,32 +70,9 @@ wait $tp
 #    short one and one ten times longer: its memory must not grow with them
 tools/kvmrt-record -b 262144 -o "$T/small.dat" -- "$B/kvmrt-guest" -r 0 -d 0.6 -q 2>/dev/null
 tools/kvmrt-record -b 262144 -o "$T/big.dat" -- "$B/kvmrt-guest" -r 0 -d 6 -q 2>/dev/null
-# 5. context switches of a host with no VM
-switches() { # switches OUT: stress-ng's context switches per second
-	stress-ng --switch 2 -t "$SECS" --metrics-brief --yaml "$1" >/dev/null 2>&1
-}
-orders=("off floor kvmrt" "floor kvmrt off" "kvmrt off floor") # each first in turn
-for r in $(seq "$ROUNDS"); do
-	for mode in ${orders[$((r % 3))]}; do
-		case $mode in
-		off) switches "$T/sw-$mode$r.yaml" ;;
-		floor)
-			"$B/bpf-null" $((SECS + 2)) --no-stats >/dev/null &
-			np=$!
-			sleep 1
-			switches "$T/sw-$mode$r.yaml"
-			wait $np
-			;;
-		kvmrt)
-			"$B/kvmrt" trace -d $((SECS + 3)) >/dev/null 2>"$T/sw$r.err" &
-			tp=$!
-			wait_tracing "$T/sw$r.err"
-			switches "$T/sw-$mode$r.yaml"
-			wait $tp
-			;;
-		esac
-	done
-done
+# 5. the host's context switches with no VM: nothing, empty programs,
+#    each long-running kvmrt command, and the bpftrace peer (bench/host.sh)
+bash bench/host.sh >"$T/host.md" 2>"$T/host.err"
 
 # 6. scale
 bash tests/scale.sh >"$T/scale.out" 2>&1
@@ -188,25 +166,8 @@ print(f"\nmemory, big / small recording: {r['big']['rss_kb'] / r['small']['rss_k
       f"{r['big']['records'] / r['small']['records']:.1f}x the records")
 print("\n(target: >= 1,000,000 records/s; each pass reads every record)")
 
-def switches(mode):
-    out = []
-    for r in range(1, rounds + 1):
-        for line in open(f"{T}/sw-{mode}{r}.yaml"):
-            if "bogo-ops-per-second-real-time:" in line:
-                out.append(float(line.split(":")[1]))
-    return out
-sw = {m: switches(m) for m in ("off", "floor", "kvmrt")}
-print("\n## host context switches per second (stress-ng --switch 2, no VM)\n")
-print("| round | nothing attached | empty programs, no BPF stats | kvmrt trace |")
-print("|---|---:|---:|---:|")
-for i in range(rounds):
-    print(f"| {i + 1} | {sw['off'][i]:.0f} | {sw['floor'][i]:.0f} | {sw['kvmrt'][i]:.0f} |")
-med = {m: statistics.median(v) for m, v in sw.items()}
-of_off, of_floor = med["kvmrt"] / med["off"], med["kvmrt"] / med["floor"]
-met = lambda ok: "met" if ok else "NOT met"
-print(f"\nmedians: kvmrt / nothing **{of_off:.3f}** (target >= 0.97: {met(of_off >= 0.97)}); "
-      f"kvmrt / empty programs **{of_floor:.3f}** (target >= 0.98: {met(of_floor >= 0.98)}); "
-      f"empty programs / nothing {med['floor'] / med['off']:.3f}")
+print()
+print(open(f"{T}/host.md").read().rstrip())
 
 print("\n## scale: 32 VMs at 200 irq/s and 100 short-lived ones (tests/scale.sh)\n")
 for line in open(f"{T}/scale.out"):
