@@ -32,7 +32,7 @@ volatile __u32 armed = 0;
 #define TASK_RUNNING 0
 #define PF_KTHREAD 0x00200000
 
-/* The storage and event context handlers.h runs over. */
+/* The event context include/kvs.h's functions below read. */
 struct kvs {
 	__u64 now;		/* read once, on first use */
 	struct task_struct *prev; /* sched_switch */
@@ -274,7 +274,8 @@ static __always_inline struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid)
 }
 
 /* The current thread runs a vCPU: tag its task (a lookup when it has been
- * already, which is nearly always). */
+ * already, which is nearly always), the scheduler programs' filter. Done
+ * when a thread is learned in its own context, not on every event. */
 static __always_inline void kvs_tag_current(struct kvs *s)
 {
 	bpf_task_storage_get(&vcpu_tasks, bpf_get_current_task_btf(), 0,

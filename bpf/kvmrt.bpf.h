@@ -18,7 +18,7 @@
 	int BPF_PROG(tp##_raw, args)
 
 /* Local flavours of the vendor vCPU structs, which live in the kvm_intel /
- * kvm_amd module BTF (absent on this host: guarded by type_exists). */
+ * kvm_amd module BTF (absent where KVM emulates: guarded by type_exists). */
 union vmx_exit_reason___kvmrt {
 	u32 full;
 };

@@ -7,35 +7,8 @@
  * hash tables fed from a recording by kvmrt report, and the unit tests).
  * One latency model, two drivers, the same code event by event.
  *
- * The includer defines `struct kvs` and these before including this file.
- * The current event's context:
- *   __u64 kvs_now(s)                 its time, CLOCK_MONOTONIC ns
- *   __u64 kvs_tick(s)                its scheduler tick (jiffies), no clock read
- *   __u64 kvs_current(s)             tgid << 32 | tid of the current task
- *   int   kvs_current_kthread(s)     the current task is a kernel thread
- *   __u32 kvs_cpu_id(s)              the CPU it runs on
- *   int   kvs_prev_runnable(s)       sched_switch: prev stays runnable
- *   void  kvs_prev_comm(s, comm)     sched_switch: prev's comm
- *   __u8  kvs_pio_value(s)           kvm_pio: the first byte written
- *   __u32 kvs_vcpu_id(s)             kvm_entry, kvm_exit, kvm_eoi: the vcpu_id of
- *                                    their kvm_vcpu (kvm_lapic's), read when needed
- *   __u32 kvs_exit_reason(s)         kvm_exit: the basic exit reason (VMX) or code (SVM)
- * Storage (NULL when absent or full, as a BPF map lookup is):
- *   struct kvmrt_cpu_ctx *kvs_this_cpu(s)
- *   struct kvmrt_thread *kvs_thread(s, tid); void kvs_thread_set(s, tid, t)
- *   void kvs_tag_current(s)          the current thread runs a vCPU (the
- *                                    scheduler programs' filter; done when a
- *                                    thread is learned in its own context:
- *                                    on every event it cost kvm_vcpu_wakeup
- *                                    60 ns here)
- *   struct kvmrt_vcpu_state *kvs_vcpu(s, vk, create)
- *   int kvs_vm_known(s, tgid); int kvs_vm_add(s, tgid) (0: added now)
- *   __u32 *kvs_injector(s, tid); __u32 *kvs_rt_vcpu(s, vk)
- *   struct kvmrt_exit_val *kvs_exit(s, key) (created on first use)
- *   void kvs_hit(s, prog); void kvs_lost(s)
- *   void *kvs_reserve(s, size); void kvs_submit(s, rec, enum kvs_wake)
- * Configuration: __u64 kvs_threshold(s), int kvs_control(s),
- *   int kvs_armed(s), __u16 kvs_hint_port(s).
+ * The includer defines `struct kvs` and implements include/kvs.h (the
+ * event's context, the storage, the configuration) before including it.
  */
 #ifndef KVMRT_HANDLERS_H
 #define KVMRT_HANDLERS_H
@@ -48,6 +21,7 @@
 #define KVMRT_SUBPROG __attribute__((noinline))
 
 #include "episode.h"
+#include "kvs.h"
 
 #define APIC_DM_MASK 0x700
 #define APIC_DM_FIXED 0x000

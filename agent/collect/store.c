@@ -272,11 +272,6 @@ int kvs_vm_add(struct kvs *s, __u32 tgid)
 	return added ? 0 : -EEXIST;
 }
 
-void kvs_tag_current(struct kvs *s)
-{
-	(void)s; /* no scheduler filter here: every event is read */
-}
-
 __u32 *kvs_injector(struct kvs *s, __u32 tid)
 {
 	return kvs_table__get(&s->injectors, &tid);

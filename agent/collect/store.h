@@ -78,40 +78,11 @@ void *kvs_table__add(struct kvs_table *t, const void *key, int *added);
 /* The i-th entry of a table (0 <= i < cap), or NULL for an empty slot. */
 void *kvs_table__at(const struct kvs_table *t, __u32 i, const void **key);
 
-/* The interface include/handlers.h calls. */
-__u64 kvs_now(struct kvs *s);
-/* The scheduler tick of the event (jiffies in BPF): its time in
- * KVS_TICK_NS steps (HZ 250, Debian's; RHEL's kernels tick every ms). */
+/* include/kvs.h, which include/handlers.h calls, is implemented in store.c;
+ * a recording's scheduler tick is its time in KVS_TICK_NS steps (HZ 250,
+ * Debian's; RHEL's kernels tick every ms). */
 #define KVS_TICK_NS 4000000ULL
-__u64 kvs_tick(struct kvs *s);
-__u64 kvs_current(struct kvs *s);
-int kvs_current_kthread(struct kvs *s);
-__u32 kvs_cpu_id(struct kvs *s);
-int kvs_prev_runnable(struct kvs *s);
-void kvs_prev_comm(struct kvs *s, char *comm);
-__u8 kvs_pio_value(struct kvs *s);
-__u32 kvs_vcpu_id(struct kvs *s);
-__u32 kvs_exit_reason(struct kvs *s);
-__u32 kvs_tsc_khz(struct kvs *s);
-struct kvmrt_cpu_ctx *kvs_this_cpu(struct kvs *s);
-struct kvmrt_thread *kvs_thread(struct kvs *s, __u32 tid);
-void kvs_tag_current(struct kvs *s);
-void kvs_thread_set(struct kvs *s, __u32 tid, const struct kvmrt_thread *t);
-struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk, int create);
-int kvs_vm_known(struct kvs *s, __u32 tgid);
-int kvs_vm_add(struct kvs *s, __u32 tgid);
-__u32 *kvs_injector(struct kvs *s, __u32 tid);
-__u32 *kvs_rt_vcpu(struct kvs *s, const struct kvmrt_vcpu_key *vk);
-struct kvmrt_exit_val *kvs_exit(struct kvs *s, const struct kvmrt_exit_key *k);
-struct kvmrt_apicv *kvs_apicv(struct kvs *s, __u32 tgid);
-void kvs_hit(struct kvs *s, __u32 prog);
-void kvs_lost(struct kvs *s);
-void *kvs_reserve(struct kvs *s, __u32 size);
-void kvs_submit(struct kvs *s, void *rec, enum kvs_wake wake);
-__u64 kvs_threshold(struct kvs *s);
-int kvs_control(struct kvs *s);
-int kvs_armed(struct kvs *s);
-__u16 kvs_hint_port(struct kvs *s);
+#include "kvs.h"
 
 #include "handlers.h"
 

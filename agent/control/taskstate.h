@@ -34,7 +34,7 @@ unsigned long long task_start_time(__u32 pid, __u32 tid);
 int task_save(struct task_saved *t, __u32 pid, __u32 tid);
 /* Is this still the thread we saved (tid not reused)? With a pidfd: has
  * it not exited (a live thread's tid is never reused); else its start time
- * in /proc (a read that costs ~10 us: too slow for every boost). */
+ * in /proc (a file read: too slow for every boost). */
 int task_same(const struct task_saved *t);
 /* Open a pidfd on the saved thread (Linux 6.9+, PIDFD_THREAD), for the hot
  * path's task_same. Without one (older kernel), task_same reads /proc. */
