@@ -40,7 +40,7 @@ BTF_SRC := $(if $(wildcard /sys/kernel/btf/kvm),/sys/kernel/btf/kvm,/sys/kernel/
 VMLINUX_H ?=
 
 AGENT_SRCS := $(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c))
-AGENT_HDRS := $(foreach d,include $(SRC_DIRS),$(wildcard $(d)/*.h))
+AGENT_HDRS := $(foreach d,include include/handlers $(SRC_DIRS),$(wildcard $(d)/*.h))
 AGENT_OBJS := $(patsubst %.c,$(OUT)/obj/%.o,$(AGENT_SRCS))
 AGENT_LIB_OBJS := $(filter-out $(OUT)/obj/agent/commands/main.o,$(AGENT_OBJS))
 LIBS := -lbpf -lelf -lz -lm -lpthread -lncurses -lmicrohttpd -lyaml -lcrypt -ltracecmd -ltraceevent -lgnutls
@@ -77,7 +77,7 @@ $(OUT)/vmlinux.h: $(VMLINUX_H) | $(OUT)
 	$(Q)cp $< $@
 endif
 
-$(OUT)/kvmrt.bpf.o: bpf/kvmrt.bpf.c bpf/kvmrt.bpf.h $(wildcard include/*.h) $(OUT)/vmlinux.h
+$(OUT)/kvmrt.bpf.o: bpf/kvmrt.bpf.c bpf/kvmrt.bpf.h $(wildcard include/*.h include/handlers/*.h) $(OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
