@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u64 targ_threshold_ns = 0;   /* 0: no outlier records */
 const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms */
-const volatile __u32 targ_lvtt_offset = 0x320; /* APIC_LVTT in the register page */
+const volatile __u32 targ_lvtt_offset = KVMRT_APIC_LVTT;
 const volatile __u16 targ_hint_port = 0;       /* kvmrt control: guest busy/idle hints */
 const volatile __u8 targ_control = 0;          /* kvmrt control co-schedules: send its records */
 /* Set by the agent once every program is attached and the maps hold the

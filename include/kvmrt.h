@@ -12,6 +12,10 @@
 #include "hist.h"
 #include "tracepoints.h"
 
+/* The LVT timer register's offset in the LAPIC's register page (APIC_LVTT,
+ * arch/x86/include/asm/apicdef.h): its vector and mask. */
+#define KVMRT_APIC_LVTT 0x320
+
 #define KVMRT_COMM_LEN 16
 #define KVMRT_MAX_VCPUS 4096  /* vCPU state entries, all VMs together */
 #define KVMRT_MAX_THREADS 8192

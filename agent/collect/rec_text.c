@@ -279,7 +279,7 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 		if (sscanf(f, "apic_%*s %63s", name) != 1 || num_after(f, "= 0x", 16, &e->a[2]))
 			return -1;
 		e->a[0] = !strncmp(f, "apic_write", 10);
-		e->a[1] = !strcmp(name, "APIC_LVTT") ? 0x320 : -1;
+		e->a[1] = !strcmp(name, "APIC_LVTT") ? KVMRT_APIC_LVTT : -1;
 		return 0;
 	/* include/trace/events/irq.h, the same from 3.10 (RHEL 7) to 6.17 */
 	case RK_IRQ_ENTRY: /* "irq=%d name=%s" (a vendor's adds " handler=%pf") */

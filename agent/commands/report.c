@@ -754,7 +754,7 @@ static void handle(struct report *r, const struct rec_event *e)
 		break;
 	case RK_KVM_APIC:
 		/* the LVT timer's vector and mask, as the register page holds them */
-		if (e->a[0] && e->a[1] == 0x320) {
+		if (e->a[0] && e->a[1] == KVMRT_APIC_LVTT) {
 			struct thread_info *th = thread_of(r, e->pid, 0);
 
 			if (th)
