@@ -255,6 +255,13 @@ check "report -a: text names the causes on the outlier's line and where the tail
 	echo "$out" | grep -q "causes: wake qemu-system-x86\[1001\] 1.0; queue stress-ng\[4242\] 222.0, softirq NET_RX 60.0" &&
 	echo "$out" | grep -q "where the tail went (1 outliers, 0.4 ms): 53% stress-ng\[4242\]" ||
 		{ echo "$out" | head -3; exit 1; }' _ "$KVMRT"
+check "-h is --help in every command, -H is --hist (exit 0, usage on stdout)" bash -c '
+	for c in trace report top export control; do
+		"$1" $c -h 2>/dev/null | grep -q "^Usage: kvmrt $c" || { echo "$c -h"; exit 1; }
+	done
+	"$1" report -i tests/traces/vmx-msi.txt -H 2>/dev/null | grep -q "response (us)" &&
+		"$1" report -i tests/traces/vmx-msi.txt --hist 2>/dev/null | grep -q "response (us)" ||
+		{ echo "report -H"; exit 1; }' _ "$KVMRT"
 bad_usage_a() {
 	local out
 	out=$("$KVMRT" report -i tests/traces/vmx-interference.txt -a 2>&1 >/dev/null)

@@ -5,7 +5,7 @@
 #define KVMRT_COMMANDS_H
 
 #ifndef KVMRT_VERSION
-#define KVMRT_VERSION "0.1"
+#define KVMRT_VERSION "0.2"
 #endif
 
 /* An option's number within lo..hi, else a one-line error and -EINVAL. */

@@ -45,9 +45,6 @@ void control__usage(FILE *f)
 		CTL_DEFAULT_PRIO, CONTROL_STATE_DEFAULT);
 }
 
-enum { O_RT = 256, O_PRIO, O_COSCHED, O_GRACE, O_CAP, O_HINT, O_DRY, O_RESTORE, O_STATE,
-       O_SHIELD, O_SLO, O_LISTEN, O_WEB, O_POLL };
-
 /* One option (a case each): 0, or 2 with the reason printed. */
 static int one_option(struct control *ctl, int c, const char *arg, int *have_prio)
 {
@@ -55,23 +52,23 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 	char *end;
 
 	switch (c) {
-	case O_RT:
+	case OPT_RT:
 		if (ctl->nrt == CTL_MAX_RT) {
 			pr_err("at most %d --rt VMs", CTL_MAX_RT);
 			return 2;
 		}
 		ctl->rt[ctl->nrt++] = arg;
 		break;
-	case O_PRIO:
+	case OPT_PRIO:
 		if (cli_number("priority", arg, 1, 98, &v))
 			return 2;
 		ctl->prio = (int)v;
 		*have_prio = 1;
 		break;
-	case O_COSCHED:
+	case OPT_COSCHED:
 		ctl->cosched = 1;
 		break;
-	case O_LISTEN: {
+	case OPT_LISTEN: {
 		struct sockaddr_storage ss;
 		socklen_t sl;
 
@@ -80,31 +77,31 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 		ctl->listen = arg;
 		break;
 	}
-	case O_WEB:
+	case OPT_WEB_CONFIG:
 		ctl->web_config = arg;
 		break;
-	case O_SLO:
+	case OPT_SLO:
 		if (cli_number("SLO", arg, 1, 1e7, &v))
 			return 2;
 		ctl->slo_ns = (__u64)(v * 1000);
 		ctl->cosched = 1; /* adaptive co-scheduling */
 		break;
-	case O_SHIELD:
+	case OPT_SHIELD:
 		if (shield_parse(arg, &ctl->shield))
 			return 2;
 		ctl->shield_arg = arg;
 		break;
-	case O_GRACE:
+	case OPT_GRACE:
 		if (cli_number("grace", arg, 0, 10000000, &v))
 			return 2;
 		ctl->cfg.grace_ns = (__u64)(v * 1000);
 		break;
-	case O_CAP:
+	case OPT_CAP:
 		if (cli_number("cap", arg, 1, 10000, &v))
 			return 2;
 		ctl->cfg.cap_ns = (__u64)(v * 1000000);
 		break;
-	case O_HINT:
+	case OPT_HINT_PORT:
 		errno = 0;
 		ctl->hint_port = (unsigned int)strtoul(arg, &end, 0);
 		if (errno || *end || end == arg || !ctl->hint_port ||
@@ -117,16 +114,16 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 		if (cli_number("duration", arg, 0.001, 1e9, &ctl->duration_s))
 			return 2;
 		break;
-	case O_DRY:
+	case OPT_DRY_RUN:
 		ctl->dry_run = 1;
 		break;
-	case O_POLL:
+	case OPT_POLL:
 		ctl->poll = 1;
 		break;
-	case O_RESTORE:
+	case OPT_RESTORE:
 		ctl->restore = 1;
 		break;
-	case O_STATE:
+	case OPT_STATE:
 		/* whole or not at all: the file, the guardian and the restore
 		 * must all name the same one */
 		if (!arg[0] || strlen(arg) + sizeof(".tmp") > sizeof(ctl->st.path)) {
@@ -174,21 +171,21 @@ static int check_combination(struct control *ctl, int have_prio)
 int control__parse_args(struct control *ctl, int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "rt", required_argument, NULL, O_RT },
-		{ "prio", required_argument, NULL, O_PRIO },
-		{ "cosched", no_argument, NULL, O_COSCHED },
-		{ "shield", required_argument, NULL, O_SHIELD },
-		{ "slo", required_argument, NULL, O_SLO },
-		{ "listen", required_argument, NULL, O_LISTEN },
-		{ "web-config", required_argument, NULL, O_WEB },
-		{ "grace", required_argument, NULL, O_GRACE },
-		{ "cap", required_argument, NULL, O_CAP },
-		{ "hint-port", required_argument, NULL, O_HINT },
-		{ "poll", no_argument, NULL, O_POLL },
+		{ "rt", required_argument, NULL, OPT_RT },
+		{ "prio", required_argument, NULL, OPT_PRIO },
+		{ "cosched", no_argument, NULL, OPT_COSCHED },
+		{ "shield", required_argument, NULL, OPT_SHIELD },
+		{ "slo", required_argument, NULL, OPT_SLO },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
+		{ "grace", required_argument, NULL, OPT_GRACE },
+		{ "cap", required_argument, NULL, OPT_CAP },
+		{ "hint-port", required_argument, NULL, OPT_HINT_PORT },
+		{ "poll", no_argument, NULL, OPT_POLL },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "dry-run", no_argument, NULL, O_DRY },
-		{ "restore", no_argument, NULL, O_RESTORE },
-		{ "state", required_argument, NULL, O_STATE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "restore", no_argument, NULL, OPT_RESTORE },
+		{ "state", required_argument, NULL, OPT_STATE },
 		{ "log", no_argument, NULL, 'l' },
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },

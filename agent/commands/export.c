@@ -143,14 +143,13 @@ static void usage(FILE *f)
 
 static int parse_args(struct export_opts *o, int argc, char **argv)
 {
-	enum { OPT_GRACE = 256, OPT_WEB, OPT_NOSTATS };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "grace", required_argument, NULL, OPT_GRACE },
 		FILTER_LONGOPTS,
-		{ "web-config", required_argument, NULL, OPT_WEB },
-		{ "no-bpf-stats", no_argument, NULL, OPT_NOSTATS },
+		{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
+		{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -181,10 +180,10 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 			if (cli_number("grace (seconds)", optarg, 0, 86400, &o->grace_s))
 				return 2;
 			break;
-		case OPT_WEB:
+		case OPT_WEB_CONFIG:
 			o->web_config = optarg;
 			break;
-		case OPT_NOSTATS:
+		case OPT_NO_BPF_STATS:
 			o->bpf_stats = 0;
 			break;
 		default:

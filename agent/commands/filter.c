@@ -70,7 +70,7 @@ int filter_option(struct vm_filter *f, int opt, const char *arg)
 	case 'g':
 		f->guest = arg;
 		return 1;
-	case FILTER_OPT_VCPU:
+	case OPT_VCPU:
 		return filter_parse_vcpu(f, arg) ? -EINVAL : 1;
 	}
 	return 0;

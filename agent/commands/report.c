@@ -984,7 +984,6 @@ static void usage(FILE *f)
 
 static int parse_args(struct report *r, int argc, char **argv)
 {
-	enum { OPT_TSC_KHZ = RESULTS_OPT_LAST + 1 };
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },

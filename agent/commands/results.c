@@ -632,16 +632,16 @@ int results_option(struct results_opts *o, int opt, const char *arg)
 	switch (opt) {
 	case 'T':
 		return parse_usec("threshold (us)", arg, &o->threshold_ns) ?: 1;
-	case 'h':
+	case 'H':
 		o->hist = 1;
 		return 1;
-	case RESULTS_OPT_JSON:
+	case OPT_JSON:
 		o->json = 1;
 		o->json_path = arg;
 		if (arg && strcmp(arg, "-") && output_check("--json", arg))
 			return -EIO;
 		return 1;
-	case RESULTS_OPT_SLO:
+	case OPT_SLO:
 		return parse_usec("SLO (us)", arg, &o->slo_ns) ?: 1;
 	case 'q':
 		o->quiet = 1;

@@ -45,17 +45,16 @@ struct results {
 	int analyzed;
 };
 
-/* The options trace and report share: -p, -g, --vcpu, -T, -h, --json,
+/* The options trace and report share: -p, -g, --vcpu, -T, -H, --json,
  * --slo, -q. results_option: 1 if opt was one of them and is valid, 0 if
  * not one of them, -EINVAL (one line printed) if its value is bad, -EIO if
  * it names a JSON file that cannot be written. */
-enum { RESULTS_OPT_JSON = FILTER_OPT_VCPU + 1, RESULTS_OPT_SLO, RESULTS_OPT_LAST };
-#define RESULTS_SHORTOPTS "p:g:T:hq"
+#define RESULTS_SHORTOPTS "p:g:T:Hq"
 #define RESULTS_LONGOPTS                                                                           \
 	FILTER_LONGOPTS, { "threshold", required_argument, NULL, 'T' },                            \
-		{ "hist", no_argument, NULL, 'h' },                                                \
-		{ "json", optional_argument, NULL, RESULTS_OPT_JSON },                             \
-		{ "slo", required_argument, NULL, RESULTS_OPT_SLO },                               \
+		{ "hist", no_argument, NULL, 'H' },                                                \
+		{ "json", optional_argument, NULL, OPT_JSON },                             \
+		{ "slo", required_argument, NULL, OPT_SLO },                               \
 		{ "quiet", no_argument, NULL, 'q' }
 #define RESULTS_USAGE                                                                              \
 	"  -p, --pid PID[,PID]    only these VMM processes\n"                                      \
@@ -63,7 +62,7 @@ enum { RESULTS_OPT_JSON = FILTER_OPT_VCPU + 1, RESULTS_OPT_SLO, RESULTS_OPT_LAST
 	"      --vcpu N           only vCPU N\n"                                                   \
 	"  -T, --threshold USEC   print each episode slower than USEC, with its stages\n"          \
 	"                         and who held the vCPU's CPU meanwhile\n"                         \
-	"  -h, --hist             response histogram per vCPU\n"                                  \
+	"  -H, --hist             response histogram per vCPU\n"                                  \
 	"      --json[=FILE]      one JSON document at the end (default: stdout)\n"                \
 	"      --slo USEC         exit status 3 if a vCPU's p99 response exceeds USEC\n"           \
 	"  -q, --quiet            no outlier lines as they come\n"

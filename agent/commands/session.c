@@ -7,8 +7,7 @@
 #include "results.h"
 #include "session.h"
 
-_Static_assert(SESSION_OPT_HELP > RESULTS_OPT_LAST + 64 && SESSION_OPT_HELP > FILTER_OPT_VCPU + 64,
-	       "--help's option value collides with another option's");
+_Static_assert(OPT_FIRST > 255, "a long option's value collides with a short option's letter");
 
 volatile sig_atomic_t session_stop;
 
@@ -39,7 +38,7 @@ int session_option(int c, int taken, void (*usage)(FILE *f), int *ret)
 		log_level = LOG_DEBUG;
 		return 1;
 	}
-	if (c == SESSION_OPT_HELP) {
+	if (c == 'h') {
 		usage(stdout);
 		*ret = -1;
 		return -1;

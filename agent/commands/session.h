@@ -13,17 +13,15 @@
 #include <stdio.h>
 #include "collector.h"
 #include "loader.h"
+#include "options.h"
 
-/* Above every other option value: the filter's (0x1000), results' (after
- * it) and a command's own (from 256, or after results'); session.c checks
- * the first two. */
-#define SESSION_OPT_HELP 0x4000
-#define SESSION_SHORTOPTS "v"
+/* -v and -h: every command's, as every command's --help is -h. */
+#define SESSION_SHORTOPTS "vh"
 #define SESSION_LONGOPTS                                                                           \
-	{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, SESSION_OPT_HELP }
+	{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }
 #define SESSION_USAGE                                                                              \
 	"  -v, --verbose          more messages (libbpf's too)\n"                                     \
-	"      --help             this help\n"
+	"  -h, --help             this help\n"
 
 /* The shared part of every command's option loop, after getopt returned
  * c and the command's shared parser (filter_option or results_option;

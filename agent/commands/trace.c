@@ -38,7 +38,6 @@ static void usage(FILE *f)
 
 static int parse_args(struct trace_opts *o, struct results_opts *ro, int argc, char **argv)
 {
-	enum { OPT_BPF_STATS = RESULTS_OPT_LAST + 1 };
 	static const struct option longopts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		RESULTS_LONGOPTS,
