@@ -127,7 +127,7 @@ def expect(trace_path, rep_path, derived=None):
     only that wake and queue are empty). Every other figure is the same."""
     doc = load(rep_path)
     rep = vcpus(doc)
-    vms = {vm["pid"]: vm for vm in doc["vms"]}
+    vms = {vm["pid"]: dict(vm, _doc=doc) for vm in doc["vms"]}
     no_sched = derived is not None and "wake" not in doc["endpoints"]
     with open(trace_path) as f:
         lines = [l for l in f if l.startswith("# expect ")]
@@ -135,11 +135,17 @@ def expect(trace_path, rep_path, derived=None):
     remap = {}
     if derived is not None and len(want_vms) == 1 and len(vms) == 1:
         remap = {next(iter(want_vms)): next(iter(vms))}
+    by_tid = {v["tid"]: key for key, v in rep.items()}
     n = 0
     for line in lines:
         words = line.split()[2:]
         pid, vcpu = (int(x) for x in words[0].split("."))
         pid = remap.get(pid, pid)
+        # several VMs inferred (no tgids): each found by its vCPU's thread,
+        # as a VM's pid follows from what the form shows (irq flags or not)
+        tid = [int(w.split("=")[1]) for w in words[1:] if w.startswith("tid=")]
+        if (pid, vcpu) not in rep and tid and tid[0] in by_tid:
+            pid, vcpu = by_tid[tid[0]]
         v = rep.get((pid, vcpu))
         if v is None:
             fail(f"{trace_path}: no VM {pid} vCPU {vcpu} in the report")
@@ -189,6 +195,8 @@ def value(v, key, vm):
         return len(v["outliers"])
     if part[0] == "tid":
         return v["tid"]
+    if part[0] == "ambiguous_injections":  # the document's
+        return vm["_doc"]["ambiguous_injections"]
     if part[0] == "recording":  # a recording's cuts and findings: a.b[.c]
         x = v["recording"]
         for k in part[1:]:

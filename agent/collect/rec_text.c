@@ -580,7 +580,7 @@ static int parse_line(struct recording *r, struct text *t, struct rec_event *e, 
 	n = strlen(p);
 	if (n && p[n - 1] == '\n')
 		p[n - 1] = 0;
-	if (tgid_col)
+	if (tgid_col && e->tgid > 0) /* a column of dashes only says none */
 		r->has_tgids = 1;
 	if (parse_fields(t, e, p)) {
 		char why[96];

@@ -101,6 +101,14 @@ struct report {
 	__u64 timers_unnamed;	/* expiries whose vCPU the recording does not say */
 	__u32 inferred_vm;	/* no tgids: the one VM inferred, 0 none */
 	int several_vms;	/* no tgids, and a vCPU number on two threads */
+	/* no tgids, several VMs: pass 1's evidence of which threads share one
+	 * (an injection, and the delivery or EOI of that vector by a vCPU of
+	 * that APIC id after it), the VMs it gave, and pass 2's injections
+	 * from threads tied to none */
+	struct kvs_table pending;	/* apicid << 8 | vector -> injecting tid */
+	struct kvs_table group;		/* tid -> union-find parent tid */
+	__u32 grouped_vms;
+	__u64 ambiguous;
 	int analyze;		/* -a */
 	struct if_timeline tl;	/* -a: who held each CPU */
 };
@@ -188,6 +196,66 @@ static struct thread_info *vcpu_thread(struct report *r, __u32 tid, __s64 vcpu)
 	return th;
 }
 
+/* Kernel threads by their comm: they inject for whichever vCPU they wake
+ * (irqfd's kworker, VFIO's irq thread), never belong to a VM's process. */
+static int kernel_comm(const char *comm)
+{
+	static const char *const prefixes[] = { "kworker/", "ksoftirqd/", "irq/", "<idle>",
+						"swapper/", "migration/", "rcu", "kthreadd",
+						"kvm-nx-lpage" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	return 0;
+}
+
+/* Union-find over threads: the representative of tid's group. */
+static __u32 group_of(struct report *r, __u32 tid)
+{
+	__u32 *p = kvs_table__get(&r->group, &tid);
+
+	while (p && *p != tid) {
+		__u32 *pp = kvs_table__get(&r->group, p);
+
+		if (!pp)
+			break;
+		tid = *p;
+		p = pp;
+	}
+	return tid;
+}
+
+static void join(struct report *r, __u32 a, __u32 b)
+{
+	__u32 *pa, *pb, ra, rb;
+
+	if (!(pa = kvs_table__add(&r->group, &a, NULL)) || !(pb = kvs_table__add(&r->group, &b, NULL)))
+		return;
+	if (!*pa)
+		*pa = a;
+	if (!*pb)
+		*pb = b;
+	ra = group_of(r, a);
+	rb = group_of(r, b);
+	if (ra != rb && (pa = kvs_table__get(&r->group, &rb)))
+		*pa = ra;
+}
+
+/* vCPU thread tid delivered or ended vector on APIC id apicid: the thread
+ * that injected it last (an injection pending for it) shares its VM. */
+static void delivered(struct report *r, __u32 tid, __u32 apicid, __u32 vector)
+{
+	__u32 key = apicid << 8 | (vector & 0xff), *t = kvs_table__get(&r->pending, &key);
+
+	if (!t || !*t)
+		return;
+	if (*t != tid)
+		join(r, *t, tid);
+	*t = 0; /* taken */
+}
+
 /* Pass 1: one event. */
 static void learn(struct report *r, const struct rec_event *e)
 {
@@ -200,12 +268,19 @@ static void learn(struct report *r, const struct rec_event *e)
 	switch (e->kind) {
 	case P_KVM_EOI: /* apicid is apic->vcpu->vcpu_id */
 	case P_KVM_PV_EOI:
+		if (e->a[1] >= 0)
+			delivered(r, e->pid, (__u32)e->a[0], (__u32)e->a[1]);
+		__attribute__((fallthrough));
 	case P_KVM_EXIT: /* a[0] -1: a kernel whose kvm_exit has no vcpu */
 	case P_KVM_ENTRY:
 		vcpu_thread(r, e->pid, e->a[0]);
 		break;
-	case P_KVM_VCPU_WAKEUP:
 	case P_KVM_INJ_VIRQ:
+		th = vcpu_thread(r, e->pid, -1);
+		if (th && th->vcpu >= 0)
+			delivered(r, e->pid, (__u32)th->vcpu, (__u32)e->a[0]);
+		break;
+	case P_KVM_VCPU_WAKEUP:
 		vcpu_thread(r, e->pid, -1);
 		break;
 	case P_KVM_SET_IRQ:
@@ -244,6 +319,13 @@ static void learn(struct report *r, const struct rec_event *e)
 		c->expiring = NULL;
 		break;
 	case P_KVM_APIC_ACCEPT_IRQ:
+		/* evidence of the injector's VM: the vCPU that delivers it */
+		if (e->hardirq != 1 && !kernel_comm(e->comm)) {
+			__u32 key = (__u32)(e->a[0] << 8 | (e->a[2] & 0xff)), *t;
+
+			if ((t = kvs_table__add(&r->pending, &key, NULL)))
+				*t = e->pid;
+		}
 		/* the first injection in a thread after an expiry of its
 		 * timer, not named by a source event just before (an IPI, an
 		 * MSI), to its own vCPU: the timer's
@@ -285,20 +367,6 @@ static void resolve_timers(struct report *r)
 	}
 }
 
-/* Kernel threads by their comm: they inject for whichever vCPU they wake
- * (irqfd's kworker, VFIO's irq thread), never belong to a VM's process. */
-static int kernel_comm(const char *comm)
-{
-	static const char *const prefixes[] = { "kworker/", "ksoftirqd/", "irq/", "<idle>",
-						"swapper/", "migration/", "rcu", "kthreadd",
-						"kvm-nx-lpage" };
-	unsigned int i;
-
-	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
-		if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
-			return 1;
-	return 0;
-}
 
 /*
  * After pass 1, for a recording that does not say which process a thread
@@ -328,6 +396,55 @@ static struct thread_info *vm_member_at(struct report *r, __u32 i, __u32 *pid)
 	return th->vcpu_thread || !comm || !kernel_comm(comm) ? th : NULL;
 }
 
+/* Several VMs without tgids: each group of threads that pass 1's
+ * evidence tied together and that holds vCPU threads, none two of one vCPU
+ * number, is a VM; its pid the lowest of its vCPU threads' and of its
+ * injectors' seen in their own context. vCPU threads tied to no group stay
+ * VMs of their own (find_vms). */
+static void group_vms(struct report *r)
+{
+	__u32 i, pid, root;
+	const void *key;
+	struct group_info { __u32 vm; __u64 vcpus_seen; int bad, vcpus; } *g;
+	struct kvs_table groups;
+
+	if (kvs_table__init(&groups, sizeof(__u32), sizeof(*g), KVMRT_MAX_THREADS))
+		return;
+	for (i = 0; i < r->group.cap; i++) { /* each group: its vCPUs and pid */
+		struct thread_info *th;
+
+		if (!kvs_table__at(&r->group, i, &key))
+			continue;
+		pid = *(const __u32 *)key;
+		th = thread_of(r, pid, 0);
+		root = group_of(r, pid);
+		if (!th || !(g = kvs_table__add(&groups, &root, NULL)))
+			continue;
+		if (th->vcpu_thread) {
+			g->vcpus++;
+			if (th->vcpu >= 0 && th->vcpu < 64 && (g->vcpus_seen >> th->vcpu & 1))
+				g->bad = 1; /* two threads of one vCPU number: not one VM */
+			if (th->vcpu >= 0 && th->vcpu < 64)
+				g->vcpus_seen |= 1ULL << th->vcpu;
+		}
+		if ((th->vcpu_thread || th->injects_in_task) && (!g->vm || pid < g->vm))
+			g->vm = pid;
+	}
+	for (i = 0; i < r->group.cap; i++) {
+		if (!kvs_table__at(&r->group, i, &key))
+			continue;
+		pid = *(const __u32 *)key;
+		root = group_of(r, pid);
+		g = kvs_table__get(&groups, &root);
+		if (!g || g->bad || !g->vcpus || !g->vm)
+			continue;
+		rec_tgid_set(r->rec, pid, g->vm);
+		if (pid == root)
+			r->grouped_vms++;
+	}
+	kvs_table__free(&groups);
+}
+
 static void infer_vm(struct report *r)
 {
 	__u32 i, pid, vm = 0, owner, seen[KVMRT_MAX_VCPUS_SEEN] = { 0 };
@@ -353,7 +470,11 @@ static void infer_vm(struct report *r)
 		if (comm && vmreg_parse_injector_comm(comm, &owner))
 			vm = owner;
 	}
-	if (r->several_vms || !vm)
+	if (r->several_vms) {
+		group_vms(r);
+		return;
+	}
+	if (!vm)
 		return;
 	r->inferred_vm = vm;
 	for (i = 0; i < r->threads.cap; i++)
@@ -674,6 +795,12 @@ static void handle(struct report *r, const struct rec_event *e)
 
 	if (kvs__event(s, e->ts, e->cpu, tgid, e->pid, kthread))
 		return;
+	/* several VMs without tgids: a user thread's injection that the
+	 * evidence tied to no VM goes the kernel threads' way (bound to the
+	 * vCPU it wakes, if one does on its CPU), and is counted */
+	if (r->several_vms && e->kind == P_KVM_APIC_ACCEPT_IRQ && kthread && e->pid &&
+	    !kernel_comm(e->comm) && e->hardirq != 1)
+		r->ambiguous++;
 	switch (e->kind) {
 	case P_KVM_SET_IRQ:
 		on_kvm_set_irq(s, (int)e->a[1]);
@@ -823,6 +950,10 @@ static void say_what_is_missing(struct report *r)
 	if (r->inferred_vm)
 		pr_warn("the recording has no tgids: one VM inferred (pid %u), its threads by their "
 			"KVM events", r->inferred_vm);
+	else if (r->several_vms && r->grouped_vms)
+		pr_warn("the recording has no tgids and more than one VM: %u inferred from which "
+			"vCPU delivered each injection (any other vCPU thread: a VM of its own)",
+			r->grouped_vms);
 	else if (r->several_vms)
 		pr_warn("the recording has no tgids and more than one VM: each vCPU thread is "
 			"reported as a VM of its own");
@@ -1043,6 +1174,8 @@ static void report_free(struct report *r)
 	results__free(&r->t);
 	kvs_table__free(&r->timers);
 	kvs_table__free(&r->threads);
+	kvs_table__free(&r->pending);
+	kvs_table__free(&r->group);
 	free(r->cpus);
 	free(r->vms);
 	free(r->named);
@@ -1066,6 +1199,8 @@ int cmd_report(int argc, char **argv)
 	}
 	if (kvs_table__init(&r.timers, sizeof(__u64), sizeof(struct timer_info), REPORT_MAX_TIMERS) ||
 	    kvs_table__init(&r.threads, sizeof(__u32), sizeof(struct thread_info), KVMRT_MAX_THREADS) ||
+	    kvs_table__init(&r.pending, sizeof(__u32), sizeof(__u32), 1 << 16) ||
+	    kvs_table__init(&r.group, sizeof(__u32), sizeof(__u32), KVMRT_MAX_THREADS) ||
 	    results__init(&r.t, "kvmrt report", r.analyze) ||
 	    (r.analyze && if_timeline__init(&r.tl)) ||
 	    kvs__init(&r.s, r.t.o.threshold_ns, on_record, &r)) {
@@ -1105,6 +1240,11 @@ int cmd_report(int argc, char **argv)
 			recording__format(r.rec), (unsigned long long)r.rec->records / 2, secs,
 			secs > 0 ? r.rec->records / secs : 0.0, (unsigned long long)r.nevents);
 	}
+	if (r.ambiguous)
+		pr_warn("%llu injections from threads the recording ties to no VM: counted only "
+			"where the vCPU they woke shows whose they were",
+			(unsigned long long)r.ambiguous);
+	r.t.ambiguous_injections = r.ambiguous;
 	if (r.timers_unnamed)
 		pr_warn("%llu LAPIC timer expiries whose vCPU or vector the recording does not show "
 			"were left out",

@@ -529,6 +529,8 @@ static int print_json(struct results *t, struct snapshot *s, double secs, int sl
 	json_f64(&j, "duration_s", secs);
 	json_u64(&j, "lost_events", s->lost);
 	json_u64(&j, "outliers_total", t->outliers_total);
+	if (t->events_read) /* injections a recording without tgids ties to no VM */
+		json_u64(&j, "ambiguous_injections", t->ambiguous_injections);
 	if (t->events_read) { /* what the recording held, by kind */
 		json_obj_begin(&j, "events_read");
 		for (i = 0; i < RK_NR; i++)

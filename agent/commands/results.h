@@ -42,6 +42,7 @@ struct results {
 	__u64 outliers_total;
 	struct causes causes;		/* -a: what stood in each one's way */
 	const __u64 *events_read;	/* a recording's events per kind (RK_NR), or NULL */
+	__u64 ambiguous_injections;	/* a recording's, tied to no VM (report.c) */
 	int analyzed;
 };
 
