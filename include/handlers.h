@@ -17,7 +17,7 @@
  * inlined at each call: end_slot, whose body (histograms, stages, control
  * and outlier records) the loops over episode slots would otherwise
  * repeat, multiplying the verifier's states and so the time every command
- * takes to load (docs/performance.md, bench/load_time.c). */
+ * takes to load (bench/load_time.c, bench/results/2026-12-07.md). */
 #define KVMRT_SUBPROG __attribute__((noinline))
 
 #include "episode.h"
