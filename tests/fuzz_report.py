@@ -5,7 +5,9 @@ text (truncations, flipped bytes, cut lines, shuffled lines, garbled
 numbers), each read by an ASan and UBSan build. Passes when every run
 exits 0 or 1, a failure says why in one line, and no sanitizer spoke.
 
-  fuzz_report.py KVMRT_ASAN TRACE.DAT TRACE.TXT N_DAT N_TXT WORKDIR
+  fuzz_report.py KVMRT_ASAN TRACE.DAT TRACE.TXT N_DAT N_TXT WORKDIR [REPORT_ARGS]
+
+REPORT_ARGS: more options for each run (e.g. "-a": the auto-analysis).
 
 (A trace.dat costs more per case: its kallsyms are parsed at each open.)"""
 import os
@@ -55,6 +57,7 @@ def mutate_txt(data, rnd):
 def main():
     kvmrt, dat, txt, work = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[6]
     ndat, ntxt = int(sys.argv[4]), int(sys.argv[5])
+    extra = sys.argv[7].split() if len(sys.argv) > 7 else []
     os.makedirs(work, exist_ok=True)
     rnd = random.Random(int(os.environ.get("FUZZ_SEED", "1")))
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=0:exitcode=99",
@@ -70,7 +73,8 @@ def main():
         with open(path, "wb") as f:
             f.write(bad)
         p = subprocess.run([kvmrt, "report", "-i", path, "-q", "-T", "0.001",
-                            "--json=" + path + ".json"], env=env, capture_output=True, timeout=60)
+                            "--json=" + path + ".json"] + extra, env=env, capture_output=True,
+                           timeout=60)
         err = p.stderr.decode(errors="replace")
         if p.returncode not in (0, 1) or "Sanitizer" in err or "runtime error" in err:
             print(f"{path} ({how}): exit {p.returncode}\n{err[-2000:]}")

@@ -354,6 +354,24 @@ else # the recordings above
 fi
 check "fuzzed readers (ASan, UBSan): no crash, exit 0 or 1" \
 	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 30 200 "$TMP/fuzz"
+# the auto-analysis under ASan and UBSan: the hand-written recordings, and
+# the real one of irqs, softirqs and vectors (3b), each fuzzed too
+asan_analysis() {
+	local f out
+	# leaks of the libraries' own (libtraceevent keeps a few bytes of the
+	# formats it parses) are theirs, not kvmrt's
+	printf 'leak:libtraceevent.so\nleak:libtracecmd.so\n' >"$TMP/lsan.supp"
+	for f in tests/traces/*.txt "$TMP/a.txt" "$TMP/a.dat"; do
+		out=$(ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$TMP/lsan.supp" \
+			UBSAN_OPTIONS=halt_on_error=1 \
+			"$ASAN_KVMRT" report -i "$f" -a -T 1 -q --json=/dev/null 2>&1) ||
+			{ echo "$f: $out" | tail -3; return 1; }
+	done
+}
+check "report -a under ASan, UBSan: every recording, no error" asan_analysis
+check "fuzzed readers with -a (ASan, UBSan): no crash, exit 0 or 1" \
+	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" \
+	tests/traces/vmx-interference.txt 10 150 "$TMP/fuzz-a" -a
 
 tracefs_state >"$TMP/tracefs.after"
 check "kvmrt-record put tracefs back as it was" diff "$TMP/tracefs.before" "$TMP/tracefs.after"
