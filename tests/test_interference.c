@@ -107,6 +107,28 @@ static void nested_net(void **state)
 	assert_int_equal(part(p, n, IF_SOFTIRQ, NULL), 10 * US);
 }
 
+/* An NMI inside a hard irq (nmi_handler fires after its handler, in NMI
+ * context, over whatever ran): its time comes out of the irq's, and the
+ * irq's out of the softirq it interrupted. */
+static void nmi_in_irq(void **state)
+{
+	struct if_part p[8];
+	int n;
+
+	if__switch(&tl, 0, 1, HOG, "stress-ng");
+	if__softirq(&tl, 10 * US, 1, 1, 1);		/* TIMER */
+	if__irq(&tl, 20 * US, 1, 1, 30, "nvme0q1");
+	if__nmi(&tl, 26 * US, 1, 3 * US, "perf_event_nmi_handler"); /* 23..26 */
+	if__irq(&tl, 30 * US, 1, 0, 30, NULL);
+	if__softirq(&tl, 35 * US, 1, 0, 1);
+	n = if__explain(&tl, 1, 0, 40 * US, VCPU, p, 8);
+	assert_int_equal(sum(p, n), 40 * US);
+	assert_int_equal(part(p, n, IF_NMI, NULL), 3 * US);
+	assert_int_equal(part(p, n, IF_IRQ, "nvme0q1"), 7 * US);
+	assert_int_equal(part(p, n, IF_SOFTIRQ, "TIMER"), 15 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "stress-ng"), 15 * US);
+}
+
 /* Another vCPU thread's exits on the CPU are that thread holding it. */
 static void other_vcpu_is_a_thread(void **state)
 {
@@ -159,6 +181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(nested_net, setup, teardown),
+		cmocka_unit_test_setup_teardown(nmi_in_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_vcpu_is_a_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_before, setup, teardown),
 		cmocka_unit_test_setup_teardown(ring_wraps, setup, teardown),
