@@ -15,6 +15,12 @@ format, and against the figures a hand-written recording implies.
                                ..." lines (exactly those parts, and every
                                stage's parts adding up to it) and its vCPU's
                                biggest cause over the run ("# tail-first")
+  p99 WITH_A WITHOUT           report -a without -T (WITH_A) against the same
+                               report without -a: every vCPU with episodes
+                               has its slowest explained, none below its
+                               p99's bucket, and every other figure is the
+                               same (but the per-tracepoint counts, which
+                               follow the threshold)
 Prints why on failure and exits 1."""
 import bisect
 import json
@@ -230,6 +236,31 @@ def causes(trace_path, rep_path):
         fail(f"tail: first {v['tail']['causes'][0]['what']}, want {tail_first}")
 
 
+def p99(with_a, without):
+    a, b = load(with_a), load(without)
+    for (pid, vcpu), v in vcpus(a).items():
+        if not v["response"]["count"]:
+            continue
+        outs = v["outliers"]
+        if not outs:
+            fail(f"VM {pid} vCPU {vcpu}: {v['response']['count']} episodes, none explained")
+        if max(o["response_ns"] for o in outs) != v["response"]["max_ns"]:
+            fail(f"VM {pid} vCPU {vcpu}: its slowest episode is not among the explained")
+        if any("causes" not in o for o in outs) or "tail" not in v:
+            fail(f"VM {pid} vCPU {vcpu}: an outlier without causes, or no tail")
+    for d in (a, b):
+        for vm in d["vms"]:
+            for v in vm["vcpus"]:
+                v.pop("outliers", None)
+                v.pop("tail", None)
+        for k in ("outliers_total", "threshold_ns", "events"):
+            d.pop(k, None)
+    if a != b:
+        diff = [k for k in a if a[k] != b.get(k)]
+        fail(f"with -a, other figures differ: {diff}")
+    print(f"{sum(1 for v in vcpus(load(with_a)).values() if v['outliers'])} vCPUs explained")
+
+
 def main():
     cmd = sys.argv[1]
     if cmd == "counts":
@@ -240,6 +271,8 @@ def main():
         expect(sys.argv[2], sys.argv[3], sys.argv[4] if len(sys.argv) > 4 else None)
     elif cmd == "causes":
         causes(sys.argv[2], sys.argv[3])
+    elif cmd == "p99":
+        p99(sys.argv[2], sys.argv[3])
     else:
         fail(f"unknown check {cmd}")
 

@@ -21,6 +21,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "interference.h"
+#include "latency.h"
 #include "log.h"
 #include "recording.h"
 #include "names.h"
@@ -111,6 +112,7 @@ struct report {
 	__u64 ambiguous;
 	int analyze;		/* -a */
 	struct if_timeline tl;	/* -a: who held each CPU */
+	struct kvs_table p99;	/* -a without -T: vCPU key -> its response p99, ns */
 };
 
 static struct thread_info *thread_of(struct report *r, __u32 tid, int add)
@@ -700,7 +702,14 @@ static void on_record(void *ctx, const void *rec, size_t len)
 	if (c->type == REC_VM) {
 		register_vm(r, c->tgid);
 	} else if (c->type == REC_OUTLIER && len >= sizeof(struct kvmrt_outlier)) {
+		const struct kvmrt_outlier *o = rec;
+		struct kvmrt_vcpu_key vk = { .tgid = o->tgid, .vcpu = o->vcpu };
+		struct kvmrt_ep_done d = { .t_inject = o->t_inject, .t_eoi = o->t_eoi };
+		__u64 *p99 = r->p99.vals ? kvs_table__get(&r->p99, &vk) : NULL;
 		struct outlier_causes oc;
+
+		if (p99 && ep_response_ns(&d) < *p99)
+			return; /* -a without -T: only its vCPU's slowest 1% */
 
 		if (r->analyze)
 			explain(r, rec, &oc);
@@ -959,6 +968,68 @@ static void say_what_is_missing(struct report *r)
 			"reported as a VM of its own");
 }
 
+static int read_pass(struct report *r, int pass);
+
+/* What pass 2 noted in pass 1's thread table, cleared for another pass 2. */
+static void forget_pass2(struct report *r)
+{
+	__u32 i;
+
+	for (i = 0; i < r->threads.cap; i++) {
+		struct thread_info *th = kvs_table__at(&r->threads, i, NULL);
+
+		if (!th)
+			continue;
+		th->lvtt = -1;
+		th->ends_unmatched = th->deliveries_unmatched = 0;
+		th->reinj_vector = th->reinj_count = th->best_vector = th->best_count = 0;
+		th->reinj_first = th->reinj_last = th->best_span = 0;
+		th->wake_ts = th->run_ts = 0;
+		th->to_vmm = 0;
+	}
+	r->ambiguous = 0;
+}
+
+/* -a without -T: a first pass 2 over every episode gives each vCPU's
+ * response p99 (the low end of its histogram bucket); the real one records
+ * the episodes from the lowest of them on, and keeps each vCPU's from its
+ * own on (on_record). */
+static int find_p99s(struct report *r)
+{
+	__u64 lowest = ~0ULL;
+	const void *key;
+	__u32 i;
+	int analyze = r->analyze;
+
+	r->analyze = 0;
+	if (read_pass(r, 2) ||
+	    kvs_table__init(&r->p99, sizeof(struct kvmrt_vcpu_key), sizeof(__u64), KVMRT_MAX_VCPUS))
+		return -1;
+	for (i = 0; i < r->s.vcpus.cap; i++) {
+		struct kvmrt_vcpu_state *v = kvs_table__at(&r->s.vcpus, i, &key);
+		struct lat_summary ls;
+		__u64 *p;
+
+		if (!v)
+			continue;
+		lat_from_hist(&v->h[M_RESPONSE], &ls);
+		if (!ls.count || !(p = kvs_table__add(&r->p99, key, NULL)))
+			continue;
+		/* from the p99's histogram bucket on: with fewer than a hundred
+		 * episodes, the slowest is in */
+		*p = hist_bucket_lo(hist_bucket(ls.p99_ns));
+		if (*p && *p < lowest)
+			lowest = *p;
+	}
+	kvs__free(&r->s);
+	forget_pass2(r);
+	r->analyze = analyze;
+	if (kvs__init(&r->s, lowest == ~0ULL ? 1 : lowest, on_record, r))
+		return -1;
+	r->s.tsc_khz = r->tsc_khz;
+	return 0;
+}
+
 static int read_pass(struct report *r, int pass)
 {
 	struct rec_event e;
@@ -1106,10 +1177,11 @@ static void usage(FILE *f)
 		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
 		   "                         cycles (a recording does not hold it; without it\n"
 		   "                         timer lateness is not reported)\n"
-		   "  -a, --analyze          with -T: each outlier's stages broken into who held\n"
-		   "                         the CPU (threads, irqs, softirqs, NMIs, VM exits,\n"
-		   "                         the VMM, halt polling), and per vCPU where the tail\n"
-		   "                         went (record irq:*, irq_vectors:*, nmi:* too)\n"
+		   "  -a, --analyze          each outlier's stages (-T's, else each vCPU's slowest\n"
+		   "                         1%%) broken into who held the CPU (threads, irqs,\n"
+		   "                         softirqs, NMIs, VM exits, the VMM, halt polling),\n"
+		   "                         and per vCPU where the tail went (record irq:*,\n"
+		   "                         irq_vectors:*, nmi:* too)\n"
 		   RESULTS_USAGE SESSION_USAGE);
 }
 
@@ -1159,10 +1231,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 		pr_err("report: -i FILE is required (a trace.dat or tracefs text recording)");
 		return 2;
 	}
-	if (r->analyze && !r->t.o.threshold_ns) {
-		pr_err("report: -a analyses the outliers: give their threshold with -T USEC");
-		return 2;
-	}
+
 	return 0;
 }
 
@@ -1175,6 +1244,7 @@ static void report_free(struct report *r)
 	kvs_table__free(&r->timers);
 	kvs_table__free(&r->threads);
 	kvs_table__free(&r->pending);
+	kvs_table__free(&r->p99);
 	kvs_table__free(&r->group);
 	free(r->cpus);
 	free(r->vms);
@@ -1224,6 +1294,11 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	resolve_timers(&r);
+	if (r.analyze && !r.t.o.threshold_ns && find_p99s(&r)) {
+		pr_err("out of memory, or the recording changed under us");
+		report_free(&r);
+		return 1;
+	}
 	if (read_pass(&r, 2)) {
 		report_free(&r);
 		return 1;
@@ -1236,8 +1311,11 @@ int cmd_report(int argc, char **argv)
 	if (!r.t.o.quiet) {
 		double secs = (mono_ns() - t0) / 1e9;
 
-		fprintf(stderr, "kvmrt: %s: %llu records read twice in %.2f s (%.0f/s), %llu kvmrt reads\n",
-			recording__format(r.rec), (unsigned long long)r.rec->records / 2, secs,
+		int passes = r.p99.vals ? 3 : 2;
+
+		fprintf(stderr, "kvmrt: %s: %llu records read %s in %.2f s (%.0f/s), %llu kvmrt reads\n",
+			recording__format(r.rec), (unsigned long long)r.rec->records / passes,
+			passes == 2 ? "twice" : "3 times", secs,
 			secs > 0 ? r.rec->records / secs : 0.0, (unsigned long long)r.nevents);
 	}
 	if (r.ambiguous)
