@@ -10,9 +10,9 @@ if [ "$(id -u)" != 0 ]; then
 fi
 if [ ! -c /dev/kvm ]; then
 	# no guest can run here: show what kvmrt makes of a recording instead
-	echo "demo: no /dev/kvm on this host: no guest to trace live. kvmrt report on a" >&2
-	echo "demo: recording of a VMX host instead (tests/traces/vmx-ept-reinject.txt):" >&2
-	exec "$B/kvmrt" report -i tests/traces/vmx-ept-reinject.txt -T 50 -h
+	echo "demo: no /dev/kvm on this host: no guest to trace live. kvmrt report -a on a" >&2
+	echo "demo: recording of a VMX host instead (tests/traces/vmx-interference.txt):" >&2
+	exec "$B/kvmrt" report -i tests/traces/vmx-interference.txt -a -H
 fi
 cpu=$(($(nproc) - 1))
 "$B/kvmrt-guest" -m msi -r 1000 -d 11 -C "$cpu" --name demo-rt --json=/tmp/kvmrt-demo-guest.json -q &
@@ -26,7 +26,7 @@ sleep 0.3
 	wait
 ) &
 hogs=$!
-"$B/kvmrt" trace -d 10 -p "$guest" -T 1000 -h
+"$B/kvmrt" trace -d 10 -p "$guest" -T 1000 -H
 rc=$?
 wait "$hogs" "$guest"
 python3 - <<'PY'

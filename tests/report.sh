@@ -265,6 +265,11 @@ check "-h is --help in every command, -H is --hist (exit 0, usage on stdout)" ba
 	"$1" report -i tests/traces/vmx-msi.txt -H 2>/dev/null | grep -q "response (us)" &&
 		"$1" report -i tests/traces/vmx-msi.txt --hist 2>/dev/null | grep -q "response (us)" ||
 		{ echo "report -H"; exit 1; }' _ "$KVMRT"
+if ! kvm_here; then # make demo without /dev/kvm: the report of a bundled recording
+	check "make demo without /dev/kvm: kvmrt report -a on a bundled VMX recording" bash -c \
+		'out=$(bash guest/demo.sh 2>&1); grep -q "causes: wake" <<<"$out" &&
+		grep -q "where the tail went" <<<"$out" && grep -q "response (us) : count" <<<"$out"'
+fi
 slowest_explained() { # without -T, -a explains each vCPU's slowest 1%
 	local f
 	for f in tests/traces/*.txt; do
