@@ -67,8 +67,11 @@ static void feed(void)
 	if__switch(&tl, 70 * US, 1, VCPU, "CPU 0/KVM");
 	if__vm_exit(&tl, 80 * US, 1, VCPU, 30, "IO_INSTRUCTION");
 	if__to_vmm(&tl, 85 * US, 1, VCPU, "io 0x3f8");
-	if__vm_entry(&tl, 95 * US, 1, VCPU);
-	if__halt_poll(&tl, 100 * US, 1, VCPU, 5 * US);
+	if__from_vmm(&tl, 93 * US, 1, VCPU); /* back in KVM_RUN, then the entry */
+	if__vm_entry(&tl, 93 * US, 1, VCPU);
+	/* a HLT exit, kvm_vcpu_halt polls (kvm_vcpu_wakeup "poll" at its end) */
+	if__vm_exit(&tl, 95 * US, 1, VCPU, 12, "HLT");
+	if__halt_poll(&tl, 100 * US, 1, VCPU, 4 * US);
 	if__switch(&tl, 100 * US, 1, 0, "swapper/1");
 }
 
@@ -85,10 +88,11 @@ static void nested_net(void **state)
 	assert_int_equal(part(p, n, IF_IRQ, "virtio0-input"), 5 * US);
 	assert_int_equal(part(p, n, IF_VECTOR, "local_timer"), 2 * US);
 	assert_int_equal(part(p, n, IF_NMI, NULL), 1 * US);
-	assert_int_equal(part(p, n, IF_VCPU, NULL), 10 * US);
+	assert_int_equal(part(p, n, IF_VCPU, NULL), 12 * US);
 	assert_int_equal(part(p, n, IF_EXIT, "IO_INSTRUCTION"), 5 * US);
-	assert_int_equal(part(p, n, IF_VMM, "io 0x3f8"), 10 * US);
-	assert_int_equal(part(p, n, IF_HALT_POLL, NULL), 5 * US);
+	assert_int_equal(part(p, n, IF_VMM, "io 0x3f8"), 8 * US);
+	assert_int_equal(part(p, n, IF_EXIT, "HLT"), 1 * US);
+	assert_int_equal(part(p, n, IF_HALT_POLL, NULL), 4 * US);
 	/* biggest first */
 	assert_int_equal(p[0].who.kind, IF_THREAD);
 	assert_int_equal(p[1].who.kind, IF_SOFTIRQ);
@@ -160,6 +164,27 @@ static void unknown_before(void **state)
 	assert_int_equal(p[0].who.kind, IF_UNKNOWN);
 }
 
+/* An exit lost (a ring buffer overrun, a malformed line): the outer
+ * context's exit closes it too, and a switch ends whatever is left. */
+static void lost_exits(void **state)
+{
+	struct if_part p[8];
+	int n;
+
+	if__switch(&tl, 0, 1, HOG, "stress-ng");
+	if__softirq(&tl, 10 * US, 1, 1, 3);
+	if__irq(&tl, 12 * US, 1, 1, 24, "virtio0-input"); /* its exit lost */
+	if__softirq(&tl, 20 * US, 1, 0, 3);		   /* closes both */
+	if__irq(&tl, 30 * US, 1, 1, 24, "virtio0-input"); /* its exit lost */
+	if__switch(&tl, 40 * US, 1, HOG + 1, "cc1");	   /* ends it */
+	n = if__explain(&tl, 1, 0, 50 * US, VCPU, p, 8);
+	assert_int_equal(sum(p, n), 50 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "stress-ng"), 20 * US);
+	assert_int_equal(part(p, n, IF_SOFTIRQ, "NET_RX"), 2 * US);
+	assert_int_equal(part(p, n, IF_IRQ, "virtio0-input"), 18 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "cc1"), 10 * US);
+}
+
 /* Past the ring: the oldest time is unknown, the newest exact. */
 static void ring_wraps(void **state)
 {
@@ -184,6 +209,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nmi_in_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_vcpu_is_a_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(lost_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(ring_wraps, setup, teardown),
 	};
 

@@ -167,6 +167,10 @@ int if__switch(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 next_pid, cons
 		return -ENOMEM;
 	c->pid = next_pid;
 	c->known = 1;
+	/* no irq or softirq context spans a switch (but PREEMPT_RT's softirqs,
+	 * whose rest then counts for the task): one whose exit was lost or
+	 * malformed ends here, not later */
+	c->depth = 0;
 	c->task_label = next_pid ? label_of(tl, IF_THREAD, next_pid, next_comm)
 				 : label_of(tl, IF_IDLE, 0, "idle");
 	cut(tl, c, ts);
@@ -195,21 +199,25 @@ static int push(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 label)
 	return 0;
 }
 
-/* Leave the innermost context of this kind; an exit whose entry the
- * recording does not hold (it began before) changes nothing. */
+/* Leave the innermost context of this kind, and any above it whose exit
+ * was lost; an exit whose entry the recording does not hold (it began
+ * before) changes nothing. Past IF_DEPTH, only the count goes down. */
 static int pop(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 kind)
 {
 	struct if_cpu *c = cpu_of(tl, cpu);
-	int top;
+	int i;
 
 	if (!c)
 		return -ENOMEM;
-	if (c->depth <= 0)
+	if (c->depth > IF_DEPTH) {
+		c->depth--;
 		return 0;
-	top = (c->depth > IF_DEPTH ? IF_DEPTH : c->depth) - 1;
-	if (c->depth <= IF_DEPTH && tl->label[c->stack[top]].kind != kind)
+	}
+	for (i = c->depth - 1; i >= 0 && tl->label[c->stack[i]].kind != kind; i--)
+		;
+	if (i < 0)
 		return 0;
-	c->depth--;
+	c->depth = i;
 	cut(tl, c, ts);
 	return 0;
 }
@@ -387,7 +395,9 @@ static void add_piece(const struct if_timeline *tl, const struct if_cpu *c, stru
 
 		if (r->end <= s)
 			continue;
-		if (r->pid && !(r->pid == g->pid && r->pid == vcpu_tid && k == IF_VCPU))
+		/* a halt poll: the analysed thread's own, in the HLT exit it
+		 * polls in (or after its entry where kvm_exit never fires) */
+		if (r->pid && !(r->pid == g->pid && r->pid == vcpu_tid && (k == IF_VCPU || k == IF_EXIT)))
 			continue;
 		o = overlap(s, e, r->start, r->end);
 		if (o > left)

@@ -329,9 +329,12 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			struct tep_event *iev = tep_find_event(d->tep, type);
 			int len = 0;
 			const char *nm = iev ? tep_get_field_raw(NULL, iev, "name", rec, &len, 0) : NULL;
+			const char *data = rec->data;
 
-			snprintf(e->name, sizeof(e->name), "%.*s", nm && len > 0 ? len : 1,
-				 nm && len > 0 ? nm : "?");
+			/* where the record says: inside it, or no name (untrusted) */
+			if (!nm || len <= 0 || nm < data || nm + len > data + rec->size)
+				nm = "?", len = 1;
+			snprintf(e->name, sizeof(e->name), "%.*s", len, nm);
 		}
 		tracecmd_free_record(rec);
 		/* the same normal form as the text reader's (recording.h) */

@@ -53,10 +53,14 @@ static void tail_add(struct tail *t, const struct if_part *p)
 		if (same(&t->p[i].who, &p->who))
 			break;
 	if (i == t->n) {
-		if (t->n == TAIL_PARTS) { /* full: into the last, as "other" */
-			i = TAIL_PARTS - 1;
-			memset(&t->p[i].who, 0, sizeof(t->p[i].who));
-			snprintf(t->p[i].who.name, IF_NAME_LEN, "other");
+		if (t->n == TAIL_PARTS) { /* full: into "other" (the last, renamed, if none) */
+			for (i = 0; i < t->n && t->p[i].who.kind != IF_UNKNOWN; i++)
+				;
+			if (i == t->n) {
+				i = TAIL_PARTS - 1;
+				memset(&t->p[i].who, 0, sizeof(t->p[i].who));
+				snprintf(t->p[i].who.name, IF_NAME_LEN, "other");
+			}
 		} else {
 			t->p[t->n].who = p->who;
 			t->p[t->n++].ns = 0;
@@ -65,13 +69,14 @@ static void tail_add(struct tail *t, const struct if_part *p)
 	t->p[i].ns += p->ns;
 }
 
-void causes__add(struct causes *c, size_t i, const struct kvmrt_outlier *r,
+void causes__add(struct causes *c, long i, const struct kvmrt_outlier *r,
 		 const struct outlier_causes *oc)
 {
 	struct tail *t = tail_of(c, r->tgid, r->vcpu);
 	int s, k;
 
-	c->per[i] = *oc;
+	if (i >= 0)
+		c->per[i] = *oc;
 	if (!t)
 		return;
 	t->outliers++;

@@ -42,8 +42,10 @@ struct causes {
 
 int causes__init(struct causes *c, size_t max_outliers);
 void causes__free(struct causes *c);
-/* Keep outlier i's causes, and add them to its vCPU's tail. */
-void causes__add(struct causes *c, size_t i, const struct kvmrt_outlier *r,
+/* Add an outlier's causes to its vCPU's tail (every one, kept or not),
+ * and keep them as the i-th kept outlier's (i < the max given to init),
+ * or not (i = -1). */
+void causes__add(struct causes *c, long i, const struct kvmrt_outlier *r,
 		 const struct outlier_causes *oc);
 const struct tail *causes__tail(const struct causes *c, __u32 tgid, __u32 vcpu);
 

@@ -249,7 +249,7 @@ static void join(struct report *r, __u32 a, __u32 b)
  * that injected it last (an injection pending for it) shares its VM. */
 static void delivered(struct report *r, __u32 tid, __u32 apicid, __u32 vector)
 {
-	__u32 key = apicid << 8 | (vector & 0xff), *t = kvs_table__get(&r->pending, &key);
+	__u32 key = (apicid & 0xffffff) << 8 | (vector & 0xff), *t = kvs_table__get(&r->pending, &key);
 
 	if (!t || !*t)
 		return;
@@ -323,7 +323,7 @@ static void learn(struct report *r, const struct rec_event *e)
 	case P_KVM_APIC_ACCEPT_IRQ:
 		/* evidence of the injector's VM: the vCPU that delivers it */
 		if (e->hardirq != 1 && !kernel_comm(e->comm)) {
-			__u32 key = (__u32)(e->a[0] << 8 | (e->a[2] & 0xff)), *t;
+			__u32 key = (__u32)(((__u64)e->a[0] & 0xffffff) << 8 | (e->a[2] & 0xff)), *t;
 
 			if ((t = kvs_table__add(&r->pending, &key, NULL)))
 				*t = e->pid;
@@ -607,6 +607,25 @@ static void explain(struct report *r, const struct kvmrt_outlier *o, struct outl
 	}
 }
 
+/* Events a vCPU thread emits only inside KVM_RUN, for its own vCPU. */
+static int in_kvm_run(int kind)
+{
+	switch (kind) {
+	case P_KVM_ENTRY:
+	case P_KVM_EXIT:
+	case P_KVM_INJ_VIRQ:
+	case P_KVM_EOI:
+	case P_KVM_PV_EOI:
+	case P_KVM_VCPU_WAKEUP:
+	case P_KVM_WAIT_LAPIC_EXPIRE:
+	case P_KVM_PIO:
+	case RK_KVM_APIC:
+	case RK_MMIO:
+		return 1;
+	}
+	return 0;
+}
+
 /* -a: what an event says of who runs on its CPU. Before handle(), so that
  * an outlier ending at this event is explained up to it. */
 static void follow(struct report *r, const struct rec_event *e)
@@ -615,15 +634,15 @@ static void follow(struct report *r, const struct rec_event *e)
 	struct thread_info *th = NULL;
 	char what[40], buf[32];
 
-	if (e->kind != P_SCHED_SWITCH && e->kind != RK_IRQ_ENTRY && e->kind != RK_IRQ_EXIT &&
-	    e->kind != RK_SOFTIRQ_ENTRY && e->kind != RK_SOFTIRQ_EXIT && e->kind != RK_NMI &&
-	    e->kind != RK_VECTOR_ENTRY && e->kind != RK_VECTOR_EXIT)
+	if (e->hardirq != 1) /* in a hard irq, the task is only what it landed on */
 		th = thread_of(r, e->pid, 0);
 	/* a CPU no switch has named yet: the event's task runs there (its
 	 * comm from the line, maybe cut short: a switch's payload is whole) */
 	if_timeline__seen(tl, e->ts, e->cpu, e->pid, rec_comm(r->rec, e->pid));
-	/* any other KVM event of a thread gone out to the VMM: it is back */
-	if (th && th->to_vmm && e->kind != RK_USERSPACE_EXIT) {
+	/* a thread gone out to the VMM is back in KVM_RUN at its next event of
+	 * the vCPU's own (kvm_entry, or another where kvm_entry never fires, as
+	 * on a host that emulates); not at the VMM's own ioctls (injections) */
+	if (th && th->to_vmm && in_kvm_run(e->kind)) {
 		th->to_vmm = 0;
 		if__from_vmm(tl, e->ts, e->cpu, e->pid);
 	}
@@ -988,6 +1007,7 @@ static void forget_pass2(struct report *r)
 		th->to_vmm = 0;
 	}
 	r->ambiguous = 0;
+	r->timers_unnamed = 0;
 }
 
 /* -a without -T: a first pass 2 over every episode gives each vCPU's

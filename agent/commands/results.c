@@ -78,11 +78,10 @@ void results__outlier(struct results *t, const struct kvmrt_outlier *r,
 	if (!filter_vm(&t->o.filter, r->tgid, name) || !filter_vcpu(&t->o.filter, r->vcpu))
 		return;
 	t->outliers_total++;
-	if (t->noutliers < MAX_OUTLIERS) {
-		if (oc && t->analyzed)
-			causes__add(&t->causes, t->noutliers, r, oc);
+	if (oc && t->analyzed) /* every one in its vCPU's tail, the first kept */
+		causes__add(&t->causes, t->noutliers < MAX_OUTLIERS ? (long)t->noutliers : -1, r, oc);
+	if (t->noutliers < MAX_OUTLIERS)
 		t->outliers[t->noutliers++] = *r;
-	}
 	if (!t->o.quiet && !t->o.json)
 		print_outlier(t, r, t->analyzed ? oc : NULL);
 }

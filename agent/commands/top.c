@@ -547,7 +547,7 @@ static void usage(FILE *f)
 		"  -b, --batch            plain text frames on stdout, no curses\n"
 		"  -n, --iterations N     stop after N frames\n"
 		"  -v, --verbose          libbpf and loader messages\n"
-		"      --help             this help (keys: press h in the view)\n");
+		"  -h, --help             this help (keys: press h in the view)\n");
 }
 
 static int parse_args(struct top_opts *o, int argc, char **argv)
