@@ -394,7 +394,7 @@ static void add_piece(const struct if_timeline *tl, const struct if_cpu *c, stru
 		__u64 o;
 
 		if (r->end <= s)
-			continue;
+			break; /* kept in the order they ended: all older ones too */
 		/* a halt poll: the analysed thread's own, in the HLT exit it
 		 * polls in (or after its entry where kvm_exit never fires) */
 		if (r->pid && !(r->pid == g->pid && r->pid == vcpu_tid && (k == IF_VCPU || k == IF_EXIT)))
