@@ -31,13 +31,13 @@ static int same(const struct if_label *a, const struct if_label *b)
 	return a->kind == b->kind && a->id == b->id && !strcmp(a->name, b->name);
 }
 
+/* A vCPU's tail, started on first use (NULL when MAX_TAILS are). */
 static struct tail *tail_of(struct causes *c, __u32 tgid, __u32 vcpu)
 {
-	int i;
+	struct tail *t = (struct tail *)causes__tail(c, tgid, vcpu);
 
-	for (i = 0; i < c->ntails; i++)
-		if (c->tails[i].tgid == tgid && c->tails[i].vcpu == vcpu)
-			return &c->tails[i];
+	if (t)
+		return t;
 	if (c->ntails == MAX_TAILS)
 		return NULL;
 	c->tails[c->ntails].tgid = tgid;

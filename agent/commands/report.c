@@ -586,8 +586,7 @@ static void register_vm(struct report *r, __u32 vm)
  * end's (delivery and handling, where the vCPU ran). */
 static void explain(struct report *r, const struct kvmrt_outlier *o, struct outlier_causes *oc)
 {
-	struct kvmrt_ep_done d = { .t_inject = o->t_inject, .t_wake = o->t_wake, .t_run = o->t_run,
-				   .t_deliver = o->t_deliver, .t_eoi = o->t_eoi };
+	struct kvmrt_ep_done d = outlier_episode(o);
 	struct thread_info *th = thread_of(r, o->tid, 0);
 	__u64 from[ST_NR], to[ST_NR];
 	int i;
@@ -723,7 +722,7 @@ static void on_record(void *ctx, const void *rec, size_t len)
 	} else if (c->type == REC_OUTLIER && len >= sizeof(struct kvmrt_outlier)) {
 		const struct kvmrt_outlier *o = rec;
 		struct kvmrt_vcpu_key vk = { .tgid = o->tgid, .vcpu = o->vcpu };
-		struct kvmrt_ep_done d = { .t_inject = o->t_inject, .t_eoi = o->t_eoi };
+		struct kvmrt_ep_done d = outlier_episode(o);
 		__u64 *p99 = r->p99.vals ? kvs_table__get(&r->p99, &vk) : NULL;
 		struct outlier_causes oc;
 

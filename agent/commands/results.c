@@ -20,8 +20,7 @@
 #include "escape.h"
 #include "results.h"
 
-/* An outlier's episode, for episode.h's figures (response, stages). */
-static struct kvmrt_ep_done outlier_episode(const struct kvmrt_outlier *r)
+struct kvmrt_ep_done outlier_episode(const struct kvmrt_outlier *r)
 {
 	struct kvmrt_ep_done d = {
 		.t_inject = r->t_inject,

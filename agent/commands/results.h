@@ -70,6 +70,8 @@ struct results {
 void results_opts_init(struct results_opts *o);
 int results_option(struct results_opts *o, int opt, const char *arg);
 
+/* An outlier's episode, for episode.h's figures (response, stages). */
+struct kvmrt_ep_done outlier_episode(const struct kvmrt_outlier *r);
 /* analyzed: outliers come with their causes (-a) */
 int results__init(struct results *t, const char *what, int analyzed);
 /* An outlier record: kept (up to MAX_OUTLIERS) and printed as it comes
