@@ -148,6 +148,23 @@ kill9_control
 check "someone else's change, then kill -9: the guardian leaves it (FIFO 10)" \
 	test "$(policy_of "$GPID" "$tid")" = "1/10"
 chrt -o -p 0 "$tid"
+# 5b. a second controller on a VM one already manages is refused, whatever
+#     its mode and state file, before any change (claim.h): two would fight
+#     over the thread's policy, and which one restored what would be timing
+start_control "$TMP/first.out" --rt ctl-kill --cosched --state "$STATE"
+for mode in "--cosched" "--prio 20" "--slo 500"; do
+	check "second controller ($mode, its own state file): refused, naming the first" bash -c \
+		"! '$KVMRT' control --rt ctl-kill $mode -d 1 --state '$TMP/second.state' 2>'$TMP/second.err' &&
+		grep -q 'is managed by kvmrt control pid $cp, state file $STATE: refusing' '$TMP/second.err' &&
+		test ! -e '$TMP/second.state'"
+done
+check "second controller refused: the first kept the VM (no 'someone else')" bash -c \
+	"kill -0 $cp && ! grep -q 'changed by someone else' '$TMP/first.out'"
+kill $cp
+wait $cp
+check "after the first exits: the next controller takes the VM" \
+	"$KVMRT" control --rt ctl-kill --prio 20 -d 0.5 --state "$TMP/second.state"
+check "two controllers in turn: the thread as before" test "$(policy_of "$GPID" "$tid")" = "0/0"
 kill "$GPID" 2>/dev/null
 wait "$GPID" 2>/dev/null
 

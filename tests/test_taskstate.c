@@ -9,12 +9,17 @@
 #include <poll.h>
 #include <pthread.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <cmocka.h>
+#include "claim.h"
 #include "escape.h"
 #include "taskstate.h"
 
@@ -222,6 +227,98 @@ static void escaping(void **state)
 	assert_string_equal(esc_str("\u200d\u2030\u2065\u206a"), "\u200d\u2030\u2065\u206a");
 }
 
+/* One controller per vCPU thread: a second is refused, naming the first,
+ * while the first or its guardian lives (kill -9 of the controller leaves
+ * the guardian holding it), and takes it once both are gone. */
+static void claim_one_controller_per_thread(void **state)
+{
+	char dir[] = "/tmp/kvmrt-claim.XXXXXX", claims[64], who[512], want[128], buf[256];
+	struct task_saved t = { .pid = getpid(), .tid = gettid() };
+	struct claim mine = { .fd = -1 }, again = { .fd = -1 };
+	int ready[2], hold[2], fd;
+	pid_t ctl, guardian;
+	ssize_t n;
+
+	(void)state;
+	t.start = task_start_time(t.pid, t.tid);
+	assert_true(t.start > 0);
+	assert_non_null(mkdtemp(dir));
+	snprintf(claims, sizeof(claims), "%s/run/claims", dir); /* parent made too */
+	assert_int_equal(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);	/* the guardian comes back to us */
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(hold), 0);
+	ctl = fork();
+	assert_true(ctl >= 0);
+	if (!ctl) { /* the first controller: claims, forks its guardian, waits */
+		struct claim c;
+
+		close(ready[0]);
+		close(hold[1]);
+		if (claim_take(&c, claims, &t, "/run/kvmrt/first.state", who, sizeof(who)))
+			_exit(1);
+		if (!fork()) {
+			char ch;
+
+			while (read(hold[0], &ch, 1) > 0) /* the guardian: until told */
+				;
+			_exit(0);
+		}
+		if (write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	assert_int_equal(read(ready[0], buf, 1), 1);
+
+	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+			 -EBUSY);
+	snprintf(want, sizeof(want), "kvmrt control pid %d, state file /run/kvmrt/first.state", ctl);
+	assert_string_equal(who, want);
+	assert_int_equal(mine.fd, -1);
+
+	kill(ctl, SIGKILL);
+	assert_int_equal(waitpid(ctl, NULL, 0), ctl);
+	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+			 -EBUSY);
+	snprintf(want, sizeof(want),
+		 "kvmrt control pid %d (gone: its guardian restores), state file /run/kvmrt/first.state",
+		 ctl);
+	assert_string_equal(who, want);
+
+	close(hold[1]); /* the guardian is done */
+	guardian = wait(NULL);
+	assert_true(guardian > 0);
+	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+			 0);
+	fd = open(mine.path, O_RDONLY);
+	assert_true(fd >= 0);
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	snprintf(want, sizeof(want), "controller %d\nstate /run/kvmrt/second.state\n", getpid());
+	assert_string_equal(buf, want);
+	/* a lock is per open file: this process's second try is refused too */
+	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), -EBUSY);
+	/* a reused tid is another thread: its own claim */
+	t.start++;
+	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), 0);
+	claim_drop(&again);
+	t.start--;
+
+	claim_drop(&mine);
+	assert_int_equal(access(mine.path, F_OK), -1);
+	assert_int_equal(claim_take(&mine, claims, &t, "/x", who, sizeof(who)), 0);
+	claim_drop(&mine);
+	close(ready[0]);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+	rmdir(claims);
+	snprintf(claims, sizeof(claims), "%s/run", dir);
+	rmdir(claims);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +328,7 @@ int main(void)
 		cmocka_unit_test(state_file_long_cpu_lists),
 		cmocka_unit_test(state_file_long_path),
 		cmocka_unit_test(escaping),
+		cmocka_unit_test(claim_one_controller_per_thread),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -231,6 +231,32 @@ static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *re
 	return err;
 }
 
+/* Each vCPU thread ours alone, whatever state file another controller
+ * keeps: two would fight over its policy, and which one restored what
+ * would depend on timing. */
+static int claim_vcpus(struct control *ctl)
+{
+	char who[PATH_MAX + 128];
+	int i, err;
+
+	for (i = 0; i < ctl->nv; i++) {
+		struct rt_vcpu *v = &ctl->v[i];
+
+		err = claim_take(&v->claim, CLAIM_DIR, &v->saved, ctl->state_path, who, sizeof(who));
+		if (err == -EBUSY) {
+			pr_err("control: VM %s vCPU %u (thread %u) is managed by %s: refusing",
+			       v->vm, v->vcpu, v->saved.tid, who);
+			return err;
+		}
+		if (err) {
+			pr_err("control: claim VM %s vCPU %u in %s: %s", v->vm, v->vcpu,
+			       CLAIM_DIR, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 /* Everything a change needs, before the first: per-vCPU bookkeeping, the
  * BPF side told which vCPUs to report, --listen, the state file on disk
  * and the guardian watching. */
@@ -374,6 +400,7 @@ static void control_free(struct control *ctl)
 	for (i = 0; i < ctl->nv; i++) {
 		free(ctl->v[i].prev);
 		task_unpin(&ctl->v[i].saved);
+		claim_drop(&ctl->v[i].claim); /* after the guardian: it held them too */
 	}
 	state_free(&ctl->st);
 	free(ctl->reaction);
@@ -403,7 +430,7 @@ int cmd_control(int argc, char **argv)
 	/* where the controller's parts find the BPF side */
 	ctl.l = &ses.l;
 	ctl.c = &ses.c;
-	if (err)
+	if (err || (!ctl.dry_run && claim_vcpus(&ctl)))
 		goto out;
 	print_plan(&ctl);
 	if (ctl.dry_run) {

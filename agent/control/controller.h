@@ -28,6 +28,7 @@
 #include <sched.h>
 #include <signal.h>
 #include "collector.h"
+#include "claim.h"
 #include "cosched.h"
 #include "cpuload.h"
 #include "loader.h"
@@ -48,6 +49,7 @@ struct rt_vcpu {
 	__u32 vcpu;
 	int how;	/* how its thread was found (enum vcpu_how) */
 	struct task_saved saved;
+	struct claim claim; /* ours alone while we manage it (claim.h) */
 	__u64 last_t; /* time of its last control record */
 	struct cosched cs;
 	struct cosched_cfg cfg;	 /* its own: --slo adapts it */

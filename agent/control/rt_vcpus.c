@@ -89,6 +89,7 @@ int control__resolve(struct control *ctl, struct vmreg *reg)
 			ctl->v = v;
 			v = &ctl->v[ctl->nv];
 			memset(v, 0, sizeof(*v));
+			v->claim.fd = -1;
 			snprintf(v->vm, sizeof(v->vm), "%s", e->name);
 			v->vcpu = e->vcpus[k].id;
 			v->how = e->vcpus[k].how;
@@ -139,6 +140,7 @@ static void let_go(struct control *ctl, struct rt_vcpu *v)
 {
 	v->foreign = 1;
 	ctl->state_dirty = 1;
+	claim_drop(&v->claim);
 }
 
 void control__check_threads(struct control *ctl)

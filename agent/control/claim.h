@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * One controller per vCPU thread, whatever state file each one keeps: a
+ * lock file per thread (named by tid and start time, so a reused tid is
+ * another thread), flock()ed for as long as its controller or that
+ * controller's guardian lives. The kernel drops the lock when both are
+ * gone, kill -9 included: nothing stale to clean up first.
+ */
+#ifndef KVMRT_CLAIM_H
+#define KVMRT_CLAIM_H
+
+#include <limits.h>
+#include <stddef.h>
+#include "taskstate.h"
+
+#define CLAIM_DIR "/run/kvmrt/claims"
+
+struct claim {
+	int fd; /* -1: none held */
+	char path[PATH_MAX];
+};
+
+/* Take the thread for this controller (its state file named in the lock
+ * file). 0; -EBUSY if another live controller holds it, with who (pid and
+ * state file, escaped) in who; or -errno. */
+int claim_take(struct claim *c, const char *dir, const struct task_saved *t,
+	       const char *state_path, char *who, size_t wholen);
+/* Let it go (unlinked first: a newcomer locks a file still named). */
+void claim_drop(struct claim *c);
+
+#endif
