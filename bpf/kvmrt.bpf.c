@@ -24,6 +24,7 @@ const volatile __u64 targ_apic_timer_fn = 0;  /* &apic_timer_fn, from kallsyms *
 const volatile __u32 targ_lvtt_offset = KVMRT_APIC_LVTT;
 const volatile __u16 targ_hint_port = 0;       /* kvmrt control: guest busy/idle hints */
 const volatile __u8 targ_control = 0;          /* kvmrt control co-schedules: send its records */
+const volatile __u8 targ_analyze = 0;          /* -a: watch CPUs, send what runs there */
 /* Set by the agent once every program is attached and the maps hold the
  * VMs and vCPU threads it found: an interrupt injected before that is not
  * counted, so none is seen in part (say its injection without its source). */
@@ -148,7 +149,18 @@ struct {
 	__type(value, struct kvmrt_cpu_ctx);
 } cpu_ctxs SEC(".maps");
 
+/* -a: per CPU, the traced vCPUs with an interrupt in flight there (a
+ * plain array: set from the injecting CPU, read on the CPU itself). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, KVMRT_MAX_CPUS);
+	__type(key, __u32);
+	__type(value, __u32);
+} watch SEC(".maps");
+
 static struct kvmrt_vcpu_state zero_vcpu;
+
+#define KVS(name) struct kvs name = {}
 
 static __always_inline __u64 kvs_now(struct kvs *s)
 {
@@ -388,11 +400,68 @@ static __always_inline __u16 kvs_hint_port(struct kvs *s)
 	return targ_hint_port;
 }
 
+static __always_inline int kvs_analyze(struct kvs *s)
+{
+	return targ_analyze;
+}
+
+static __always_inline void kvs_watch(struct kvs *s, __u32 cpu, int delta)
+{
+	__u32 *w = bpf_map_lookup_elem(&watch, &cpu);
+
+	if (w)
+		__sync_fetch_and_add(w, delta);
+}
+
+/* -a: a record of what runs on this CPU, if a vCPU is in flight here
+ * (else NULL: nearly always, for one array lookup). Read at the reader's
+ * next wake-up: the outlier these explain wakes it, after them. */
+static __always_inline struct kvmrt_if_rec *if_reserve(struct kvs *s, __u32 event, int always)
+{
+	__u32 cpu = bpf_get_smp_processor_id(), *w;
+	struct kvmrt_if_rec *r;
+
+	if (!targ_analyze)
+		return NULL;
+	w = bpf_map_lookup_elem(&watch, &cpu);
+	if (!always && (!w || !*w))
+		return NULL;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		kvs_lost(s);
+		return NULL;
+	}
+	r->type = REC_IF;
+	r->event = event;
+	r->t = kvs_now(s); /* the handlers' time for the same event: equal */
+	r->cpu = cpu;
+	r->pid = (__u32)bpf_get_current_pid_tgid();
+	r->a[0] = r->a[1] = r->a[2] = 0;
+	r->name[0] = 0;
+	return r;
+}
+
+static __always_inline void if_send(struct kvmrt_if_rec *r, __s64 a0, __s64 a1, __s64 a2)
+{
+	r->a[0] = a0;
+	r->a[1] = a1;
+	r->a[2] = a2;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+}
+
+/* s: the event's context, or NULL where no handler runs (its own) */
+static __always_inline void if_event(struct kvs *s, __u32 event, __s64 a0, __s64 a1, __s64 a2)
+{
+	struct kvs own = {};
+	struct kvmrt_if_rec *r = if_reserve(s ? s : &own, event, 0);
+
+	if (r)
+		if_send(r, a0, a1, a2);
+}
+
 #include "handlers.h"
 
 /* ---- entry points: read the scalars, hand them to handlers.h ---- */
-
-#define KVS(name) struct kvs name = {}
 
 KVMRT_TP(kvm_set_irq, unsigned int gsi, int level, int irq_source_id)
 {
@@ -531,6 +600,27 @@ KVMRT_RAW(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
 	return handle_hrtimer_expire_entry(timer, (__u64)BPF_CORE_READ(timer, function));
 }
 
+/* -a: a vCPU thread woken, from whatever CPU: where it waits is told by
+ * its switch-in; when, by this */
+static __always_inline void if_waking(struct kvs *s, __u32 tid)
+{
+	struct kvmrt_if_rec *r = if_reserve(s, IFE_WAKING, 1);
+
+	if (r)
+		if_send(r, tid, 0, 0);
+}
+
+/* -a: who runs next on a watched CPU */
+static __always_inline void if_switch(struct kvs *s, struct task_struct *next)
+{
+	struct kvmrt_if_rec *r = if_reserve(s, IFE_SWITCH, 0);
+
+	if (!r)
+		return;
+	bpf_probe_read_kernel_str(r->name, sizeof(r->name), __builtin_preserve_access_index(&next->comm));
+	if_send(r, BPF_CORE_READ(next, pid), 0, 0);
+}
+
 /* The hottest events (every wakeup and context switch on the host): the
  * tp_btf flavour reads the pid directly instead of through a helper. */
 KVMRT_TP(sched_waking, struct task_struct *p)
@@ -540,14 +630,18 @@ KVMRT_TP(sched_waking, struct task_struct *p)
 	if (!is_vcpu_task(p))
 		return 0; /* nearly every wakeup on the host */
 	on_sched_waking(&s, p->pid);
+	if_waking(&s, p->pid);
 	return 0;
 }
 
 KVMRT_RAW(sched_waking, struct task_struct *p)
 {
+	__u32 pid = BPF_CORE_READ(p, pid);
 	KVS(s);
 
-	on_sched_waking(&s, BPF_CORE_READ(p, pid));
+	on_sched_waking(&s, pid);
+	if (targ_analyze && bpf_map_lookup_elem(&threads, &pid))
+		if_waking(&s, pid);
 	return 0;
 }
 
@@ -555,6 +649,7 @@ KVMRT_TP(sched_switch, bool preempt, struct task_struct *prev, struct task_struc
 {
 	struct kvs s = { .prev = prev, .preempt = preempt };
 
+	if_switch(&s, next);
 	/* outliers (-T) need every switch, for blame; else only a vCPU's */
 	if (!targ_threshold_ns && !is_vcpu_task(prev) && !is_vcpu_task(next))
 		return 0;
@@ -566,6 +661,7 @@ KVMRT_RAW(sched_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	struct kvs s = { .prev = prev, .preempt = preempt };
 
+	if_switch(&s, next);
 	on_sched_switch(&s, BPF_CORE_READ(prev, pid), BPF_CORE_READ(next, pid));
 	return 0;
 }
@@ -575,6 +671,8 @@ KVMRT_TP(kvm_vcpu_wakeup, __u64 ns, bool waited, bool valid)
 	KVS(s);
 
 	on_kvm_vcpu_wakeup(&s, ns);
+	if (!waited)
+		if_event(&s, IFE_HALT_POLL, ns, 0, 0);
 	return 0;
 }
 
@@ -583,6 +681,8 @@ KVMRT_RAW(kvm_vcpu_wakeup, __u64 ns, bool waited, bool valid)
 	KVS(s);
 
 	on_kvm_vcpu_wakeup(&s, ns);
+	if (!waited)
+		if_event(&s, IFE_HALT_POLL, ns, 0, 0);
 	return 0;
 }
 
@@ -602,11 +702,30 @@ KVMRT_RAW(kvm_inj_virq, unsigned int vector, bool soft, bool reinjected)
 	return 0;
 }
 
+/* -a: a vCPU's exits and entries on a watched CPU (the reason read again:
+ * the exit handler reads it only for the vCPUs it traces) */
+static __always_inline void if_vm_exit(struct kvs *s, struct kvm_vcpu *vcpu, __u32 isa)
+{
+	struct kvmrt_if_rec *r = if_reserve(s, IFE_VM_EXIT, 0);
+
+	if (r)
+		if_send(r, BPF_CORE_READ(vcpu, vcpu_id), isa, exit_reason_of(vcpu, isa));
+}
+
+static __always_inline void if_vm_entry(struct kvs *s, struct kvm_vcpu *vcpu)
+{
+	struct kvmrt_if_rec *r = if_reserve(s, IFE_VM_ENTRY, 0);
+
+	if (r)
+		if_send(r, BPF_CORE_READ(vcpu, vcpu_id), 0, 0);
+}
+
 KVMRT_TP(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
 {
 	struct kvs s = { .vcpu = vcpu, .isa = isa };
 
 	on_kvm_exit(&s, isa);
+	if_vm_exit(&s, vcpu, isa);
 	return 0;
 }
 
@@ -615,6 +734,7 @@ KVMRT_RAW(kvm_exit, struct kvm_vcpu *vcpu, __u32 isa)
 	struct kvs s = { .vcpu = vcpu, .isa = isa };
 
 	on_kvm_exit(&s, isa);
+	if_vm_exit(&s, vcpu, isa);
 	return 0;
 }
 
@@ -623,6 +743,7 @@ KVMRT_TP(kvm_entry, struct kvm_vcpu *vcpu)
 	struct kvs s = { .vcpu = vcpu };
 
 	on_kvm_entry(&s);
+	if_vm_entry(&s, vcpu);
 	return 0;
 }
 
@@ -631,6 +752,7 @@ KVMRT_RAW(kvm_entry, struct kvm_vcpu *vcpu)
 	struct kvs s = { .vcpu = vcpu };
 
 	on_kvm_entry(&s);
+	if_vm_entry(&s, vcpu);
 	return 0;
 }
 
@@ -672,6 +794,7 @@ KVMRT_TP(kvm_pio, unsigned int rw, unsigned int port, unsigned int size, unsigne
 	struct kvs s = { .pio_data = data };
 
 	on_kvm_pio(&s, rw, port);
+	if_event(&s, IFE_PIO, rw, port, 0);
 	return 0;
 }
 
@@ -681,6 +804,7 @@ KVMRT_RAW(kvm_pio, unsigned int rw, unsigned int port, unsigned int size, unsign
 	struct kvs s = { .pio_data = data };
 
 	on_kvm_pio(&s, rw, port);
+	if_event(&s, IFE_PIO, rw, port, 0);
 	return 0;
 }
 
@@ -747,3 +871,129 @@ KVMRT_RAW(kvm_apicv_inhibit_changed, int reason, bool set, unsigned long inhibit
 	on_kvm_apicv_inhibit_changed(&s, inhibits);
 	return 0;
 }
+
+/* ---- -a: the auto-analysis's programs (KVMRT_ANALYSIS_TRACEPOINTS):
+ * loaded only with -a, each a record on a watched CPU, nothing else ---- */
+
+static __always_inline void if_irq(int irq, struct irqaction *action, int entry)
+{
+	KVS(s);
+	struct kvmrt_if_rec *r = if_reserve(&s, entry ? IFE_IRQ_ENTRY : IFE_IRQ_EXIT, 0);
+
+	if (!r)
+		return;
+	if (entry)
+		bpf_probe_read_kernel_str(r->name, sizeof(r->name), BPF_CORE_READ(action, name));
+	if_send(r, irq, 0, 0);
+}
+
+KVMRT_TP(irq_handler_entry, int irq, struct irqaction *action)
+{
+	if_irq(irq, action, 1);
+	return 0;
+}
+
+KVMRT_RAW(irq_handler_entry, int irq, struct irqaction *action)
+{
+	if_irq(irq, action, 1);
+	return 0;
+}
+
+KVMRT_TP(irq_handler_exit, int irq, struct irqaction *action, int ret)
+{
+	if_irq(irq, action, 0);
+	return 0;
+}
+
+KVMRT_RAW(irq_handler_exit, int irq, struct irqaction *action, int ret)
+{
+	if_irq(irq, action, 0);
+	return 0;
+}
+
+KVMRT_TP(softirq_entry, unsigned int vec_nr)
+{
+	if_event(NULL, IFE_SOFTIRQ_ENTRY, vec_nr, 0, 0);
+	return 0;
+}
+
+KVMRT_RAW(softirq_entry, unsigned int vec_nr)
+{
+	if_event(NULL, IFE_SOFTIRQ_ENTRY, vec_nr, 0, 0);
+	return 0;
+}
+
+KVMRT_TP(softirq_exit, unsigned int vec_nr)
+{
+	if_event(NULL, IFE_SOFTIRQ_EXIT, vec_nr, 0, 0);
+	return 0;
+}
+
+KVMRT_RAW(softirq_exit, unsigned int vec_nr)
+{
+	if_event(NULL, IFE_SOFTIRQ_EXIT, vec_nr, 0, 0);
+	return 0;
+}
+
+/* after the handler ran delta_ns: the agent names it from kallsyms */
+KVMRT_TP(nmi_handler, void *handler, __s64 delta_ns, int handled)
+{
+	if_event(NULL, IFE_NMI, delta_ns, (__s64)handler, 0);
+	return 0;
+}
+
+KVMRT_RAW(nmi_handler, void *handler, __s64 delta_ns, int handled)
+{
+	if_event(NULL, IFE_NMI, delta_ns, (__s64)handler, 0);
+	return 0;
+}
+
+KVMRT_TP(kvm_userspace_exit, __u32 reason, int errno)
+{
+	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : reason, 0, 0);
+	return 0;
+}
+
+KVMRT_RAW(kvm_userspace_exit, __u32 reason, int errno)
+{
+	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : reason, 0, 0);
+	return 0;
+}
+
+KVMRT_TP(kvm_mmio, int type, int len, __u64 gpa, void *val)
+{
+	if_event(NULL, IFE_MMIO, type, gpa, 0);
+	return 0;
+}
+
+KVMRT_RAW(kvm_mmio, int type, int len, __u64 gpa, void *val)
+{
+	if_event(NULL, IFE_MMIO, type, gpa, 0);
+	return 0;
+}
+
+/* the x86 vectors, each an index in KVMRT_VECTORS (a counter in the list) */
+#define VEC_INDEX(v, X) VEC_##v,
+enum { KVMRT_VECTORS(VEC_INDEX, _) };
+#define VEC_PROGS(v, X)                                                                            \
+	KVMRT_TP(v##_entry, int vector)                                                            \
+	{                                                                                          \
+		if_event(NULL, IFE_VECTOR_ENTRY, VEC_##v, 0, 0);                                         \
+		return 0;                                                                          \
+	}                                                                                          \
+	KVMRT_RAW(v##_entry, int vector)                                                           \
+	{                                                                                          \
+		if_event(NULL, IFE_VECTOR_ENTRY, VEC_##v, 0, 0);                                         \
+		return 0;                                                                          \
+	}                                                                                          \
+	KVMRT_TP(v##_exit, int vector)                                                             \
+	{                                                                                          \
+		if_event(NULL, IFE_VECTOR_EXIT, VEC_##v, 0, 0);                                          \
+		return 0;                                                                          \
+	}                                                                                          \
+	KVMRT_RAW(v##_exit, int vector)                                                            \
+	{                                                                                          \
+		if_event(NULL, IFE_VECTOR_EXIT, VEC_##v, 0, 0);                                          \
+		return 0;                                                                          \
+	}
+KVMRT_VECTORS(VEC_PROGS, _)

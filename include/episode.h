@@ -89,6 +89,10 @@ struct kvmrt_vcpu_state {
 	__u32 idle_pending; /* c.ends at the entry: a PV EOI may rename them */
 	__u32 tsc_khz;	 /* the guest's TSC rate (kvm_vcpu.arch.virtual_tsc_khz),
 			  * read at its first kvm_entry; 0 until then */
+	__u32 cpu1;	 /* -a: 1 + the CPU its thread last switched in on; 0 unknown */
+	__u32 pad_watch;
+	__u64 watch1;	 /* -a: 1 + the CPU it watches (kvmrt.h REC_IF); 0 none
+			  * (64 bits: BPF's compare-and-swap) */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
 	struct kvmrt_episode ep[EP_SLOTS];
 	struct kvmrt_counters c;
@@ -123,6 +127,17 @@ static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vecto
 static __always_inline int ep_handed_over(const struct kvmrt_episode *e)
 {
 	return (e->flags & EP_USED) && (e->flags & (EP_HANDED | EP_IN_GUEST));
+}
+
+/* Any interrupt in flight at all (handed over ones too)? */
+static __always_inline int ep_any_used(const struct kvmrt_vcpu_state *v)
+{
+	int i;
+
+	for (i = 0; i < EP_SLOTS; i++)
+		if (v->ep[i].flags & EP_USED)
+			return 1;
+	return 0;
 }
 
 /* Any interrupt injected and not yet ended (or handed over)? */

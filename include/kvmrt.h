@@ -60,6 +60,11 @@ enum kvmrt_source {
 #define KVMRT_PROG_ENUM(id, sys, name) P_##id,
 enum kvmrt_prog { KVMRT_TRACEPOINTS(KVMRT_PROG_ENUM) P_NR };
 #undef KVMRT_PROG_ENUM
+#define KVMRT_APROG_ENUM(id, sys, name) A_##id,
+enum kvmrt_aprog { KVMRT_ANALYSIS_TRACEPOINTS(KVMRT_APROG_ENUM) A_NR };
+#undef KVMRT_APROG_ENUM
+#define KVMRT_VECTOR_COUNT(v, X) +1
+#define KVMRT_NVECTORS (0 KVMRT_VECTORS(KVMRT_VECTOR_COUNT, _))
 
 /* Instruction-set flavour of kvm_exit's reason (the tracepoint's "isa"). */
 enum kvmrt_isa {
@@ -165,6 +170,40 @@ enum kvmrt_rec_type {
 			 * ends the host may never see (virtual EOI): for control,
 			 * they ended here, and no REC_CTL_EOI follows for them */
 	REC_VM,		/* a process seen with a VM for the first time (a kvmrt_ctl_rec) */
+	REC_IF,		/* -a: what ran on a watched CPU (a kvmrt_if_rec) */
+};
+
+/* -a: a CPU is watched while a traced vCPU whose thread is there (running
+ * or queued) has an interrupt in flight; what runs on a watched CPU is
+ * sent, for the agent's timeline (agent/collect/interference.h). */
+#define KVMRT_MAX_CPUS 8192
+
+enum kvmrt_if_event {
+	IFE_SWITCH,	   /* a[0] next pid; name its comm */
+	IFE_WAKING,	   /* a vCPU thread woken (from any CPU): a[0] its tid */
+	IFE_IRQ_ENTRY,	   /* a[0] irq; name the handler's (its irqaction's) */
+	IFE_IRQ_EXIT,	   /* a[0] irq */
+	IFE_SOFTIRQ_ENTRY, /* a[0] vector (NET_RX ...) */
+	IFE_SOFTIRQ_EXIT,
+	IFE_NMI,	   /* after the handler: a[0] its ns, a[1] the handler's address */
+	IFE_VECTOR_ENTRY,  /* an x86 vector: a[0] its index in KVMRT_VECTORS */
+	IFE_VECTOR_EXIT,
+	IFE_VM_EXIT,	   /* kvm_exit: a[0] vcpu_id, a[1] isa, a[2] reason */
+	IFE_VM_ENTRY,	   /* kvm_entry: a[0] vcpu_id */
+	IFE_PIO,	   /* kvm_pio: a[0] rw, a[1] port */
+	IFE_MMIO,	   /* kvm_mmio: a[0] type, a[1] gpa */
+	IFE_TO_VMM,	   /* kvm_userspace_exit: a[0] KVM_EXIT_* (-1: restart, error) */
+	IFE_HALT_POLL,	   /* kvm_vcpu_wakeup: a[0] ns, a[1] waited (0: polled) */
+};
+
+struct kvmrt_if_rec {
+	__u32 type;	/* REC_IF */
+	__u32 event;	/* enum kvmrt_if_event */
+	__u64 t;
+	__u32 cpu;
+	__u32 pid;	/* the current task */
+	__s64 a[3];
+	char name[KVMRT_COMM_LEN];
 };
 
 /* REC_CTL_EOI of an interrupt handed over at its delivery (REC_CTL_POSTED):

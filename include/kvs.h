@@ -53,11 +53,14 @@ KVS_API void kvs_hit(struct kvs *s, __u32 prog);
 KVS_API void kvs_lost(struct kvs *s);
 KVS_API void *kvs_reserve(struct kvs *s, __u32 size);
 KVS_API void kvs_submit(struct kvs *s, void *rec, enum kvs_wake wake);
+/* -a: count a vCPU in flight on cpu (delta +1) or no longer (-1) */
+KVS_API void kvs_watch(struct kvs *s, __u32 cpu, int delta);
 
 /* Configuration, as the BPF programs' rodata */
 KVS_API __u64 kvs_threshold(struct kvs *s);
 KVS_API int kvs_control(struct kvs *s);
 KVS_API int kvs_armed(struct kvs *s);
 KVS_API __u16 kvs_hint_port(struct kvs *s);
+KVS_API int kvs_analyze(struct kvs *s); /* -a: watch the CPUs of interrupts in flight */
 
 #endif

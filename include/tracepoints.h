@@ -34,4 +34,42 @@
 	X(KVM_WAIT_LAPIC_EXPIRE, kvm, kvm_wait_lapic_expire)                                       \
 	X(KVM_APICV_INHIBIT_CHANGED, kvm, kvm_apicv_inhibit_changed)
 
+/*
+ * The auto-analysis's (kvmrt trace -a): who else ran on a CPU where a
+ * traced vCPU has an interrupt in flight. Loaded and attached only with
+ * -a, each acting only on such a CPU (the watch map). enum kvmrt_aprog
+ * (kvmrt.h) and names.c come from this list; bpf/kvmrt.bpf.c writes the
+ * pairs, the x86 vectors' from KVMRT_VECTORS. Where the kernel lacks one
+ * (a vector its config leaves out), it is skipped.
+ *   X(enum suffix, system, tracepoint name)
+ */
+#define KVMRT_ANALYSIS_TRACEPOINTS(X)                                                              \
+	X(IRQ_HANDLER_ENTRY, irq, irq_handler_entry)                                               \
+	X(IRQ_HANDLER_EXIT, irq, irq_handler_exit)                                                 \
+	X(SOFTIRQ_ENTRY, irq, softirq_entry)                                                       \
+	X(SOFTIRQ_EXIT, irq, softirq_exit)                                                         \
+	X(NMI_HANDLER, nmi, nmi_handler)                                                           \
+	X(KVM_USERSPACE_EXIT, kvm, kvm_userspace_exit)                                             \
+	X(KVM_MMIO, kvm, kvm_mmio)                                                                 \
+	KVMRT_VECTORS(KVMRT_VECTOR_TPS, X)
+
+/* arch/x86/include/asm/trace/irq_vectors.h: the x86 vectors that bypass
+ * irq_handler_*, each with _entry and _exit printing "vector=%d", from
+ * 3.10 (RHEL 7) on (threshold_apic, deferred_error_apic: with the MCE
+ * config only). Their order is their index in the records (IFE_VECTOR_*).
+ *   V(name, X) */
+#define KVMRT_VECTORS(V, X)                                                                        \
+	V(local_timer, X)                                                                          \
+	V(reschedule, X)                                                                           \
+	V(call_function, X)                                                                        \
+	V(call_function_single, X)                                                                 \
+	V(irq_work, X)                                                                             \
+	V(x86_platform_ipi, X)                                                                     \
+	V(error_apic, X)                                                                           \
+	V(spurious_apic, X)                                                                        \
+	V(thermal_apic, X)                                                                         \
+	V(threshold_apic, X)                                                                       \
+	V(deferred_error_apic, X)
+#define KVMRT_VECTOR_TPS(v, X) X(VEC_##v##_entry, irq_vectors, v##_entry) X(VEC_##v##_exit, irq_vectors, v##_exit)
+
 #endif

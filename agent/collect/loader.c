@@ -26,6 +26,18 @@ static struct bpf_program *prog_of(struct kvmrt_bpf *s, int p, int raw)
 	return NULL;
 }
 
+static struct bpf_program *aprog_of(struct kvmrt_bpf *s, int a, int raw)
+{
+#define PAIR(id, sys, name)                                                                        \
+	case A_##id:                                                                               \
+		return raw ? s->progs.name##_raw : s->progs.name##_btf;
+	switch (a) {
+		KVMRT_ANALYSIS_TRACEPOINTS(PAIR)
+	}
+#undef PAIR
+	return NULL;
+}
+
 /* libbpf's messages: kept (last lines) so a failed load can show them,
  * printed as they come only with -v. */
 #define LOGBUF_LINES 64
@@ -150,6 +162,7 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 	l->skel->rodata->targ_apic_timer_fn = have_kvm ? timer_fn : 0;
 	l->skel->rodata->targ_hint_port = o->hint_port;
 	l->skel->rodata->targ_control = o->control ? 1 : 0;
+	l->skel->rodata->targ_analyze = o->analyze ? 1 : 0;
 
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);
@@ -162,8 +175,8 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 			l->flavour[p] = FLAVOUR_NONE;
 		else if (p == P_HRTIMER_EXPIRE_ENTRY && !timer_fn)
 			l->flavour[p] = FLAVOUR_NONE; /* nothing to match expiries against */
-		else if (p == P_KVM_PIO && !o->hint_port)
-			l->flavour[p] = FLAVOUR_NONE; /* only kvmrt control's hints need it */
+		else if (p == P_KVM_PIO && !o->hint_port && !o->analyze)
+			l->flavour[p] = FLAVOUR_NONE; /* only control's hints and -a need it */
 		else if (!o->force_raw && b.vmlinux && tp_has_btf(&b, tp) &&
 			 (!sched || thread_pidfds()))
 			l->flavour[p] = FLAVOUR_BTF;
@@ -171,6 +184,23 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 			l->flavour[p] = FLAVOUR_RAW;
 		bpf_program__set_autoload(prog_of(l->skel, p, 0), l->flavour[p] == FLAVOUR_BTF);
 		bpf_program__set_autoload(prog_of(l->skel, p, 1), l->flavour[p] == FLAVOUR_RAW);
+	}
+
+	for (p = 0; p < A_NR; p++) {
+		const char *tp = aprog_tp_name(p);
+
+		/* with kernel BTF, a tracepoint it does not name is not there
+		 * (a vector its config leaves out): skipped, not a failure */
+		if (!o->analyze || (!strncmp(tp, "kvm_", 4) && !have_kvm))
+			l->aflavour[p] = FLAVOUR_NONE;
+		else if (b.vmlinux && !tp_has_btf(&b, tp))
+			l->aflavour[p] = FLAVOUR_NONE;
+		else if (!o->force_raw && b.vmlinux)
+			l->aflavour[p] = FLAVOUR_BTF;
+		else
+			l->aflavour[p] = FLAVOUR_RAW;
+		bpf_program__set_autoload(aprog_of(l->skel, p, 0), l->aflavour[p] == FLAVOUR_BTF);
+		bpf_program__set_autoload(aprog_of(l->skel, p, 1), l->aflavour[p] == FLAVOUR_RAW);
 	}
 
 	err = kvmrt_bpf__load(l->skel);
@@ -198,6 +228,20 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 		l->nattached++;
 		pr_debug("attached %s", bpf_program__name(prog));
 	}
+	for (p = 0; p < A_NR; p++) {
+		struct bpf_program *prog;
+
+		if (l->aflavour[p] == FLAVOUR_NONE)
+			continue;
+		prog = aprog_of(l->skel, p, l->aflavour[p] == FLAVOUR_RAW);
+		l->alinks[p] = bpf_program__attach(prog);
+		if (!l->alinks[p]) { /* a raw_tp on a kernel without the event */
+			pr_debug("attach %s: %s", bpf_program__name(prog), strerror(errno));
+			continue;
+		}
+		l->aattached[p] = 1;
+		l->nattached++;
+	}
 	err = 0;
 out:
 	btf__free(b.kvm);
@@ -214,10 +258,21 @@ int loader__prog_fd(const struct loader *l, int p)
 	return bpf_program__fd(prog_of(l->skel, p, l->flavour[p] == FLAVOUR_RAW));
 }
 
+int loader__aprog_fd(const struct loader *l, int a)
+{
+	if (!l->skel || a < 0 || a >= A_NR || l->aflavour[a] == FLAVOUR_NONE)
+		return -1;
+	return bpf_program__fd(aprog_of(l->skel, a, l->aflavour[a] == FLAVOUR_RAW));
+}
+
 void loader__destroy(struct loader *l)
 {
 	int p;
 
+	for (p = 0; p < A_NR; p++) {
+		bpf_link__destroy(l->alinks[p]);
+		l->alinks[p] = NULL;
+	}
 	for (p = 0; p < P_NR; p++) {
 		bpf_link__destroy(l->links[p]);
 		l->links[p] = NULL;

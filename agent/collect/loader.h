@@ -19,6 +19,7 @@ struct loader_opts {
 	int no_attach;		/* load only */
 	__u16 hint_port;	/* guest hint I/O port for kvmrt control; 0: none */
 	int control;		/* kvmrt control co-schedules: send its records */
+	int analyze;		/* -a: the analysis programs, and the CPUs watched */
 };
 
 struct loader {
@@ -27,11 +28,17 @@ struct loader {
 	enum prog_flavour flavour[P_NR];
 	int attached[P_NR];
 	int nattached;
+	/* -a's (KVMRT_ANALYSIS_TRACEPOINTS): none without it */
+	struct bpf_link *alinks[A_NR];
+	enum prog_flavour aflavour[A_NR];
+	int aattached[A_NR];
 };
 
 int loader__open_load_attach(struct loader *l, const struct loader_opts *o);
 /* The fd of program p in its chosen flavour, -1 if none. */
 int loader__prog_fd(const struct loader *l, int p);
+/* The same for -a's program a (enum kvmrt_aprog). */
+int loader__aprog_fd(const struct loader *l, int a);
 void loader__destroy(struct loader *l);
 
 #endif

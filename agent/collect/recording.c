@@ -22,27 +22,19 @@ static const char *const extra_kinds[RK_NR - P_NR] = {
 	[RK_MMIO - P_NR] = "kvm_mmio",
 };
 
-/* arch/x86/include/asm/trace/irq_vectors.h: the same 11 vectors, each with
- * _entry and _exit printing "vector=%d", from 3.10 (RHEL 7) to 6.17 */
-static const char *const vector_names[] = {
-	"local_timer",	  "reschedule",	  "call_function", "call_function_single",
-	"irq_work",	  "x86_platform_ipi", "error_apic", "spurious_apic",
-	"thermal_apic",	  "threshold_apic", "deferred_error_apic",
-};
-
-#define NVECTORS (sizeof(vector_names) / sizeof(vector_names[0]))
+#define NVECTORS KVMRT_NVECTORS /* tracepoints.h: KVMRT_VECTORS */
 
 int rec_vector_kind(const char *name, char *label)
 {
 	size_t i, n;
 
 	for (i = 0; i < NVECTORS; i++) {
-		n = strlen(vector_names[i]);
-		if (strncmp(name, vector_names[i], n))
+		n = strlen(vector_name(i));
+		if (strncmp(name, vector_name(i), n))
 			continue;
 		if (strcmp(name + n, "_entry") && strcmp(name + n, "_exit"))
 			continue;
-		snprintf(label, REC_NAME_LEN, "%s", vector_names[i]);
+		snprintf(label, REC_NAME_LEN, "%s", vector_name(i));
 		return name[n + 1] == 'e' && name[n + 2] == 'n' ? RK_VECTOR_ENTRY : RK_VECTOR_EXIT;
 	}
 	return RK_NONE;
@@ -54,7 +46,7 @@ const char *rec_vector_event(int i)
 
 	if (i < 0 || (size_t)i >= 2 * NVECTORS)
 		return NULL;
-	snprintf(buf[i], sizeof(buf[i]), "%s%s", vector_names[i / 2], i % 2 ? "_exit" : "_entry");
+	snprintf(buf[i], sizeof(buf[i]), "%s%s", vector_name(i / 2), i % 2 ? "_exit" : "_entry");
 	return buf[i];
 }
 

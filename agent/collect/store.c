@@ -298,6 +298,17 @@ void kvs_hit(struct kvs *s, __u32 prog)
 		s->hits[prog]++;
 }
 
+void kvs_watch(struct kvs *s, __u32 cpu, int delta)
+{
+	if (cpu < KVS_WATCH_CPUS)
+		s->watch[cpu] += delta;
+}
+
+int kvs_analyze(struct kvs *s)
+{
+	return s->analyze;
+}
+
 void kvs_lost(struct kvs *s)
 {
 	s->lost++;

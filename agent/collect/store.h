@@ -25,6 +25,8 @@ struct kvs_table {
 /* Called for every record the handlers submit (outliers, control, VMs). */
 typedef void (*kvs_record_fn)(void *ctx, const void *rec, size_t len);
 
+#define KVS_WATCH_CPUS 256
+
 struct kvs {
 	/* the current event */
 	__u64 now;
@@ -42,11 +44,13 @@ struct kvs {
 	int control;
 	int armed;
 	__u16 hint_port;
+	int analyze;	/* -a: keep the watch counts (the unit tests read them) */
 	/* storage, as the maps */
 	struct kvs_table threads, vcpus, vms, injectors, rt_vcpus, exits, apicv;
 	struct kvmrt_cpu_ctx *cpus;
 	__u32 ncpus;
 	__u64 hits[P_NR];
+	__s32 watch[KVS_WATCH_CPUS];	/* -a: vCPUs in flight per CPU */
 	__u64 lost;
 	kvs_record_fn on_record;
 	void *ctx;

@@ -6,6 +6,22 @@
 #include "causes.h"
 #include "escape.h"
 #include "names.h"
+#include "results.h"
+
+void causes_explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc)
+{
+	struct kvmrt_ep_done d = outlier_episode(o);
+	__u64 from[ST_NR], to[ST_NR];
+	int i;
+
+	memset(oc, 0, sizeof(*oc));
+	ep_stage_spans(&d, from, to);
+	if_feed__stage_cpus(f, o, oc->cpu);
+	for (i = 0; i < ST_NR; i++)
+		if (to[i] > from[i])
+			oc->n[i] = if__explain(&f->tl, oc->cpu[i], from[i], to[i], o->tid, oc->p[i],
+					       CAUSE_PARTS);
+}
 
 int causes__init(struct causes *c, size_t max_outliers)
 {

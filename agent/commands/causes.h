@@ -11,6 +11,7 @@
 
 #include <linux/types.h>
 #include "episode.h"
+#include "if_feed.h"
 #include "interference.h"
 #include "json.h"
 #include "kvmrt.h"
@@ -39,6 +40,10 @@ struct causes {
 	struct tail *tails;
 	int ntails;
 };
+
+/* An outlier's stages, each on the CPU where it passed, broken into who
+ * held that CPU meanwhile (the feed's timeline). */
+void causes_explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc);
 
 int causes__init(struct causes *c, size_t max_outliers);
 void causes__free(struct causes *c);

@@ -20,7 +20,7 @@
 #include "escape.h"
 #include "clock.h"
 #include "commands.h"
-#include "interference.h"
+#include "if_feed.h"
 #include "latency.h"
 #include "log.h"
 #include "recording.h"
@@ -60,13 +60,6 @@ struct thread_info {
 	__u64 reinj_first, reinj_last;
 	__u32 best_vector, best_count;		/* the longest run */
 	__u64 best_span;
-	/* pass 2, for -a: where its last wakeup and switch-in were, and what
-	 * its last exit went out to the VMM for */
-	__u64 wake_ts, run_ts;
-	__u32 wake_cpu, run_cpu;
-	__u32 pio_port;
-	__u64 mmio_gpa;
-	int mmio, to_vmm;
 };
 
 /* A thread the recording's comms name as a VM's: a vCPU thread by its
@@ -111,7 +104,7 @@ struct report {
 	__u32 grouped_vms;
 	__u64 ambiguous;
 	int analyze;		/* -a */
-	struct if_timeline tl;	/* -a: who held each CPU */
+	struct if_feed feed;	/* -a: who held each CPU */
 	struct kvs_table p99;	/* -a without -T: vCPU key -> its response p99, ns */
 };
 
@@ -581,137 +574,6 @@ static void register_vm(struct report *r, __u32 vm)
 	}
 }
 
-/* -a: each stage of an outlier, on the CPU where it passed: the wakeup's
- * (the injecting side's), the switch-in's (the vCPU waited there), the
- * end's (delivery and handling, where the vCPU ran). */
-static void explain(struct report *r, const struct kvmrt_outlier *o, struct outlier_causes *oc)
-{
-	struct kvmrt_ep_done d = outlier_episode(o);
-	struct thread_info *th = thread_of(r, o->tid, 0);
-	__u64 from[ST_NR], to[ST_NR];
-	int i;
-
-	memset(oc, 0, sizeof(*oc));
-	ep_stage_spans(&d, from, to);
-	for (i = 0; i < ST_NR; i++) {
-		__u32 cpu = o->cpu;
-
-		if (i == ST_WAKE && th && th->wake_ts == o->t_wake)
-			cpu = th->wake_cpu;
-		if (i == ST_QUEUE && th && th->run_ts == o->t_run)
-			cpu = th->run_cpu;
-		oc->cpu[i] = cpu;
-		if (to[i] > from[i])
-			oc->n[i] = if__explain(&r->tl, cpu, from[i], to[i], o->tid, oc->p[i], CAUSE_PARTS);
-	}
-}
-
-/* Events a vCPU thread emits only inside KVM_RUN, for its own vCPU. */
-static int in_kvm_run(int kind)
-{
-	switch (kind) {
-	case P_KVM_ENTRY:
-	case P_KVM_EXIT:
-	case P_KVM_INJ_VIRQ:
-	case P_KVM_EOI:
-	case P_KVM_PV_EOI:
-	case P_KVM_VCPU_WAKEUP:
-	case P_KVM_WAIT_LAPIC_EXPIRE:
-	case P_KVM_PIO:
-	case RK_KVM_APIC:
-	case RK_MMIO:
-		return 1;
-	}
-	return 0;
-}
-
-/* -a: what an event says of who runs on its CPU. Before handle(), so that
- * an outlier ending at this event is explained up to it. */
-static void follow(struct report *r, const struct rec_event *e)
-{
-	struct if_timeline *tl = &r->tl;
-	struct thread_info *th = NULL;
-	char what[40], buf[32];
-
-	if (e->hardirq != 1) /* in a hard irq, the task is only what it landed on */
-		th = thread_of(r, e->pid, 0);
-	/* a CPU no switch has named yet: the event's task runs there (its
-	 * comm from the line, maybe cut short: a switch's payload is whole) */
-	if_timeline__seen(tl, e->ts, e->cpu, e->pid, rec_comm(r->rec, e->pid));
-	/* a thread gone out to the VMM is back in KVM_RUN at its next event of
-	 * the vCPU's own (kvm_entry, or another where kvm_entry never fires, as
-	 * on a host that emulates); not at the VMM's own ioctls (injections) */
-	if (th && th->to_vmm && in_kvm_run(e->kind)) {
-		th->to_vmm = 0;
-		if__from_vmm(tl, e->ts, e->cpu, e->pid);
-	}
-	switch (e->kind) {
-	case P_SCHED_SWITCH:
-		if__switch(tl, e->ts, e->cpu, (__u32)e->a[2],
-			   e->name[0] ? e->name : rec_comm(r->rec, (__u32)e->a[2]));
-		if ((th = thread_of(r, (__u32)e->a[2], 0))) {
-			th->run_ts = e->ts;
-			th->run_cpu = e->cpu;
-		}
-		break;
-	case P_SCHED_WAKING:
-		if ((th = thread_of(r, (__u32)e->a[0], 0))) {
-			th->wake_ts = e->ts;
-			th->wake_cpu = e->cpu;
-		}
-		break;
-	case RK_IRQ_ENTRY:
-	case RK_IRQ_EXIT:
-		if__irq(tl, e->ts, e->cpu, e->kind == RK_IRQ_ENTRY, (__u32)e->a[0], e->name);
-		break;
-	case RK_SOFTIRQ_ENTRY:
-	case RK_SOFTIRQ_EXIT:
-		if__softirq(tl, e->ts, e->cpu, e->kind == RK_SOFTIRQ_ENTRY, (__u32)e->a[0]);
-		break;
-	case RK_VECTOR_ENTRY:
-	case RK_VECTOR_EXIT:
-		if__vector(tl, e->ts, e->cpu, e->kind == RK_VECTOR_ENTRY, e->name);
-		break;
-	case RK_NMI:
-		if__nmi(tl, e->ts, e->cpu, e->a[0] > 0 ? (__u64)e->a[0] : 0, e->name);
-		break;
-	case P_KVM_EXIT:
-		if__vm_exit(tl, e->ts, e->cpu, e->pid, (__u32)(e->a[1] << 16 | e->a[2]),
-			    exit_reason_label((__u32)e->a[1], (__u32)e->a[2], buf, sizeof(buf)));
-		break;
-	case P_KVM_ENTRY:
-		if__vm_entry(tl, e->ts, e->cpu, e->pid);
-		break;
-	case P_KVM_PIO:
-		if (th) {
-			th->pio_port = (__u32)e->a[1];
-			th->mmio = 0;
-		}
-		break;
-	case RK_MMIO:
-		if (th) {
-			th->mmio_gpa = (__u64)e->a[1];
-			th->mmio = 1;
-		}
-		break;
-	case RK_USERSPACE_EXIT:
-		if (e->a[0] == 2 && th) /* KVM_EXIT_IO */
-			snprintf(what, sizeof(what), "io 0x%x", th->pio_port);
-		else if (e->a[0] == 6 && th) /* KVM_EXIT_MMIO */
-			snprintf(what, sizeof(what), "mmio 0x%llx", (unsigned long long)th->mmio_gpa);
-		else
-			snprintf(what, sizeof(what), "exit %lld", (long long)e->a[0]);
-		if (th)
-			th->to_vmm = 1;
-		if__to_vmm(tl, e->ts, e->cpu, e->pid, what);
-		break;
-	case P_KVM_VCPU_WAKEUP:
-		if (!e->a[1] && e->a[0] > 0) /* "poll": it polled all that time */
-			if__halt_poll(tl, e->ts, e->cpu, e->pid, (__u64)e->a[0]);
-		break;
-	}
-}
-
 static void on_record(void *ctx, const void *rec, size_t len)
 {
 	struct report *r = ctx;
@@ -730,7 +592,7 @@ static void on_record(void *ctx, const void *rec, size_t len)
 			return; /* -a without -T: only its vCPU's slowest 1% */
 
 		if (r->analyze)
-			explain(r, rec, &oc);
+			causes_explain(&r->feed, rec, &oc);
 		results__outlier(&r->t, rec, r->analyze ? &oc : NULL);
 	}
 }
@@ -1002,8 +864,6 @@ static void forget_pass2(struct report *r)
 		th->ends_unmatched = th->deliveries_unmatched = 0;
 		th->reinj_vector = th->reinj_count = th->best_vector = th->best_count = 0;
 		th->reinj_first = th->reinj_last = th->best_span = 0;
-		th->wake_ts = th->run_ts = 0;
-		th->to_vmm = 0;
 	}
 	r->ambiguous = 0;
 	r->timers_unnamed = 0;
@@ -1066,8 +926,10 @@ static int read_pass(struct report *r, int pass)
 			r->last_ts = e.ts;
 			learn(r, &e);
 		} else {
-			if (r->analyze)
-				follow(r, &e);
+			if (r->analyze && if_feed__event(&r->feed, &e)) {
+				pr_err("%s: out of memory for -a's timeline", esc_str(r->input));
+				return -1;
+			}
 			handle_noting(r, &e);
 		}
 	}
@@ -1076,6 +938,25 @@ static int read_pass(struct report *r, int pass)
 		return -1;
 	}
 	return 0;
+}
+
+/* -a: the threads pass 1 found, followed through pass 2 */
+static int track_threads(struct report *r)
+{
+	const void *key;
+	__u32 i;
+
+	for (i = 0; i < r->threads.cap; i++)
+		if (kvs_table__at(&r->threads, i, &key) && if_feed__track(&r->feed, *(const __u32 *)key))
+			return -1;
+	return 0;
+}
+
+static const char *comm_of(void *ctx, __u32 pid)
+{
+	struct report *r = ctx;
+
+	return rec_comm(r->rec, pid);
 }
 
 static const char *vm_name(void *ctx, __u32 pid)
@@ -1257,7 +1138,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 static void report_free(struct report *r)
 {
 	recording__close(r->rec);
-	if_timeline__free(&r->tl);
+	if_feed__free(&r->feed);
 	kvs__free(&r->s);
 	results__free(&r->t);
 	kvs_table__free(&r->timers);
@@ -1291,7 +1172,7 @@ int cmd_report(int argc, char **argv)
 	    kvs_table__init(&r.pending, sizeof(__u32), sizeof(__u32), 1 << 16) ||
 	    kvs_table__init(&r.group, sizeof(__u32), sizeof(__u32), KVMRT_MAX_THREADS) ||
 	    results__init(&r.t, "kvmrt report", r.analyze) ||
-	    (r.analyze && if_timeline__init(&r.tl)) ||
+	    (r.analyze && if_feed__init(&r.feed, comm_of, &r)) ||
 	    kvs__init(&r.s, r.t.o.threshold_ns, on_record, &r)) {
 		pr_err("out of memory");
 		report_free(&r);
@@ -1313,6 +1194,11 @@ int cmd_report(int argc, char **argv)
 		return 1;
 	}
 	resolve_timers(&r);
+	if (r.analyze && track_threads(&r)) {
+		pr_err("out of memory");
+		report_free(&r);
+		return 1;
+	}
 	if (r.analyze && !r.t.o.threshold_ns && find_p99s(&r)) {
 		pr_err("out of memory, or the recording changed under us");
 		report_free(&r);

@@ -25,6 +25,31 @@ static const char *const tps[P_NR] = { KVMRT_TRACEPOINTS(TP_NAME) };
 static const char *const tp_systems[P_NR] = { KVMRT_TRACEPOINTS(TP_SYSTEM) };
 #undef TP_SYSTEM
 
+#define TP_NAME(id, sys, name) [A_##id] = #name,
+static const char *const atps[A_NR] = { KVMRT_ANALYSIS_TRACEPOINTS(TP_NAME) };
+#undef TP_NAME
+#define TP_SYSTEM(id, sys, name) [A_##id] = #sys,
+static const char *const atp_systems[A_NR] = { KVMRT_ANALYSIS_TRACEPOINTS(TP_SYSTEM) };
+#undef TP_SYSTEM
+#define VEC_NAME(v, X) #v,
+static const char *const vectors[] = { KVMRT_VECTORS(VEC_NAME, _) };
+#undef VEC_NAME
+
+const char *aprog_tp_name(int a)
+{
+	return a >= 0 && a < A_NR ? atps[a] : "?";
+}
+
+const char *aprog_tp_system(int a)
+{
+	return a >= 0 && a < A_NR ? atp_systems[a] : "?";
+}
+
+const char *vector_name(int i)
+{
+	return i >= 0 && i < KVMRT_NVECTORS ? vectors[i] : NULL;
+}
+
 static const char *const ends[END_NR] = {
 	[END_EOI] = "eoi", [END_PV_EOI] = "pv_eoi", [END_IDLE] = "idle",
 	[END_HINT] = "hint", [END_STALE] = "stale",

@@ -9,7 +9,11 @@
 
 const char *source_name(int src);  /* enum kvmrt_source */
 const char *stage_name(int st);    /* enum ep_stage */
-const char *prog_tp_name(int p);   /* enum kvmrt_prog: the tracepoint */
+const char *prog_tp_name(int p);
+const char *aprog_tp_name(int a);   /* enum kvmrt_aprog (-a's): the tracepoint */
+const char *aprog_tp_system(int a);
+/* The i-th x86 vector of KVMRT_VECTORS ("local_timer"), NULL past them */
+const char *vector_name(int i);   /* enum kvmrt_prog: the tracepoint */
 const char *prog_tp_system(int p); /* its system: kvm, sched, timer */
 const char *end_name(int end);     /* enum kvmrt_end */
 const char *sched_policy_name(unsigned int policy); /* SCHED_OTHER, ... */

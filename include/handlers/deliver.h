@@ -17,6 +17,7 @@ static __always_inline void on_kvm_inj_virq(struct kvs *s, __u32 vector)
 	lat = ep_deliver(v, vector, kvs_now(s));
 	if (lat)
 		hist_add(v, M_DELIVERY, lat);
+	watch_sync(s, v);
 }
 
 /* kvm_apicv_accept_irq: the interrupt kvm_apic_accept_irq just accepted

@@ -59,6 +59,7 @@ static KVMRT_SUBPROG void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *v
 
 	if (!ep_end_slot(v, i, kvs_now(s), &d))
 		return;
+	watch_sync(s, v);
 	resp = ep_response_ns(&d);
 	hist_add(v, M_RESPONSE, resp);
 	ep_stages(&d, st);

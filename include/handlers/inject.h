@@ -72,6 +72,7 @@ static __always_inline void inject(struct kvs *s, __u32 tgid, __u32 vcpu_id, __u
 		return;
 	r = ep_inject(v, vector, source, now, from_timer);
 	count_inject(v, source, r);
+	watch_start(s, v);
 	/* one record per episode: coalesced and merged ones end only once */
 	if (r == EP_NEW || r == EP_EVICTED || r == EP_STALE)
 		ctl_event(s, REC_CTL_INJECT, &vk, v, now, vector);

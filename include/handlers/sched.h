@@ -127,6 +127,10 @@ static __always_inline void on_sched_switch(struct kvs *s, __u32 prev_tid, __u32
 		v->asleep = 0;
 		ctl_event(s, REC_CTL_SLEEP, &nti->vk, v, now, 0);
 	}
+	if (kvs_analyze(s)) { /* where its interrupts in flight wait or run now */
+		v->cpu1 = kvs_cpu_id(s) + 1;
+		watch_sync(s, v);
+	}
 	t_from = v->t_runnable;
 	wait = ep_switch_in(v, now);
 	if (t_from) {

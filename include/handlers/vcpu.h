@@ -16,6 +16,38 @@ static __always_inline void hist_add(struct kvmrt_vcpu_state *v, __u32 metric, _
 		hist_record(&v->h[metric], val);
 }
 
+/* -a: the CPU of a vCPU with an interrupt in flight is watched (what
+ * runs there is sent, kvmrt.h REC_IF) from its injection to its last end.
+ * An injection from another CPU only starts a watch (compare-and-swap on
+ * a vCPU not watched); the vCPU's own context (its switch-in, delivery and
+ * ends) moves or stops it. Each swap counts out the CPU it replaced and in
+ * the one it put, so racing swaps leave the counts right. */
+static __always_inline void watch_start(struct kvs *s, struct kvmrt_vcpu_state *v)
+{
+	__u64 cpu1 = v->cpu1;
+
+	if (kvs_analyze(s) && cpu1 && !v->watch1 && !__sync_val_compare_and_swap(&v->watch1, 0, cpu1))
+		kvs_watch(s, cpu1 - 1, 1);
+}
+
+static __always_inline void watch_sync(struct kvs *s, struct kvmrt_vcpu_state *v)
+{
+	__u64 want, old;
+
+	if (!kvs_analyze(s))
+		return;
+	want = ep_any_used(v) ? v->cpu1 : 0;
+	if (want == v->watch1)
+		return;
+	old = __sync_lock_test_and_set(&v->watch1, want);
+	if (old == want)
+		return;
+	if (old)
+		kvs_watch(s, old - 1, -1);
+	if (want)
+		kvs_watch(s, want - 1, 1);
+}
+
 /* A process seen running a vCPU for the first time: tell the agent at
  * once, so that it reads the VM's name while the process lives (a VM may
  * last less than the agent's scan interval). Only from a vCPU's own thread:
