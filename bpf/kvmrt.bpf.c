@@ -649,11 +649,11 @@ KVMRT_TP(sched_switch, bool preempt, struct task_struct *prev, struct task_struc
 {
 	struct kvs s = { .prev = prev, .preempt = preempt };
 
-	if_switch(&s, next);
 	/* outliers (-T) need every switch, for blame; else only a vCPU's */
 	if (!targ_threshold_ns && !is_vcpu_task(prev) && !is_vcpu_task(next))
 		return 0;
 	on_sched_switch(&s, prev->pid, next->pid);
+	if_switch(&s, next); /* after: a vCPU's switch-in may watch this CPU now */
 	return 0;
 }
 
@@ -661,8 +661,8 @@ KVMRT_RAW(sched_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	struct kvs s = { .prev = prev, .preempt = preempt };
 
-	if_switch(&s, next);
 	on_sched_switch(&s, BPF_CORE_READ(prev, pid), BPF_CORE_READ(next, pid));
+	if_switch(&s, next);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
  * yields) is mapped to the same vCPU.
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,6 +27,7 @@
 #include "episode.h"
 #include "kvmrt.skel.h"
 #include "loader.h"
+#include "names.h"
 
 static struct loader l;
 static struct collector c;
@@ -315,7 +317,7 @@ static void apicv_posted_pv_eoi(void **state)
 }
 
 /* Every program passes the verifier with every option the front ends set
- * (outliers, control's records, the hint port: each keeps code alive that
+ * (outliers, control's records, the hint port, -a: each keeps code alive that
  * the others let the verifier prune), in both flavours. A branch too many
  * in the inlined end paths once put kvm_pio over the verifier's limit with
  * --hint-port only. */
@@ -323,9 +325,9 @@ static void loads_with_every_option(void **state)
 {
 	int raw;
 
-	for (raw = 0; raw <= 1; raw++) {
-		struct loader_opts o = { .threshold_ns = 1, .force_raw = raw, .no_attach = 1,
-					 .control = 1, .hint_port = 0x7c2 };
+	for (raw = 0; raw < 4; raw++) { /* each flavour, with and without -a */
+		struct loader_opts o = { .threshold_ns = 1, .force_raw = raw & 1, .no_attach = 1,
+					 .control = 1, .hint_port = 0x7c2, .analyze = raw >> 1 };
 		struct loader l2 = { 0 };
 
 		assert_int_equal(loader__open_load_attach(&l2, &o), 0);
@@ -495,6 +497,180 @@ static void not_armed(void **state)
 	assert_int_equal(counters0().injected[SRC_MSI], n + 1);
 }
 
+/* -a: a BPF object of its own, loaded with the analysis on */
+static struct loader la;
+static struct collector ca;
+static struct kvmrt_if_rec ifs[32];
+static int nifs;
+static struct kvmrt_outlier last_outlier;
+static int noutliers_a;
+
+static void on_if_rec(struct collector *col, const struct kvmrt_if_rec *r, void *ctx)
+{
+	if (nifs < 32)
+		ifs[nifs] = *r;
+	nifs++;
+}
+
+static void on_outlier_a(struct collector *col, const struct kvmrt_outlier *r, void *ctx)
+{
+	last_outlier = *r;
+	noutliers_a++;
+}
+
+/* Program fd (a tracepoint's, or -a's with analysis set) run on cpu: on
+ * another than the test thread's (pinned to CPU 0), in an IPI, over
+ * whatever task runs there: only for events that do not ask for theirs. */
+static void run_on(int fd, int cpu, int nargs, ...)
+{
+	__u64 args[8] = { 0 };
+	va_list ap;
+	int i;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nargs * 8,
+		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
+
+	assert_true(fd >= 0);
+	va_start(ap, nargs);
+	for (i = 0; i < nargs; i++)
+		args[i] = va_arg(ap, __u64);
+	va_end(ap);
+	assert_int_equal(bpf_prog_test_run_opts(fd, &opts), 0);
+}
+
+#define P(prog) loader__prog_fd(&la, prog)
+#define A(prog) loader__aprog_fd(&la, prog)
+
+static __u32 watched(struct loader *ld, __u32 cpu)
+{
+	__u32 w = 0;
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(ld->skel->maps.watch), &cpu, &w), 0);
+	return w;
+}
+
+/* The records -a sent since the last call, by event */
+static int ifs_now(void)
+{
+	nifs = 0;
+	collector__poll(&ca, 0);
+	return nifs;
+}
+
+/* -a (kvmrt trace -a), the programs themselves: a vCPU's CPU is watched
+ * from the injection of an interrupt (its thread last switched in there)
+ * to its end; what runs on a watched CPU (a hard irq, a softirq, an x86
+ * vector, an NMI, a switch) is one record each, on another CPU nothing;
+ * a switch-in elsewhere moves the watch; the wakeup's and switch-in's
+ * records carry the times the outlier's stages have. Without -a the same
+ * events watch nothing. */
+static void analysis_watch(void **state)
+{
+	struct loader_opts o = { .threshold_ns = 1, .force_raw = 1, .no_attach = 1, .analyze = 1 };
+	struct kvmrt_thread ti = { .vk = { .tgid = (__u32)getpid(), .vcpu = 0 } };
+	__u32 tid = (__u32)syscall(SYS_gettid), zero = 0, one = 1, pid = (__u32)getpid();
+	int i;
+
+	cpu_set_t cpu0, before;
+
+	if (libbpf_num_possible_cpus() < 2 || sched_getaffinity(0, sizeof(before), &before))
+		skip();
+	CPU_ZERO(&cpu0);
+	CPU_SET(0, &cpu0);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpu0), &cpu0), 0);
+	assert_int_equal(loader__open_load_attach(&la, &o), 0);
+	assert_int_equal(collector__init(&ca, &la, on_outlier_a, NULL), 0);
+	collector__on_if(&ca, on_if_rec);
+	bpf_map_update_elem(bpf_map__fd(la.skel->maps.threads), &tid, &ti, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(la.skel->maps.threads), &zero, &ti, BPF_ANY);
+	bpf_map_update_elem(bpf_map__fd(la.skel->maps.vms), &pid, &one, BPF_ANY);
+	la.skel->bss->armed = 1;
+	for (i = 0; i < A_NR; i++) /* every one this kernel has is loaded */
+		if (strcmp(aprog_tp_system(i), "irq_vectors") || la.aflavour[i] != FLAVOUR_NONE)
+			assert_true(A(i) >= 0);
+
+	/* the vCPU runs on CPU 1, nothing in flight: nothing watched, sent */
+	run_on(P(P_SCHED_SWITCH), 1, 3, 0ULL, BOGUS, BOGUS);
+	ifs_now();
+	run_on(A(A_IRQ_HANDLER_ENTRY), 1, 2, 24ULL, BOGUS);
+	assert_int_equal(watched(&la, 1), 0);
+	assert_int_equal(ifs_now(), 0);
+
+	/* an MSI for it, from CPU 0: CPU 1 watched, only CPU 1 reported */
+	run_on(P(P_KVM_MSI_SET_IRQ), 0, 2, 0xfee00000ULL, 0x40ULL);
+	run_on(P(P_KVM_APIC_ACCEPT_IRQ), 0, 4, 0ULL, 0ULL, 0ULL, 0x40ULL);
+	assert_int_equal(watched(&la, 1), 1);
+	assert_int_equal(watched(&la, 0), 0);
+	run_on(A(A_IRQ_HANDLER_ENTRY), 1, 2, 24ULL, BOGUS);
+	run_on(A(A_SOFTIRQ_ENTRY), 1, 1, 3ULL);
+	run_on(A(A_SOFTIRQ_EXIT), 1, 1, 3ULL);
+	run_on(A(A_IRQ_HANDLER_EXIT), 1, 3, 24ULL, BOGUS, 1ULL);
+	run_on(A(A_NMI_HANDLER), 1, 3, 0x1234ULL, 5000ULL, 1ULL);
+	run_on(A(A_VEC_local_timer_entry), 1, 1, 0xecULL);
+	run_on(A(A_VEC_local_timer_exit), 1, 1, 0xecULL);
+	run_on(A(A_IRQ_HANDLER_ENTRY), 0, 2, 25ULL, BOGUS); /* not watched */
+	run_on(A(A_SOFTIRQ_ENTRY), 0, 1, 3ULL);
+	assert_int_equal(ifs_now(), 7);
+	assert_int_equal(ifs[0].event, IFE_IRQ_ENTRY);
+	assert_int_equal(ifs[0].a[0], 24);
+	assert_int_equal(ifs[0].cpu, 1);
+	assert_int_equal(ifs[1].event, IFE_SOFTIRQ_ENTRY);
+	assert_int_equal(ifs[1].a[0], 3);
+	assert_int_equal(ifs[2].event, IFE_SOFTIRQ_EXIT);
+	assert_int_equal(ifs[3].event, IFE_IRQ_EXIT);
+	assert_int_equal(ifs[4].event, IFE_NMI);
+	assert_int_equal(ifs[4].a[0], 5000);
+	assert_int_equal(ifs[4].a[1], 0x1234);
+	assert_int_equal(ifs[5].event, IFE_VECTOR_ENTRY);
+	assert_int_equal(ifs[5].a[0], 0); /* local_timer, the first of KVMRT_VECTORS */
+	assert_int_equal(ifs[6].event, IFE_VECTOR_EXIT);
+	for (i = 1; i < 7; i++)
+		assert_true(ifs[i].t >= ifs[i - 1].t);
+
+	/* its end, in its own context: nothing watched any more */
+	run_on(P(P_KVM_EOI), 0, 2, BOGUS, 0x40ULL);
+	assert_int_equal(watched(&la, 1), 0);
+	run_on(A(A_IRQ_HANDLER_ENTRY), 1, 2, 24ULL, BOGUS);
+	assert_int_equal(ifs_now(), 0);
+
+	/* in flight, preempted on CPU 1 and back (a switch there, watched:
+	 * with no task to forge, prev and next are both the vCPU thread, so
+	 * this switch-in is the run stage's, and its record has the outlier's
+	 * run time), then switched in on CPU 0: the watch moves there. A woken
+	 * vCPU thread is a record wherever the waking is. */
+	run_on(P(P_KVM_MSI_SET_IRQ), 0, 2, 0xfee00000ULL, 0x41ULL);
+	run_on(P(P_KVM_APIC_ACCEPT_IRQ), 0, 4, 0ULL, 0ULL, 0ULL, 0x41ULL);
+	assert_int_equal(watched(&la, 1), 1);
+	run_on(P(P_SCHED_SWITCH), 1, 3, 1ULL, BOGUS, BOGUS);
+	run_on(P(P_SCHED_WAKING), 1, 1, BOGUS);
+	run_on(P(P_SCHED_SWITCH), 0, 3, 0ULL, BOGUS, BOGUS);
+	assert_int_equal(watched(&la, 1), 0);
+	assert_int_equal(watched(&la, 0), 1);
+	noutliers_a = 0;
+	run_on(P(P_KVM_EOI), 0, 2, BOGUS, 0x41ULL);
+	assert_int_equal(watched(&la, 0), 0);
+	assert_int_equal(ifs_now(), 3);
+	assert_int_equal(noutliers_a, 1);
+	assert_int_equal(ifs[0].event, IFE_SWITCH);
+	assert_int_equal(ifs[0].cpu, 1);
+	assert_int_equal(ifs[1].event, IFE_WAKING);
+	assert_int_equal(ifs[2].event, IFE_SWITCH);
+	assert_int_equal(ifs[2].cpu, 0);
+	assert_int_equal(ifs[0].t, last_outlier.t_run);
+	assert_true(last_outlier.t_run > 0);
+
+	collector__destroy(&ca);
+	loader__destroy(&la);
+	sched_setaffinity(0, sizeof(before), &before);
+
+	/* without -a: the same injection and switch watch nothing */
+	run(P_SCHED_SWITCH, 3, 0ULL, BOGUS, BOGUS);
+	inject_msi(0x42ULL);
+	for (i = 0; i < libbpf_num_possible_cpus() && i < 64; i++)
+		assert_int_equal(watched(&l, (__u32)i), 0);
+	run(P_KVM_EOI, 2, BOGUS, 0x42ULL);
+	collector__poll(&c, 0);
+}
+
 #define TEST(t) cmocka_unit_test_setup(t, fresh)
 
 int main(void)
@@ -503,6 +679,7 @@ int main(void)
 		TEST(vmx_msi_halted),	     TEST(svm_ioapic_running), TEST(pic_edges),
 		TEST(nmi_coalesce_outliers), TEST(loads_with_every_option), TEST(apicv_posted_pv_eoi),
 		TEST(control_wakeups),	     TEST(eoi_without_isr),   TEST(not_armed),
+		TEST(analysis_watch),
 	};
 	struct CMUnitTest reversed[sizeof(tests) / sizeof(tests[0])];
 	size_t i, n = sizeof(tests) / sizeof(tests[0]);

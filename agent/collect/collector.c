@@ -43,6 +43,11 @@ static int on_record(void *ctx, void *data, size_t len)
 			c->on_ctl(c, data, c->ctx);
 		return 0;
 	}
+	if (len >= sizeof(struct kvmrt_if_rec) && r->type == REC_IF) {
+		if (c->on_if)
+			c->on_if(c, data, c->ctx);
+		return 0;
+	}
 	if (len < sizeof(*r) || r->type != REC_OUTLIER)
 		return 0;
 	/* a VM seen first through its outliers still gets its name */
@@ -85,6 +90,11 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 void collector__on_ctl(struct collector *c, ctl_fn fn)
 {
 	c->on_ctl = fn;
+}
+
+void collector__on_if(struct collector *c, if_fn fn)
+{
+	c->on_if = fn;
 }
 
 #ifndef PIDFD_THREAD
@@ -141,8 +151,12 @@ void collector__read_seen(struct collector *c)
 
 int collector__poll(struct collector *c, int timeout_ms)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms);
+	int n = ring_buffer__poll(c->rb, timeout_ms), more;
 
+	/* and what came without a wake-up (-a's records: a wake-up would be
+	 * an interrupt on the very CPU they watch) */
+	if (n >= 0 && (more = ring_buffer__consume(c->rb)) > 0)
+		n += more;
 	collector__read_seen(c);
 	return n == -EINTR ? 0 : n;
 }

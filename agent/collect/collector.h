@@ -69,6 +69,7 @@ struct snapshot {
 struct collector;
 typedef void (*outlier_fn)(struct collector *c, const struct kvmrt_outlier *r, void *ctx);
 typedef void (*ctl_fn)(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx);
+typedef void (*if_fn)(struct collector *c, const struct kvmrt_if_rec *r, void *ctx);
 
 struct collector {
 	struct loader *l;
@@ -76,6 +77,7 @@ struct collector {
 	struct ring_buffer *rb;
 	outlier_fn on_outlier;
 	ctl_fn on_ctl;
+	if_fn on_if;	/* -a's records, in order with the outliers they explain */
 	void *ctx;
 	int ncpus;
 	/* new VMs the BPF side reported, read from /proc at the poll's end */
@@ -87,6 +89,7 @@ struct collector {
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);
 /* kvmrt control's records go to fn (set after init). */
 void collector__on_ctl(struct collector *c, ctl_fn fn);
+void collector__on_if(struct collector *c, if_fn fn);
 /* Read the new VMs the records reported (collector__poll does; a reader
  * that consumes the ring itself calls this after). */
 void collector__read_seen(struct collector *c);

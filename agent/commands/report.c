@@ -1077,12 +1077,9 @@ static void usage(FILE *f)
 		   "      --tsc-khz KHZ      the guests' TSC rate, for kvm_wait_lapic_expire's\n"
 		   "                         cycles (a recording does not hold it; without it\n"
 		   "                         timer lateness is not reported)\n"
-		   "  -a, --analyze          each outlier's stages (-T's, else each vCPU's slowest\n"
-		   "                         1%%) broken into who held the CPU (threads, irqs,\n"
-		   "                         softirqs, NMIs, VM exits, the VMM, halt polling),\n"
-		   "                         and per vCPU where the tail went (record irq:*,\n"
-		   "                         irq_vectors:*, nmi:* too)\n"
-		   RESULTS_USAGE SESSION_USAGE);
+		   RESULTS_USAGE
+		   "                         (-a: with kvmrt-record -a's irq, vector and NMI events)\n"
+		   SESSION_USAGE);
 }
 
 static int parse_args(struct report *r, int argc, char **argv)
@@ -1090,7 +1087,6 @@ static int parse_args(struct report *r, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "input", required_argument, NULL, 'i' },
 		{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },
-		{ "analyze", no_argument, NULL, 'a' },
 		RESULTS_LONGOPTS,
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
@@ -1099,7 +1095,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 
 	results_opts_init(&r->t.o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:a" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:" RESULTS_SHORTOPTS SESSION_SHORTOPTS, longopts, NULL)) != -1) {
 		int so = session_option(c, results_option(&r->t.o, c, optarg), usage, &ret);
 
 		if (so < 0)
@@ -1109,9 +1105,6 @@ static int parse_args(struct report *r, int argc, char **argv)
 		switch (c) {
 		case 'i':
 			r->input = optarg;
-			break;
-		case 'a':
-			r->analyze = 1;
 			break;
 		case OPT_TSC_KHZ: {
 			double khz;
@@ -1131,6 +1124,7 @@ static int parse_args(struct report *r, int argc, char **argv)
 		pr_err("report: -i FILE is required (a trace.dat or tracefs text recording)");
 		return 2;
 	}
+	r->analyze = r->t.o.analyze;
 
 	return 0;
 }

@@ -632,6 +632,9 @@ int results_option(struct results_opts *o, int opt, const char *arg)
 	switch (opt) {
 	case 'T':
 		return parse_usec("threshold (us)", arg, &o->threshold_ns) ?: 1;
+	case 'a':
+		o->analyze = 1;
+		return 1;
 	case 'H':
 		o->hist = 1;
 		return 1;

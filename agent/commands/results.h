@@ -25,6 +25,7 @@ struct results_opts {
 	const char *json_path;
 	__u64 slo_ns;
 	int quiet;
+	int analyze;	/* -a */
 };
 
 struct results {
@@ -46,13 +47,14 @@ struct results {
 	int analyzed;
 };
 
-/* The options trace and report share: -p, -g, --vcpu, -T, -H, --json,
+/* The options trace and report share: -p, -g, --vcpu, -T, -a, -H, --json,
  * --slo, -q. results_option: 1 if opt was one of them and is valid, 0 if
  * not one of them, -EINVAL (one line printed) if its value is bad, -EIO if
  * it names a JSON file that cannot be written. */
-#define RESULTS_SHORTOPTS "p:g:T:Hq"
+#define RESULTS_SHORTOPTS "p:g:T:aHq"
 #define RESULTS_LONGOPTS                                                                           \
 	FILTER_LONGOPTS, { "threshold", required_argument, NULL, 'T' },                            \
+		{ "analyze", no_argument, NULL, 'a' },                                             \
 		{ "hist", no_argument, NULL, 'H' },                                                \
 		{ "json", optional_argument, NULL, OPT_JSON },                             \
 		{ "slo", required_argument, NULL, OPT_SLO },                               \
@@ -63,6 +65,10 @@ struct results {
 	"      --vcpu N           only vCPU N\n"                                                   \
 	"  -T, --threshold USEC   print each episode slower than USEC, with its stages\n"          \
 	"                         and who held the vCPU's CPU meanwhile\n"                         \
+	"  -a, --analyze          each outlier's stages (-T's, else each vCPU's slowest\n"         \
+	"                         1%%) broken into who held the CPU (threads, irqs,\n"             \
+	"                         softirqs, NMIs, VM exits, the VMM, halt polling),\n"            \
+	"                         and per vCPU where the tail went\n"                              \
 	"  -H, --hist             response histogram per vCPU\n"                                  \
 	"      --json[=FILE]      one JSON document at the end (default: stdout)\n"                \
 	"      --slo USEC         exit status 3 if a vCPU's p99 response exceeds USEC\n"           \
