@@ -192,6 +192,37 @@ def blame(t, pid, comm):
     print(f"{len(outl)} outliers, {len(named)} name {comm} (up to {top/1e3:.0f} us)")
 
 
+def analysis(t, pid, kind, what, first=None):
+    """-a: every outlier's causes add up to its stages; the cause the test
+    created (KIND, WHAT a prefix) is in some of them and in the vCPU's
+    tail, first there if asked."""
+    v = the_vcpu(vm_by_pid(t, pid))
+    outl = v["outliers"]
+    if not outl:
+        sys.exit("no outliers")
+    named = 0
+    for o in outl:
+        if "causes" not in o:
+            sys.exit(f"an outlier without causes: {o}")
+        for stage, c in o["causes"].items():
+            got = sum(p["ns"] for p in c["parts"])
+            if got != o["stages"].get(stage):
+                sys.exit(f"{stage}: parts add up to {got}, the stage is {o['stages'].get(stage)}")
+        if any(p["kind"] == kind and p["what"].startswith(what)
+               for c in o["causes"].values() for p in c["parts"]):
+            named += 1
+    if not named:
+        sys.exit(f"{len(outl)} outliers, none names {kind} {what}")
+    tail = v.get("tail", {}).get("causes", [])
+    mine = [c for c in tail if c["kind"] == kind and c["what"].startswith(what)]
+    if not mine:
+        sys.exit(f"the tail lacks {kind} {what}: {[(c['kind'], c['what']) for c in tail]}")
+    if first and (tail[0]["kind"], tail[0]["what"][:len(what)]) != (kind, what):
+        sys.exit(f"the tail's first is {tail[0]['kind']} {tail[0]['what']}, not {kind} {what}")
+    print(f"{len(outl)} outliers, {named} name {kind} {what}; "
+          f"{mine[0]['share'] * 100:.0f}% of the tail")
+
+
 def churn(t, metrics_path, guest_paths):
     """Every short-lived VM under its own name, every interrupt counted;
     the exporter's series carry the same names and no pid-N."""
@@ -256,6 +287,8 @@ def main():
         qemu_rate(tj, int(sys.argv[3]), sys.argv[4], int(sys.argv[5]), sys.argv[6])
     elif check == "blame":
         blame(tj, int(sys.argv[3]), sys.argv[4])
+    elif check == "analysis":
+        analysis(tj, int(sys.argv[3]), sys.argv[4], sys.argv[5], *sys.argv[6:7])
     elif check == "shape":
         shape(tj)
     elif check == "churn":

@@ -53,6 +53,8 @@ start_trace() {
 }
 
 # stop_trace: end it like Ctrl-C does, and wait for its report
+# guest_pid JSON: the pid in kvmrt-guest's --json
+guest_pid() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$1"; }
 stop_trace() {
 	kill -INT "$TRACE_PID" 2>/dev/null
 	wait "$TRACE_PID"

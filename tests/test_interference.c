@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include "causes.h"
+#include "if_feed.h"
 #include "interference.h"
 
 #define US 1000ULL
@@ -202,6 +204,83 @@ static void ring_wraps(void **state)
 	assert_int_equal(part(p, n, IF_THREAD, "b"), 5 * US);
 }
 
+/* kvmrt trace -a's path: the BPF programs' records (kvmrt.h REC_IF) for
+ * the same 100 us as feed(), through if_feed as kvmrt report's events go,
+ * give the same parts; and each stage is explained on its own CPU (the
+ * wakeup's, the switch-in's). */
+static void live_records(void **state)
+{
+	static const struct {
+		__u64 t;
+		__u32 cpu, pid, event;
+		__s64 a0, a1, a2;
+		const char *name;
+	} recs[] = {
+		{ 0, 1, 1, IFE_SWITCH, HOG, 0, 0, "stress-ng" },
+		{ 5, 0, 42, IFE_WAKING, VCPU, 0, 0, "" },
+		{ 10, 1, HOG, IFE_SOFTIRQ_ENTRY, 3, 0, 0, "" },
+		{ 20, 1, HOG, IFE_IRQ_ENTRY, 24, 0, 0, "virtio0-input" },
+		{ 25, 1, HOG, IFE_IRQ_EXIT, 24, 0, 0, "" },
+		{ 40, 1, HOG, IFE_SOFTIRQ_EXIT, 3, 0, 0, "" },
+		{ 50, 1, HOG, IFE_VECTOR_ENTRY, 0, 0, 0, "" },
+		{ 52, 1, HOG, IFE_VECTOR_EXIT, 0, 0, 0, "" },
+		{ 62, 1, HOG, IFE_NMI, 1 * US, 0, 0, "" },
+		{ 70, 1, HOG, IFE_SWITCH, VCPU, 0, 0, "CPU 0/KVM" },
+		{ 80, 1, VCPU, IFE_VM_EXIT, 0, ISA_VMX, 30, "" },
+		{ 81, 1, VCPU, IFE_PIO, 1, 0x3f8, 0, "" },
+		{ 85, 1, VCPU, IFE_TO_VMM, 2, 0, 0, "" },
+		{ 93, 1, VCPU, IFE_VM_ENTRY, 0, 0, 0, "" },
+		{ 95, 1, VCPU, IFE_VM_EXIT, 0, ISA_VMX, 12, "" },
+		{ 100, 1, VCPU, IFE_HALT_POLL, 4 * US, 0, 0, "" },
+		{ 100, 1, VCPU, IFE_SWITCH, 0, 0, 0, "swapper/1" },
+	};
+	struct kvmrt_outlier o = { .type = REC_OUTLIER, .tid = VCPU, .cpu = 1, .t_inject = 1 * US,
+				   .t_wake = 5 * US, .t_run = 70 * US, .t_deliver = 93 * US,
+				   .t_eoi = 100 * US };
+	struct outlier_causes oc;
+	struct if_feed f;
+	struct if_part p[16];
+	struct rec_event e;
+	size_t i;
+	int n;
+
+	assert_int_equal(if_feed__init(&f, NULL, NULL), 0);
+	assert_int_equal(if_feed__track(&f, VCPU), 0);
+	for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+		struct kvmrt_if_rec r = { .type = REC_IF, .event = recs[i].event, .t = recs[i].t * US,
+					  .cpu = recs[i].cpu, .pid = recs[i].pid,
+					  .a = { recs[i].a0, recs[i].a1, recs[i].a2 } };
+
+		snprintf(r.name, sizeof(r.name), "%s", recs[i].name);
+		if_feed__from_rec(&r, &e);
+		assert_int_equal(if_feed__event(&f, &e), 0);
+	}
+	n = if__explain(&f.tl, 1, 0, 100 * US, VCPU, p, 16);
+	assert_int_equal(sum(p, n), 100 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "stress-ng"), 37 * US);
+	assert_int_equal(part(p, n, IF_SOFTIRQ, "NET_RX"), 25 * US);
+	assert_int_equal(part(p, n, IF_IRQ, "virtio0-input"), 5 * US);
+	assert_int_equal(part(p, n, IF_VECTOR, "local_timer"), 2 * US);
+	assert_int_equal(part(p, n, IF_NMI, NULL), 1 * US);
+	assert_int_equal(part(p, n, IF_VCPU, NULL), 12 * US);
+	assert_int_equal(part(p, n, IF_EXIT, "IO_INSTRUCTION"), 5 * US);
+	assert_int_equal(part(p, n, IF_VMM, "io 0x3f8"), 8 * US);
+	assert_int_equal(part(p, n, IF_EXIT, "HLT"), 1 * US);
+	assert_int_equal(part(p, n, IF_HALT_POLL, NULL), 4 * US);
+
+	/* stages: wake on the waking's CPU 0 (nothing known there: other),
+	 * queue [5, 70) on CPU 1 where it was switched in, the rest there */
+	causes_explain(&f, &o, &oc);
+	assert_int_equal(oc.cpu[ST_WAKE], 0);
+	assert_int_equal(oc.cpu[ST_QUEUE], 1);
+	assert_int_equal(oc.cpu[ST_DELIVER], 1);
+	assert_int_equal(sum(oc.p[ST_QUEUE], oc.n[ST_QUEUE]), 65 * US);
+	assert_int_equal(part(oc.p[ST_QUEUE], oc.n[ST_QUEUE], IF_SOFTIRQ, "NET_RX"), 25 * US);
+	assert_int_equal(sum(oc.p[ST_DELIVER], oc.n[ST_DELIVER]), 23 * US);
+	assert_int_equal(sum(oc.p[ST_HANDLE], oc.n[ST_HANDLE]), 7 * US);
+	if_feed__free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +290,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unknown_before, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(ring_wraps, setup, teardown),
+		cmocka_unit_test(live_records),
 	};
 
 	return cmocka_run_group_tests_name("interference", tests, NULL, NULL);

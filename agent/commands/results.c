@@ -454,6 +454,9 @@ static void json_programs(struct json *j, struct results *t, struct snapshot *s)
 	json_obj_begin(j, "programs");
 	for (k = 0; k < P_NR; k++)
 		json_str(j, prog_tp_name(k), t->prog_mode[k] ? t->prog_mode[k] : "off");
+	for (k = 0; k < A_NR && t->analyzed && t->live; k++) /* -a's, where the kernel has them */
+		if (t->aprog_mode[k])
+			json_str(j, aprog_tp_name(k), t->aprog_mode[k]);
 	json_obj_end(j);
 	json_obj_begin(j, "events");
 	for (k = 0; k < P_NR; k++)

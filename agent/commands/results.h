@@ -33,6 +33,7 @@ struct results {
 	const char *what;		/* "kvmrt trace", "kvmrt report" */
 	int attached[P_NR];		/* the tracepoint was traced */
 	const char *prog_mode[P_NR];	/* how, for JSON "programs": NULL is "off" */
+	const char *aprog_mode[A_NR];	/* -a's, live: NULL is not there */
 	int bpf_stats;			/* JSON bpf_stats from the snapshot */
 	int live;			/* BPF programs ran: JSON events_missed */
 	const struct host_info *host;	/* this host's; NULL for a recording */

@@ -233,6 +233,9 @@ int cmd_trace(int argc, char **argv)
 				 ses.l.flavour[i] == FLAVOUR_BTF ? "tp_btf" :
 								   "raw_tp";
 	}
+	for (i = 0; i < A_NR; i++)
+		if (ses.l.aattached[i])
+			t.aprog_mode[i] = ses.l.aflavour[i] == FLAVOUR_BTF ? "tp_btf" : "raw_tp";
 	session_catch_signals();
 	t_start = mono_ns();
 	if (!t.o.quiet)
