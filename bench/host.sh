@@ -6,8 +6,11 @@
 # on kvmrt's tracepoints (the floor any BPF tool pays), with each kvmrt
 # command that runs for long (trace; trace -T, which records every switch
 # for blame; export, as a fleet runs it, with and without its kernel BPF
-# stats), and with the peer a user would otherwise run: bpftrace with a
-# kvm_exit count by reason and a run-queue latency histogram. Rounds
+# stats; trace -a, with the auto-analysis's irq, softirq, NMI and vector
+# programs), and with the peer a user would otherwise run: bpftrace with a
+# kvm_exit count by reason and a run-queue latency histogram. The same
+# for the rate of timer interrupts a task is sent (stress-ng --timer: the
+# hrtimer, local_timer vector and softirq programs fire on each). Rounds
 # alternate the order; medians, and each one's ratio to nothing attached.
 # Needs root; no /dev/kvm (part of make bench, which needs it for the rest).
 #   ROUNDS=5 SECS=3 bash bench/host.sh
@@ -27,7 +30,7 @@ cleanup() {
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] || { echo "host.sh: needs root" >&2; exit 1; }
 make -s all "$B/bpf-null" >/dev/null || exit 1
-MODES="off floor trace trace-T export export-nostats"
+MODES="off floor trace trace-T trace-a export export-nostats"
 if command -v bpftrace >/dev/null; then
 	MODES="$MODES bpftrace"
 	# bpftrace finds tracepoints through tracefs: mounted for it, unmounted after
@@ -50,16 +53,20 @@ until_in() { # until_in FILE TEXT: wait (10 s at most) for TEXT in FILE
 switches() { # switches OUT: stress-ng's context switches per second into OUT
 	stress-ng --switch 2 -t "$SECS" --metrics-brief --yaml "$1" >/dev/null 2>&1
 }
+timers() { # timers OUT: timer interrupts a task was sent per second, into OUT
+	stress-ng --timer 1 --timer-freq 200000 -t "$SECS" --metrics-brief --yaml "$1" >/dev/null 2>&1
+}
 one() { # one MODE ROUND
 	local out="$T/sw-$1-$2.yaml" p
 	case $1 in
-	off) switches "$out"; return ;;
+	off) switches "$out"; timers "$T/tm-$1-$2.yaml"; return ;;
 	floor)
 		"$B/bpf-null" $((SECS + 30)) --no-stats >/dev/null &
 		p=$!
 		sleep 1 ;;
-	trace | trace-T)
-		"$B/kvmrt" trace $([ "$1" = trace-T ] && echo -T 100) >/dev/null 2>"$T/err" &
+	trace | trace-T | trace-a)
+		"$B/kvmrt" trace $([ "$1" = trace-T ] && echo -T 100) $([ "$1" = trace-a ] && echo -a) \
+			>/dev/null 2>"$T/err" &
 		p=$!
 		until_in "$T/err" tracing ;;
 	export | export-nostats)
@@ -80,6 +87,7 @@ one() { # one MODE ROUND
 		until_in "$T/err" Attaching ;;
 	esac
 	switches "$out"
+	timers "$T/tm-$1-$2.yaml"
 	kill -INT "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 }
@@ -95,12 +103,13 @@ import statistics, sys
 T, rounds, modes = sys.argv[1], int(sys.argv[2]), sys.argv[3].split()
 names = {"off": "nothing attached", "floor": "empty programs on kvmrt's tracepoints",
          "trace": "kvmrt trace", "trace-T": "kvmrt trace -T 100 (every switch, for blame)",
+         "trace-a": "kvmrt trace -a (auto-analysis: every switch, irq, softirq, NMI, vector)",
          "export": "kvmrt export (kernel BPF stats on, its default)",
          "export-nostats": "kvmrt export --no-bpf-stats",
          "bpftrace": "bpftrace: kvm_exit by reason + run-queue latency histogram"}
-def rate(mode, r):
+def rate(mode, r, what="sw"):
     try:
-        for line in open(f"{T}/sw-{mode}-{r}.yaml"):
+        for line in open(f"{T}/{what}-{mode}-{r}.yaml"):
             if "bogo-ops-per-second-real-time:" in line:
                 return float(line.split(":")[1])
     except OSError:
@@ -118,6 +127,18 @@ for m in modes:
     med = statistics.median(sw[m])
     mark = "" if m in ("off", "floor", "bpftrace") else (" (target >= 0.97: met)" if med / off >= 0.97 else " (target >= 0.97: NOT met)")
     print(f"| {names[m]} | {med:.0f} | {med / off:.3f}{mark} | {med / floor:.3f} |")
+tm = {m: [x for x in (rate(m, r, "tm") for r in range(1, rounds + 1)) if x] for m in modes}
+if tm["off"] and tm["floor"]:
+    toff, tfloor = statistics.median(tm["off"]), statistics.median(tm["floor"])
+    print(f"\n## timer interrupts a task is sent per second (stress-ng --timer 1 --timer-freq 200000; median of {rounds} rounds)\n")
+    print("| attached | timers/s | of nothing attached | of the empty programs |")
+    print("|---|---:|---:|---:|")
+    for m in modes:
+        if not tm[m]:
+            print(f"| {names[m]} | (no run) | | |")
+            continue
+        med = statistics.median(tm[m])
+        print(f"| {names[m]} | {med:.0f} | {med / toff:.3f} | {med / tfloor:.3f} |")
 print("\n(the floor moves by several percent between runs on a shared host: compare rows"
       " of one run, and kvmrt with the empty programs)")
 PY

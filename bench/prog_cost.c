@@ -32,7 +32,8 @@
 #define BOGUS 0x10ULL /* a pointer every probe read rejects */
 #define MAX_STEPS 4
 
-static struct loader l;
+static struct loader l, la; /* la: loaded as kvmrt trace -a loads it */
+static struct ring_buffer *rb_a; /* la's records, read between runs */
 static int empty_fd, clock_fd, lookup_fd;
 
 /* Reference programs, rows of their own: what one clock read and one
@@ -40,6 +41,11 @@ static int empty_fd, clock_fd, lookup_fd;
  * bricks every program that needs a time or a vCPU is made of. */
 #define REF_CLOCK (-1)
 #define REF_LOOKUP (-2)
+/* -a's: a tracepoint's program as trace -a loads it (A(p)), or an
+ * analysis program (AA(a)) */
+#define A_BASE 1000
+#define A(p) (A_BASE + (p))
+#define AA(a) (2 * A_BASE + (a))
 
 /* One event: a program and its arguments. */
 struct step {
@@ -54,6 +60,7 @@ struct row {
 	int nsteps;
 	struct step s[MAX_STEPS];
 	int others; /* a hundred other VMs in the maps */
+	int watched; /* -a: every CPU watched (an interrupt in flight there) */
 	double ns, floor;
 };
 
@@ -99,6 +106,10 @@ static int lookup_program(int map_fd, __u32 key)
 
 static int prog_fd(int prog)
 {
+	if (prog >= 2 * A_BASE)
+		return loader__aprog_fd(&la, prog - 2 * A_BASE);
+	if (prog >= A_BASE)
+		return loader__prog_fd(&la, prog - A_BASE);
 	return prog == REF_CLOCK ? clock_fd : prog == REF_LOOKUP ? lookup_fd : loader__prog_fd(&l, prog);
 }
 
@@ -123,12 +134,18 @@ static void stats(int fd, __u64 *ns, __u64 *cnt)
 
 /* This thread (and tid 0, a bogus task's) is vCPU 0 of this process, a
  * traced VM; with others, a hundred more VMs' vCPU threads beside it. */
-static void seed(int others)
+static void seed_one(struct loader *ld, int others, int watched)
 {
 	struct kvmrt_thread ti = { .vk = { .tgid = (__u32)getpid(), .vcpu = 0 } };
 	__u32 tid = (__u32)syscall(SYS_gettid), zero = 0, one = 1, pid = (__u32)getpid(), i;
-	int threads = bpf_map__fd(l.skel->maps.threads), vms = bpf_map__fd(l.skel->maps.vms);
+	int threads = bpf_map__fd(ld->skel->maps.threads), vms = bpf_map__fd(ld->skel->maps.vms);
+	int ncpus = libbpf_num_possible_cpus();
 
+	for (i = 0; i < (__u32)ncpus; i++) { /* no count of its own: set, not added */
+		__u32 w = watched;
+
+		bpf_map_update_elem(bpf_map__fd(ld->skel->maps.watch), &i, &w, BPF_ANY);
+	}
 	bpf_map_update_elem(threads, &tid, &ti, BPF_ANY);
 	bpf_map_update_elem(threads, &zero, &ti, BPF_ANY);
 	bpf_map_update_elem(vms, &pid, &one, BPF_ANY);
@@ -146,6 +163,17 @@ static void seed(int others)
 	}
 }
 
+static void seed(int others, int watched)
+{
+	seed_one(&l, others, 0);
+	seed_one(&la, others, watched);
+}
+
+static int ignore(void *ctx, void *data, size_t len)
+{
+	return 0;
+}
+
 /* ns per case (all its steps), in run_time_ns, over n runs */
 static double measure(const struct row *r, int n, int empty)
 {
@@ -159,10 +187,13 @@ static double measure(const struct row *r, int n, int empty)
 	}
 	for (k = 0; k < r->nsteps; k++)
 		stats(fd[k], &ns0[k], &c0[k]);
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		for (k = 0; k < r->nsteps; k++)
 			if (run(fd[k], r->s[k].args, r->s[k].nargs))
 				return -1;
+		if (!(i & 1023)) /* -a's records read, as trace reads them: never full */
+			ring_buffer__consume(rb_a);
+	}
 	if (empty) { /* one program for every step: its totals */
 		stats(fd[0], &ns1, &c1);
 		return c1 > c0[0] ? (double)(ns1 - ns0[0]) / ((double)(c1 - c0[0]) / r->nsteps) : -1;
@@ -217,9 +248,24 @@ int main(int argc, char **argv)
 		{ "hrtimer_expire_entry", 1, { E(P_HRTIMER_EXPIRE_ENTRY, BOGUS, BOGUS) } },
 		{ "sched_waking", 1, { E(P_SCHED_WAKING, BOGUS) } },
 		{ "sched_switch", 1, { E(P_SCHED_SWITCH, 0, BOGUS, BOGUS, 0) } },
+		/* -a (trace -a: every switch for blame, CPUs watched): the
+		 * analysis programs where no interrupt is in flight (nearly
+		 * always) and where one is (a record each) */
+		{ "-a: irq_handler_entry, CPU not watched", 1, { E(AA(A_IRQ_HANDLER_ENTRY), 24, BOGUS) } },
+		{ "-a: irq_handler_entry, CPU watched", 1, { E(AA(A_IRQ_HANDLER_ENTRY), 24, BOGUS) }, 0, 1 },
+		{ "-a: softirq_entry, CPU not watched", 1, { E(AA(A_SOFTIRQ_ENTRY), 3) } },
+		{ "-a: local_timer_entry, CPU not watched", 1, { E(AA(A_VEC_local_timer_entry), 0xec) } },
+		{ "-a: local_timer_entry, CPU watched", 1, { E(AA(A_VEC_local_timer_entry), 0xec) }, 0, 1 },
+		{ "-a: sched_switch, CPU not watched", 1, { E(A(P_SCHED_SWITCH), 0, BOGUS, BOGUS, 0) } },
+		{ "-a: sched_switch, CPU watched", 1, { E(A(P_SCHED_SWITCH), 0, BOGUS, BOGUS, 0) }, 0, 1 },
+		{ "-a: interrupt: msi + accept + inj_virq + eoi", 4,
+		  { E(A(P_KVM_MSI_SET_IRQ), 0xfee00000ULL, 0x41ULL),
+		    E(A(P_KVM_APIC_ACCEPT_IRQ), 0, 0, 0, 0x41), E(A(P_KVM_INJ_VIRQ), 0x41, 0, 0),
+		    E(A(P_KVM_EOI), BOGUS, 0x41) } },
 		{ "reference: one clock read (bpf_ktime_get_ns)", 1, { E(REF_CLOCK, 0) } },
 		{ "reference: one hash lookup (a vCPU thread)", 1, { E(REF_LOOKUP, 0) } },
 	};
+	struct loader_opts oa = { .threshold_ns = 1, .force_raw = 1, .no_attach = 1, .analyze = 1 };
 	int nrows = sizeof(rows) / sizeof(rows[0]), i, r, stats_fd;
 
 	log_level = LOG_ERROR;
@@ -227,7 +273,9 @@ int main(int argc, char **argv)
 	if (n < 1 || rounds < 1)
 		return 2;
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-	if (stats_fd < 0 || loader__open_load_attach(&l, &o) || (empty_fd = empty_program()) < 0 ||
+	if (stats_fd < 0 || loader__open_load_attach(&l, &o) || loader__open_load_attach(&la, &oa) ||
+	    !(rb_a = ring_buffer__new(bpf_map__fd(la.skel->maps.events), ignore, NULL, NULL)) ||
+	    (empty_fd = empty_program()) < 0 ||
 	    (clock_fd = clock_program()) < 0 ||
 	    (lookup_fd = lookup_program(bpf_map__fd(l.skel->maps.threads),
 					(__u32)syscall(SYS_gettid))) < 0) {
@@ -235,11 +283,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	l.skel->bss->armed = 1; /* as the collector arms it once it reads */
+	la.skel->bss->armed = 1;
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < nrows; i++) {
 			double a, b;
 
-			seed(rows[i].others);
+			seed(rows[i].others, rows[i].watched);
 			/* alternated with the floor, each round */
 			a = measure(&rows[i], n, 0);
 			b = measure(&rows[i], n, 1);
@@ -264,6 +313,8 @@ int main(int argc, char **argv)
 	       "which a tracepoint firing in a busy vCPU thread mostly does not pay. The\n"
 	       "reference rows are the bricks: a program that needs a time pays the clock\n"
 	       "read's row, one that finds a vCPU the lookup's)\n");
+	ring_buffer__free(rb_a);
+	loader__destroy(&la);
 	loader__destroy(&l);
 	close(stats_fd);
 	return 0;
