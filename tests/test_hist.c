@@ -124,12 +124,44 @@ static void percentile_never_above_max(void **state)
 	free(h);
 }
 
+/* -a's slowest 1%: at most max(1, 1%) of the values from where it begins,
+ * ties counted in; the slowest always in. */
+static void slowest_share(void **state)
+{
+	struct kvmrt_hist h;
+	__u64 from, n;
+	int i, b;
+
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(hist_slowest_from(&h, 0.01), 0);
+	hist_record(&h, 5000);
+	assert_int_equal(hist_slowest_from(&h, 0.01), hist_bucket_lo(hist_bucket(5000)));
+	for (i = 0; i < 200; i++)
+		hist_record(&h, 1000); /* ties: none of them is in */
+	assert_int_equal(hist_slowest_from(&h, 0.01), hist_bucket_lo(hist_bucket(5000)));
+	memset(&h, 0, sizeof(h));
+	for (i = 0; i < 300; i++)
+		hist_record(&h, 1000); /* all tied: the slowest bucket, all of it */
+	assert_int_equal(hist_slowest_from(&h, 0.01), hist_bucket_lo(hist_bucket(1000)));
+	memset(&h, 0, sizeof(h));
+	for (i = 1; i <= 10000; i++)
+		hist_record(&h, (__u64)i * 1000); /* 1 us .. 10 ms */
+	from = hist_slowest_from(&h, 0.01);
+	for (n = 0, b = 0; b < HIST_NBUCKETS; b++)
+		if (hist_bucket_lo((unsigned int)b) >= from)
+			n += h.b[b];
+	assert_true(n <= 100);
+	assert_true(n >= 30); /* the top bucket (1/16 of 2^23 ns wide here) holds 39 */
+	assert_true(from <= 10000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bucket_contains_value),
 		cmocka_unit_test(percentiles_within_5_percent),
 		cmocka_unit_test(percentile_never_above_max),
+		cmocka_unit_test(slowest_share),
 	};
 
 	return cmocka_run_group_tests_name("hist", tests, NULL, NULL);

@@ -113,6 +113,16 @@ const struct tail *causes__tail(const struct causes *c, __u32 tgid, __u32 vcpu)
 	return NULL;
 }
 
+void causes__forget_vm(struct causes *c, __u32 tgid)
+{
+	int i, k = 0;
+
+	for (i = 0; i < c->ntails; i++)
+		if (c->tails[i].tgid != tgid)
+			c->tails[k++] = c->tails[i];
+	c->ntails = k;
+}
+
 /* A cause's text, escaped: thread and handler names are anyone's. */
 static const char *who_text(const struct if_label *l, char *buf, size_t len)
 {

@@ -53,6 +53,8 @@ void causes__free(struct causes *c);
 void causes__add(struct causes *c, long i, const struct kvmrt_outlier *r,
 		 const struct outlier_causes *oc);
 const struct tail *causes__tail(const struct causes *c, __u32 tgid, __u32 vcpu);
+/* A VM gone: its vCPUs' tails dropped. */
+void causes__forget_vm(struct causes *c, __u32 tgid);
 
 /* "; causes: queue stress-ng[4242] 790.1, softirq NET_RX 12.0; handle ..." */
 void causes_print(const struct outlier_causes *oc);

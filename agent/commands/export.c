@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "analysis.h"
 #include "clock.h"
 #include "collector.h"
 #include "commands.h"
@@ -35,6 +36,7 @@ struct export_opts {
 	struct vm_filter filter;
 	const char *web_config;
 	int bpf_stats;
+	int analyze;	/* -a: kvmrt_interference_seconds_total */
 };
 
 struct exporter {
@@ -43,6 +45,7 @@ struct exporter {
 	struct session ses;
 	struct httpd http;
 	struct gone_list gone;
+	struct analysis an;	/* -a */
 };
 
 
@@ -82,6 +85,8 @@ static void expire_gone(struct exporter *e, const struct snapshot *s, __u64 now)
 	gone_note(&e->gone, s, now);
 	while ((pid = gone_due(&e->gone, now, (__u64)(e->o.grace_s * 1e9)))) {
 		pr_info("VM pid %u gone for %.0f s: forgetting it", pid, e->o.grace_s);
+		if (e->o.analyze)
+			analysis__forget_vm(&e->an, pid);
 		collector__forget(&e->ses.c, pid);
 	}
 }
@@ -112,6 +117,7 @@ static int publish(struct exporter *e, struct snapshot *prev)
 	m.last = &last;
 	m.version = KVMRT_VERSION;
 	m.host = &e->host;
+	m.analysis = e->o.analyze ? &e->an : NULL;
 	boost_view_read(&boosts);
 	m.boosts = &boosts;
 	metrics_render(f, &m);
@@ -137,6 +143,8 @@ static void usage(FILE *f)
 		"      --vcpu N            only vCPU N\n"
 		"      --web-config FILE   TLS and basic auth, as Prometheus exporters do\n"
 		"      --no-bpf-stats      do not turn on kernel BPF run-time stats\n"
+		"  -a, --analyze           kvmrt_interference_seconds_total: what held each\n"
+		"                          vCPU's CPU in its slowest 1%% of interrupts, by kind\n"
 		SESSION_USAGE,
 		HTTPD_DEFAULT_LISTEN);
 }
@@ -150,6 +158,7 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 		FILTER_LONGOPTS,
 		{ "web-config", required_argument, NULL, OPT_WEB_CONFIG },
 		{ "no-bpf-stats", no_argument, NULL, OPT_NO_BPF_STATS },
+		{ "analyze", no_argument, NULL, 'a' },
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -161,7 +170,7 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 	o->grace_s = 60;
 	o->bpf_stats = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "l:i:p:g:" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "l:i:p:g:a" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
 		int so = session_option(c, filter_option(&o->filter, c, optarg), usage, &ret);
 
 		if (so < 0)
@@ -185,6 +194,9 @@ static int parse_args(struct export_opts *o, int argc, char **argv)
 			break;
 		case OPT_NO_BPF_STATS:
 			o->bpf_stats = 0;
+			break;
+		case 'a':
+			o->analyze = 1;
 			break;
 		default:
 			return 2; /* getopt said what was wrong, in one line */
@@ -212,8 +224,18 @@ int cmd_export(int argc, char **argv)
 		return err < 0 ? 0 : err;
 	if (httpd_parse_listen(e.o.listen, &ss, &sl))
 		return 2;
-	if (session_open(&e.ses, &lo, NULL, NULL, e.o.bpf_stats))
+	if (e.o.analyze) {
+		if (analysis__init(&e.an, 0, NULL, NULL)) {
+			pr_err("out of memory");
+			goto out;
+		}
+		analysis__loader_opts(&e.an, &lo);
+	}
+	if (session_open(&e.ses, &lo, e.o.analyze ? analysis__on_outlier : NULL,
+			 e.o.analyze ? &e.an : NULL, e.o.bpf_stats))
 		goto out;
+	if (e.o.analyze)
+		analysis__attach(&e.an, &e.ses.c);
 	host_info_read(&e.host, "/sys");
 	if (httpd_start(&e.http, e.o.listen, e.o.web_config))
 		goto out_session;
@@ -245,5 +267,6 @@ out_session:
 	session_close(&e.ses);
 out:
 	gone_free(&e.gone);
+	analysis__free(&e.an);
 	return ret;
 }

@@ -5,6 +5,7 @@
 #include "endpoints.h"
 #include "episode.h"
 #include "latency.h"
+#include "analysis.h"
 #include "metrics.h"
 #include "names.h"
 #include "procfs.h"
@@ -64,6 +65,7 @@ struct series {
 	__u64 boosted; /* 0 or 1 */
 	__u64 exits[2][128];	/* VMX, SVM basic reasons below 128 */
 	__u64 exits_other;
+	__u64 interference_ns[IF_KIND_NR]; /* -a */
 };
 
 static int cmp_series(const void *a, const void *b)
@@ -123,6 +125,13 @@ static struct series *collect(const struct metrics_ctx *m, int *n)
 					se->exits[e->isa - 1][e->reason] += e->count;
 				else
 					se->exits_other += e->count;
+			}
+			if (m->analysis) {
+				const struct analysis_vcpu *av =
+					analysis__vcpu(m->analysis, vm->pid, v->vcpu);
+
+				for (k = 0; av && k < IF_KIND_NR; k++)
+					se->interference_ns[k] += av->ns[k];
 			}
 			if (m->last) {
 				struct vm_stats *lv = snapshot__vm((struct snapshot *)m->last, vm->pid);
@@ -251,9 +260,11 @@ static void latency_families(FILE *f, const struct series *se, int n)
 }
 
 /* A family of one value per vCPU and label: counts[k] (a __u64 array at
- * off in its series, nk long) with label="name(k)". */
+ * off in its series, nk long) with label="name(k)", or (ns) nanoseconds
+ * exported in seconds. */
 static void labelled_family(FILE *f, const char *name, const char *help, const struct series *se,
-			    int n, size_t off, int nk, const char *label, const char *(*name_of)(int))
+			    int n, size_t off, int nk, const char *label, const char *(*name_of)(int),
+			    int ns)
 {
 	int i, k;
 
@@ -264,8 +275,11 @@ static void labelled_family(FILE *f, const char *name, const char *help, const s
 
 			fprintf(f, "%s{", name);
 			vm_labels(f, se[i].vm, se[i].vcpu);
-			fprintf(f, ",%s=\"%s\"} %llu\n", label, name_of(k),
-				(unsigned long long)counts[k]);
+			if (ns)
+				fprintf(f, ",%s=\"%s\"} %.9f\n", label, name_of(k), counts[k] / 1e9);
+			else
+				fprintf(f, ",%s=\"%s\"} %llu\n", label, name_of(k),
+					(unsigned long long)counts[k]);
 		}
 }
 
@@ -280,14 +294,14 @@ static void vcpu_families(FILE *f, const struct series *se, int n)
 		      offsetof(struct series, boosted), 0);
 	labelled_family(f, "kvmrt_irq_injections_total",
 			"Interrupts injected into the vCPU, by source.", se, n,
-			offsetof(struct series, c.injected), SRC_NR, "source", source_name);
+			offsetof(struct series, c.injected), SRC_NR, "source", source_name, 0);
 	scalar_family(f, "kvmrt_irq_coalesced_total", "counter",
 		      "Injections of a vector that was still pending: merged into one interrupt.", se,
 		      n, offsetof(struct series, c.coalesced), 0);
 	labelled_family(f, "kvmrt_irq_ends_total",
 			"Interrupts ended, by what ended them first: eoi, pv_eoi (the guest's PV EOI, "
 			"seen at its next exit), idle (its HLT exit after delivery), hint, stale (none).",
-			se, n, offsetof(struct series, c.ends), END_NR, "end", end_name);
+			se, n, offsetof(struct series, c.ends), END_NR, "end", end_name, 0);
 	scalar_family(f, "kvmrt_irq_posted_in_guest_total", "counter",
 		      "Posted interrupts (APICv, AVIC) the vCPU took while in the guest: delivered, "
 		      "no time seen.",
@@ -354,6 +368,11 @@ static void host_families(FILE *f, const struct metrics_ctx *m)
 	fprintf(f, "kvmrt_build_info{version=\"%s\"} 1\n", m->version);
 }
 
+static const char *kind_label(int k)
+{
+	return if_kind_name((__u32)k);
+}
+
 void metrics_render(FILE *f, const struct metrics_ctx *m)
 {
 	struct series *se;
@@ -364,6 +383,13 @@ void metrics_render(FILE *f, const struct metrics_ctx *m)
 		return;
 	latency_families(f, se, n);
 	vcpu_families(f, se, n);
+	if (m->analysis)
+		labelled_family(f, "kvmrt_interference_seconds_total",
+				"With -a: the stages of the vCPU's slowest 1% of interrupts (so far), by "
+				"what held its CPU meanwhile, net: thread, idle, vcpu (the guest, or KVM "
+				"for it), exit, vmm, halt_poll, softirq, irq, irq_vector, nmi, unknown.",
+				se, n, offsetof(struct series, interference_ns), IF_KIND_NR, "kind",
+				kind_label, 1);
 	free(se);
 	host_families(f, m);
 }

@@ -12,6 +12,8 @@
 #include "boost_view.h"
 #include "hostinfo.h"
 
+struct analysis;
+
 /* Upper bounds (ns) of the exported buckets: 1, 1.5, 2, 3, 5, 7 per decade. */
 #define METRICS_NBOUNDS 31
 extern const __u64 metrics_bounds_ns[METRICS_NBOUNDS];
@@ -23,6 +25,7 @@ struct metrics_ctx {
 	const char *version;
 	const struct boost_view *boosts; /* the controllers' threads, or NULL */
 	const struct host_info *host;	/* or NULL */
+	const struct analysis *analysis; /* -a's, or NULL */
 };
 
 /* Write a label value escaped for the exposition format: backslash, quote

@@ -870,7 +870,7 @@ static void forget_pass2(struct report *r)
 }
 
 /* -a without -T: a first pass 2 over every episode gives each vCPU's
- * response p99 (the low end of its histogram bucket); the real one records
+ * slowest 1% (hist_slowest_from: where it begins); the real one records
  * the episodes from the lowest of them on, and keeps each vCPU's from its
  * own on (on_record). */
 static int find_p99s(struct report *r)
@@ -886,17 +886,11 @@ static int find_p99s(struct report *r)
 		return -1;
 	for (i = 0; i < r->s.vcpus.cap; i++) {
 		struct kvmrt_vcpu_state *v = kvs_table__at(&r->s.vcpus, i, &key);
-		struct lat_summary ls;
 		__u64 *p;
 
-		if (!v)
+		if (!v || !v->h[M_RESPONSE].count || !(p = kvs_table__add(&r->p99, key, NULL)))
 			continue;
-		lat_from_hist(&v->h[M_RESPONSE], &ls);
-		if (!ls.count || !(p = kvs_table__add(&r->p99, key, NULL)))
-			continue;
-		/* from the p99's histogram bucket on: with fewer than a hundred
-		 * episodes, the slowest is in */
-		*p = hist_bucket_lo(hist_bucket(ls.p99_ns));
+		*p = hist_slowest_from(&v->h[M_RESPONSE], 0.01);
 		if (*p && *p < lowest)
 			lowest = *p;
 	}

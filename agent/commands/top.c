@@ -30,6 +30,7 @@
 #include "log.h"
 #include "names.h"
 #include "session.h"
+#include "analysis.h"
 #include "boost_view.h"
 #include "procfs.h"
 
@@ -52,6 +53,7 @@ struct row {
 	int end_top;		/* how most episodes of the interval ended (-1: none) */
 	double end_pct;		/* that kind's share */
 	struct lat_summary tlate; /* LAPIC timer lateness (kvm_wait_lapic_expire) */
+	char cause[40];		/* -a: its slow episodes' main cause, and its share */
 };
 
 /* Sortable columns: the key that selects one, and how rows compare. */
@@ -72,11 +74,13 @@ struct top_opts {
 	struct vm_filter filter;
 	int batch;
 	long iterations;
+	int analyze;	/* -a: each vCPU's main cause (CAUSE) */
 };
 
 struct top {
 	struct top_opts o;
 	struct session ses;
+	struct analysis an;
 	struct snapshot first, prev, cur;
 	int have_prev;
 	int sort;
@@ -225,6 +229,21 @@ static void ends_of(const struct kvmrt_counters *c, int *top, double *pct)
 	*pct = n ? 100.0 * best / n : 0;
 }
 
+/* -a: the main cause of the vCPU's slow episodes (of the interval, or
+ * since start), escaped: a thread's name is anyone's */
+static void cause_of(struct top *t, struct row *r)
+{
+	const struct if_part *p;
+	char what[64];
+	double share;
+
+	snprintf(r->cause, sizeof(r->cause), "-");
+	if (!t->o.analyze || !(p = analysis__main(&t->an, r->pid, r->vcpu, t->since_start, &share)))
+		return;
+	if_label_text(&p->who, what, sizeof(what));
+	snprintf(r->cause, sizeof(r->cause), "%.0f%% %s", share * 100, esc_str(what));
+}
+
 static void build_rows(struct top *t, struct snapshot *d, double dt)
 {
 	struct boost_view boosts;
@@ -285,6 +304,7 @@ static void build_rows(struct top *t, struct snapshot *d, double dt)
 				r->halted_pct = 100;
 			ends_of(&v->c, &r->end_top, &r->end_pct);
 			lat_from_hist(&v->h[M_TIMER_LATE], &r->tlate);
+			cause_of(t, r);
 		}
 	}
 	sort_rows(t);
@@ -328,6 +348,8 @@ static void sample(struct top *t)
 	t->lost = d.lost;
 	build_rows(t, &d, t->dt);
 	snapshot__free(&d);
+	if (t->o.analyze)
+		analysis__forget(&t->an, 0); /* the next interval's own */
 	t->have_prev = 1;
 }
 
@@ -365,14 +387,15 @@ static void header_lines(struct top *t, char lines[4][256])
 	snprintf(lines[0], 256,
 		 "kvmrt top - %s %.1fs%s | VMs %d vCPUs %d | irq/s %.0f | lost %llu | progs %d/%d | agent CPU %.1f%%",
 		 t->since_start ? "since start" : "interval", t->dt, t->paused ? " [paused]" : "",
-		 nvms, t->nrows, t->irq_total, (unsigned long long)t->lost, t->ses.l.nattached, P_NR,
+		 nvms, t->nrows, t->irq_total, (unsigned long long)t->lost, t->ses.l.nattached, P_NR + (t->o.analyze ? A_NR : 0),
 		 t->agent_cpu);
 	snprintf(lines[1], 256, "observable:%s | sort: %s%s%s", ep, columns[t->sort].name,
 		 t->name_filter[0] ? " | filter: " : "", t->name_filter);
 	snprintf(lines[2], 256,
-		 "%-16s %7s %5s %7s %3s %-6s %5s %8s %8s %8s %8s %8s %8s %-18s %6s %-11s %8s",
+		 "%-16s %7s %5s %7s %3s %-6s %5s %8s %8s %8s %8s %8s %8s %-18s %6s %-11s %8s%s",
 		 "VM", "PID", "VCPU", "TID", "CPU", "POLICY", "BOOST", "IRQ/s", "RESP50", "RESP99",
-		 "RESPMAX", "DLV99", "WAIT99", "EXIT/s TOP", "HALT%", "ENDED-BY", "TLATE99");
+		 "RESPMAX", "DLV99", "WAIT99", "EXIT/s TOP", "HALT%", "ENDED-BY", "TLATE99",
+		 t->o.analyze ? " CAUSE" : "");
 	lines[3][0] = 0;
 }
 
@@ -403,11 +426,12 @@ static void row_line(struct top *t, const struct row *r, char *buf, size_t len)
 		snprintf(end, sizeof(end), "%s %.0f%%", end_name(r->end_top), r->end_pct);
 	fmt_us(tl, sizeof(tl), r->tlate.p99_ns, r->tlate.count > 0);
 	snprintf(buf, len,
-		 "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f %-11s %8s",
+		 "%-16.16s %7u %5u %7u %3d %-6s %5s %8.0f %8s %8s %8s %8s %8s %-18s %6.1f %-11s %8s%s%s",
 		 r->vm, r->pid, r->vcpu, r->tid, r->have_ts ? r->ts.cpu : -1, pol,
 		 boost_state_name(r->boost),
 		 r->irq_s,
-		 p50, p99, mx, dl, wt, ex, r->halted_pct, end, tl);
+		 p50, p99, mx, dl, wt, ex, r->halted_pct, end, tl, t->o.analyze ? " " : "",
+		 t->o.analyze ? r->cause : "");
 }
 
 static void print_batch(struct top *t)
@@ -510,6 +534,8 @@ static int handle_key(struct top *t, int ch)
 	case 'r':
 		snapshot__free(&t->first);
 		collector__snapshot(&t->ses.c, &t->first);
+		if (t->o.analyze)
+			analysis__forget(&t->an, 1);
 		break;
 	case 'i':
 		t->since_start = !t->since_start;
@@ -546,6 +572,8 @@ static void usage(FILE *f)
 		"      --vcpu N           only vCPU N\n"
 		"  -b, --batch            plain text frames on stdout, no curses\n"
 		"  -n, --iterations N     stop after N frames\n"
+		"  -a, --analyze          CAUSE: the main cause of each vCPU's slowest 1%%\n"
+		"                         (kvmrt trace -a's analysis)\n"
 		"  -v, --verbose          libbpf and loader messages\n"
 		"  -h, --help             this help (keys: press h in the view)\n");
 }
@@ -557,6 +585,7 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 		FILTER_LONGOPTS,
 		{ "batch", no_argument, NULL, 'b' },
 		{ "iterations", required_argument, NULL, 'n' },
+		{ "analyze", no_argument, NULL, 'a' },
 		SESSION_LONGOPTS,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -566,7 +595,7 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 	filter_init(&o->filter);
 	o->delay_s = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:p:g:bn:" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:p:g:bn:a" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
 		int so = session_option(c, filter_option(&o->filter, c, optarg), usage, &ret);
 
 		if (so < 0)
@@ -580,6 +609,9 @@ static int parse_args(struct top_opts *o, int argc, char **argv)
 			break;
 		case 'b':
 			o->batch = 1;
+			break;
+		case 'a':
+			o->analyze = 1;
 			break;
 		case 'n':
 			errno = 0;
@@ -687,8 +719,20 @@ int cmd_top(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	t.sort = C_VM;
-	if (session_open(&t.ses, &lo, NULL, NULL, 0))
+	if (t.o.analyze) {
+		if (analysis__init(&t.an, 0, NULL, NULL)) {
+			pr_err("out of memory");
+			return 1;
+		}
+		analysis__loader_opts(&t.an, &lo);
+	}
+	if (session_open(&t.ses, &lo, t.o.analyze ? analysis__on_outlier : NULL,
+			 t.o.analyze ? &t.an : NULL, 0)) {
+		analysis__free(&t.an);
 		return 1;
+	}
+	if (t.o.analyze)
+		analysis__attach(&t.an, &t.ses.c);
 	session_catch_signals();
 	collector__snapshot(&t.ses.c, &t.first);
 	collector__snapshot(&t.ses.c, &t.cur);
@@ -701,5 +745,6 @@ int cmd_top(int argc, char **argv)
 	snapshot__free(&t.prev);
 	free(t.rows);
 	session_close(&t.ses);
+	analysis__free(&t.an);
 	return err;
 }

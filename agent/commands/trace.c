@@ -16,7 +16,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "episode.h"
-#include "if_feed.h"
+#include "analysis.h"
 #include "filter.h"
 #include "latency.h"
 #include "log.h"
@@ -26,15 +26,6 @@
 struct trace_opts {
 	double duration_s;
 	int bpf_stats;
-};
-
-/* -a: the timeline of who ran on each watched CPU, and without -T each
- * vCPU's responses so far (an episode is analysed from its p99 on) */
-struct analysis {
-	struct results *t;
-	struct if_feed feed;
-	struct kvs_table resp; /* vCPU key -> struct kvmrt_hist */
-	__u64 lost;	       /* records the timeline had no memory for */
 };
 
 static void usage(FILE *f)
@@ -83,15 +74,6 @@ static int parse_args(struct trace_opts *o, struct results_opts *ro, int argc, c
 	return 0;
 }
 
-static void analysis_free(struct analysis *an, struct results *t)
-{
-	if (t->o.analyze) {
-		if_feed__free(&an->feed);
-		kvs_table__free(&an->resp);
-	}
-	results__free(t);
-}
-
 static const char *vm_name(void *ctx, __u32 pid)
 {
 	return collector__vm_name(ctx, pid);
@@ -102,49 +84,10 @@ static void on_outlier(struct collector *c, const struct kvmrt_outlier *r, void 
 	results__outlier(ctx, r, NULL);
 }
 
-/* -a without -T: every episode comes; the slowest 1% of its vCPU's so far
- * (from the low end of the p99's histogram bucket, as kvmrt report's) are
- * analysed. With -T: those above it. */
-static int slow_enough(struct analysis *an, const struct kvmrt_outlier *r)
+/* -a: each slow episode with what stood in its way */
+static void on_analyzed(void *ctx, const struct kvmrt_outlier *r, const struct outlier_causes *oc)
 {
-	struct kvmrt_vcpu_key vk = { .tgid = r->tgid, .vcpu = r->vcpu };
-	struct kvmrt_ep_done d = outlier_episode(r);
-	struct kvmrt_hist *h;
-	struct lat_summary ls;
-	__u64 resp = ep_response_ns(&d);
-
-	if (an->t->o.threshold_ns)
-		return resp >= an->t->o.threshold_ns;
-	h = kvs_table__add(&an->resp, &vk, NULL);
-	if (!h)
-		return 0;
-	hist_record(h, resp);
-	lat_from_hist(h, &ls);
-	return resp >= hist_bucket_lo(hist_bucket(ls.p99_ns));
-}
-
-static void on_analyzed_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx)
-{
-	struct analysis *an = ctx;
-	struct outlier_causes oc;
-
-	if_feed__track(&an->feed, r->tid); /* its next wakeups and switch-ins */
-	if (!slow_enough(an, r))
-		return;
-	causes_explain(&an->feed, r, &oc);
-	results__outlier(an->t, r, &oc);
-}
-
-static void on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx)
-{
-	struct analysis *an = ctx;
-	struct rec_event e;
-
-	if (r->event == IFE_WAKING) /* sent for vCPU threads only */
-		if_feed__track(&an->feed, (__u32)r->a[0]);
-	if_feed__from_rec(r, &e);
-	if (if_feed__event(&an->feed, &e))
-		an->lost++;
+	results__outlier(ctx, r, oc);
 }
 
 /* Until -d ends or a signal: outliers as they come, new VMs each second. */
@@ -182,7 +125,7 @@ int cmd_trace(int argc, char **argv)
 	struct loader_opts lo = { 0 };
 	struct trace_opts o = { 0 };
 	struct results t = { 0 };
-	struct analysis an = { .t = &t };
+	struct analysis an;
 	struct host_info host;
 	struct session ses;
 	struct snapshot s;
@@ -202,25 +145,23 @@ int cmd_trace(int argc, char **argv)
 	if (results__init(&t, "kvmrt trace", t.o.analyze))
 		return 1;
 	lo.threshold_ns = t.o.threshold_ns;
-	lo.analyze = t.o.analyze;
+	memset(&an, 0, sizeof(an));
 	if (t.o.analyze) {
-		if (if_feed__init(&an.feed, NULL, NULL) ||
-		    kvs_table__init(&an.resp, sizeof(struct kvmrt_vcpu_key), sizeof(struct kvmrt_hist),
-				    KVMRT_MAX_VCPUS)) {
+		if (analysis__init(&an, t.o.threshold_ns, on_analyzed, &t)) {
 			pr_err("out of memory");
-			analysis_free(&an, &t);
+			results__free(&t);
 			return 1;
 		}
-		if (!lo.threshold_ns)
-			lo.threshold_ns = 1; /* every episode: slow_enough() picks */
+		analysis__loader_opts(&an, &lo);
 	}
-	if (session_open(&ses, &lo, t.o.analyze ? on_analyzed_outlier : on_outlier,
+	if (session_open(&ses, &lo, t.o.analyze ? analysis__on_outlier : on_outlier,
 			 t.o.analyze ? (void *)&an : &t, o.bpf_stats)) {
-		analysis_free(&an, &t);
+		analysis__free(&an);
+		results__free(&t);
 		return 1;
 	}
 	if (t.o.analyze)
-		collector__on_if(&ses.c, on_if);
+		analysis__attach(&an, &ses.c);
 	t.vm_name = vm_name;
 	t.name_ctx = &ses.c;
 	t.bpf_stats = o.bpf_stats;
@@ -252,6 +193,7 @@ int cmd_trace(int argc, char **argv)
 			(unsigned long long)an.lost);
 	snapshot__free(&s);
 	session_close(&ses);
-	analysis_free(&an, &t);
+	analysis__free(&an);
+	results__free(&t);
 	return ret;
 }

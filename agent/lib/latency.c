@@ -67,6 +67,25 @@ void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvm
 	}
 }
 
+uint64_t hist_slowest_from(const struct kvmrt_hist *h, double share)
+{
+	double limit = h->count * share;
+	__u64 above = 0;
+	int b, top = -1;
+
+	if (limit < 1)
+		limit = 1;
+	for (b = HIST_NBUCKETS - 1; b >= 0; b--) {
+		if (!h->b[b])
+			continue;
+		if (top >= 0 && above + h->b[b] > limit)
+			break;
+		above += h->b[b];
+		top = b;
+	}
+	return top >= 0 ? hist_bucket_lo((unsigned int)top) : 0;
+}
+
 void lat_from_hist(const struct kvmrt_hist *h, struct lat_summary *s)
 {
 	memset(s, 0, sizeof(*s));

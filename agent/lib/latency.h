@@ -27,6 +27,11 @@ void hist_merge(struct kvmrt_hist *dst, const struct kvmrt_hist *src);
 /* d = b - a, for two readings of one cumulative histogram (a first) */
 void hist_sub(struct kvmrt_hist *d, const struct kvmrt_hist *a, const struct kvmrt_hist *b);
 void lat_from_hist(const struct kvmrt_hist *h, struct lat_summary *s);
+/* Where a histogram's slowest share (0.01: 1%) begins: the low end of the
+ * lowest bucket whose count and the counts above it are at most
+ * max(1, count * share), ties counted in (so the slowest bucket when it
+ * alone holds more); 0 for an empty histogram. -a's "slowest 1%". */
+uint64_t hist_slowest_from(const struct kvmrt_hist *h, double share);
 
 /* Exact nearest-rank percentile of sorted samples. */
 uint64_t exact_percentile(const uint64_t *sorted, size_t n, double p);
