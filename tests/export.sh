@@ -28,7 +28,8 @@ start_export() {
 	BG_PIDS+=("$EXPORT_PID")
 }
 
-start_export $PORT -i 0.5 --grace 3
+# with -a: its family (kvmrt_interference_seconds_total) is the dashboard's too
+start_export $PORT -i 0.5 --grace 3 -a
 wait_http "http://127.0.0.1:$PORT/metrics" || { cat "$TMP/export.err"; not_ok "exporter start"; summary; exit 1; }
 
 if needs_kvm "1: a real Prometheus scrapes a guest"; then
@@ -67,6 +68,8 @@ fi
 check "promtool check metrics is clean" bash -c \
 	"curl -s http://127.0.0.1:$PORT/metrics | promtool check metrics"
 check "promtool check rules accepts the alert rules" promtool check rules dashboards/alerts.yml
+check "-a: the interference family is served (kind: a bounded label set)" bash -c \
+	"curl -s http://127.0.0.1:$PORT/metrics | grep -qx '# TYPE kvmrt_interference_seconds_total counter'"
 
 # 3. what the dashboard and rules reference exists in a live scrape
 if needs_kvm "3: the dashboard's and rules' references in a scrape with a guest"; then
