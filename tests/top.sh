@@ -127,6 +127,23 @@ p50_t = v["response"]["p50_ns"] / 1e3
 assert abs(p50s[1] - p50_t) <= 0.25 * p50_t + 3, (p50s, p50_t)
 print(f"rate {rate_top:.0f} vs {rate_t:.0f}/s, p50 {p50s[1]:.1f} vs {p50_t:.1f} us")
 PY
+
+# 7. -a: under two hogs on the vCPU's CPU, CAUSE names the hog
+"$B/tests/hog" 10 &
+h1=$!
+"$B/tests/hog" 10 &
+h2=$!
+BG_PIDS+=("$h1" "$h2")
+taskset -pc 1 "$h1" >/dev/null
+taskset -pc 1 "$h2" >/dev/null
+"$GUEST" -m msi -r 1000 -d 8 -C 1 -q --name top-hog &
+hg=$!
+BG_PIDS+=("$hg")
+"$KVMRT" top -a -b -n 4 -d 1 -g top-hog >"$TMP/cause.txt" 2>"$TMP/cause.err"
+kill "$h1" "$h2" 2>/dev/null
+wait "$hg" 2>/dev/null
+check "-a: a CAUSE column; under hogs it names kvmrt-hog" bash -c \
+	"grep -q ' CAUSE\$' '$TMP/cause.txt' && grep '^top-hog ' '$TMP/cause.txt' | grep -q 'kvmrt-hog\['"
 check "bad delay: usage error" bad 2 "$KVMRT" top -d 0 -b -n 1
 check "bad iterations: usage error" bad 2 "$KVMRT" top -b -n x
 
