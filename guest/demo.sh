@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make demo: a 10 s kvmrt trace over kvmrt-guest; from 4 s to 8 s two CPU
-# hogs share the vCPU's CPU, so the report has slow episodes to explain.
+# hogs share the vCPU's CPU, so the report has slow episodes to explain,
+# each broken into its causes (-a)
 cd "$(dirname "$0")/.." || exit 1
 B=build
 if [ "$(id -u)" != 0 ]; then
@@ -26,7 +27,7 @@ sleep 0.3
 	wait
 ) &
 hogs=$!
-"$B/kvmrt" trace -d 10 -p "$guest" -T 1000 -H
+"$B/kvmrt" trace -d 10 -p "$guest" -T 1000 -a -H # -a: what held the CPU in each
 rc=$?
 wait "$hogs" "$guest"
 python3 - <<'PY'
