@@ -59,7 +59,6 @@ static KVMRT_SUBPROG void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *v
 
 	if (!ep_end_slot(v, i, kvs_now(s), &d))
 		return;
-	watch_sync(s, v);
 	resp = ep_response_ns(&d);
 	hist_add(v, M_RESPONSE, resp);
 	ep_stages(&d, st);
@@ -94,6 +93,7 @@ static __always_inline __u32 end_episode(struct kvs *s, struct kvmrt_vcpu_key *v
 	if (!(v->ep[slot].flags & EP_USED))
 		return 0;
 	end_slot(s, vk, v, slot, kind);
+	watch_sync(s, v); /* -a: nothing in flight, nothing watched */
 	return vector + 1;
 }
 
@@ -113,6 +113,8 @@ static __always_inline __u32 end_delivered(struct kvs *s, const struct kvmrt_vcp
 		last = v->ep[i].vector + 1;
 		end_slot(s, vk, v, i, kind);
 	}
+	if (last)
+		watch_sync(s, v);
 	return last;
 }
 
