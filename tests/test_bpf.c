@@ -329,8 +329,22 @@ static void loads_with_every_option(void **state)
 		struct loader_opts o = { .threshold_ns = 1, .force_raw = raw & 1, .no_attach = 1,
 					 .control = 1, .hint_port = 0x7c2, .analyze = raw >> 1 };
 		struct loader l2 = { 0 };
+		struct bpf_program *prog;
 
 		assert_int_equal(loader__open_load_attach(&l2, &o), 0);
+		/* half the verifier's limit (1M) at most: kvm_pio once took 443k */
+		bpf_object__for_each_program(prog, l2.skel->obj) {
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+
+			if (bpf_program__fd(prog) < 0)
+				continue;
+			memset(&info, 0, sizeof(info));
+			assert_int_equal(bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len), 0);
+			if (info.verified_insns > 500000)
+				fail_msg("%s: the verifier processed %u instructions", bpf_program__name(prog),
+					 info.verified_insns);
+		}
 		loader__destroy(&l2);
 	}
 }
