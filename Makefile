@@ -193,7 +193,7 @@ unit-test: $(UNIT_TESTS)
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e report top export control hostile package scale btf_kernels fuzz
+E2E_SUITES := e2e report top export control hostile package scale btf_kernels fuzz bench
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc

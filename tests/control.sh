@@ -165,8 +165,37 @@ wait $cp
 check "after the first exits: the next controller takes the VM" \
 	"$KVMRT" control --rt ctl-kill --prio 20 -d 0.5 --state "$TMP/second.state"
 check "two controllers in turn: the thread as before" test "$(policy_of "$GPID" "$tid")" = "0/0"
+
+# 5c. faults before any change: refused in one line, every thread as before
+#     (the state file's filesystem full; /run/kvmrt, where each thread is
+#     claimed, read-only)
+mkdir -p "$TMP/full"
+mount -t tmpfs -o size=64k tmpfs "$TMP/full"
+dd if=/dev/zero of="$TMP/full/fill" bs=4k 2>/dev/null
+$SNAP snapshot "$TMP/before.json"
+check "state file on a full filesystem: refused in one line, exit 1" \
+	bad 1 "$KVMRT" control --rt ctl-kill --prio 30 -d 1 --state "$TMP/full/x.state"
+$SNAP snapshot "$TMP/after.json"
+check "state file on a full filesystem: nothing changed, nothing left" bash -c \
+	"$SNAP compare '$TMP/before.json' '$TMP/after.json' && test ! -e '$TMP/full/x.state' -a ! -e '$TMP/full/x.state.tmp'"
+umount "$TMP/full"
+mkdir -p /run/kvmrt
+mount --bind /run/kvmrt /run/kvmrt && mount -o remount,bind,ro /run/kvmrt
+check "/run/kvmrt read-only: refused in one line, exit 1" \
+	bad 1 "$KVMRT" control --rt ctl-kill --prio 30 -d 1 --state "$TMP/ro.state"
+$SNAP snapshot "$TMP/after.json"
+umount /run/kvmrt
+check "/run/kvmrt read-only: nothing changed, no state file" bash -c \
+	"$SNAP compare '$TMP/before.json' '$TMP/after.json' && test ! -e '$TMP/ro.state'"
+# 5d. the VM exits while boosted: let go, the run ends well, nothing to restore
+"$KVMRT" control --rt ctl-kill --prio 30 -d 3 --state "$STATE" >"$TMP/gone.out" 2>&1 &
+cp=$!
+wait_for "$TMP/gone.out" "kvmrt: controlling" 5
 kill "$GPID" 2>/dev/null
 wait "$GPID" 2>/dev/null
+wait $cp
+check "the VM exits while boosted: control says so, exits 0, leaves no state file" bash -c \
+	"test $? = 0 && grep -q 'is gone: no longer managed' '$TMP/gone.out' && test ! -e '$STATE'"
 
 # 6. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
 hogs 20

@@ -104,6 +104,7 @@ struct control {
 	__u64 shield_hold_s;
 	__u64 throttle_gap_ns; /* RT throttling's off time per period */
 	__u64 t_start;
+	double cpu_start_s;	/* its own CPU time when it began controlling (after loading) */
 	volatile sig_atomic_t *stop; /* set: the loops end */
 };
 
