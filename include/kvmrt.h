@@ -221,7 +221,7 @@ enum kvs_wake {
  * next wake-up)? A vCPU at SCHED_FIFO (boosted, or parked asleep) needs
  * nothing until it runs without work: woken with nothing pending. One that
  * is not needs a boost for new work, and parking when it goes to sleep.
- * Every wake-up costs an IPI on this host's CPUs, some in the guest's way. */
+ * Every wake-up costs an IPI, some on the guest's own CPU. */
 static __always_inline int ctl_urgent(__u32 type, __u32 value, __u32 rt, int pending)
 {
 	if (rt & RT_VCPU_BOOSTED)
