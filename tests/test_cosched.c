@@ -159,7 +159,7 @@ static void adaptive_shield(void **state)
 
 		p99 -= 5 * US; /* each step does a little good: it stays */
 		if (r == AD_SHIELD) {
-			assert_true(a.escalated);
+			assert_true(adapt_static(&a));
 			got_shield = 1;
 			break;
 		}
@@ -168,16 +168,16 @@ static void adaptive_shield(void **state)
 	assert_int_equal(a.undone, 0);
 	for (i = 0; i < 20; i++)
 		assert_int_equal(adapt_c(&a, &c, 10 * US, 100, slo, 1) == AD_DEESCALATE, 0);
-	assert_true(a.shielded);
+	assert_int_equal(a.state, AS_SHIELDED);
 
 	/* a shield that does no good is undone, and not tried for a while */
-	a = (struct cosched_adapt){ .escalated = 1 };
+	a = (struct cosched_adapt){ .state = AS_STATIC };
 	for (i = 0; i < ADAPT_STEP_AFTER - 1; i++)
 		assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_NONE);
 	assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_SHIELD);
 	assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_UNSHIELD);
-	assert_false(a.shielded);
-	assert_true(a.escalated);
+	assert_int_not_equal(a.state, AS_SHIELDED);
+	assert_true(adapt_static(&a));
 	for (i = 0; i < ADAPT_HOLD - 1; i++)
 		assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_NONE);
 	assert_int_equal(adapt_c(&a, &c, 300 * US, 100, slo, 1), AD_SHIELD);
@@ -216,7 +216,7 @@ static void adaptive_trial(void **state)
 		assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_NONE);
 	assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_ESCALATE);
 	assert_int_equal(cosched_adapt(&a, &c, &worse, slo, 0), AD_DEESCALATE);
-	assert_false(a.escalated);
+	assert_false(adapt_static(&a));
 	assert_int_equal(a.undone, 2);
 	/* the grace is held ADAPT_HOLD intervals from its failure */
 	for (i = 0; i < ADAPT_HOLD - ADAPT_STEP_AFTER - 2; i++)
@@ -261,7 +261,7 @@ static void adaptive_useless_steps(void **state)
 	for (i = 0; i < 30; i++)
 		assert_int_equal(cosched_adapt(&a, &c, &s, slo, 1), AD_NONE);
 	assert_int_equal(c.grace_ns, cfg.grace_ns);
-	assert_false(a.escalated);
+	assert_false(adapt_static(&a));
 	/* interrupts that find it parked need no boost: nothing to step */
 	s.busy_pm = 100;
 	s.caught_pm = 1000;
@@ -286,14 +286,14 @@ static void adaptive(void **state)
 	int i, ups = 0;
 
 	assert_int_equal(cosched_adapt1(&a, &c, 500 * US, 0, slo), AD_NONE); /* no data */
-	for (i = 0; i < 40 && !a.escalated; i++) {
+	for (i = 0; i < 40 && !adapt_static(&a); i++) {
 		enum adapt_action r = cosched_adapt1(&a, &c, p99, 100, slo);
 
 		assert_true(r == AD_NONE || r == AD_GRACE_UP || r == AD_ESCALATE);
 		ups += r == AD_GRACE_UP;
 		p99 -= 10 * US; /* every interval a little better */
 	}
-	assert_true(a.escalated);
+	assert_true(adapt_static(&a));
 	assert_int_equal(ups, 5); /* 0.5 ms doubling up to 10 ms */
 	assert_int_equal(c.grace_ns, ADAPT_GRACE_MAX_NS);
 	assert_int_equal(a.undone, 0);

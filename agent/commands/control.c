@@ -119,7 +119,7 @@ static void summary(struct control *ctl, double secs)
 			       (unsigned long long)v->cs.capped,
 			       secs > 0 ? 100.0 * v->cs.boosted_ns / (secs * 1e9) : 0,
 			       (unsigned long long)v->cs.parks, (unsigned long long)v->cs.parked_wakes,
-			       v->cfg.grace_ns / 1e3, v->ad.escalated ? ", escalated" : "",
+			       v->cfg.grace_ns / 1e3, adapt_static(&v->ad) ? ", escalated" : "",
 			       v->cfg.work_off ? ", work boosts off" : "",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else

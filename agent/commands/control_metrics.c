@@ -47,7 +47,7 @@ static double vcpu_value(const struct control *ctl, const struct rt_vcpu *v, int
 	case 3:
 		return v->cfg.grace_ns / 1e9;
 	case 4:
-		return v->ad.escalated;
+		return adapt_static(&v->ad);
 	case 5:
 		return v->cs.parked_wakes;
 	default:

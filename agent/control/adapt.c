@@ -137,16 +137,16 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 		fprintf(stderr,
 			"kvmrt: adapt: VM %s vCPU %u: grace %.0f us did no good (p99 %.1f us, "
 			"was %.1f us%s): back to %.0f us\n",
-			v->vm, v->vcpu, old_grace / 1e3, v->ad.trial_worst / 1e3,
-			v->ad.trial_base / 1e3, v->ad.trial_harm ? "; the cap or RT throttling fired" : "",
+			v->vm, v->vcpu, old_grace / 1e3, v->ad.trial.worst / 1e3,
+			v->ad.trial.base / 1e3, v->ad.trial.harm ? "; the cap or RT throttling fired" : "",
 			v->cfg.grace_ns / 1e3);
 		break;
 	case AD_UNSHIELD:
 		fprintf(stderr,
 			"kvmrt: adapt: VM %s vCPU %u: the shield did no good (p99 %.1f us, was "
 			"%.1f us%s): undone\n",
-			v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
-			v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+			v->vm, v->vcpu, v->ad.trial.worst / 1e3, v->ad.trial.base / 1e3,
+			v->ad.trial.harm ? "; the cap or RT throttling fired" : "");
 		remove_shield(ctl);
 		/* one hold for the host's shield, doubling per failure */
 		ctl->shield_hold_s = ctl->shield_hold_s ? ctl->shield_hold_s * 2 : ADAPT_HOLD;
@@ -166,8 +166,8 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 			fprintf(stderr,
 				"kvmrt: adapt: VM %s vCPU %u: static priority did no good (p99 "
 				"%.1f us, was %.1f us%s): back to co-scheduling\n",
-				v->vm, v->vcpu, v->ad.trial_worst / 1e3, v->ad.trial_base / 1e3,
-				v->ad.trial_harm ? "; the cap or RT throttling fired" : "");
+				v->vm, v->vcpu, v->ad.trial.worst / 1e3, v->ad.trial.base / 1e3,
+				v->ad.trial.harm ? "; the cap or RT throttling fired" : "");
 		else
 			fprintf(stderr,
 				"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us well under SLO: back "
@@ -183,8 +183,8 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 		if (control__apply_shield(ctl)) {
 			/* shield_apply undid its part: nothing on trial */
 			pr_warn("control: shield failed: not trying it again");
-			v->ad.shielded = 0;
-			v->ad.trial = 0;
+			v->ad.state = AS_STATIC;
+			v->ad.trial.on = 0;
 			ctl->shield_hold_until = ~0ULL;
 		}
 		break;

@@ -172,25 +172,24 @@ __u64 cosched_deadline(const struct cosched *c, const struct cosched_cfg *cfg, _
 	return 0;
 }
 
-static enum adapt_action trial(struct cosched_adapt *a, enum adapt_step step, __u64 p99_ns,
-			       __u64 grace_ns, enum adapt_action taken)
+/* Into state, the step that took it there on trial. */
+static enum adapt_action trial(struct cosched_adapt *a, enum adapt_state state, enum adapt_step step,
+			       __u64 p99_ns, __u64 grace_ns, enum adapt_action taken)
 {
-	a->trial = 1 + step;
-	a->trial_left = ADAPT_TRIAL;
-	a->trial_harm = 0;
-	a->trial_base = p99_ns;
-	a->trial_worst = 0;
-	a->trial_grace = grace_ns;
+	a->state = state;
+	a->trial = (struct adapt_trial){ .on = 1, .step = step, .left = ADAPT_TRIAL,
+					 .base = p99_ns, .grace = grace_ns };
 	a->over = 0;
 	return taken;
 }
 
-/* The step on trial failed: undo it, and hold it off (longer each time). */
+/* The step on trial failed: back where it came from, and the step held
+ * off (longer each time). */
 static enum adapt_action undo(struct cosched_adapt *a, struct cosched_cfg *cfg)
 {
-	enum adapt_step step = (enum adapt_step)(a->trial - 1);
+	enum adapt_step step = a->trial.step;
 
-	a->trial = 0;
+	a->trial.on = 0;
 	if (!a->hold_len[step])
 		a->hold_len[step] = ADAPT_HOLD;
 	a->hold[step] = a->hold_len[step];
@@ -201,20 +200,84 @@ static enum adapt_action undo(struct cosched_adapt *a, struct cosched_cfg *cfg)
 	a->undone++;
 	switch (step) {
 	case STEP_GRACE:
-		cfg->grace_ns = a->trial_grace;
+		cfg->grace_ns = a->trial.grace;
 		return AD_GRACE_BACK;
 	case STEP_ESCALATE:
-		a->escalated = 0;
+		a->state = AS_COSCHED;
 		return AD_DEESCALATE;
 	case STEP_SHIELD:
 	default:
-		a->shielded = 0;
+		a->state = AS_STATIC;
 		return AD_UNSHIELD;
 	}
 }
 
-/* The ladder in one function, in the order --slo climbs it (trials, the
- * grace, work boosts, static priority, the shield): cosched.h says why. */
+/* Over the SLO (a->over intervals in a row): the next rung, if it can help. */
+static enum adapt_action climb(struct cosched_adapt *a, struct cosched_cfg *cfg,
+			       const struct adapt_sample *s, int can_shield)
+{
+	__u64 p99_ns = s->p99_ns;
+
+	switch (a->state) {
+	case AS_SHIELDED:
+		return AD_NONE; /* the top */
+	case AS_STATIC:
+		/* static priority is not enough: its own CPUs */
+		if (can_shield && a->over >= ADAPT_STEP_AFTER && !a->hold[STEP_SHIELD])
+			return trial(a, AS_SHIELDED, STEP_SHIELD, p99_ns, cfg->grace_ns, AD_SHIELD);
+		return AD_NONE;
+	case AS_SAVING: /* turned back on before this is reached */
+	case AS_COSCHED:
+		break;
+	}
+	if (a->over < ADAPT_STEP_AFTER || s->need_pm < ADAPT_NEED_PM)
+		return AD_NONE; /* not yet, or nothing a boost could change */
+	if (cfg->grace_ns < ADAPT_GRACE_MAX_NS && !a->hold[STEP_GRACE] &&
+	    s->caught_pm >= ADAPT_CATCH_PM) {
+		__u64 old = cfg->grace_ns;
+
+		cfg->grace_ns *= 2;
+		if (cfg->grace_ns > ADAPT_GRACE_MAX_NS)
+			cfg->grace_ns = ADAPT_GRACE_MAX_NS;
+		return trial(a, AS_COSCHED, STEP_GRACE, p99_ns, old, AD_GRACE_UP);
+	}
+	/* the longest useful grace is not enough; static priority, if the
+	 * vCPU sleeps enough not to be throttled at it */
+	if (!a->hold[STEP_ESCALATE] && s->busy_pm <= ADAPT_FIFO_BUSY_PM)
+		return trial(a, AS_STATIC, STEP_ESCALATE, p99_ns, cfg->grace_ns, AD_ESCALATE);
+	return AD_NONE;
+}
+
+/* Under half the SLO long enough: the rung below, or a shorter grace. */
+static enum adapt_action descend(struct cosched_adapt *a, struct cosched_cfg *cfg, int contended)
+{
+	switch (a->state) {
+	case AS_SHIELDED:
+		return AD_NONE; /* kept to the end: moving tasks back and forth costs */
+	case AS_STATIC:
+		a->state = AS_COSCHED;
+		return AD_DEESCALATE;
+	case AS_COSCHED:
+		if (!contended) {
+			a->state = AS_SAVING;
+			cfg->work_off = 1;
+			return AD_WORK_OFF;
+		}
+		break;
+	case AS_SAVING:
+		break;
+	}
+	if (cfg->grace_ns > ADAPT_GRACE_MIN_NS) {
+		cfg->grace_ns /= 2;
+		if (cfg->grace_ns < ADAPT_GRACE_MIN_NS)
+			cfg->grace_ns = ADAPT_GRACE_MIN_NS;
+		return AD_GRACE_DOWN;
+	}
+	return AD_NONE;
+}
+
+/* One interval of the ladder: judge the step on trial, else turn work
+ * boosts back on, climb or descend (cosched.h says why each). */
 enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg,
 				const struct adapt_sample *s, __u64 slo_ns, int can_shield)
 {
@@ -228,20 +291,21 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	for (i = 0; i < STEP_NR; i++)
 		if (a->hold[i])
 			a->hold[i]--;
-	if (a->trial) {
+	if (a->trial.on) {
 		/* each interval on trial must do better, or the step goes */
-		a->trial_harm |= s->harm;
-		if (p99_ns > a->trial_worst)
-			a->trial_worst = p99_ns;
-		if (s->harm || p99_ns >= a->trial_base)
+		a->trial.harm |= s->harm;
+		if (p99_ns > a->trial.worst)
+			a->trial.worst = p99_ns;
+		if (s->harm || p99_ns >= a->trial.base)
 			return undo(a, cfg);
-		if (--a->trial_left > 0)
+		if (--a->trial.left > 0)
 			return AD_NONE;
-		a->hold_len[a->trial - 1] = ADAPT_HOLD; /* kept: it may fail anew */
-		a->trial = 0;
+		a->hold_len[a->trial.step] = ADAPT_HOLD; /* kept: it may fail anew */
+		a->trial.on = 0;
 	}
-	if (cfg->work_off && (contended || p99_ns > slo_ns)) {
+	if (a->state == AS_SAVING && (contended || p99_ns > slo_ns)) {
 		/* first undo the last saving, before paying more */
+		a->state = AS_COSCHED;
 		cfg->work_off = 0;
 		a->under = 0;
 		a->over = 0;
@@ -250,33 +314,7 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	if (p99_ns > slo_ns) {
 		a->under = 0;
 		a->over++;
-		if (a->escalated) {
-			/* static priority is not enough: its own CPUs */
-			if (can_shield && !a->shielded && a->over >= ADAPT_STEP_AFTER &&
-			    !a->hold[STEP_SHIELD]) {
-				a->shielded = 1;
-				return trial(a, STEP_SHIELD, p99_ns, cfg->grace_ns, AD_SHIELD);
-			}
-			return AD_NONE;
-		}
-		if (a->over < ADAPT_STEP_AFTER || s->need_pm < ADAPT_NEED_PM)
-			return AD_NONE; /* not yet, or nothing a boost could change */
-		if (cfg->grace_ns < ADAPT_GRACE_MAX_NS && !a->hold[STEP_GRACE] &&
-		    s->caught_pm >= ADAPT_CATCH_PM) {
-			__u64 old = cfg->grace_ns;
-
-			cfg->grace_ns *= 2;
-			if (cfg->grace_ns > ADAPT_GRACE_MAX_NS)
-				cfg->grace_ns = ADAPT_GRACE_MAX_NS;
-			return trial(a, STEP_GRACE, p99_ns, old, AD_GRACE_UP);
-		}
-		/* the longest useful grace is not enough; static priority, if
-		 * the vCPU sleeps enough not to be throttled at it */
-		if (!a->hold[STEP_ESCALATE] && s->busy_pm <= ADAPT_FIFO_BUSY_PM) {
-			a->escalated = 1;
-			return trial(a, STEP_ESCALATE, p99_ns, cfg->grace_ns, AD_ESCALATE);
-		}
-		return AD_NONE;
+		return climb(a, cfg, s, can_shield);
 	}
 	a->over = 0;
 	if (p99_ns * 2 >= slo_ns) {
@@ -286,21 +324,5 @@ enum adapt_action cosched_adapt(struct cosched_adapt *a, struct cosched_cfg *cfg
 	if (++a->under < ADAPT_RELAX_AFTER)
 		return AD_NONE;
 	a->under = 0;
-	if (a->escalated && !a->shielded) {
-		a->escalated = 0;
-		return AD_DEESCALATE;
-	}
-	if (a->escalated)
-		return AD_NONE; /* shielded: kept to the end, moving tasks back and forth costs */
-	if (!cfg->work_off && !contended) {
-		cfg->work_off = 1;
-		return AD_WORK_OFF;
-	}
-	if (cfg->grace_ns > ADAPT_GRACE_MIN_NS) {
-		cfg->grace_ns /= 2;
-		if (cfg->grace_ns < ADAPT_GRACE_MIN_NS)
-			cfg->grace_ns = ADAPT_GRACE_MIN_NS;
-		return AD_GRACE_DOWN;
-	}
-	return AD_NONE;
+	return descend(a, cfg, contended);
 }

@@ -131,23 +131,51 @@ enum adapt_action {
 /* The steps on trial, each with its own hold after a failure. */
 enum adapt_step { STEP_GRACE, STEP_ESCALATE, STEP_SHIELD, STEP_NR };
 
+/* Where --slo stands for a vCPU: a ladder, the cheapest rung first. Its
+ * transitions (cosched_adapt; the diagram is in docs/control.md):
+ *   COSCHED  -> SAVING    under half the SLO long enough, nothing contends (AD_WORK_OFF)
+ *   SAVING   -> COSCHED   over the SLO, or contended: before anything else (AD_WORK_ON)
+ *   COSCHED  -> COSCHED   over it: a longer grace, on trial (AD_GRACE_UP), or, under
+ *                         half, a shorter one (AD_GRACE_DOWN; in SAVING too)
+ *   COSCHED  -> STATIC    over it, no longer grace helps: on trial (AD_ESCALATE)
+ *   STATIC   -> SHIELDED  over it, a shield set: on trial (AD_SHIELD)
+ *   STATIC   -> COSCHED   under half long enough (AD_DEESCALATE)
+ * A step on trial that does no better goes back where it came from
+ * (AD_GRACE_BACK, AD_DEESCALATE, AD_UNSHIELD); SHIELDED stays to the end. */
+enum adapt_state {
+	AS_COSCHED,	/* boosts on work, for cfg->grace_ns after it */
+	AS_SAVING,	/* work boosts off (cfg->work_off: the hot path's copy) */
+	AS_STATIC,	/* static priority: always boosted */
+	AS_SHIELDED,	/* static priority, on CPUs of its own */
+};
+
+/* A step that pays more, judged before it stays. */
+struct adapt_trial {
+	int on;
+	enum adapt_step step;
+	int left;		/* intervals still to judge it */
+	int harm;		/* the cap or RT throttling fired meanwhile */
+	__u64 base;		/* the p99 that called for it */
+	__u64 worst;		/* the worst p99 since */
+	__u64 grace;		/* the grace before a longer one */
+};
+
 struct cosched_adapt {
-	int escalated;	/* static priority: always boosted */
-	int shielded;	/* and, last resort, on CPUs of its own (while it does good) */
+	enum adapt_state state;
+	struct adapt_trial trial;
 	int over;	/* consecutive intervals over the SLO */
 	int under;	/* consecutive intervals under half of it */
-	/* the step on trial (1 + enum adapt_step; 0: none) */
-	int trial;
-	int trial_left;		/* intervals still to judge it */
-	int trial_harm;		/* the cap or RT throttling fired meanwhile */
-	__u64 trial_base;	/* the p99 that called for it */
-	__u64 trial_worst;	/* the worst p99 since */
-	__u64 trial_grace;	/* the grace before a longer one */
 	int hold[STEP_NR];	/* intervals (with interrupts) before a failed step may be
 				 * tried again */
 	int hold_len[STEP_NR];	/* the next hold, doubled at each failure */
 	__u64 undone;		/* steps undone, for the summary */
 };
+
+/* At static priority (escalated, shielded or not)? */
+static inline int adapt_static(const struct cosched_adapt *a)
+{
+	return a->state == AS_STATIC || a->state == AS_SHIELDED;
+}
 
 /* What one interval measured for the vCPU. */
 struct adapt_sample {

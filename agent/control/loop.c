@@ -109,7 +109,7 @@ void control__on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *c
 		break;
 	case REC_CTL_HINT:
 		/* an escalated vCPU stays busy whatever its guest says */
-		control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, r->value != 0 || v->ad.escalated, now),
+		control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, r->value != 0 || adapt_static(&v->ad), now),
 		    r->t, r->value ? "busy hint" : "idle hint");
 		break;
 	}
