@@ -142,7 +142,7 @@ static void seed_one(struct loader *ld, int others, int watched)
 	int ncpus = libbpf_num_possible_cpus();
 
 	for (i = 0; i < (__u32)ncpus; i++) { /* no count of its own: set, not added */
-		__u32 w = watched;
+		__u64 w = watched;
 
 		bpf_map_update_elem(bpf_map__fd(ld->skel->maps.watch), &i, &w, BPF_ANY);
 	}

@@ -42,8 +42,13 @@ def load_tp(path):
         return None
 
 
+DROPPED = []
+
+
 def read_runs(out):
-    """(load, idle, policy) -> [one dict per run]"""
+    """(load, idle, policy) -> [one dict per run]; a run that measured
+    nothing, or whose controller never said it was controlling (it would be
+    default's figures under another name), is left out and said"""
     runs = {}
     for f in sorted(glob.glob(f"{out}/*.json")):
         tag = os.path.basename(f)[:-5]
@@ -59,6 +64,12 @@ def read_runs(out):
         react = re.search(r"reaction.*: (\d+) boosts, .*p99 ([0-9.]+) us", ctl)
         cc = re.search(r"controller CPU: ([0-9.]+)%", ctl)
         up = open(f"{out}/{tag}.up").read().strip() if os.path.exists(f"{out}/{tag}.up") else ""
+        if not g.get("acked"):
+            DROPPED.append(f"{tag} (no interrupt measured)")
+            continue
+        if os.path.exists(f"{out}/{tag}.ctl.txt") and "kvmrt: controlling" not in ctl:
+            DROPPED.append(f"{tag} (its controller never controlled)")
+            continue
         runs.setdefault((load, idle, pol), []).append(dict(
             p99=r["p99_ns"] / 1e3, p999=r["p999_ns"] / 1e3, mean=r["mean_ns"] / 1e3,
             max=r["max_ns"] / 1e3, n=g["acked"],
@@ -232,6 +243,8 @@ def main():
     if not runs:
         sys.exit(f"study_report: no cells in {out}")
     cells_table(runs)
+    if DROPPED:
+        print(f"\nleft out ({len(DROPPED)} runs): " + "; ".join(DROPPED))
     aa_table(runs)
     targets_table(targets(runs, rate))
     if "--no-plot" not in sys.argv:

@@ -150,12 +150,14 @@ struct {
 } cpu_ctxs SEC(".maps");
 
 /* -a: per CPU, the traced vCPUs with an interrupt in flight there (a
- * plain array: set from the injecting CPU, read on the CPU itself). */
+ * plain array: set from the injecting CPU, read on the CPU itself;
+ * mmap-able: the agent takes a forgotten VM's count back atomically). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, KVMRT_MAX_CPUS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64);
 } watch SEC(".maps");
 
 static struct kvmrt_vcpu_state zero_vcpu;
@@ -407,19 +409,35 @@ static __always_inline int kvs_analyze(struct kvs *s)
 
 static __always_inline void kvs_watch(struct kvs *s, __u32 cpu, int delta)
 {
-	__u32 *w = bpf_map_lookup_elem(&watch, &cpu);
+	__u64 *w = bpf_map_lookup_elem(&watch, &cpu);
+	struct kvmrt_if_rec *r;
 
-	if (w)
-		__sync_fetch_and_add(w, delta);
+	if (!w || __sync_fetch_and_add(w, (__s64)delta) || delta < 0)
+		return;
+	/* watched from now: what the agent knew of that CPU is old (nothing
+	 * was sent while it was not watched) */
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		kvs_lost(s);
+		return;
+	}
+	__builtin_memset(r, 0, sizeof(*r));
+	r->type = REC_IF;
+	r->event = IFE_WATCH;
+	r->t = kvs_now(s);
+	r->cpu = cpu;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
 }
 
 /* -a: a record of what runs on this CPU, if a vCPU is in flight here
- * (else NULL: nearly always, for one array lookup). Read at the reader's
- * next wake-up: the outlier these explain wakes it, after them. */
+ * (else NULL: nearly always, for one array lookup). Sent without a
+ * wake-up (that would interrupt this very CPU): the agent reads the ring
+ * often enough with -a, whatever woke it. */
 static __always_inline struct kvmrt_if_rec *if_reserve(struct kvs *s, __u32 event, int always)
 {
-	__u32 cpu = bpf_get_smp_processor_id(), *w;
+	__u32 cpu = bpf_get_smp_processor_id();
 	struct kvmrt_if_rec *r;
+	__u64 *w;
 
 	if (!targ_analyze)
 		return NULL;
@@ -950,13 +968,13 @@ KVMRT_RAW(nmi_handler, void *handler, __s64 delta_ns, int handled)
 
 KVMRT_TP(kvm_userspace_exit, __u32 reason, int errno)
 {
-	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : reason, 0, 0);
+	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : (__s64)reason, 0, 0);
 	return 0;
 }
 
 KVMRT_RAW(kvm_userspace_exit, __u32 reason, int errno)
 {
-	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : reason, 0, 0);
+	if_event(NULL, IFE_TO_VMM, errno < 0 ? -1 : (__s64)reason, 0, 0);
 	return 0;
 }
 

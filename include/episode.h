@@ -129,13 +129,15 @@ static __always_inline int ep_handed_over(const struct kvmrt_episode *e)
 	return (e->flags & EP_USED) && (e->flags & (EP_HANDED | EP_IN_GUEST));
 }
 
-/* Any interrupt in flight at all (handed over ones too)? */
-static __always_inline int ep_any_used(const struct kvmrt_vcpu_state *v)
+/* Any interrupt in flight (handed over ones too), injected less than
+ * EP_STALE_NS ago? One whose end the host never sees (a posted interrupt
+ * to a guest that never halts) is not in flight for ever. */
+static __always_inline int ep_in_flight(const struct kvmrt_vcpu_state *v, __u64 now)
 {
 	int i;
 
 	for (i = 0; i < EP_SLOTS; i++)
-		if (v->ep[i].flags & EP_USED)
+		if ((v->ep[i].flags & EP_USED) && now - v->ep[i].t_inject < EP_STALE_NS)
 			return 1;
 	return 0;
 }

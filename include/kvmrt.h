@@ -194,6 +194,7 @@ enum kvmrt_if_event {
 	IFE_MMIO,	   /* kvm_mmio: a[0] type, a[1] gpa */
 	IFE_TO_VMM,	   /* kvm_userspace_exit: a[0] KVM_EXIT_* (-1: restart, error) */
 	IFE_HALT_POLL,	   /* kvm_vcpu_wakeup: a[0] ns, a[1] waited (0: polled) */
+	IFE_WATCH,	   /* cpu watched from t on: what was known of it is old */
 };
 
 struct kvmrt_if_rec {

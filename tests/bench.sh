@@ -25,6 +25,7 @@ def cell(load, idle, pol, p99s, ops, ctl_cpu=None, up=None):
         open(f"{out}/{tag}.load.txt", "w").write(f"stress-ng: metrc: [1] cpu {ops} 10.00\n")
         if ctl_cpu is not None:
             open(f"{out}/{tag}.ctl.txt", "w").write(
+                "kvmrt: controlling 1 vCPU thread (co-scheduling)\n"
                 "kvmrt control: 5.0 s\n  reaction (injection -> boost applied): 900 boosts, "
                 "p50 10.0 us, p99 40.0 us, max 90.0 us\n"
                 f"  controller CPU: {ctl_cpu:.2f}% of one CPU while controlling (starting took 0.30 s of CPU)\n")
@@ -41,6 +42,12 @@ cell("cpu", "hlt", "default", [3000, 3100, 2900], 900)
 cell("cpu", "hlt", "prio", [45, 46, 44], 880, 0.3, 0.4)
 cell("cpu", "hlt", "cosched", [60, 61, 59], 890, 3.5, 0.5)
 cell("cpu", "hlt", "adaptive", [90, 95, 85], 880, 1.0, 0.6)
+# left out: a run that measured nothing, one whose controller never came up
+json.dump({"response": {"p50_ns": 0, "p99_ns": 0, "p999_ns": 0, "max_ns": 0, "mean_ns": 0},
+           "acked": 0, "duration_s": 5}, open(f"{out}/cpu-hlt-prio-r4.json", "w"))
+json.dump({"response": {"p50_ns": 1, "p99_ns": 9000000, "p999_ns": 1, "max_ns": 1, "mean_ns": 1},
+           "acked": 1000, "duration_s": 5}, open(f"{out}/cpu-hlt-cosched-r4.json", "w"))
+open(f"{out}/cpu-hlt-cosched-r4.ctl.txt", "w").write("control: load BPF programs: Invalid argument\n")
 PY
 RATE=250 python3 bench/study_report.py "$S" --no-plot >"$TMP/report.md" 2>"$TMP/report.err"
 check "study report: runs" test $? = 0
@@ -60,6 +67,9 @@ check "--slo: NOT met in cpu/hlt (adaptive 90 over 1.1x cosched's 60), met in cp
 	"grep -F -- '--slo, every cell' '$TMP/report.md' | grep -q 'NOT in cpu/hlt (1.50x, -1 points) | NOT met'"
 check "controller CPU while controlling: the worst cosched cell 3.50%: NOT met" bash -c \
 	"grep -F 'controller CPU while controlling' '$TMP/report.md' | grep -q 'worst cell 3.50% | NOT met'"
+check "runs that measured nothing or had no controller: left out, said" bash -c \
+	"grep -q 'left out (2 runs): cpu-hlt-cosched-r4 (its controller never controlled); cpu-hlt-prio-r4 (no interrupt measured)' '$TMP/report.md' &&
+	 grep -qF '| cpu | hlt | cosched | 3 | 60 (59-61) |' '$TMP/report.md'"
 check "how long controllers took to be up, said" bash -c \
 	"grep -q 'up after 0.40-0.60 s' '$TMP/report.md'"
 check "an empty directory: one line, exit 1" bad 1 python3 bench/study_report.py "$TMP"

@@ -36,11 +36,9 @@ static void rec(struct analysis *an, __u64 t_us, __u32 cpu, __u32 pid, __u32 eve
 {
 	struct kvmrt_if_rec r = { .type = REC_IF, .event = event, .t = t_us * US, .cpu = cpu,
 				  .pid = pid, .a = { a0 } };
-	struct rec_event e;
 
 	snprintf(r.name, sizeof(r.name), "%s", name);
-	if_feed__from_rec(&r, &e);
-	assert_int_equal(if_feed__event(&an->feed, &e), 0);
+	assert_int_equal(if_feed__record(&an->feed, &r), 0);
 }
 
 /* An episode of the vCPU from t0 (us) lasting resp_us, ending on CPU 1. */

@@ -554,9 +554,9 @@ static void run_on(int fd, int cpu, int nargs, ...)
 #define P(prog) loader__prog_fd(&la, prog)
 #define A(prog) loader__aprog_fd(&la, prog)
 
-static __u32 watched(struct loader *ld, __u32 cpu)
+static __u64 watched(struct loader *ld, __u32 cpu)
 {
-	__u32 w = 0;
+	__u64 w = 0;
 
 	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(ld->skel->maps.watch), &cpu, &w), 0);
 	return w;
@@ -623,27 +623,41 @@ static void analysis_watch(void **state)
 	run_on(A(A_VEC_local_timer_exit), 1, 1, 0xecULL);
 	run_on(A(A_IRQ_HANDLER_ENTRY), 0, 2, 25ULL, BOGUS); /* not watched */
 	run_on(A(A_SOFTIRQ_ENTRY), 0, 1, 3ULL);
-	assert_int_equal(ifs_now(), 7);
-	assert_int_equal(ifs[0].event, IFE_IRQ_ENTRY);
-	assert_int_equal(ifs[0].a[0], 24);
+	assert_int_equal(ifs_now(), 8);
+	assert_int_equal(ifs[0].event, IFE_WATCH); /* CPU 1 from now: what was known is old */
 	assert_int_equal(ifs[0].cpu, 1);
-	assert_int_equal(ifs[1].event, IFE_SOFTIRQ_ENTRY);
-	assert_int_equal(ifs[1].a[0], 3);
-	assert_int_equal(ifs[2].event, IFE_SOFTIRQ_EXIT);
-	assert_int_equal(ifs[3].event, IFE_IRQ_EXIT);
-	assert_int_equal(ifs[4].event, IFE_NMI);
-	assert_int_equal(ifs[4].a[0], 5000);
-	assert_int_equal(ifs[4].a[1], 0x1234);
-	assert_int_equal(ifs[5].event, IFE_VECTOR_ENTRY);
-	assert_int_equal(ifs[5].a[0], 0); /* local_timer, the first of KVMRT_VECTORS */
-	assert_int_equal(ifs[6].event, IFE_VECTOR_EXIT);
-	for (i = 1; i < 7; i++)
+	assert_int_equal(ifs[1].event, IFE_IRQ_ENTRY);
+	assert_int_equal(ifs[1].a[0], 24);
+	assert_int_equal(ifs[1].cpu, 1);
+	assert_int_equal(ifs[2].event, IFE_SOFTIRQ_ENTRY);
+	assert_int_equal(ifs[2].a[0], 3);
+	assert_int_equal(ifs[3].event, IFE_SOFTIRQ_EXIT);
+	assert_int_equal(ifs[4].event, IFE_IRQ_EXIT);
+	assert_int_equal(ifs[5].event, IFE_NMI);
+	assert_int_equal(ifs[5].a[0], 5000);
+	assert_int_equal(ifs[5].a[1], 0x1234);
+	assert_int_equal(ifs[6].event, IFE_VECTOR_ENTRY);
+	assert_int_equal(ifs[6].a[0], 0); /* local_timer, the first of KVMRT_VECTORS */
+	assert_int_equal(ifs[7].event, IFE_VECTOR_EXIT);
+	for (i = 1; i < 8; i++)
 		assert_true(ifs[i].t >= ifs[i - 1].t);
 
 	/* its end, in its own context: nothing watched any more */
 	run_on(P(P_KVM_EOI), 0, 2, BOGUS, 0x40ULL);
 	assert_int_equal(watched(&la, 1), 0);
 	run_on(A(A_IRQ_HANDLER_ENTRY), 1, 2, 24ULL, BOGUS);
+	assert_int_equal(ifs_now(), 0);
+
+	/* the vCPU's own events (that EOI) ran on CPU 0: that is where it is
+	 * now, switched in or not (a vCPU alone on its CPU may never be) */
+	run_on(P(P_KVM_MSI_SET_IRQ), 0, 2, 0xfee00000ULL, 0x42ULL);
+	run_on(P(P_KVM_APIC_ACCEPT_IRQ), 0, 4, 0ULL, 0ULL, 0ULL, 0x42ULL);
+	assert_int_equal(watched(&la, 0), 1);
+	assert_int_equal(watched(&la, 1), 0);
+	run_on(P(P_KVM_EOI), 0, 2, BOGUS, 0x42ULL);
+	assert_int_equal(watched(&la, 0), 0);
+	ifs_now();
+	run_on(P(P_SCHED_SWITCH), 1, 3, 0ULL, BOGUS, BOGUS); /* back on CPU 1, nothing in flight */
 	assert_int_equal(ifs_now(), 0);
 
 	/* in flight, preempted on CPU 1 and back (a switch there, watched:
@@ -662,15 +676,28 @@ static void analysis_watch(void **state)
 	noutliers_a = 0;
 	run_on(P(P_KVM_EOI), 0, 2, BOGUS, 0x41ULL);
 	assert_int_equal(watched(&la, 0), 0);
-	assert_int_equal(ifs_now(), 3);
+	/* watch CPU 1, the switch there, waking, watch CPU 0, the switch-in there */
+	assert_int_equal(ifs_now(), 5);
 	assert_int_equal(noutliers_a, 1);
-	assert_int_equal(ifs[0].event, IFE_SWITCH);
+	assert_int_equal(ifs[0].event, IFE_WATCH);
 	assert_int_equal(ifs[0].cpu, 1);
-	assert_int_equal(ifs[1].event, IFE_WAKING);
-	assert_int_equal(ifs[2].event, IFE_SWITCH);
-	assert_int_equal(ifs[2].cpu, 0);
-	assert_int_equal(ifs[0].t, last_outlier.t_run);
+	assert_int_equal(ifs[1].event, IFE_SWITCH);
+	assert_int_equal(ifs[1].cpu, 1);
+	assert_int_equal(ifs[2].event, IFE_WAKING);
+	assert_int_equal(ifs[3].event, IFE_WATCH);
+	assert_int_equal(ifs[3].cpu, 0);
+	assert_int_equal(ifs[4].event, IFE_SWITCH);
+	assert_int_equal(ifs[4].cpu, 0);
+	assert_int_equal(ifs[1].t, last_outlier.t_run);
 	assert_true(last_outlier.t_run > 0);
+
+	/* a VM forgotten with an interrupt in flight (export after its grace)
+	 * gives its CPU's count back */
+	run_on(P(P_KVM_MSI_SET_IRQ), 0, 2, 0xfee00000ULL, 0x43ULL);
+	run_on(P(P_KVM_APIC_ACCEPT_IRQ), 0, 4, 0ULL, 0ULL, 0ULL, 0x43ULL);
+	assert_int_equal(watched(&la, 0), 1);
+	collector__forget(&ca, (__u32)getpid());
+	assert_int_equal(watched(&la, 0), 0);
 
 	collector__destroy(&ca);
 	loader__destroy(&la);

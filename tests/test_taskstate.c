@@ -299,8 +299,10 @@ static void claim_one_controller_per_thread(void **state)
 	buf[n > 0 ? n : 0] = 0;
 	snprintf(want, sizeof(want), "controller %d\nstate /run/kvmrt/second.state\n", getpid());
 	assert_string_equal(buf, want);
-	/* a lock is per open file: this process's second try is refused too */
+	/* a lock is per open file: this process's second try is refused too,
+	 * said as what it likely is (--rt NAME and --rt PID of one VM) */
 	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), -EBUSY);
+	assert_string_equal(who, "this controller already (the VM given twice?)");
 	/* a reused tid is another thread: its own claim */
 	t.start++;
 	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), 0);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -14,6 +15,8 @@
 #include "episode.h"
 #include "kvmrt.skel.h"
 #include "log.h"
+
+#define WATCH_BYTES (KVMRT_MAX_CPUS * sizeof(__u64)) /* a whole number of pages */
 
 static int on_record(void *ctx, void *data, size_t len)
 {
@@ -75,6 +78,11 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 		return -ENOMEM;
 	vmreg__init(&c->reg, bpf_map__fd(s->maps.threads), bpf_map__fd(s->maps.vms),
 		    bpf_map__fd(s->maps.injectors));
+	/* -a's watch counts, shared with the BPF side (collector__forget) */
+	c->watch = mmap(NULL, WATCH_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(s->maps.watch), 0);
+	if (c->watch == MAP_FAILED)
+		c->watch = NULL;
 	c->rb = ring_buffer__new(bpf_map__fd(s->maps.events), on_record, c, NULL);
 	if (!c->rb) {
 		err = -errno;
@@ -536,6 +544,25 @@ static void delete_keys(int fd, size_t key_size, __u32 pid)
 	}
 }
 
+/* -a: a forgotten VM's vCPUs still watching a CPU (an interrupt in flight
+ * when it ended) give their count back, atomically against the BPF side's */
+static void unwatch_vm(struct collector *c, __u32 pid)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.vcpus);
+	struct kvmrt_vcpu_key k, *prev = NULL;
+	struct kvmrt_vcpu_state *v = c->pcpu_buf;
+
+	if (!c->watch)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+		prev = &k;
+		if (k.tgid != pid || bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		if (v->watch1 && v->watch1 <= KVMRT_MAX_CPUS)
+			__atomic_fetch_sub(&c->watch[v->watch1 - 1], 1, __ATOMIC_RELAXED);
+	}
+}
+
 void collector__forget(struct collector *c, __u32 pid)
 {
 	struct kvmrt_bpf *s = c->l->skel;
@@ -543,6 +570,7 @@ void collector__forget(struct collector *c, __u32 pid)
 	__u32 tid, next, *prev = NULL;
 	struct kvmrt_thread ti;
 
+	unwatch_vm(c, pid);
 	delete_keys(bpf_map__fd(s->maps.vcpus), sizeof(struct kvmrt_vcpu_key), pid);
 	delete_keys(bpf_map__fd(s->maps.exits), sizeof(struct kvmrt_exit_key), pid);
 	bpf_map_delete_elem(bpf_map__fd(s->maps.apicv), &pid);
@@ -561,6 +589,9 @@ void collector__forget(struct collector *c, __u32 pid)
 
 void collector__destroy(struct collector *c)
 {
+	if (c->watch)
+		munmap(c->watch, WATCH_BYTES);
+	c->watch = NULL;
 	ring_buffer__free(c->rb);
 	c->rb = NULL;
 	vmreg__free(&c->reg);

@@ -84,6 +84,7 @@ struct collector {
 	__u32 *seen;
 	int nseen, seen_cap;
 	void *pcpu_buf;	/* room for a vCPU state, or a per-CPU counter's values */
+	__u64 *watch;	/* the BPF watch map, mapped (-a), or NULL */
 };
 
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);

@@ -239,6 +239,38 @@ void if_feed__from_rec(const struct kvmrt_if_rec *r, struct rec_event *e)
 		e->hardirq = r->event == IFE_IRQ_ENTRY;
 }
 
+int if_feed__record(struct if_feed *f, const struct kvmrt_if_rec *r)
+{
+	struct feed_thread *th;
+	struct rec_event e;
+
+	switch (r->event) {
+	case IFE_WATCH:
+		return if_timeline__reset(&f->tl, r->t, r->cpu);
+	case IFE_WAKING:
+		/* a vCPU thread woken from any CPU, watched or not: where and
+		 * when, not who runs there */
+		if (if_feed__track(f, (__u32)r->a[0]) || !(th = thread_of(f, (__u32)r->a[0])))
+			return -ENOMEM;
+		th->wake_ts = r->t;
+		th->wake_cpu = r->cpu;
+		return 0;
+	}
+	if_feed__from_rec(r, &e);
+	return e.kind == RK_NONE ? 0 : if_feed__event(f, &e);
+}
+
+int if_feed__crowded(const struct if_feed *f)
+{
+	const struct kvs_table *t[] = { &f->tl.labels, &f->tl.threads, &f->threads };
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (t[i]->n > t[i]->max / 2)
+			return 1;
+	return 0;
+}
+
 void if_feed__stage_cpus(const struct if_feed *f, const struct kvmrt_outlier *o, __u32 cpu[])
 {
 	const struct feed_thread *th = thread_of(f, o->tid);

@@ -33,6 +33,12 @@ int if_feed__track(struct if_feed *f, __u32 tid);
 int if_feed__event(struct if_feed *f, const struct rec_event *e);
 /* A -a record as a recording's event (what the kernel's tracepoint says). */
 void if_feed__from_rec(const struct kvmrt_if_rec *r, struct rec_event *e);
+/* One -a record: a CPU watched from now (what was known of it is old), a
+ * vCPU thread woken (where, when), else its event. 0, or -ENOMEM. */
+int if_feed__record(struct if_feed *f, const struct kvmrt_if_rec *r);
+/* Its tables (threads and names seen, which a long run with VMs coming
+ * and going only adds to) half full: time to start afresh. */
+int if_feed__crowded(const struct if_feed *f);
 /* The CPU each stage of o passed on (episode.h's stages): its wakeup's
  * and its switch-in's, where the feed saw them; else the end's. */
 void if_feed__stage_cpus(const struct if_feed *f, const struct kvmrt_outlier *o, __u32 cpu[]);

@@ -35,6 +35,9 @@ struct if_retro {
 struct if_cpu {
 	__u32 pid;		/* the current task, once a switch said */
 	int known;
+	__u32 epoch;		/* resets so far (if_timeline__reset) */
+	__u64 reset_ts;		/* the last one's time: the task a first event names
+				 * ran since then (-a: every switch after it is sent) */
 	__u32 task_label;
 	__u32 stack[IF_DEPTH];	/* label indexes of softirq/irq/vector contexts */
 	int depth;		/* may exceed IF_DEPTH: only the first are kept */
@@ -44,11 +47,15 @@ struct if_cpu {
 	struct if_retro retro[IF_RETRO_RING];
 };
 
-/* Per vCPU thread: inside an exit, and out to the VMM within it. */
+/* Per vCPU thread: inside an exit, and out to the VMM within it; the CPU
+ * and its epoch when the exit was seen (a reset of that CPU since makes
+ * it stale: its entry may have gone unsent). */
 struct if_thread {
 	__u32 in_exit;
 	__u32 exit_label;
 	__u32 vmm_label;	/* 0: not out to the VMM */
+	__u32 exit_cpu;
+	__u32 exit_epoch;
 };
 
 static const char *const kind_names[IF_KIND_NR] = {
@@ -133,6 +140,13 @@ static struct if_cpu *cpu_of(struct if_timeline *tl, __u32 cpu)
 	return tl->cpus[cpu];
 }
 
+/* Is a thread inside the exit it was seen in (not left unseen since)? */
+static int in_exit(const struct if_timeline *tl, const struct if_thread *th)
+{
+	return th->in_exit && (th->exit_cpu >= tl->ncpus || !tl->cpus[th->exit_cpu] ||
+			       tl->cpus[th->exit_cpu]->epoch == th->exit_epoch);
+}
+
 /* The label of what runs on c now: its innermost context's, else the
  * task's (a vCPU thread's exit, or the VMM it went out to, first). */
 static __u32 top_label(struct if_timeline *tl, struct if_cpu *c)
@@ -141,17 +155,21 @@ static __u32 top_label(struct if_timeline *tl, struct if_cpu *c)
 
 	if (c->depth > 0)
 		return c->stack[(c->depth > IF_DEPTH ? IF_DEPTH : c->depth) - 1];
-	if (c->known && c->pid && (th = kvs_table__get(&tl->threads, &c->pid)) && th->in_exit)
+	if (c->known && c->pid && (th = kvs_table__get(&tl->threads, &c->pid)) && in_exit(tl, th))
 		return th->vmm_label ? th->vmm_label : th->exit_label;
 	return c->task_label;
 }
 
-/* Cut a segment at ts if what runs on c changed. */
+/* Cut a segment at ts if what runs on c changed. Time never goes back on
+ * a CPU: an event seen a little out of order (-a: a hard irq's record
+ * taken inside another program on that CPU) counts from the last cut. */
 static void cut(struct if_timeline *tl, struct if_cpu *c, __u64 ts)
 {
 	__u32 label = top_label(tl, c);
 	struct if_seg *last = c->nsegs ? &c->ring[(c->nsegs - 1) % IF_RING] : NULL;
 
+	if (last && ts < last->start)
+		ts = last->start;
 	if (last && last->label == label && last->pid == c->pid && last->task == c->task_label)
 		return;
 	c->ring[c->nsegs % IF_RING] = (struct if_seg){ .start = ts, .label = label,
@@ -183,7 +201,24 @@ int if_timeline__seen(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 pid, co
 
 	if (!c)
 		return -ENOMEM;
-	return c->known ? 0 : if__switch(tl, ts, cpu, pid, comm);
+	return c->known ? 0 : if__switch(tl, c->reset_ts && c->reset_ts < ts ? c->reset_ts : ts, cpu,
+					 pid, comm);
+}
+
+int if_timeline__reset(struct if_timeline *tl, __u64 ts, __u32 cpu)
+{
+	struct if_cpu *c = cpu_of(tl, cpu);
+
+	if (!c)
+		return -ENOMEM;
+	c->known = 0;
+	c->pid = 0;
+	c->depth = 0;
+	c->task_label = 0; /* "other", until an event names the task */
+	c->epoch++;
+	cut(tl, c, ts);
+	c->reset_ts = ts;
+	return 0;
 }
 
 static int push(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 label)
@@ -272,6 +307,14 @@ static struct if_thread *thread_of(struct if_timeline *tl, __u32 tid)
 	return kvs_table__add(&tl->threads, &tid, NULL);
 }
 
+static void mark_exit(struct if_timeline *tl, struct if_thread *th, __u32 cpu)
+{
+	struct if_cpu *c = cpu < tl->ncpus ? tl->cpus[cpu] : NULL;
+
+	th->exit_cpu = cpu;
+	th->exit_epoch = c ? c->epoch : 0;
+}
+
 /* A vCPU thread's own state changed: cut its CPU's timeline, where it is
  * the task (the events come from that thread). */
 static int thread_changed(struct if_timeline *tl, __u64 ts, __u32 cpu)
@@ -294,6 +337,7 @@ int if__vm_exit(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 tid, __u32 re
 	th->in_exit = 1;
 	th->exit_label = label_of(tl, IF_EXIT, reason, name);
 	th->vmm_label = 0;
+	mark_exit(tl, th, cpu);
 	return thread_changed(tl, ts, cpu);
 }
 
@@ -314,9 +358,10 @@ int if__to_vmm(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 tid, const cha
 
 	if (!th)
 		return -ENOMEM;
-	if (!th->in_exit) { /* a kernel without kvm_exit events: from here */
+	if (!in_exit(tl, th)) { /* a kernel without kvm_exit events: from here */
 		th->in_exit = 1;
 		th->exit_label = 0;
+		mark_exit(tl, th, cpu);
 	}
 	th->vmm_label = label_of(tl, IF_VMM, 0, what);
 	return thread_changed(tl, ts, cpu);

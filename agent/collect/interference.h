@@ -66,6 +66,11 @@ int if__switch(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 next_pid, cons
 /* Any event: pid runs on cpu. Taken as a switch only on a CPU no switch
  * has named yet (a recording without sched events, or its start). */
 int if_timeline__seen(struct if_timeline *tl, __u64 ts, __u32 cpu, __u32 pid, const char *comm);
+/* What was known of cpu is old from ts on (-a: the CPU was not watched
+ * before, nothing of it was sent): "other" until an event names its task,
+ * which then counts from ts (every switch after it is sent); exits seen
+ * there before are over. */
+int if_timeline__reset(struct if_timeline *tl, __u64 ts, __u32 cpu);
 int if__irq(struct if_timeline *tl, __u64 ts, __u32 cpu, int entry, __u32 irq, const char *name);
 int if__vector(struct if_timeline *tl, __u64 ts, __u32 cpu, int entry, const char *name);
 int if__softirq(struct if_timeline *tl, __u64 ts, __u32 cpu, int entry, __u32 vec);

@@ -163,6 +163,9 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 	l->skel->rodata->targ_hint_port = o->hint_port;
 	l->skel->rodata->targ_control = o->control ? 1 : 0;
 	l->skel->rodata->targ_analyze = o->analyze ? 1 : 0;
+	/* -a: every episode and what runs on watched CPUs come through it */
+	if (o->analyze)
+		bpf_map__set_max_entries(l->skel->maps.events, KVMRT_ANALYZE_RING);
 
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);

@@ -13,6 +13,11 @@ struct bpf_link;
 
 enum prog_flavour { FLAVOUR_NONE, FLAVOUR_BTF, FLAVOUR_RAW };
 
+/* The ring buffer's size with -a (1 MB without), and how often the agent
+ * reads it then at least: its records come without a wake-up. */
+#define KVMRT_ANALYZE_RING (8 << 20)
+#define KVMRT_ANALYZE_POLL_MS 50
+
 struct loader_opts {
 	__u64 threshold_ns;	/* outlier records above this; 0: none */
 	int force_raw;		/* raw_tp everywhere (tests drive them with test_run) */

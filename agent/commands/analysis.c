@@ -102,6 +102,8 @@ void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, vo
 	struct outlier_causes oc;
 	int s, i;
 
+	if (!an->feed.tl.label) /* out of memory at a restart */
+		return;
 	if_feed__track(&an->feed, r->tid); /* its next wakeups and switch-ins */
 	if (!v || !slow_enough(an, v, r))
 		return;
@@ -114,17 +116,27 @@ void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, vo
 				v->ns[oc.p[s][i].who.kind] += oc.p[s][i].ns;
 	if (an->fn)
 		an->fn(an->ctx, r, &oc);
+	/* a long run (export) sees threads come and go: past half its tables,
+	 * the timeline starts afresh (what is in flight now loses its past) */
+	if (if_feed__crowded(&an->feed)) {
+		if_feed__free(&an->feed);
+		if (if_feed__init(&an->feed, NULL, NULL))
+			an->lost++;
+		an->restarts++;
+	}
 }
 
 static void on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx)
 {
 	struct analysis *an = ctx;
-	struct rec_event e;
 
-	if (r->event == IFE_WAKING) /* sent for vCPU threads only */
-		if_feed__track(&an->feed, (__u32)r->a[0]);
-	if_feed__from_rec(r, &e);
-	if (if_feed__event(&an->feed, &e))
+	if (!an->feed.tl.label) /* out of memory at a restart: tried again */
+		if (if_feed__init(&an->feed, NULL, NULL)) {
+			an->lost++;
+			return;
+		}
+
+	if (if_feed__record(&an->feed, r))
 		an->lost++;
 }
 

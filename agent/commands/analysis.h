@@ -32,6 +32,7 @@ struct analysis {
 	struct causes recent, all; /* per vCPU, the causes since analysis__forget */
 	__u64 threshold_ns;	 /* -T; 0: each vCPU's slowest 1% so far */
 	__u64 lost;		 /* records the timeline had no memory for */
+	__u64 restarts;		 /* times the timeline started afresh (if_feed__crowded) */
 	analyzed_fn fn;		 /* each slow episode with its causes, or NULL */
 	void *ctx;
 };

@@ -254,13 +254,22 @@ int cmd_export(int argc, char **argv)
 			next = now;
 		/* records all along the interval: a new VM's name is read
 		 * when it appears, not at the next publish */
-		while (!session_stop && (now = mono_ns()) < next)
-			collector__poll(&e.ses.c, (int)((next - now) / 1000000) + 1);
+		while (!session_stop && (now = mono_ns()) < next) {
+			__u64 ms = (next - now) / 1000000 + 1;
+
+			/* -a's records come without a wake-up: read at least this often */
+			if (e.o.analyze && ms > KVMRT_ANALYZE_POLL_MS)
+				ms = KVMRT_ANALYZE_POLL_MS;
+			collector__poll(&e.ses.c, (int)ms);
+		}
 		if (session_stop)
 			break;
 		publish(&e, &prev);
 	}
 	ret = 0;
+	if (e.o.analyze && (e.an.lost || e.an.restarts))
+		pr_warn("-a: %llu records left out of the timeline (no memory), it started afresh %llu times",
+			(unsigned long long)e.an.lost, (unsigned long long)e.an.restarts);
 	httpd_stop(&e.http);
 out_session:
 	snapshot__free(&prev);

@@ -641,6 +641,23 @@ static void sleep_until(__u64 t)
 	}
 }
 
+/* Until t: with -a, reading the ring meanwhile (its records come without
+ * a wake-up, and would fill it in a frame's time) */
+static void wait_until(struct top *t, __u64 until)
+{
+	__u64 now;
+
+	if (!t->o.analyze) {
+		sleep_until(until);
+		return;
+	}
+	while (!session_stop && (now = mono_ns()) < until) {
+		__u64 ms = (until - now) / 1000000 + 1;
+
+		collector__poll(&t->ses.c, ms < KVMRT_ANALYZE_POLL_MS ? (int)ms : KVMRT_ANALYZE_POLL_MS);
+	}
+}
+
 static int run_batch(struct top *t)
 {
 	__u64 next = mono_ns();
@@ -648,7 +665,7 @@ static int run_batch(struct top *t)
 
 	while (!session_stop && (!t->o.iterations || n < t->o.iterations)) {
 		next += (__u64)(t->o.delay_s * 1e9);
-		sleep_until(next);
+		wait_until(t, next);
 		if (session_stop)
 			break;
 		sample(t);
@@ -677,6 +694,11 @@ static int run_curses(struct top *t)
 		__u64 now = mono_ns();
 		int ch, wait_ms = now < next ? (int)((next - now) / 1000000) : 0;
 
+		if (t->o.analyze) { /* the ring read at least this often */
+			collector__poll(&t->ses.c, 0);
+			if (wait_ms > KVMRT_ANALYZE_POLL_MS)
+				wait_ms = KVMRT_ANALYZE_POLL_MS;
+		}
 		timeout(wait_ms > 0 ? wait_ms : 1);
 		ch = getch();
 		if (ch != ERR) {

@@ -92,14 +92,15 @@ static void on_analyzed(void *ctx, const struct kvmrt_outlier *r, const struct o
 
 /* Until -d ends or a signal: outliers as they come, new VMs each second. */
 /* 0, or -1 when the ring buffer could not be read (said why) */
-static int trace_loop(struct collector *c, __u64 t_end)
+static int trace_loop(struct collector *c, __u64 t_end, int analyze)
 {
 	__u64 next_scan = mono_ns() + 1000000000ULL;
 	int err = 0;
 
 	while (!session_stop) {
 		__u64 now = mono_ns();
-		int wait_ms = 100, n;
+		/* -a's records come without a wake-up: read at least this often */
+		int wait_ms = analyze ? KVMRT_ANALYZE_POLL_MS : 100, n;
 
 		if (t_end && now >= t_end)
 			break;
@@ -182,7 +183,8 @@ int cmd_trace(int argc, char **argv)
 	if (!t.o.quiet)
 		fprintf(stderr, "kvmrt: tracing %d programs%s\n", ses.l.nattached,
 			o.duration_s ? "" : "; Ctrl-C to end");
-	failed = trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0);
+	failed = trace_loop(&ses.c, o.duration_s ? t_start + (__u64)(o.duration_s * 1e9) : 0,
+			    t.o.analyze);
 	secs = (mono_ns() - t_start) / 1e9;
 	collector__snapshot(&ses.c, &s);
 	ret = results__print(&t, &s, secs); /* what was read until then */

@@ -46,6 +46,10 @@ static void holder(int fd, char *who, size_t wholen)
 	}
 	state += 7;
 	state[strcspn(state, "\n")] = 0;
+	if (pid == getpid()) { /* --rt NAME and --rt PID of one VM */
+		snprintf(who, wholen, "this controller already (the VM given twice?)");
+		return;
+	}
 	snprintf(who, wholen, "kvmrt control pid %d%s, state file %s", pid,
 		 kill(pid, 0) && errno == ESRCH ? " (gone: its guardian restores)" : "",
 		 esc_str(state));
@@ -70,6 +74,11 @@ int claim_take(struct claim *c, const char *dir, const struct task_saved *t,
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB)) {
 			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
+			/* a file its holder unlinked as it let go: a new one */
+			if (err == -EBUSY && !fstat(fd, &held) && !held.st_nlink) {
+				close(fd);
+				continue;
+			}
 			if (err == -EBUSY)
 				holder(fd, who, wholen);
 			close(fd);

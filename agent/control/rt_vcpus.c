@@ -139,8 +139,7 @@ int control__save_state(struct control *ctl)
 static void let_go(struct control *ctl, struct rt_vcpu *v)
 {
 	v->foreign = 1;
-	ctl->state_dirty = 1;
-	claim_drop(&v->claim);
+	ctl->state_dirty = 1; /* its claim goes once the state file forgot it */
 }
 
 void control__check_threads(struct control *ctl)
@@ -149,9 +148,13 @@ void control__check_threads(struct control *ctl)
 
 	for (i = 0; i < ctl->nv; i++)
 		control__still_ours(ctl, &ctl->v[i]);
-	if (ctl->state_dirty) {
+	if (ctl->state_dirty && !control__save_state(ctl)) {
 		ctl->state_dirty = 0;
-		control__save_state(ctl);
+		/* only now: a crash before this would have the guardian restore
+		 * a thread another controller could already hold */
+		for (i = 0; i < ctl->nv; i++)
+			if (ctl->v[i].foreign)
+				claim_drop(&ctl->v[i].claim);
 	}
 }
 

@@ -36,7 +36,7 @@ static __always_inline void watch_sync(struct kvs *s, struct kvmrt_vcpu_state *v
 
 	if (!kvs_analyze(s))
 		return;
-	want = ep_any_used(v) ? v->cpu1 : 0;
+	want = ep_in_flight(v, kvs_now(s)) ? v->cpu1 : 0;
 	if (want == v->watch1)
 		return;
 	old = __sync_lock_test_and_set(&v->watch1, want);
@@ -108,6 +108,15 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(struct kvs *s, __u3
 	return v;
 }
 
+/* -a: an event in the vCPU's own context says where its thread runs (a
+ * vCPU alone on its CPU may never be switched in while traced) */
+static __always_inline struct kvmrt_vcpu_state *note_cpu(struct kvs *s, struct kvmrt_vcpu_state *v)
+{
+	if (v && kvs_analyze(s))
+		v->cpu1 = kvs_cpu_id(s) + 1;
+	return v;
+}
+
 /* The vCPU that the current thread runs, if it is a vCPU thread. */
 static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, struct kvmrt_vcpu_key *vk)
 {
@@ -116,7 +125,7 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, stru
 	if (!ti)
 		return NULL;
 	*vk = ti->vk;
-	return kvs_vcpu(s, vk, 1);
+	return note_cpu(s, kvs_vcpu(s, vk, 1));
 }
 
 /* The vCPU of an event that carries a kvm_vcpu, learning the thread as we
@@ -128,11 +137,11 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, str
 
 	if (ti) {
 		*vk = ti->vk;
-		return kvs_vcpu(s, vk, 1);
+		return note_cpu(s, kvs_vcpu(s, vk, 1));
 	}
 	vk->tgid = id >> 32;
 	vk->vcpu = kvs_vcpu_id(s);
-	return learn_thread(s, vk->tgid, (__u32)id, vk->vcpu);
+	return note_cpu(s, learn_thread(s, vk->tgid, (__u32)id, vk->vcpu));
 }
 
 #endif
