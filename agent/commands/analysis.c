@@ -126,7 +126,7 @@ void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, vo
 	}
 }
 
-static void on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx)
+void analysis__on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx)
 {
 	struct analysis *an = ctx;
 
@@ -143,7 +143,7 @@ static void on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx)
 void analysis__attach(struct analysis *an, struct collector *c)
 {
 	(void)an; /* the collector's ctx, as session_open gave it */
-	collector__on_if(c, on_if);
+	collector__on_if(c, analysis__on_if);
 }
 
 const struct if_part *analysis__main(const struct analysis *an, __u32 tgid, __u32 vcpu, int all,

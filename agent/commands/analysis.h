@@ -45,6 +45,8 @@ void analysis__loader_opts(const struct analysis *an, struct loader_opts *lo);
 /* session_open's outlier callback (its ctx: the analysis); then
  * analysis__attach for the records. */
 void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, void *ctx);
+/* -a's records, the same way (analysis__attach sets it) */
+void analysis__on_if(struct collector *c, const struct kvmrt_if_rec *r, void *ctx);
 void analysis__attach(struct analysis *an, struct collector *c);
 /* A vCPU's figures, NULL if none yet. */
 const struct analysis_vcpu *analysis__vcpu(const struct analysis *an, __u32 tgid, __u32 vcpu);
