@@ -268,7 +268,7 @@ static void live_records(void **state)
 
 	/* stages: wake on the waking's CPU 0 (nothing known there: other),
 	 * queue [5, 70) on CPU 1 where it was switched in, the rest there */
-	causes_explain(&f, &o, &oc);
+	causes__explain(&f, &o, &oc);
 	assert_int_equal(oc.cpu[ST_WAKE], 0);
 	assert_int_equal(oc.cpu[ST_QUEUE], 1);
 	assert_int_equal(oc.cpu[ST_DELIVER], 1);

@@ -254,7 +254,7 @@ static void claim_one_controller_per_thread(void **state)
 
 		close(ready[0]);
 		close(hold[1]);
-		if (claim_take(&c, claims, &t, "/run/kvmrt/first.state", who, sizeof(who)))
+		if (claim__take(&c, claims, &t, "/run/kvmrt/first.state", who, sizeof(who)))
 			_exit(1);
 		if (!fork()) {
 			char ch;
@@ -272,7 +272,7 @@ static void claim_one_controller_per_thread(void **state)
 	close(hold[0]);
 	assert_int_equal(read(ready[0], buf, 1), 1);
 
-	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+	assert_int_equal(claim__take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
 			 -EBUSY);
 	snprintf(want, sizeof(want), "kvmrt control pid %d, state file /run/kvmrt/first.state", ctl);
 	assert_string_equal(who, want);
@@ -280,7 +280,7 @@ static void claim_one_controller_per_thread(void **state)
 
 	kill(ctl, SIGKILL);
 	assert_int_equal(waitpid(ctl, NULL, 0), ctl);
-	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+	assert_int_equal(claim__take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
 			 -EBUSY);
 	snprintf(want, sizeof(want),
 		 "kvmrt control pid %d (gone: its guardian restores), state file /run/kvmrt/first.state",
@@ -290,7 +290,7 @@ static void claim_one_controller_per_thread(void **state)
 	close(hold[1]); /* the guardian is done */
 	guardian = wait(NULL);
 	assert_true(guardian > 0);
-	assert_int_equal(claim_take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
+	assert_int_equal(claim__take(&mine, claims, &t, "/run/kvmrt/second.state", who, sizeof(who)),
 			 0);
 	fd = open(mine.path, O_RDONLY);
 	assert_true(fd >= 0);
@@ -301,18 +301,18 @@ static void claim_one_controller_per_thread(void **state)
 	assert_string_equal(buf, want);
 	/* a lock is per open file: this process's second try is refused too,
 	 * said as what it likely is (--rt NAME and --rt PID of one VM) */
-	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), -EBUSY);
+	assert_int_equal(claim__take(&again, claims, &t, "/x", who, sizeof(who)), -EBUSY);
 	assert_string_equal(who, "this controller already (the VM given twice?)");
 	/* a reused tid is another thread: its own claim */
 	t.start++;
-	assert_int_equal(claim_take(&again, claims, &t, "/x", who, sizeof(who)), 0);
-	claim_drop(&again);
+	assert_int_equal(claim__take(&again, claims, &t, "/x", who, sizeof(who)), 0);
+	claim__drop(&again);
 	t.start--;
 
-	claim_drop(&mine);
+	claim__drop(&mine);
 	assert_int_equal(access(mine.path, F_OK), -1);
-	assert_int_equal(claim_take(&mine, claims, &t, "/x", who, sizeof(who)), 0);
-	claim_drop(&mine);
+	assert_int_equal(claim__take(&mine, claims, &t, "/x", who, sizeof(who)), 0);
+	claim__drop(&mine);
 	close(ready[0]);
 	prctl(PR_SET_CHILD_SUBREAPER, 0);
 	rmdir(claims);

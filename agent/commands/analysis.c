@@ -107,7 +107,7 @@ void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, vo
 	if_feed__track(&an->feed, r->tid); /* its next wakeups and switch-ins */
 	if (!v || !slow_enough(an, v, r))
 		return;
-	causes_explain(&an->feed, r, &oc);
+	causes__explain(&an->feed, r, &oc);
 	causes__add(&an->recent, -1, r, &oc);
 	causes__add(&an->all, -1, r, &oc);
 	for (s = 0; s < ST_NR; s++)

@@ -8,7 +8,7 @@
 #include "names.h"
 #include "results.h"
 
-void causes_explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc)
+void causes__explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc)
 {
 	struct kvmrt_ep_done d = outlier_episode(o);
 	__u64 from[ST_NR], to[ST_NR];

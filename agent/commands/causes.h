@@ -43,7 +43,7 @@ struct causes {
 
 /* An outlier's stages, each on the CPU where it passed, broken into who
  * held that CPU meanwhile (the feed's timeline). */
-void causes_explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc);
+void causes__explain(const struct if_feed *f, const struct kvmrt_outlier *o, struct outlier_causes *oc);
 
 int causes__init(struct causes *c, size_t max_outliers);
 void causes__free(struct causes *c);

@@ -250,7 +250,7 @@ static int claim_vcpus(struct control *ctl)
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 
-		err = claim_take(&v->claim, CLAIM_DIR, &v->saved, ctl->state_path, who, sizeof(who));
+		err = claim__take(&v->claim, CLAIM_DIR, &v->saved, ctl->state_path, who, sizeof(who));
 		if (err == -EBUSY) {
 			pr_err("control: VM %s vCPU %u (thread %u) is managed by %s: refusing",
 			       v->vm, v->vcpu, v->saved.tid, who);
@@ -409,7 +409,7 @@ static void control_free(struct control *ctl)
 	for (i = 0; i < ctl->nv; i++) {
 		free(ctl->v[i].prev);
 		task_unpin(&ctl->v[i].saved);
-		claim_drop(&ctl->v[i].claim); /* after the guardian: it held them too */
+		claim__drop(&ctl->v[i].claim); /* after the guardian: it held them too */
 	}
 	state_free(&ctl->st);
 	free(ctl->reaction);

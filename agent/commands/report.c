@@ -592,7 +592,7 @@ static void on_record(void *ctx, const void *rec, size_t len)
 			return; /* -a without -T: only its vCPU's slowest 1% */
 
 		if (r->analyze)
-			causes_explain(&r->feed, rec, &oc);
+			causes__explain(&r->feed, rec, &oc);
 		results__outlier(&r->t, rec, r->analyze ? &oc : NULL);
 	}
 }

@@ -55,7 +55,7 @@ static void holder(int fd, char *who, size_t wholen)
 		 esc_str(state));
 }
 
-int claim_take(struct claim *c, const char *dir, const struct task_saved *t,
+int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 	       const char *state_path, char *who, size_t wholen)
 {
 	struct stat held, named;
@@ -101,7 +101,7 @@ int claim_take(struct claim *c, const char *dir, const struct task_saved *t,
 	return 0;
 }
 
-void claim_drop(struct claim *c)
+void claim__drop(struct claim *c)
 {
 	if (c->fd < 0)
 		return;

@@ -23,9 +23,9 @@ struct claim {
 /* Take the thread for this controller (its state file named in the lock
  * file). 0; -EBUSY if another live controller holds it, with who (pid and
  * state file, escaped) in who; or -errno. */
-int claim_take(struct claim *c, const char *dir, const struct task_saved *t,
+int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 	       const char *state_path, char *who, size_t wholen);
 /* Let it go (unlinked first: a newcomer locks a file still named). */
-void claim_drop(struct claim *c);
+void claim__drop(struct claim *c);
 
 #endif

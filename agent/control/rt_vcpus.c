@@ -154,7 +154,7 @@ void control__check_threads(struct control *ctl)
 		 * a thread another controller could already hold */
 		for (i = 0; i < ctl->nv; i++)
 			if (ctl->v[i].foreign)
-				claim_drop(&ctl->v[i].claim);
+				claim__drop(&ctl->v[i].claim);
 	}
 }
 
