@@ -63,6 +63,8 @@ def read_runs(out):
         ctl = open(f"{out}/{tag}.ctl.txt").read() if os.path.exists(f"{out}/{tag}.ctl.txt") else ""
         react = re.search(r"reaction.*: (\d+) boosts, .*p99 ([0-9.]+) us", ctl)
         cc = re.search(r"controller CPU: ([0-9.]+)%", ctl)
+        wk = re.search(r"controller wake-ups: .*: ([0-9.]+) per interrupt", ctl)
+        ipi = re.search(r"meanwhile \(all causes\): irq work (\d+), rescheduling (\d+), function calls (\d+)", ctl)
         up = open(f"{out}/{tag}.up").read().strip() if os.path.exists(f"{out}/{tag}.up") else ""
         if not g.get("acked"):
             DROPPED.append(f"{tag} (no interrupt measured)")
@@ -75,6 +77,8 @@ def read_runs(out):
             max=r["max_ns"] / 1e3, n=g["acked"],
             host=(tp / base * 100) if (tp and base) else None,
             ctl_cpu=float(cc.group(1)) if cc else None,
+            wakes=float(wk.group(1)) if wk else None,
+            ipis=sum(int(x) for x in ipi.groups()) / g["acked"] if ipi else None,
             up=float(up) if up else None,
             react=float(react.group(2)) if react else None,
             boosts=int(react.group(1)) if react else 0,
@@ -101,8 +105,9 @@ def shown(runs, key, field, fmt="{:.0f}"):
 
 def cells_table(runs):
     print("| load | guest idle | policy | runs | p99 us | mean us | max us | host throughput % "
-          "| controller CPU % while controlling | up after s | reaction p99 us |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| controller CPU % while controlling | up after s | reaction p99 us "
+          "| controller wake-ups per interrupt | IPIs on the vCPU's CPUs per interrupt |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for load in LOADS:
         for idle in IDLES:
             for pol in POLS:
@@ -112,7 +117,8 @@ def cells_table(runs):
                 print(f"| {load} | {idle} | {pol} | {len(runs[k])} | {shown(runs, k, 'p99')} | "
                       f"{shown(runs, k, 'mean')} | {shown(runs, k, 'max')} | "
                       f"{shown(runs, k, 'host')} | {shown(runs, k, 'ctl_cpu', '{:.2f}')} | "
-                      f"{shown(runs, k, 'up', '{:.2f}')} | {shown(runs, k, 'react')} |")
+                      f"{shown(runs, k, 'up', '{:.2f}')} | {shown(runs, k, 'react')} | "
+                      f"{shown(runs, k, 'wakes', '{:.2f}')} | {shown(runs, k, 'ipis', '{:.2f}')} |")
 
 
 def aa_table(runs):

@@ -301,6 +301,31 @@ static void stat_and_status(void **state)
 	assert_int_equal(proc_status_tgid("Name:\tx\nTgid:\t99999999999\n", &tgid), -EINVAL);
 }
 
+/* /proc/interrupts' IPI rows (a 4-CPU host, as 6.18 prints them), summed
+ * over the CPUs asked; this host's own file reads too */
+static void ipi_rows(void **state)
+{
+	const char *text =
+		"            CPU0       CPU1       CPU2       CPU3       \n"
+		"   0:         45          0          0          0   IO-APIC   2-edge      timer\n"
+		" NMI:          1          2          3          4   Non-maskable interrupts\n"
+		" RES:     404996     377343         10         20   Rescheduling interrupts\n"
+		" CAL:    1246075    1058667          5          6   Function call interrupts\n"
+		" IWI:       1020       1553          7          8   IRQ work interrupts\n";
+	__u8 cpus[4] = { 0, 1, 0, 1 };
+	struct ipi_counts c;
+
+	assert_int_equal(proc_ipi_counts(text, cpus, 4, &c), 0);
+	assert_int_equal(c.iwi, 1553 + 8);
+	assert_int_equal(c.res, 377343 + 20);
+	assert_int_equal(c.cal, 1058667 + 6);
+	assert_int_equal(proc_ipi_counts(text, NULL, 0, &c), 0);
+	assert_int_equal(c.iwi, 1020 + 1553 + 7 + 8);
+	assert_int_equal(proc_ipi_counts("   0: 45 IO-APIC timer\n", NULL, 0, &c), -EINVAL);
+	assert_int_equal(ipi_counts_read(&c, NULL, 0), 0);
+	assert_true(c.res > 0); /* any running host reschedules */
+}
+
 static void filters(void **state)
 {
 	struct vm_filter f;
@@ -334,6 +359,7 @@ int main(void)
 		cmocka_unit_test(hostile_names),
 		cmocka_unit_test(stat_and_status),
 		cmocka_unit_test(filters),
+		cmocka_unit_test(ipi_rows),
 	};
 
 	return cmocka_run_group_tests_name("vmreg", tests, NULL, NULL);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "procfs.h"
+#include "readfile.h"
 
 int procfs_read(const char *path, char *buf, size_t len)
 {
@@ -82,4 +83,55 @@ int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *t
 	ts->rt_priority = (int)f[40];
 	ts->policy = (int)f[41];
 	return 0;
+}
+
+int proc_ipi_counts(const char *text, const __u8 *cpus, int ncpus, struct ipi_counts *c)
+{
+	const char *line = text;
+	int rows = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (line && *line) {
+		const char *p = line, *nl = strchr(line, '\n');
+		__u64 *dst;
+		int cpu;
+
+		while (*p == ' ')
+			p++;
+		dst = !strncmp(p, "IWI:", 4) ? &c->iwi : !strncmp(p, "RES:", 4) ? &c->res :
+		      !strncmp(p, "CAL:", 4) ? &c->cal : NULL;
+		if (dst) {
+			rows++;
+			/* a count per CPU column, then the row's description */
+			for (p += 4, cpu = 0; nl ? p < nl : *p; cpu++) {
+				char *end;
+				unsigned long long n;
+
+				while (*p == ' ')
+					p++;
+				if (*p < '0' || *p > '9')
+					break;
+				n = strtoull(p, &end, 10);
+				if (!cpus || (cpu < ncpus && cpus[cpu]))
+					*dst += n;
+				p = end;
+			}
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return rows ? 0 : -EINVAL;
+}
+
+int ipi_counts_read(struct ipi_counts *c, const __u8 *cpus, int ncpus)
+{
+	size_t len;
+	char *text = read_whole("/proc/interrupts", 1 << 22, &len);
+	int err;
+
+	memset(c, 0, sizeof(*c));
+	if (!text)
+		return -errno;
+	err = proc_ipi_counts(text, cpus, ncpus, c);
+	free(text);
+	return err;
 }

@@ -29,4 +29,15 @@ struct task_sched {
 };
 int task_sched_read(const char *proc, __u32 pid, __u32 tid, struct task_sched *ts);
 
+/* IPIs taken, from /proc/interrupts' x86 rows (0 where absent): irq work
+ * (a BPF ring buffer's wake-up among them), rescheduling, function calls. */
+struct ipi_counts {
+	__u64 iwi, res, cal;
+};
+/* From an /proc/interrupts text, summed over the CPUs whose cpus[i] is
+ * not 0 (i < ncpus; cpus NULL: all). 0, or -EINVAL if no row was found. */
+int proc_ipi_counts(const char *text, const __u8 *cpus, int ncpus, struct ipi_counts *c);
+/* The same of this host's /proc/interrupts. 0 or -errno. */
+int ipi_counts_read(struct ipi_counts *c, const __u8 *cpus, int ncpus);
+
 #endif

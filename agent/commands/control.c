@@ -19,6 +19,7 @@
 #include "kvmrt.skel.h"
 #include "latency.h"
 #include "log.h"
+#include "procfs.h"
 #include "names.h"
 #include "session.h"
 #include "shield.h"
@@ -92,6 +93,23 @@ static void print_plan(struct control *ctl)
 
 static const char *const reaction_part[R_NR] = { "total", "wake-up", "reading", "setattr" };
 
+/* The CPUs the managed vCPU threads may run on (cpus[i] 1). */
+static void vcpu_cpus(struct control *ctl, __u8 cpus[CPU_SETSIZE])
+{
+	int i, c;
+
+	memset(cpus, 0, CPU_SETSIZE);
+	for (i = 0; i < ctl->nv; i++) {
+		cpu_set_t one;
+
+		if (sched_getaffinity((pid_t)ctl->v[i].saved.tid, sizeof(one), &one))
+			continue;
+		for (c = 0; c < CPU_SETSIZE; c++)
+			if (CPU_ISSET(c, &one))
+				cpus[c] = 1;
+	}
+}
+
 /* This process's CPU time so far, user and system, in seconds. */
 static double cpu_s(void)
 {
@@ -147,6 +165,24 @@ static void summary(struct control *ctl, double secs)
 		} else {
 			printf("no boosts after injections (their vCPUs were parked, or had none)\n");
 		}
+	}
+	if (ctl->cosched) {
+		struct ipi_counts now;
+		__u8 cpus[CPU_SETSIZE];
+		__u64 wakes = ctl->wakes_record + ctl->wakes_timer;
+
+		printf("  controller wake-ups: %llu by records, %llu by its timers: %.2f per interrupt "
+		       "(%llu interrupts)\n",
+		       (unsigned long long)ctl->wakes_record, (unsigned long long)ctl->wakes_timer,
+		       ctl->injections ? (double)wakes / ctl->injections : 0.0,
+		       (unsigned long long)ctl->injections);
+		vcpu_cpus(ctl, cpus);
+		if (!ipi_counts_read(&now, cpus, CPU_SETSIZE))
+			printf("  IPIs the vCPUs' CPUs took meanwhile (all causes): irq work %llu, "
+			       "rescheduling %llu, function calls %llu\n",
+			       (unsigned long long)(now.iwi - ctl->ipi_start.iwi),
+			       (unsigned long long)(now.res - ctl->ipi_start.res),
+			       (unsigned long long)(now.cal - ctl->ipi_start.cal));
 	}
 	/* what controlling costs, apart from what starting did (loading and
 	 * verifying the BPF programs, finding the threads): the figure a
@@ -385,6 +421,12 @@ static void run(struct control *ctl)
 
 	ctl->t_start = mono_ns();
 	ctl->cpu_start_s = cpu_s();
+	if (ctl->cosched) {
+		__u8 cpus[CPU_SETSIZE];
+
+		vcpu_cpus(ctl, cpus);
+		ipi_counts_read(&ctl->ipi_start, cpus, CPU_SETSIZE);
+	}
 	ctl->throttle_gap_ns = control__rt_throttle_gap_ns();
 	if (ctl->duration_s)
 		t_end = ctl->t_start + (__u64)(ctl->duration_s * 1e9);

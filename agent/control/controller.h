@@ -32,6 +32,7 @@
 #include "cosched.h"
 #include "cpuload.h"
 #include "loader.h"
+#include "procfs.h"
 #include "taskstate.h"
 
 struct httpd;
@@ -105,6 +106,11 @@ struct control {
 	__u64 throttle_gap_ns; /* RT throttling's off time per period */
 	__u64 t_start;
 	double cpu_start_s;	/* its own CPU time when it began controlling (after loading) */
+	/* what the controller costs the guest: its wake-ups (each an IPI
+	 * somewhere), by a record or by its own timer, against the interrupts
+	 * it saw; and the IPIs the vCPUs' CPUs took meanwhile */
+	__u64 wakes_record, wakes_timer, injections;
+	struct ipi_counts ipi_start;
 	volatile sig_atomic_t *stop; /* set: the loops end */
 };
 

@@ -92,6 +92,7 @@ void control__on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *c
 	v->last_t = now;
 	switch (r->type) {
 	case REC_CTL_INJECT:
+		ctl->injections++;
 		control__act(ctl, v, cosched_inject(&v->cs, &v->cfg, now), r->t, "injection");
 		break;
 	case REC_CTL_EOI:
@@ -161,7 +162,10 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 			/* consume on a timeout too: some records do not wake
 			 * us (a vCPU going to sleep), and they must count
 			 * before the tick */
-			epoll_pwait2(epfd, &ev, 1, &ts, NULL);
+			if (epoll_pwait2(epfd, &ev, 1, &ts, NULL) > 0)
+				ctl->wakes_record++;
+			else
+				ctl->wakes_timer++;
 			ctl->t_woke = mono_ns();
 			ring_buffer__consume(ctl->c->rb);
 		}
