@@ -100,7 +100,8 @@ def shown(runs, key, field, fmt="{:.0f}"):
     if not v:
         return "-"
     m = fmt.format(statistics.median(v))
-    return m if len(v) == 1 else f"{m} ({fmt.format(min(v))}-{fmt.format(max(v))})"
+    lo, hi = fmt.format(min(v)), fmt.format(max(v))
+    return m if lo == hi else f"{m} ({lo}-{hi})"
 
 
 def cells_table(runs):
