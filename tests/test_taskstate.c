@@ -276,6 +276,10 @@ static void claim_one_controller_per_thread(void **state)
 			 -EBUSY);
 	snprintf(want, sizeof(want), "kvmrt control pid %d, state file /run/kvmrt/first.state", ctl);
 	assert_string_equal(who, want);
+	/* --dry-run's look, which takes nothing */
+	who[0] = 0;
+	assert_int_equal(claim__held(claims, &t, who, sizeof(who)), 1);
+	assert_string_equal(who, want);
 	assert_int_equal(mine.fd, -1);
 
 	kill(ctl, SIGKILL);
@@ -311,6 +315,7 @@ static void claim_one_controller_per_thread(void **state)
 
 	claim__drop(&mine);
 	assert_int_equal(access(mine.path, F_OK), -1);
+	assert_int_equal(claim__held(claims, &t, who, sizeof(who)), 0);
 	assert_int_equal(claim__take(&mine, claims, &t, "/x", who, sizeof(who)), 0);
 	claim__drop(&mine);
 	close(ready[0]);

@@ -301,6 +301,18 @@ static int claim_vcpus(struct control *ctl)
 	return 0;
 }
 
+/* --dry-run: a plan for a VM another controller manages would be refused */
+static void say_claimed(struct control *ctl)
+{
+	char who[PATH_MAX + 128];
+	int i;
+
+	for (i = 0; i < ctl->nv; i++)
+		if (claim__held(CLAIM_DIR, &ctl->v[i].saved, who, sizeof(who)))
+			pr_warn("control: VM %s vCPU %u (thread %u) is managed by %s: a run would be refused",
+				ctl->v[i].vm, ctl->v[i].vcpu, ctl->v[i].saved.tid, who);
+}
+
 /* Everything a change needs, before the first: per-vCPU bookkeeping, the
  * BPF side told which vCPUs to report, --listen, the state file on disk
  * and the guardian watching. */
@@ -483,6 +495,8 @@ int cmd_control(int argc, char **argv)
 	ctl.c = &ses.c;
 	if (err || (!ctl.dry_run && claim_vcpus(&ctl)))
 		goto out;
+	if (ctl.dry_run)
+		say_claimed(&ctl);
 	print_plan(&ctl);
 	if (ctl.dry_run) {
 		ret = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "claim.h"
 #include "escape.h"
@@ -55,6 +56,23 @@ static void holder(int fd, char *who, size_t wholen)
 		 esc_str(state));
 }
 
+/* The lock, waiting out a brief holder (claim__held's look, a --dry-run's,
+ * holds it shared for a moment): 0, or -1 with errno. */
+static int lock_briefly(int fd)
+{
+	const struct timespec ms5 = { 0, 5000000 };
+	int i;
+
+	for (i = 0; i < 20; i++) {
+		if (!flock(fd, LOCK_EX | LOCK_NB))
+			return 0;
+		if (errno != EWOULDBLOCK)
+			return -1;
+		nanosleep(&ms5, NULL);
+	}
+	return -1;
+}
+
 int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 	       const char *state_path, char *who, size_t wholen)
 {
@@ -72,7 +90,7 @@ int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 		fd = open(c->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd < 0)
 			return -errno;
-		if (flock(fd, LOCK_EX | LOCK_NB)) {
+		if (lock_briefly(fd)) {
 			err = errno == EWOULDBLOCK ? -EBUSY : -errno;
 			/* a file its holder unlinked as it let go: a new one */
 			if (err == -EBUSY && !fstat(fd, &held) && !held.st_nlink) {
@@ -99,6 +117,22 @@ int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 	}
 	c->fd = fd;
 	return 0;
+}
+
+int claim__held(const char *dir, const struct task_saved *t, char *who, size_t wholen)
+{
+	char path[PATH_MAX];
+	int fd, held;
+
+	snprintf(path, sizeof(path), "%s/%u-%llu", dir, t->tid, t->start);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
+	if (held)
+		holder(fd, who, wholen);
+	close(fd); /* a shared lock taken, if any, goes with it */
+	return held;
 }
 
 void claim__drop(struct claim *c)

@@ -25,6 +25,9 @@ struct claim {
  * state file, escaped) in who; or -errno. */
 int claim__take(struct claim *c, const char *dir, const struct task_saved *t,
 	       const char *state_path, char *who, size_t wholen);
+/* Without taking it or creating anything (--dry-run): 1 if another live
+ * controller holds the thread (who says which), else 0. */
+int claim__held(const char *dir, const struct task_saved *t, char *who, size_t wholen);
 /* Let it go (unlinked first: a newcomer locks a file still named). */
 void claim__drop(struct claim *c);
 
