@@ -44,7 +44,7 @@ static void print_plan(struct control *ctl)
 {
 	int i;
 
-	printf("kvmrt control plan%s:\n", ctl->dry_run ? " (dry run: nothing is changed)" : "");
+	printf("kvmrt control plan%s:\n", ctl->o.dry_run ? " (dry run: nothing is changed)" : "");
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 
@@ -52,43 +52,43 @@ static void print_plan(struct control *ctl)
 		       v->saved.pid, v->vcpu, v->saved.tid, vmreg_how_str(v->how),
 		       v->saved.tid == v->saved.pid ? "; the VMM's main thread" : "",
 		       sched_policy_name(v->saved.policy), v->saved.nice);
-		if (ctl->cosched)
+		if (ctl->o.cosched)
 			printf("SCHED_FIFO %d while it has work (injection%s) or sleeps, back after "
 			       "%.0f us, at most %.0f ms of running at once\n",
-			       ctl->prio, ctl->hint_port ? " or busy hint" : "",
-			       ctl->cfg.grace_ns / 1e3, ctl->cfg.cap_ns / 1e6);
-		else if (ctl->static_prio)
-			printf("SCHED_FIFO %d, reset-on-fork\n", ctl->prio);
+			       ctl->o.prio, ctl->o.hint_port ? " or busy hint" : "",
+			       ctl->o.cfg.grace_ns / 1e3, ctl->o.cfg.cap_ns / 1e6);
+		else if (ctl->o.static_prio)
+			printf("SCHED_FIFO %d, reset-on-fork\n", ctl->o.prio);
 		else
 			printf("unchanged\n");
 	}
-	if (ctl->shield_arg) {
+	if (ctl->o.shield_arg) {
 		char hk[256];
 		struct cpuset_root r;
 		cpu_set_t h;
 
-		shield_housekeeping(&ctl->shield, &h);
+		shield_housekeeping(&ctl->o.shield, &h);
 		shield_format(&h, hk, sizeof(hk));
 		if (shield_root(&r))
 			r.v2 = 0;
 		printf("  shield%s: cpuset kvmrt.rt on CPUs %s for these threads; every movable task "
 		       "%s, and the IRQs, to CPUs %s%s\n",
-		       ctl->slo_ns ? " (only if static priority does not hold the SLO)" : "",
-		       ctl->shield_arg, r.v2 ? "(a cgroup v2 partition: the kernel moves them)" :
+		       ctl->o.slo_ns ? " (only if static priority does not hold the SLO)" : "",
+		       ctl->o.shield_arg, r.v2 ? "(a cgroup v2 partition: the kernel moves them)" :
 		       "of the root cpuset", hk, r.v2 ? "" : " (cpuset kvmrt.hk)");
 	}
-	if (ctl->slo_ns)
+	if (ctl->o.slo_ns)
 		printf("  --slo %.0f us: each second, per vCPU, from its p99: the grace (%.0f us to "
 		       "%.0f ms), work boosts off while nothing contends for its CPUs, static "
 		       "priority%s; each step that pays more kept only if it does good\n",
-		       ctl->slo_ns / 1e3, ADAPT_GRACE_MIN_NS / 1e3, ADAPT_GRACE_MAX_NS / 1e6,
-		       ctl->shield_arg ? ", then the shield" : "");
-	if (ctl->poll)
+		       ctl->o.slo_ns / 1e3, ADAPT_GRACE_MIN_NS / 1e3, ADAPT_GRACE_MAX_NS / 1e6,
+		       ctl->o.shield_arg ? ", then the shield" : "");
+	if (ctl->o.poll)
 		printf("  controller: spins on the ring buffer while a vCPU is demoted (--poll), "
 		       "at its own policy; ");
 	else
-		printf("  controller: SCHED_FIFO %d; ", ctl->prio + 1);
-	printf("state file %s; RT throttling stays on\n", esc_str(ctl->state_path));
+		printf("  controller: SCHED_FIFO %d; ", ctl->o.prio + 1);
+	printf("state file %s; RT throttling stays on\n", esc_str(ctl->o.state_path));
 }
 
 static const char *const reaction_part[R_NR] = { "total", "wake-up", "reading", "setattr" };
@@ -130,7 +130,7 @@ static void summary(struct control *ctl, double secs)
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 
-		if (ctl->cosched)
+		if (ctl->o.cosched)
 			printf("  VM %s vCPU %u: %llu boosts, %llu capped, boosted %.1f%% of the time, "
 			       "%llu sleeps parked, %llu interrupts found it parked, grace %.0f us%s%s%s\n",
 			       v->vm, v->vcpu, (unsigned long long)v->cs.boosts,
@@ -142,10 +142,10 @@ static void summary(struct control *ctl, double secs)
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 		else
 			printf("  VM %s vCPU %u: %s%s\n", v->vm, v->vcpu,
-			       ctl->static_prio ? "SCHED_FIFO" : "shielded",
+			       ctl->o.static_prio ? "SCHED_FIFO" : "shielded",
 			       v->foreign ? " (left alone: changed by someone else or gone)" : "");
 	}
-	if (ctl->cosched) {
+	if (ctl->o.cosched) {
 		int r;
 
 		lat_from_hist(&ctl->reaction[R_TOTAL], &rs);
@@ -166,7 +166,7 @@ static void summary(struct control *ctl, double secs)
 			printf("no boosts after injections (their vCPUs were parked, or had none)\n");
 		}
 	}
-	if (ctl->cosched) {
+	if (ctl->o.cosched) {
 		struct ipi_counts now;
 		__u8 cpus[CPU_SETSIZE];
 		__u64 wakes = ctl->wakes_record + ctl->wakes_timer;
@@ -189,7 +189,7 @@ static void summary(struct control *ctl, double secs)
 	 * user pays for as long as it runs */
 	printf("  controller CPU: %.2f%% of one CPU while controlling%s (starting took %.2f s of CPU)\n",
 	       secs > 0 ? 100.0 * (cpu_s() - ctl->cpu_start_s) / secs : 0,
-	       ctl->poll ? " (--poll)" : "", ctl->cpu_start_s);
+	       ctl->o.poll ? " (--poll)" : "", ctl->cpu_start_s);
 }
 
 /* Refused before anything is loaded or changed. */
@@ -210,15 +210,15 @@ static int rtprio_allowed(const struct control *ctl)
 {
 	struct rlimit rl;
 
-	return ctl->static_prio && !ctl->cosched && !ctl->slo_ns && !ctl->shield_arg &&
-	       !getrlimit(RLIMIT_RTPRIO, &rl) && rl.rlim_cur > (rlim_t)ctl->prio;
+	return ctl->o.static_prio && !ctl->o.cosched && !ctl->o.slo_ns && !ctl->o.shield_arg &&
+	       !getrlimit(RLIMIT_RTPRIO, &rl) && rl.rlim_cur > (rlim_t)ctl->o.prio;
 }
 
 static int preflight(struct control *ctl)
 {
 	/* without it no boost, no priority, no affinity of another's thread:
 	 * refused here, before any change or file, not found out per boost */
-	if (!ctl->dry_run && !have_cap(CAP_SYS_NICE) && !rtprio_allowed(ctl)) {
+	if (!ctl->o.dry_run && !have_cap(CAP_SYS_NICE) && !rtprio_allowed(ctl)) {
 		pr_err("control: needs CAP_SYS_NICE (to set vCPU threads' scheduling): refusing");
 		return -EPERM;
 	}
@@ -226,13 +226,13 @@ static int preflight(struct control *ctl)
 		pr_err("control: RT throttling is off (sched_rt_runtime_us = -1): refusing");
 		return -EPERM;
 	}
-	if (!access(ctl->state_path, F_OK)) {
+	if (!access(ctl->o.state_path, F_OK)) {
 		pr_err("control: %s exists: another controller runs, or run 'kvmrt control "
 		       "--restore' first",
-		       esc_str(ctl->state_path));
+		       esc_str(ctl->o.state_path));
 		return -EEXIST;
 	}
-	if (ctl->shield_arg && shield_check())
+	if (ctl->o.shield_arg && shield_check())
 		return -ENOTSUP;
 	return 0;
 }
@@ -243,7 +243,7 @@ static int preflight(struct control *ctl)
 static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *reg)
 {
 	struct loader_opts lo = { 0 };
-	int need_bpf = !ctl->dry_run && (ctl->cosched || ctl->listen), err;
+	int need_bpf = !ctl->o.dry_run && (ctl->o.cosched || ctl->o.listen), err;
 	__u64 t0;
 
 	vmreg__init(reg, -1, -1, -1);
@@ -253,8 +253,8 @@ static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *re
 		return err;
 	}
 	if (need_bpf || !control__all_threads_known(ctl, reg)) {
-		lo.hint_port = (__u16)ctl->hint_port;
-		lo.control = ctl->cosched;
+		lo.hint_port = (__u16)ctl->o.hint_port;
+		lo.control = ctl->o.cosched;
 		if (session_open(ses, &lo, NULL, ctl, 0))
 			return -EIO;
 		ctl->loaded = 1;
@@ -286,7 +286,7 @@ static int claim_vcpus(struct control *ctl)
 	for (i = 0; i < ctl->nv; i++) {
 		struct rt_vcpu *v = &ctl->v[i];
 
-		err = claim__take(&v->claim, CLAIM_DIR, &v->saved, ctl->state_path, who, sizeof(who));
+		err = claim__take(&v->claim, CLAIM_DIR, &v->saved, ctl->o.state_path, who, sizeof(who));
 		if (err == -EBUSY) {
 			pr_err("control: VM %s vCPU %u (thread %u) is managed by %s: refusing",
 			       v->vm, v->vcpu, v->saved.tid, who);
@@ -321,23 +321,23 @@ static int prepare(struct control *ctl)
 	char dir[PATH_MAX], *slash;
 	int i;
 
-	snprintf(dir, sizeof(dir), "%s", ctl->state_path);
+	snprintf(dir, sizeof(dir), "%s", ctl->o.state_path);
 	slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
 		mkdir(dir, 0700);
 	}
-	snprintf(ctl->st.path, sizeof(ctl->st.path), "%s", ctl->state_path);
+	snprintf(ctl->st.path, sizeof(ctl->st.path), "%s", ctl->o.state_path);
 	ctl->reaction = calloc(R_NR, sizeof(*ctl->reaction));
 	if (!ctl->reaction)
 		return -ENOMEM;
 	for (i = 0; i < ctl->nv; i++) {
-		ctl->v[i].cfg = ctl->cfg;
+		ctl->v[i].cfg = ctl->o.cfg;
 		ctl->v[i].prev = calloc(2, sizeof(*ctl->v[i].prev));
 		if (!ctl->v[i].prev)
 			return -ENOMEM;
 	}
-	if (ctl->loaded && ctl->cosched) {
+	if (ctl->loaded && ctl->o.cosched) {
 		collector__on_ctl(ctl->c, control__on_ctl);
 		for (i = 0; i < ctl->nv; i++) {
 			struct kvmrt_vcpu_key k = { .tgid = ctl->v[i].saved.pid,
@@ -354,10 +354,10 @@ static int prepare(struct control *ctl)
 	 * threads, or with the listening socket, is what it must not be */
 	if (control__start_guardian(ctl))
 		return -EIO;
-	if (ctl->listen) {
+	if (ctl->o.listen) {
 		static struct httpd http; /* one controller per process */
 
-		if (httpd_start(&http, ctl->listen, ctl->web_config)) {
+		if (httpd_start(&http, ctl->o.listen, ctl->o.web_config)) {
 			unlink(ctl->st.path); /* nothing changed yet: nothing to restore */
 			return -EIO;
 		}
@@ -371,16 +371,16 @@ static int prepare(struct control *ctl)
  * CPU (one no real-time vCPU may run on). */
 static void place_controller(struct control *ctl)
 {
-	struct sched_param sp = { .sched_priority = ctl->prio + 1 };
+	struct sched_param sp = { .sched_priority = ctl->o.prio + 1 };
 	cpu_set_t rtcpus, hk;
 	int i;
 
 	/* --poll spins: at FIFO it would starve its CPU */
-	if (!ctl->poll && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
-		pr_warn("controller at SCHED_FIFO %d: %s", ctl->prio + 1, strerror(errno));
+	if (!ctl->o.poll && sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+		pr_warn("controller at SCHED_FIFO %d: %s", ctl->o.prio + 1, strerror(errno));
 	CPU_ZERO(&rtcpus);
-	if (ctl->shield_arg && !ctl->slo_ns) {
-		rtcpus = ctl->shield;
+	if (ctl->o.shield_arg && !ctl->o.slo_ns) {
+		rtcpus = ctl->o.shield;
 	} else {
 		/* with --slo the shield may never come: where they run now */
 		for (i = 0; i < ctl->nv; i++) {
@@ -389,19 +389,19 @@ static void place_controller(struct control *ctl)
 			if (!sched_getaffinity(ctl->v[i].saved.tid, sizeof(a), &a))
 				CPU_OR(&rtcpus, &rtcpus, &a);
 		}
-		if (ctl->shield_arg)
-			CPU_OR(&rtcpus, &rtcpus, &ctl->shield);
+		if (ctl->o.shield_arg)
+			CPU_OR(&rtcpus, &rtcpus, &ctl->o.shield);
 	}
 	shield_housekeeping(&rtcpus, &hk);
 	if (CPU_COUNT(&hk) && sched_setaffinity(0, sizeof(hk), &hk))
 		pr_warn("controller on housekeeping CPUs: %s", strerror(errno));
-	if (ctl->poll && !CPU_COUNT(&hk)) {
+	if (ctl->o.poll && !CPU_COUNT(&hk)) {
 		/* spinning where the boosted vCPUs run could stall demotions */
 		pr_warn("control: --poll: no housekeeping CPU (the vCPUs may run on all): "
 			"not polling");
-		ctl->poll = 0;
+		ctl->o.poll = 0;
 		if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
-			pr_warn("controller at SCHED_FIFO %d: %s", ctl->prio + 1, strerror(errno));
+			pr_warn("controller at SCHED_FIFO %d: %s", ctl->o.prio + 1, strerror(errno));
 	}
 }
 
@@ -412,11 +412,11 @@ static int apply_start(struct control *ctl)
 {
 	int i;
 
-	if (ctl->shield_arg && !ctl->slo_ns && control__apply_shield(ctl)) {
+	if (ctl->o.shield_arg && !ctl->o.slo_ns && control__apply_shield(ctl)) {
 		pr_err("control: shield failed: rolling back");
 		return -1;
 	}
-	for (i = 0; ctl->static_prio && i < ctl->nv; i++) {
+	for (i = 0; ctl->o.static_prio && i < ctl->nv; i++) {
 		if (control__boost(ctl, &ctl->v[i])) {
 			pr_err("control: rolling back");
 			return -1;
@@ -433,20 +433,20 @@ static void run(struct control *ctl)
 
 	ctl->t_start = mono_ns();
 	ctl->cpu_start_s = cpu_s();
-	if (ctl->cosched) {
+	if (ctl->o.cosched) {
 		__u8 cpus[CPU_SETSIZE];
 
 		vcpu_cpus(ctl, cpus);
 		ipi_counts_read(&ctl->ipi_start, cpus, CPU_SETSIZE);
 	}
 	ctl->throttle_gap_ns = control__rt_throttle_gap_ns();
-	if (ctl->duration_s)
-		t_end = ctl->t_start + (__u64)(ctl->duration_s * 1e9);
+	if (ctl->o.duration_s)
+		t_end = ctl->t_start + (__u64)(ctl->o.duration_s * 1e9);
 	fprintf(stderr, "kvmrt: controlling %d vCPU thread%s (%s%s)\n", ctl->nv,
 		ctl->nv == 1 ? "" : "s",
-		ctl->cosched ? "co-scheduling" : ctl->static_prio ? "static priority" : "no priority",
-		ctl->shield_arg ? ", shielded" : "");
-	if (ctl->cosched)
+		ctl->o.cosched ? "co-scheduling" : ctl->o.static_prio ? "static priority" : "no priority",
+		ctl->o.shield_arg ? ", shielded" : "");
+	if (ctl->o.cosched)
 		control__cosched_loop(ctl, t_end);
 	else
 		control__static_loop(ctl, t_end);
@@ -483,9 +483,9 @@ int cmd_control(int argc, char **argv)
 	err = control__parse_args(&ctl, argc, argv);
 	if (err)
 		return err < 0 ? 0 : err;
-	if (ctl.restore) {
+	if (ctl.o.restore) {
 		/* a file it cannot read whole is one line on stderr, nothing done */
-		return control_restore(ctl.state_path, 1) ? 1 : 0;
+		return control_restore(ctl.o.state_path, 1) ? 1 : 0;
 	}
 	if (preflight(&ctl))
 		return 1;
@@ -493,12 +493,12 @@ int cmd_control(int argc, char **argv)
 	/* where the controller's parts find the BPF side */
 	ctl.l = &ses.l;
 	ctl.c = &ses.c;
-	if (err || (!ctl.dry_run && claim_vcpus(&ctl)))
+	if (err || (!ctl.o.dry_run && claim_vcpus(&ctl)))
 		goto out;
-	if (ctl.dry_run)
+	if (ctl.o.dry_run)
 		say_claimed(&ctl);
 	print_plan(&ctl);
-	if (ctl.dry_run) {
+	if (ctl.o.dry_run) {
 		ret = 0;
 		goto out;
 	}
@@ -512,7 +512,7 @@ int cmd_control(int argc, char **argv)
 	}
 	/* the one way back, the same the guardian and --restore take */
 	control__save_state(&ctl);
-	if (control_restore(ctl.state_path, 1))
+	if (control_restore(ctl.o.state_path, 1))
 		ret = 1;
 out:
 	if (ctl.http)

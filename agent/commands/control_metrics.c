@@ -41,7 +41,7 @@ static double vcpu_value(const struct control *ctl, const struct rt_vcpu *v, int
 	case 2:
 		if (v->cs.state == CS_BOOSTED)
 			ns += mono_ns() - v->cs.seg_start;
-		else if (ctl->static_prio && v->boosted)
+		else if (ctl->o.static_prio && v->boosted)
 			ns = mono_ns() - ctl->t_start;
 		return ns / 1e9;
 	case 3:

@@ -53,20 +53,20 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 
 	switch (c) {
 	case OPT_RT:
-		if (ctl->nrt == CTL_MAX_RT) {
+		if (ctl->o.nrt == CTL_MAX_RT) {
 			pr_err("at most %d --rt VMs", CTL_MAX_RT);
 			return 2;
 		}
-		ctl->rt[ctl->nrt++] = arg;
+		ctl->o.rt[ctl->o.nrt++] = arg;
 		break;
 	case OPT_PRIO:
 		if (cli_number("priority", arg, 1, 98, &v))
 			return 2;
-		ctl->prio = (int)v;
+		ctl->o.prio = (int)v;
 		*have_prio = 1;
 		break;
 	case OPT_COSCHED:
-		ctl->cosched = 1;
+		ctl->o.cosched = 1;
 		break;
 	case OPT_LISTEN: {
 		struct sockaddr_storage ss;
@@ -74,54 +74,54 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 
 		if (httpd_parse_listen(arg, &ss, &sl))
 			return 2;
-		ctl->listen = arg;
+		ctl->o.listen = arg;
 		break;
 	}
 	case OPT_WEB_CONFIG:
-		ctl->web_config = arg;
+		ctl->o.web_config = arg;
 		break;
 	case OPT_SLO:
 		if (cli_number("SLO", arg, 1, 1e7, &v))
 			return 2;
-		ctl->slo_ns = (__u64)(v * 1000);
-		ctl->cosched = 1; /* adaptive co-scheduling */
+		ctl->o.slo_ns = (__u64)(v * 1000);
+		ctl->o.cosched = 1; /* adaptive co-scheduling */
 		break;
 	case OPT_SHIELD:
-		if (shield_parse(arg, &ctl->shield))
+		if (shield_parse(arg, &ctl->o.shield))
 			return 2;
-		ctl->shield_arg = arg;
+		ctl->o.shield_arg = arg;
 		break;
 	case OPT_GRACE:
 		if (cli_number("grace", arg, 0, 10000000, &v))
 			return 2;
-		ctl->cfg.grace_ns = (__u64)(v * 1000);
+		ctl->o.cfg.grace_ns = (__u64)(v * 1000);
 		break;
 	case OPT_CAP:
 		if (cli_number("cap", arg, 1, 10000, &v))
 			return 2;
-		ctl->cfg.cap_ns = (__u64)(v * 1000000);
+		ctl->o.cfg.cap_ns = (__u64)(v * 1000000);
 		break;
 	case OPT_HINT_PORT:
 		errno = 0;
-		ctl->hint_port = (unsigned int)strtoul(arg, &end, 0);
-		if (errno || *end || end == arg || !ctl->hint_port ||
-		    ctl->hint_port > 0xffff) {
+		ctl->o.hint_port = (unsigned int)strtoul(arg, &end, 0);
+		if (errno || *end || end == arg || !ctl->o.hint_port ||
+		    ctl->o.hint_port > 0xffff) {
 			pr_err("invalid hint port '%s': expected 1..0xffff", esc_str(arg));
 			return 2;
 		}
 		break;
 	case 'd':
-		if (cli_number("duration", arg, 0.001, 1e9, &ctl->duration_s))
+		if (cli_number("duration", arg, 0.001, 1e9, &ctl->o.duration_s))
 			return 2;
 		break;
 	case OPT_DRY_RUN:
-		ctl->dry_run = 1;
+		ctl->o.dry_run = 1;
 		break;
 	case OPT_POLL:
-		ctl->poll = 1;
+		ctl->o.poll = 1;
 		break;
 	case OPT_RESTORE:
-		ctl->restore = 1;
+		ctl->o.restore = 1;
 		break;
 	case OPT_STATE:
 		/* whole or not at all: the file, the guardian and the restore
@@ -131,10 +131,10 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 			       sizeof(ctl->st.path) - sizeof(".tmp"));
 			return 2;
 		}
-		ctl->state_path = arg;
+		ctl->o.state_path = arg;
 		break;
 	case 'l':
-		ctl->log = 1;
+		ctl->o.log = 1;
 		break;
 	default:
 		return 2; /* getopt said what was wrong, in one line */
@@ -145,23 +145,23 @@ static int one_option(struct control *ctl, int c, const char *arg, int *have_pri
 /* The options together: what each mode needs, and what goes with what. */
 static int check_combination(struct control *ctl, int have_prio)
 {
-	ctl->cfg.cooldown_ns = ctl->cfg.cap_ns;
-	if (ctl->restore)
+	ctl->o.cfg.cooldown_ns = ctl->o.cfg.cap_ns;
+	if (ctl->o.restore)
 		return 0;
-	if (!ctl->nrt) {
+	if (!ctl->o.nrt) {
 		pr_err("control: name the real-time VMs with --rt");
 		return 2;
 	}
-	if (!have_prio && !ctl->cosched && !ctl->shield_arg) {
+	if (!have_prio && !ctl->o.cosched && !ctl->o.shield_arg) {
 		pr_err("control: choose --shield CPUS, --prio N (static) and/or --cosched");
 		return 2;
 	}
-	ctl->static_prio = have_prio && !ctl->cosched;
-	if (ctl->hint_port && !ctl->cosched) {
+	ctl->o.static_prio = have_prio && !ctl->o.cosched;
+	if (ctl->o.hint_port && !ctl->o.cosched) {
 		pr_err("control: --hint-port needs --cosched");
 		return 2;
 	}
-	if (ctl->poll && !ctl->cosched) {
+	if (ctl->o.poll && !ctl->o.cosched) {
 		pr_err("control: --poll needs --cosched");
 		return 2;
 	}
@@ -192,10 +192,10 @@ int control__parse_args(struct control *ctl, int argc, char **argv)
 	};
 	int c, so, ret, have_prio = 0;
 
-	ctl->prio = CTL_DEFAULT_PRIO;
-	ctl->cfg.grace_ns = 500000;
-	ctl->cfg.cap_ns = 100000000;
-	ctl->state_path = CONTROL_STATE_DEFAULT;
+	ctl->o.prio = CTL_DEFAULT_PRIO;
+	ctl->o.cfg.grace_ns = 500000;
+	ctl->o.cfg.cap_ns = 100000000;
+	ctl->o.state_path = CONTROL_STATE_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:l" SESSION_SHORTOPTS, longopts, NULL)) != -1) {
 		so = session_option(c, 0, control__usage, &ret);

@@ -36,7 +36,7 @@ int control__apply_shield(struct control *ctl)
 		return 0;
 	for (i = 0; rt && i < ctl->nv; i++)
 		rt[i] = ctl->v[i].saved;
-	err = rt ? shield_apply(&ctl->st, &ctl->shield, rt, ctl->nv) : -ENOMEM;
+	err = rt ? shield_apply(&ctl->st, &ctl->o.shield, rt, ctl->nv) : -ENOMEM;
 	free(rt);
 	if (!err)
 		ctl->shielded = 1;
@@ -131,7 +131,7 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 		fprintf(stderr,
 			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us %s SLO %.1f us: grace %.0f -> %.0f us\n",
 			v->vm, v->vcpu, p99 / 1e3, a == AD_GRACE_UP ? ">" : "well under",
-			ctl->slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
+			ctl->o.slo_ns / 1e3, old_grace / 1e3, v->cfg.grace_ns / 1e3);
 		break;
 	case AD_GRACE_BACK:
 		fprintf(stderr,
@@ -158,7 +158,7 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 		fprintf(stderr,
 			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at the longest "
 			"useful grace: static priority (the cap still applies)\n",
-			v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3);
+			v->vm, v->vcpu, p99 / 1e3, ctl->o.slo_ns / 1e3);
 		control__act(ctl, v, cosched_hint(&v->cs, &v->cfg, 1, now), 0, "--slo: static priority");
 		break;
 	case AD_DEESCALATE:
@@ -179,7 +179,7 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 		fprintf(stderr,
 			"kvmrt: adapt: VM %s vCPU %u: p99 %.1f us > SLO %.1f us at static "
 			"priority: shielding CPUs %s\n",
-			v->vm, v->vcpu, p99 / 1e3, ctl->slo_ns / 1e3, ctl->shield_arg);
+			v->vm, v->vcpu, p99 / 1e3, ctl->o.slo_ns / 1e3, ctl->o.shield_arg);
 		if (control__apply_shield(ctl)) {
 			/* shield_apply undid its part: nothing on trial */
 			pr_warn("control: shield failed: not trying it again");
@@ -195,7 +195,7 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 			"(contention above %.1f us), others on its CPUs %.1f%% (above %.1f%%): "
 			"work boosts %s\n",
 			v->vm, v->vcpu, p99 / 1e3, s.wait_p99_ns / 1e3,
-			ctl->slo_ns / ADAPT_CONTENTION_DIV / 1e3, s.others_pm / 10.0,
+			ctl->o.slo_ns / ADAPT_CONTENTION_DIV / 1e3, s.others_pm / 10.0,
 			ADAPT_OTHERS_PM / 10.0, a == AD_WORK_ON ? "on" : "off");
 		control__publish_boost(ctl, v, v->boosted); /* which records wake us */
 		break;
@@ -221,8 +221,8 @@ void control__adapt(struct control *ctl, __u64 now)
 		sample(ctl, v, &st, now, &s);
 		/* the shield is the host's, not one vCPU's: one that did no
 		 * good is held off for every vCPU */
-		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->slo_ns,
-				  ctl->shield_arg && !ctl->shielded && now >= ctl->shield_hold_until);
+		a = cosched_adapt(&v->ad, &v->cfg, &s, ctl->o.slo_ns,
+				  ctl->o.shield_arg && !ctl->shielded && now >= ctl->shield_hold_until);
 		apply(ctl, v, a, &s, old_grace, now);
 	}
 }

@@ -67,12 +67,13 @@ struct rt_vcpu {
 	int foreign; /* someone else changed it: hands off */
 };
 
-struct control {
+/* What the command line asked for (control_opts.c), apart from the
+ * running controller's state below. */
+struct control_opts {
 	const char *rt[CTL_MAX_RT];
 	int nrt;
 	int prio;
 	int cosched;
-	int state_dirty;	/* a thread let go: the state file to rewrite */
 	int static_prio;
 	__u64 slo_ns;
 	const char *shield_arg;
@@ -84,7 +85,14 @@ struct control {
 	int restore;
 	double duration_s;
 	const char *state_path;
+	int poll;	/* --poll: spin on the ring while a managed vCPU is demoted */
+	const char *listen;
+	const char *web_config;
+};
 
+struct control {
+	struct control_opts o;
+	int state_dirty;	/* a thread let go: the state file to rewrite */
 	struct loader *l;	/* the BPF side, when loaded */
 	struct collector *c;
 	int loaded;
@@ -93,10 +101,7 @@ struct control {
 	int nv;
 	struct kvmrt_hist *reaction; /* [R_NR]: injection -> boost applied, and its parts */
 	__u64 t_woke;	/* when the controller last woke to read records */
-	int poll;	/* --poll: spin on the ring while a managed vCPU is demoted */
 	int guardian_fd;
-	const char *listen;
-	const char *web_config;
 	/* once a second in the loops: the command's --listen metrics */
 	void (*each_second)(struct control *ctl);
 	struct httpd *http; /* the command's, while it serves */

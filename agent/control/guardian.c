@@ -41,8 +41,8 @@ int control__start_guardian(struct control *ctl)
 		prctl(PR_SET_NAME, "kvmrt-guardian");
 		while (read(p[0], &c, 1) > 0)
 			;
-		if (!stat(ctl->state_path, &sb)) {
-			int failed = control_restore(ctl->state_path, 0);
+		if (!stat(ctl->o.state_path, &sb)) {
+			int failed = control_restore(ctl->o.state_path, 0);
 
 			fprintf(stderr, "kvmrt-guardian: controller gone; %s\n",
 				failed < 0 ? "nothing restored: the state file is unreadable" :

@@ -24,7 +24,7 @@ static struct rt_vcpu *find_vcpu(struct control *ctl, __u32 tgid, __u32 vcpu)
 static void log_change(struct control *ctl, const struct rt_vcpu *v, enum cosched_action a,
 		       const char *why, __u64 reaction_ns)
 {
-	if (!ctl->log)
+	if (!ctl->o.log)
 		return;
 	printf("%.6f VM %s vCPU %u: %s (%s", (mono_ns() - ctl->t_start) / 1e9, v->vm, v->vcpu,
 	       a == CS_DEMOTE ? "demote" : v->cs.state == CS_PARKED ? "park at FIFO" : "boost", why);
@@ -151,7 +151,7 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 			deadline = t_end;
 		ts.tv_sec = deadline > now ? (deadline - now) / 1000000000ULL : 0;
 		ts.tv_nsec = deadline > now ? (deadline - now) % 1000000000ULL : 0;
-		if (ctl->poll && any_demoted(ctl)) {
+		if (ctl->o.poll && any_demoted(ctl)) {
 			/* --poll: read the ring as records come, no wake-up */
 			while (!*ctl->stop && mono_ns() < deadline) {
 				ctl->t_woke = mono_ns();
@@ -187,7 +187,7 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 		if (now >= next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			control__check_threads(ctl);
-			if (ctl->slo_ns)
+			if (ctl->o.slo_ns)
 				control__adapt(ctl, now);
 			if (ctl->each_second)
 				ctl->each_second(ctl);

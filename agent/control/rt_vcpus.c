@@ -53,8 +53,8 @@ int control__all_threads_known(struct control *ctl, struct vmreg *reg)
 {
 	int i, err;
 
-	for (i = 0; i < ctl->nrt; i++) {
-		struct vm_entry *e = rt_vm(reg, ctl->rt[i], 1, &err);
+	for (i = 0; i < ctl->o.nrt; i++) {
+		struct vm_entry *e = rt_vm(reg, ctl->o.rt[i], 1, &err);
 
 		if (e && e->nvcpus < e->nvcpu_fds)
 			return 0;
@@ -67,20 +67,20 @@ int control__resolve(struct control *ctl, struct vmreg *reg)
 {
 	int i, k, err;
 
-	for (i = 0; i < ctl->nrt; i++) {
-		struct vm_entry *e = rt_vm(reg, ctl->rt[i], 0, &err);
+	for (i = 0; i < ctl->o.nrt; i++) {
+		struct vm_entry *e = rt_vm(reg, ctl->o.rt[i], 0, &err);
 
 		if (!e)
 			return err;
 		if (!e->nvcpus) {
 			pr_err("--rt %s: no vCPU thread found (%d vCPU descriptor%s; none named like "
 			       "a vCPU, in ioctl(KVM_RUN), or seen in KVM's events)",
-			       esc_str(ctl->rt[i]), e->nvcpu_fds, e->nvcpu_fds == 1 ? "" : "s");
+			       esc_str(ctl->o.rt[i]), e->nvcpu_fds, e->nvcpu_fds == 1 ? "" : "s");
 			return -ENOENT;
 		}
 		if (e->nvcpus < e->nvcpu_fds)
 			pr_warn("--rt %s: %d of %d vCPUs have a thread found; the others are not "
-				"managed", esc_str(ctl->rt[i]), e->nvcpus, e->nvcpu_fds);
+				"managed", esc_str(ctl->o.rt[i]), e->nvcpus, e->nvcpu_fds);
 		for (k = 0; k < e->nvcpus; k++) {
 			struct rt_vcpu *v = realloc(ctl->v, (ctl->nv + 1) * sizeof(*v));
 
@@ -95,7 +95,7 @@ int control__resolve(struct control *ctl, struct vmreg *reg)
 			v->how = e->vcpus[k].how;
 			err = task_save(&v->saved, e->pid, e->vcpus[k].tid);
 			if (err) {
-				pr_err("--rt %s: read vCPU %u thread %u: %s", esc_str(ctl->rt[i]), v->vcpu,
+				pr_err("--rt %s: read vCPU %u thread %u: %s", esc_str(ctl->o.rt[i]), v->vcpu,
 				       e->vcpus[k].tid, strerror(-err));
 				return err;
 			}
@@ -103,7 +103,7 @@ int control__resolve(struct control *ctl, struct vmreg *reg)
 			if (v->saved.policy == SCHED_FIFO || v->saved.policy == SCHED_RR ||
 			    v->saved.policy == SCHED_DEADLINE) {
 				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
-				       esc_str(ctl->rt[i]), v->vcpu, v->saved.tid,
+				       esc_str(ctl->o.rt[i]), v->vcpu, v->saved.tid,
 				       sched_policy_name(v->saved.policy));
 				task_unpin(&v->saved);
 				return -EBUSY;
@@ -161,7 +161,7 @@ void control__check_threads(struct control *ctl)
 /* Before touching a thread: still the same one, still as we left it? */
 int control__still_ours(struct control *ctl, struct rt_vcpu *v)
 {
-	int prio = ctl->prio;
+	int prio = ctl->o.prio;
 
 	if (v->foreign)
 		return 0;
@@ -190,7 +190,7 @@ static int not_changed(struct control *ctl, struct rt_vcpu *v)
 {
 	if (v->foreign)
 		return 0;
-	if (v->boosted ? task_policy_is(&v->saved, SCHED_FIFO, ctl->prio)
+	if (v->boosted ? task_policy_is(&v->saved, SCHED_FIFO, ctl->o.prio)
 		       : task_policy_is(&v->saved, v->saved.policy, v->saved.rt_priority))
 		return 1;
 	return control__still_ours(ctl, v); /* gone or changed: say which */
@@ -204,7 +204,7 @@ void control__publish_boost(struct control *ctl, const struct rt_vcpu *v, int bo
 	__u32 val = (boosted ? RT_VCPU_BOOSTED : RT_VCPU_MANAGED) |
 		    (v->cfg.work_off ? RT_VCPU_WORK_OFF : 0);
 
-	if (!ctl->cosched)
+	if (!ctl->o.cosched)
 		return; /* static priority: no BPF side to tell */
 	bpf_map_update_elem(bpf_map__fd(ctl->l->skel->maps.rt_vcpus), &k, &val, BPF_EXIST);
 }
@@ -215,7 +215,7 @@ int control__boost(struct control *ctl, struct rt_vcpu *v)
 
 	if (!not_changed(ctl, v))
 		return -ESRCH;
-	err = task_set_fifo(&v->saved, ctl->prio);
+	err = task_set_fifo(&v->saved, ctl->o.prio);
 	if (err) {
 		pr_err("boost thread %u: %s", v->saved.tid, strerror(-err));
 		return err;
