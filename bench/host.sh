@@ -115,30 +115,27 @@ def rate(mode, r, what="sw"):
     except OSError:
         pass
     return None
-sw = {m: [x for x in (rate(m, r) for r in range(1, rounds + 1)) if x] for m in modes}
-off, floor = statistics.median(sw["off"]), statistics.median(sw["floor"])
-print(f"## host context switches per second (stress-ng --switch 2, no VM; median of {rounds} rounds)\n")
-print("| attached | switches/s | of nothing attached | of the empty programs |")
-print("|---|---:|---:|---:|")
-for m in modes:
-    if not sw[m]:
-        print(f"| {names[m]} | (no run) | | |")
-        continue
-    med = statistics.median(sw[m])
-    mark = "" if m in ("off", "floor", "bpftrace") else (" (target >= 0.97: met)" if med / off >= 0.97 else " (target >= 0.97: NOT met)")
-    print(f"| {names[m]} | {med:.0f} | {med / off:.3f}{mark} | {med / floor:.3f} |")
-tm = {m: [x for x in (rate(m, r, "tm") for r in range(1, rounds + 1)) if x] for m in modes}
-if tm["off"] and tm["floor"]:
-    toff, tfloor = statistics.median(tm["off"]), statistics.median(tm["floor"])
-    print(f"\n## timer interrupts a task is sent per second (stress-ng --timer 1 --timer-freq 200000; median of {rounds} rounds)\n")
-    print("| attached | timers/s | of nothing attached | of the empty programs |")
+def table(title, unit, what, target):
+    """One table: each mode's median of what, and its ratios to nothing
+    attached and to the empty programs (target: the least kvmrt's may be)"""
+    runs = {m: [x for x in (rate(m, r, what) for r in range(1, rounds + 1)) if x] for m in modes}
+    if not runs["off"] or not runs["floor"]:
+        return
+    off, floor = statistics.median(runs["off"]), statistics.median(runs["floor"])
+    print(f"\n## {title}, median of {rounds} rounds\n")
+    print(f"| attached | {unit} | of nothing attached | of the empty programs |")
     print("|---|---:|---:|---:|")
     for m in modes:
-        if not tm[m]:
+        if not runs[m]:
             print(f"| {names[m]} | (no run) | | |")
             continue
-        med = statistics.median(tm[m])
-        print(f"| {names[m]} | {med:.0f} | {med / toff:.3f} | {med / tfloor:.3f} |")
+        med = statistics.median(runs[m])
+        mark = "" if not target or m in ("off", "floor", "bpftrace") else \
+            f" (target >= {target}: {'met' if med / off >= target else 'NOT met'})"
+        print(f"| {names[m]} | {med:.0f} | {med / off:.3f}{mark} | {med / floor:.3f} |")
+table("host context switches per second (stress-ng --switch 2, no VM)", "switches/s", "sw", 0.97)
+table("timer interrupts a task is sent per second (stress-ng --timer 1 --timer-freq 200000)",
+      "timers/s", "tm", None)
 print("\n(the floor moves by several percent between runs on a shared host: compare rows"
       " of one run, and kvmrt with the empty programs)")
 PY

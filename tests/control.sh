@@ -18,15 +18,6 @@ guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the backgroun
 	BG_PIDS+=("$GPID")
 	sleep 0.4
 }
-hogs() { # hogs SECONDS: two CPU hogs on the last CPU, pids in h1 and h2
-	"$B/tests/hog" "$1" &
-	h1=$!
-	"$B/tests/hog" "$1" &
-	h2=$!
-	BG_PIDS+=("$h1" "$h2")
-	taskset -pc "$CPU" $h1 >/dev/null
-	taskset -pc "$CPU" $h2 >/dev/null
-}
 # wait_for FILE PATTERN SEC: until a line of FILE matches (1 if not in time)
 wait_for() {
 	local i
@@ -198,7 +189,7 @@ check "the VM exits while boosted: control says so, exits 0, leaves no state fil
 	"test $? = 0 && grep -q 'is gone: no longer managed' '$TMP/gone.out' && test ! -e '$STATE'"
 
 # 6. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
-hogs 20
+hogs 20 "$CPU"
 "$GUEST" -m msi -r 1000 -d 4 -C "$CPU" -q --name ctl-none --json="$TMP/none.json"
 guest ctl-cs 5 --json="$TMP/cs.json" --warmup 1 # timed once control is up
 "$KVMRT" control --rt ctl-cs --cosched -d 4.6 --state "$STATE" >"$TMP/cs.out" 2>&1
@@ -339,7 +330,7 @@ cp=$!
 went_off=0
 wait_for "$TMP/trig.out" "adapt:.*work boosts off" 10 && went_off=1
 hogs_line=$(wc -l <"$TMP/trig.out")
-hogs 300
+hogs 300 "$CPU"
 # boosts logged after "work boosts on" came, past the hogs' line
 boosts_on_again() {
 	awk -v from="$hogs_line" 'NR > from && /adapt:.*work boosts on$/ { on = 1; next }

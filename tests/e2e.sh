@@ -84,13 +84,7 @@ kill "$xp" 2>/dev/null
 wait "$xp" 2>/dev/null
 
 # 4. Two CPU hogs on the vCPU's CPU: slow episodes name the hog.
-"$B/tests/hog" 12 &
-h1=$!
-"$B/tests/hog" 12 &
-h2=$!
-BG_PIDS+=("$h1" "$h2")
-taskset -pc 1 "$h1" >/dev/null
-taskset -pc 1 "$h2" >/dev/null
+hogs 12 1
 start_trace "$TMP/t_hog.json" -T 300 && {
 	"$GUEST" -m msi -r 1000 -d 4 -C 1 -q --json="$TMP/g_hog.json"
 	stop_trace

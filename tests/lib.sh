@@ -53,6 +53,16 @@ start_trace() {
 }
 
 # stop_trace: end it like Ctrl-C does, and wait for its report
+# hogs SECONDS CPU: two CPU hogs pinned to CPU, their pids in h1 and h2
+hogs() {
+	"$B/tests/hog" "$1" &
+	h1=$!
+	"$B/tests/hog" "$1" &
+	h2=$!
+	BG_PIDS+=("$h1" "$h2")
+	taskset -pc "$2" "$h1" >/dev/null
+	taskset -pc "$2" "$h2" >/dev/null
+}
 # guest_pid JSON: the pid in kvmrt-guest's --json
 guest_pid() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$1"; }
 stop_trace() {

@@ -41,20 +41,28 @@ static void on_rec(struct collector *col, const struct kvmrt_outlier *r, void *c
 	nrecords++;
 }
 
-static void run(int prog, int nargs, ...)
+/* Program fd run once with nargs arguments, on cpu (-1: this thread's) */
+static void test_run(int fd, int cpu, int nargs, va_list ap)
 {
 	__u64 args[8] = { 0 };
-	va_list ap;
-	int i, fd = loader__prog_fd(&l, prog);
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nargs * 8);
+	int i;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nargs * 8,
+		    .flags = cpu < 0 ? 0 : BPF_F_TEST_RUN_ON_CPU, .cpu = cpu < 0 ? 0 : cpu);
 
 	assert_true(fd >= 0);
-	va_start(ap, nargs);
 	for (i = 0; i < nargs; i++)
 		args[i] = va_arg(ap, __u64);
-	va_end(ap);
 	assert_int_equal(bpf_prog_test_run_opts(fd, &opts), 0);
 	assert_int_equal(opts.retval, 0);
+}
+
+static void run(int prog, int nargs, ...)
+{
+	va_list ap;
+
+	va_start(ap, nargs);
+	test_run(loader__prog_fd(&l, prog), -1, nargs, ap);
+	va_end(ap);
 }
 
 #define BOGUS 0x10ULL /* a pointer that every probe read rejects */
@@ -537,18 +545,11 @@ static void on_outlier_a(struct collector *col, const struct kvmrt_outlier *r, v
  * whatever task runs there: only for events that do not ask for theirs. */
 static void run_on(int fd, int cpu, int nargs, ...)
 {
-	__u64 args[8] = { 0 };
 	va_list ap;
-	int i;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = nargs * 8,
-		    .flags = BPF_F_TEST_RUN_ON_CPU, .cpu = cpu);
 
-	assert_true(fd >= 0);
 	va_start(ap, nargs);
-	for (i = 0; i < nargs; i++)
-		args[i] = va_arg(ap, __u64);
+	test_run(fd, cpu, nargs, ap);
 	va_end(ap);
-	assert_int_equal(bpf_prog_test_run_opts(fd, &opts), 0);
 }
 
 #define P(prog) loader__prog_fd(&la, prog)

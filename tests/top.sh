@@ -129,13 +129,7 @@ print(f"rate {rate_top:.0f} vs {rate_t:.0f}/s, p50 {p50s[1]:.1f} vs {p50_t:.1f} 
 PY
 
 # 7. -a: under two hogs on the vCPU's CPU, CAUSE names the hog
-"$B/tests/hog" 10 &
-h1=$!
-"$B/tests/hog" 10 &
-h2=$!
-BG_PIDS+=("$h1" "$h2")
-taskset -pc 1 "$h1" >/dev/null
-taskset -pc 1 "$h2" >/dev/null
+hogs 10 1
 "$GUEST" -m msi -r 1000 -d 8 -C 1 -q --name top-hog &
 hg=$!
 BG_PIDS+=("$hg")
