@@ -152,8 +152,8 @@ $(OUT)/asan/kvmrt: $(ASAN_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) $^ -o $@ $(LIBS)
 
 # fuzz targets (libFuzzer): the agent's sources built by clang with the
-# fuzzer's coverage, ASan and UBSan (any UB aborts); fuzz/run.sh runs them
-FUZZ_TARGETS := $(patsubst fuzz/%.c,%,$(wildcard fuzz/fuzz_*.c))
+# fuzzer's coverage, ASan and UBSan (any UB aborts); tests/fuzz/run.sh runs them
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_FLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined -std=gnu11 -Wall -Wno-unused-parameter
 FUZZ_OBJS := $(patsubst %.c,$(OUT)/fuzz/obj/%.o,$(filter-out agent/commands/main.c,$(AGENT_SRCS)))
@@ -162,38 +162,44 @@ $(OUT)/fuzz/obj/%.o: %.c $(AGENT_HDRS) $(OUT)/kvmrt.skel.h
 	$(call msg,CC-FUZZ,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $(INCLUDES) $(TRACECMD_INC) -c $< -o $@
-$(OUT)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(FUZZ_OBJS)
+$(OUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CLANG) $(FUZZ_FLAGS) -fsanitize=fuzzer $(INCLUDES) $(TRACECMD_INC) $< $(FUZZ_OBJS) -o $@ $(LIBS)
 
 # every fuzz target for FUZZ_SECONDS each (make test runs them briefly)
 FUZZ_SECONDS ?= 600
 fuzz: $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
-	@bash fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-$(OUT)/tests/%: tests/%.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) | $(OUT)/tests
+# the C tests: unit tests of the agent (tests/unit) and the BPF programs'
+# (tests/bpf), each one binary in build/tests
+TEST_SRC_DIRS := tests/unit tests/bpf
+vpath test_%.c $(TEST_SRC_DIRS)
+vpath btfcheck.c tests/bpf
+$(OUT)/tests/%: %.c $(AGENT_LIB_OBJS) $(AGENT_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(INCLUDES) $< $(AGENT_LIB_OBJS) -o $@ -lcmocka $(LIBS)
 
-UNIT_TESTS := $(patsubst tests/%.c,$(OUT)/tests/%,$(wildcard tests/test_*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(OUT)/tests/hog: tests/hog.c | $(OUT)/tests
+$(OUT)/tests/hog: tests/e2e/hog.c | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@
 
-$(OUT)/tests/vmm: tests/vmm.c guest/guest_abi.h | $(OUT)/tests
+$(OUT)/tests/vmm: tests/e2e/vmm.c guest/guest_abi.h | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Iguest $< -o $@ -lpthread
 
 unit-test: $(UNIT_TESTS)
-	@for t in $(UNIT_TESTS); do case $$t in *test_bpf*) continue;; esac; \
-		echo "== $$t"; $$t || exit 1; done
+	@for t in $(UNIT_TESTS); do echo "== $$t"; $$t || exit 1; done
 	@bash tests/layers.sh
 
 bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
-E2E_SUITES := e2e report top export control hostile package scale btf_kernels fuzz bench
+# the suites that run kvmrt for real, in this order
+E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/hostile \
+	e2e/package e2e/scale bpf/btf_kernels fuzz/brief e2e/bench
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc

@@ -14,7 +14,7 @@
 #      BPF stats (the floor any BPF program pays), kvmrt trace (and -T),
 #      kvmrt export, and the bpftrace peer (bench/host.sh); alternating
 #      rounds, each order in turn.
-#   6. Scale: tests/scale.sh (32 VMs at once and 100 short-lived ones:
+#   6. Scale: tests/e2e/scale.sh (32 VMs at once and 100 short-lived ones:
 #      counts and leaks asserted there), with the exporter's CPU and RSS.
 cd "$(dirname "$0")/.." || exit 1
 B=build
@@ -75,7 +75,7 @@ tools/kvmrt-record -b 262144 -o "$T/big.dat" -- "$B/kvmrt-guest" -r 0 -d 6 -q 2>
 bash bench/host.sh >"$T/host.md" 2>"$T/host.err"
 
 # 6. scale
-bash tests/scale.sh >"$T/scale.out" 2>&1
+bash tests/e2e/scale.sh >"$T/scale.out" 2>&1
 
 python3 - "$T/small.dat" "$T/big.dat" >"$T/report.json" <<'PY'
 import json, os, subprocess, sys, time
@@ -169,7 +169,7 @@ print("\n(target: >= 1,000,000 records/s; each pass reads every record)")
 print()
 print(open(f"{T}/host.md").read().rstrip())
 
-print("\n## scale: 32 VMs at 200 irq/s and 100 short-lived ones (tests/scale.sh)\n")
+print("\n## scale: 32 VMs at 200 irq/s and 100 short-lived ones (tests/e2e/scale.sh)\n")
 for line in open(f"{T}/scale.out"):
     if line.startswith(("ok ", "FAIL", "scale:")):
         print("- " + line.strip())

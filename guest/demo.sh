@@ -12,8 +12,8 @@ fi
 if [ ! -c /dev/kvm ]; then
 	# no guest can run here: show what kvmrt makes of a recording instead
 	echo "demo: no /dev/kvm on this host: no guest to trace live. kvmrt report -a on a" >&2
-	echo "demo: recording of a VMX host instead (tests/traces/vmx-interference.txt):" >&2
-	exec "$B/kvmrt" report -i tests/traces/vmx-interference.txt -a -H
+	echo "demo: recording of a VMX host instead (tests/recordings/vmx-interference.txt):" >&2
+	exec "$B/kvmrt" report -i tests/recordings/vmx-interference.txt -a -H
 fi
 cpu=$(($(nproc) - 1))
 "$B/kvmrt-guest" -m msi -r 1000 -d 11 -C "$cpu" --name demo-rt --json=/tmp/kvmrt-demo-guest.json -q &

@@ -66,7 +66,7 @@ struct opts {
 };
 
 /* One injection on CLOCK_MONOTONIC, the clock BPF's ktime reads: kvmrt's
- * own timestamps for it must fall inside (tests/e2e_check.py). */
+ * own timestamps for it must fall inside (tests/e2e/e2e_check.py). */
 struct injection {
 	uint64_t start;	/* before the injecting syscall */
 	uint64_t done;	/* after it returned */

@@ -6,7 +6,7 @@
  * <name>_btf and <name>_raw, are written in bpf/kvmrt.bpf.c (the loader
  * does not compile if one is missing). The order is the index of the run
  * counters and of recordings' per-tracepoint tables: append only.
- * tools/kvmrt-record enables each (tests/report.sh checks it does).
+ * tools/kvmrt-record enables each (tests/e2e/report.sh checks it does).
  *   X(enum suffix, system, tracepoint name)
  */
 #ifndef KVMRT_TRACEPOINTS_H

@@ -399,7 +399,7 @@ static const struct rec_ops dat_ops = {
 
 /* libtraceevent 1.7 and libtracecmd 3.1 crash on some damaged files (a
  * NULL dereference in tep_parse_event on a corrupt event format, found by
- * tests/fuzz_report.py): read the file once in a child first, so that such
+ * tests/fuzz/fuzz_report.py): read the file once in a child first, so that such
  * a file is an error, not a crash. */
 static int dat_probe(const char *path, char *err, size_t errlen)
 {

@@ -4,12 +4,12 @@
 # kvm-intel.ko, kvm-amd.ko). A tracepoint argument or a struct field that
 # moved or went is a failing test here, reported per program:
 #  - prototypes: every KVMRT_TP in bpf/kvmrt.bpf.c against the kernel's
-#    btf_trace_<tracepoint> (tests/btfcheck.c);
+#    btf_trace_<tracepoint> (tests/bpf/btfcheck.c);
 #  - CO-RE: every relocation of build/kvmrt.bpf.o resolved by libbpf against
 #    that BTF (bpftool gen min_core_btf, offline: no kernel involved).
 # The package (about 70 MB) is downloaded once into build/btf-6.1.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
 OBJ=build/kvmrt.bpf.o
@@ -44,7 +44,7 @@ if [ ! -s "$W/vmlinux" ]; then
 	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$W/x" ./boot/vmlinuz-"$kver" \
 		$(for m in $mods; do echo ./lib/modules/"$kver"/kernel/arch/x86/kvm/"$m"; done)
 	for m in $mods; do cp "$W/x/lib/modules/$kver/kernel/arch/x86/kvm/$m" "$W/"; done
-	python3 tests/btf_vmlinux.py "$W/x/boot/vmlinuz-$kver" "$W/vmlinux.tmp" &&
+	python3 tests/bpf/btf_vmlinux.py "$W/x/boot/vmlinuz-$kver" "$W/vmlinux.tmp" &&
 		mv "$W/vmlinux.tmp" "$W/vmlinux"
 	rm -rf "$W/x"
 fi

@@ -5,7 +5,7 @@
 # with their spread, prints the A/A floor, judges every target of the study
 # on medians (met and NOT met each made to happen here), and says "not
 # measured" for the cells a run did not have.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 S=$TMP/study
 mkdir -p "$S"

@@ -3,10 +3,10 @@
 # kvmrt control for real: scheduling changes applied to live vCPU threads,
 # their effect under CPU contention, and exact restoration (normal exit,
 # kill -9 with the guardian, --restore). Needs root and /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 whole_suite_needs_kvm
-SNAP="python3 tests/sched_snapshot.py"
+SNAP="python3 tests/e2e/sched_snapshot.py"
 STATE="$TMP/control.state"
 CPU=$(($(nproc) - 1))
 

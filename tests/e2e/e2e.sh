@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # End-to-end tests: real tracepoints, real KVM guests (kvmrt-guest and an
 # unmodified QEMU), real CPU contention. Needs root and /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-CHECK="python3 tests/e2e_check.py"
+CHECK="python3 tests/e2e/e2e_check.py"
 
 if [ "$(id -u)" != 0 ]; then
 	echo "e2e: needs root"

@@ -3,10 +3,10 @@
 # kvmrt export for real: a Prometheus server scraping it on loopback, the
 # dashboard and rules against a live scrape, hostile names and clients,
 # TLS and basic auth. Needs root and /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 PY=/usr/bin/python3 # Debian's, with python3-prometheus-client
-CHECK="$PY tests/export_check.py"
+CHECK="$PY tests/e2e/export_check.py"
 PORT=19976
 PROM_PORT=19090
 

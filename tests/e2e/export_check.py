@@ -188,7 +188,7 @@ def check_prom_p99(prom, vm, guest_json, trace_json):
     g = json.load(open(guest_json))["response"]["p99_ns"] / 1e9
     t = json.load(open(trace_json))["vms"][0]["vcpus"][0]["response"]["p99_ns"] / 1e9
     # kvmrt's own p99 lies there. Each kvmrt episode lies inside the
-    # guest's timing of it (checked exactly in tests/e2e_check.py), so the
+    # guest's timing of it (checked exactly in tests/e2e/e2e_check.py), so the
     # guest's p99 is not below; how far above is the guest's exit path and
     # the machine's noise, not the exporter's doing.
     if not (lo * 0.97 <= t <= hi * 1.03):

@@ -7,10 +7,10 @@
 # And what a new user met: a state file that is not one, a web config whose
 # certificate is not one, a JSON path that cannot be written. Needs root
 # and /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-export PYTHONPATH=$PWD/tests
-CHECK="/usr/bin/python3 tests/hostile_check.py"
+export PYTHONPATH=$PWD/tests/e2e
+CHECK="/usr/bin/python3 tests/e2e/hostile_check.py"
 PORT=19986
 
 # 1. the VM: the tests' VMM (vCPU in a thread of its own) under these names

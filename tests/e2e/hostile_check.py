@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Checks for tests/hostile.sh. The hostile name comes in the environment
+"""Checks for tests/e2e/hostile.sh. The hostile name comes in the environment
 (HOSTILE_NAME, bytes), the way the test gave it to the VMM.
 
   hostile_check.py json FILE PID          the VM, named escaped, counted

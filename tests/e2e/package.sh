@@ -8,7 +8,7 @@
 # boosts a VM and, killed -9 with its guardian, is restored by the unit's
 # ExecStopPost); make install lays out the same tree; purge leaves nothing.
 # Needs root and /dev/kvm; systemd need not be running.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 PORT=19987
 

@@ -5,9 +5,9 @@
 # recording formats against each other, hand-written VMX/SVM recordings
 # against the figures the kernel's order implies, bad input, and the
 # readers fuzzed under ASan. Needs root and /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-CHECK="python3 tests/report_check.py"
+CHECK="python3 tests/e2e/report_check.py"
 RECORD=tools/kvmrt-record
 ASAN_KVMRT=$B/asan/kvmrt
 
@@ -122,7 +122,7 @@ print('response counts and maxima equal')" "$1" "$3"
 else
 	# what section 4 cuts into bad input: a hand-written recording (text)
 	# and, without a guest to record, this host's scheduler (trace.dat)
-	cp tests/traces/vmx-msi.txt "$TMP/g.txt"
+	cp tests/recordings/vmx-msi.txt "$TMP/g.txt"
 	"$RECORD" -o "$TMP/g.dat" -- sleep 0.3 2>"$TMP/g.dat.err"
 	check "kvmrt-record of the scheduler alone: read, exit 0" \
 		"$KVMRT" report -i "$TMP/g.dat" -q --json="$TMP/rep.json"
@@ -130,7 +130,7 @@ fi
 
 # 3. Hand-written recordings of hosts this one is not (VMX, SVM), in the
 #    kernel's order: the figures that order implies.
-#    And each as people also record and paste it (tests/traces/formats.py
+#    And each as people also record and paste it (tests/recordings/formats.py
 #    renders it from each tool's and kernel's print formats): without the
 #    tgid column (a VM inferred), without the irq-info flags, with kvm:*
 #    events alone (no scheduler), as trace-cmd report (also -l) and perf
@@ -142,7 +142,7 @@ derive() { # derive KIND IN OUT
 	notgid) sed 's/ ([ 0-9-]*) \[/ [/' "$2" >"$3" ;;
 	noirqinfo) sed -E 's/^(.{16}-[0-9]+ +\([ 0-9-]+\) \[[0-9]+\]) [^ ]+ /\1 /' "$2" >"$3" ;;
 	kvm) sed 's/ ([ 0-9-]*) \[/ [/' "$2" | grep -v ': sched_' >"$3" ;;
-	*) python3 tests/traces/formats.py "$1" "$2" "$3" ;;
+	*) python3 tests/recordings/formats.py "$1" "$2" "$3" ;;
 	esac
 }
 FORMS="notgid noirqinfo kvm trace-cmd latency perf perf-pidtid trace-cmd+plugin perf+plugin
@@ -161,7 +161,7 @@ same_in_every_form() { # TRACE FORMS...: each form's report has the trace's figu
 	[ -z "$bad" ] || { echo "$bad"; return 1; }
 	echo "$# forms"
 }
-for f in tests/traces/*.txt; do
+for f in tests/recordings/*.txt; do
 	n=$(basename "$f" .txt)
 	# shellcheck disable=SC2046 # options the recording asks for, word-split
 	"$KVMRT" report -i "$f" -T 0.001 -q --json="$TMP/tr.json" \
@@ -235,12 +235,12 @@ check "kvmrt-record -a: irqs, softirqs, vectors read alike from trace.dat, trace
 check "kvmrt-record -a put tracefs back as it was" diff "$TMP/tracefs.before" <(tracefs_state)
 
 #     The breakdown itself, from a hand-written VMX recording with every
-#     kind of interference (tests/traces/vmx-interference.txt): each
+#     kind of interference (tests/recordings/vmx-interference.txt): each
 #     outlier's stages in parts that add up to them, exactly the parts its
 #     events imply, in every form people record it but trace-cmd report -l
 #     (it cuts comms to 8 characters: the injector's name is cut).
 causes_in_every_form() {
-	local f=tests/traces/vmx-interference.txt kind bad=""
+	local f=tests/recordings/vmx-interference.txt kind bad=""
 	for kind in tracefs trace-cmd perf perf-pidtid noirqinfo notgid tracefs+old trace-cmd+plugin \
 		perf+plugin; do
 		if [ $kind = tracefs ]; then cp $f "$TMP/c-form.txt"; else derive $kind $f "$TMP/c-form.txt"; fi
@@ -253,7 +253,7 @@ causes_in_every_form() {
 check "report -a: threads, softirq (irq nested), tick, NMI, exits, the VMM; parts add up" \
 	causes_in_every_form
 check "report -a: text names the causes on the outlier's line and where the tail went" bash -c '
-	out=$("$1" report -i tests/traces/vmx-interference.txt -a -T 100 2>/dev/null)
+	out=$("$1" report -i tests/recordings/vmx-interference.txt -a -T 100 2>/dev/null)
 	echo "$out" | grep -q "causes: wake qemu-system-x86\[1001\] 1.0; queue stress-ng\[4242\] 222.0, softirq NET_RX 60.0" &&
 	echo "$out" | grep -q "where the tail went (1 outliers, 0.4 ms): 53% stress-ng\[4242\]" ||
 		{ echo "$out" | head -3; exit 1; }' _ "$KVMRT"
@@ -261,8 +261,8 @@ check "-h is --help in every command, -H is --hist (exit 0, usage on stdout)" ba
 	for c in trace report top export control; do
 		"$1" $c -h 2>/dev/null | grep -q "^Usage: kvmrt $c" || { echo "$c -h"; exit 1; }
 	done
-	"$1" report -i tests/traces/vmx-msi.txt -H 2>/dev/null | grep -q "response (us)" &&
-		"$1" report -i tests/traces/vmx-msi.txt --hist 2>/dev/null | grep -q "response (us)" ||
+	"$1" report -i tests/recordings/vmx-msi.txt -H 2>/dev/null | grep -q "response (us)" &&
+		"$1" report -i tests/recordings/vmx-msi.txt --hist 2>/dev/null | grep -q "response (us)" ||
 		{ echo "report -H"; exit 1; }' _ "$KVMRT"
 if ! kvm_here; then # make demo without /dev/kvm: the report of a bundled recording
 	check "make demo without /dev/kvm: kvmrt report -a on a bundled VMX recording" bash -c \
@@ -271,7 +271,7 @@ if ! kvm_here; then # make demo without /dev/kvm: the report of a bundled record
 fi
 slowest_explained() { # without -T, -a explains each vCPU's slowest 1%
 	local f
-	for f in tests/traces/*.txt; do
+	for f in tests/recordings/*.txt; do
 		"$KVMRT" report -i "$f" -a -q --json="$TMP/p99a.json" 2>/dev/null &&
 			"$KVMRT" report -i "$f" -q --json="$TMP/p99.json" 2>/dev/null &&
 			$CHECK p99 "$TMP/p99a.json" "$TMP/p99.json" >/dev/null ||
@@ -362,7 +362,7 @@ else # the recordings above
 	cp "$TMP/g.txt" "$TMP/small.txt"
 fi
 check "fuzzed readers (ASan, UBSan): no crash, exit 0 or 1" \
-	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 30 200 "$TMP/fuzz"
+	python3 tests/fuzz/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" "$TMP/small.txt" 30 200 "$TMP/fuzz"
 # the auto-analysis under ASan and UBSan: the hand-written recordings, and
 # the real one of irqs, softirqs and vectors (3b), each fuzzed too
 asan_analysis() {
@@ -370,7 +370,7 @@ asan_analysis() {
 	# leaks of the libraries' own (libtraceevent keeps a few bytes of the
 	# formats it parses) are theirs, not kvmrt's
 	printf 'leak:libtraceevent.so\nleak:libtracecmd.so\n' >"$TMP/lsan.supp"
-	for f in tests/traces/*.txt "$TMP/a.txt" "$TMP/a.dat"; do
+	for f in tests/recordings/*.txt "$TMP/a.txt" "$TMP/a.dat"; do
 		out=$(ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions="$TMP/lsan.supp" \
 			UBSAN_OPTIONS=halt_on_error=1 \
 			"$ASAN_KVMRT" report -i "$f" -a -T 1 -q --json=/dev/null 2>&1) ||
@@ -379,8 +379,8 @@ asan_analysis() {
 }
 check "report -a under ASan, UBSan: every recording, no error" asan_analysis
 check "fuzzed readers with -a (ASan, UBSan): no crash, exit 0 or 1" \
-	python3 tests/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" \
-	tests/traces/vmx-interference.txt 10 150 "$TMP/fuzz-a" -a
+	python3 tests/fuzz/fuzz_report.py "$ASAN_KVMRT" "$TMP/small.dat" \
+	tests/recordings/vmx-interference.txt 10 150 "$TMP/fuzz-a" -a
 
 tracefs_state >"$TMP/tracefs.after"
 check "kvmrt-record put tracefs back as it was" diff "$TMP/tracefs.before" "$TMP/tracefs.after"

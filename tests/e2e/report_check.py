@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Checks for kvmrt report's tests (tests/report.sh): its JSON against a
+"""Checks for kvmrt report's tests (tests/e2e/report.sh): its JSON against a
 live kvmrt trace's over the same time, against itself from the other
 format, and against the figures a hand-written recording implies.
 

@@ -8,10 +8,10 @@
 #    no entry left in the exporter's BPF maps, and the exporter holds the
 #    same number of descriptors as before the VMs came.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 . tests/lib.sh
 whole_suite_needs_kvm
-CHECK="python3 tests/e2e_check.py"
+CHECK="python3 tests/e2e/e2e_check.py"
 PORT=19981
 GRACE=30 # the first short VMs must outlive the whole load, however slow
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # kvmrt top for real: the full-screen view driven inside tmux (send-keys,
 # capture-pane), and batch mode against kvmrt trace. Needs root, /dev/kvm.
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 whole_suite_needs_kvm
 

@@ -1,16 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Run fuzz targets (libFuzzer, ASan, UBSan) for SECONDS each:
-#   fuzz/run.sh SECONDS fuzz_cli fuzz_state ...
-# Each starts from its checked-in seeds (fuzz/corpus/NAME; the recording
-# reader also from tests/traces) plus what earlier runs found
+#   tests/fuzz/run.sh SECONDS fuzz_cli fuzz_state ...
+# Each starts from its checked-in seeds (tests/fuzz/corpus/NAME; the recording
+# reader also from tests/recordings) plus what earlier runs found
 # (build/fuzz/corpus/NAME, kept between runs). A crash, a leak, a
 # sanitizer report or an abort() of the target's own checks fails it and
 # leaves the input under build/fuzz/crashes/. Prints per target the
 # executions, their rate and the coverage reached, then "fuzz: N passed,
 # N failed".
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 secs=$1
 shift
 passed=0 failed=0
@@ -18,8 +18,8 @@ mkdir -p build/fuzz/crashes
 for t in "$@"; do
 	name=${t#fuzz_}
 	work=build/fuzz/corpus/$name
-	seeds=(fuzz/corpus/$name)
-	[ "$name" = recording ] && seeds+=(tests/traces)
+	seeds=(tests/fuzz/corpus/$name)
+	[ "$name" = recording ] && seeds+=(tests/recordings)
 	mkdir -p "$work"
 	log=build/fuzz/$t.log
 	# -max_len: a recording seed is a few kB; the rest are lines

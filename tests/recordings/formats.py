@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Render a tracefs-text recording (tests/traces/*.txt) the other ways
+"""Render a tracefs-text recording (tests/recordings/*.txt) the other ways
 people record and paste the same events, so that kvmrt report can be asked
-for the same figures from each (tests/report.sh):
+for the same figures from each (tests/e2e/report.sh):
 
   formats.py KIND IN OUT
 

@@ -1,4 +1,4 @@
-# The hand-written recordings of tests/traces, each in the kernel's order
+# The hand-written recordings of tests/recordings, each in the kernel's order
 # (see its comment). Run here: python3 gen.py. vmx-msi, svm-ioapic and
 # vmx-lapic-timer predate it and were written by hand.
 import sys
