@@ -95,67 +95,68 @@ int if_feed__event(struct if_feed *f, const struct rec_event *e)
 	}
 	switch (e->kind) {
 	case P_SCHED_SWITCH:
-		err = if__switch(tl, e->ts, e->cpu, (__u32)e->a[2],
-				 e->name[0] ? e->name : comm(f, (__u32)e->a[2]));
-		if ((th = thread_of(f, (__u32)e->a[2]))) {
+		err = if__switch(tl, e->ts, e->cpu, (__u32)e->sw.next_pid,
+				 e->name[0] ? e->name : comm(f, (__u32)e->sw.next_pid));
+		if ((th = thread_of(f, (__u32)e->sw.next_pid))) {
 			th->run_ts = e->ts;
 			th->run_cpu = e->cpu;
 		}
 		break;
 	case P_SCHED_WAKING:
-		if ((th = thread_of(f, (__u32)e->a[0]))) {
+		if ((th = thread_of(f, (__u32)e->waking.pid))) {
 			th->wake_ts = e->ts;
 			th->wake_cpu = e->cpu;
 		}
 		break;
 	case RK_IRQ_ENTRY:
 	case RK_IRQ_EXIT:
-		err = if__irq(tl, e->ts, e->cpu, e->kind == RK_IRQ_ENTRY, (__u32)e->a[0], e->name);
+		err = if__irq(tl, e->ts, e->cpu, e->kind == RK_IRQ_ENTRY, (__u32)e->irq.irq, e->name);
 		break;
 	case RK_SOFTIRQ_ENTRY:
 	case RK_SOFTIRQ_EXIT:
-		err = if__softirq(tl, e->ts, e->cpu, e->kind == RK_SOFTIRQ_ENTRY, (__u32)e->a[0]);
+		err = if__softirq(tl, e->ts, e->cpu, e->kind == RK_SOFTIRQ_ENTRY, (__u32)e->softirq.vec);
 		break;
 	case RK_VECTOR_ENTRY:
 	case RK_VECTOR_EXIT:
 		err = if__vector(tl, e->ts, e->cpu, e->kind == RK_VECTOR_ENTRY, e->name);
 		break;
 	case RK_NMI:
-		err = if__nmi(tl, e->ts, e->cpu, e->a[0] > 0 ? (__u64)e->a[0] : 0, e->name);
+		err = if__nmi(tl, e->ts, e->cpu, e->nmi.delta_ns > 0 ? (__u64)e->nmi.delta_ns : 0, e->name);
 		break;
 	case P_KVM_EXIT:
-		err = if__vm_exit(tl, e->ts, e->cpu, e->pid, (__u32)(e->a[1] << 16 | e->a[2]),
-				  exit_reason_label((__u32)e->a[1], (__u32)e->a[2], buf, sizeof(buf)));
+		err = if__vm_exit(tl, e->ts, e->cpu, e->pid, (__u32)(e->exit.isa << 16 | e->exit.reason),
+				  exit_reason_label((__u32)e->exit.isa, (__u32)e->exit.reason, buf,
+						    sizeof(buf)));
 		break;
 	case P_KVM_ENTRY:
 		err = if__vm_entry(tl, e->ts, e->cpu, e->pid);
 		break;
 	case P_KVM_PIO:
 		if (th) {
-			th->pio_port = (__u32)e->a[1];
+			th->pio_port = (__u32)e->pio.port;
 			th->mmio = 0;
 		}
 		break;
 	case RK_MMIO:
 		if (th) {
-			th->mmio_gpa = (__u64)e->a[1];
+			th->mmio_gpa = (__u64)e->mmio.gpa;
 			th->mmio = 1;
 		}
 		break;
 	case RK_USERSPACE_EXIT:
-		if (e->a[0] == 2 && th) /* KVM_EXIT_IO */
+		if (e->uexit.reason == 2 && th) /* KVM_EXIT_IO */
 			snprintf(what, sizeof(what), "io 0x%x", th->pio_port);
-		else if (e->a[0] == 6 && th) /* KVM_EXIT_MMIO */
+		else if (e->uexit.reason == 6 && th) /* KVM_EXIT_MMIO */
 			snprintf(what, sizeof(what), "mmio 0x%llx", (unsigned long long)th->mmio_gpa);
 		else
-			snprintf(what, sizeof(what), "exit %lld", (long long)e->a[0]);
+			snprintf(what, sizeof(what), "exit %lld", (long long)e->uexit.reason);
 		if (th)
 			th->to_vmm = 1;
 		err = if__to_vmm(tl, e->ts, e->cpu, e->pid, what);
 		break;
 	case P_KVM_VCPU_WAKEUP:
-		if (!e->a[1] && e->a[0] > 0) /* "poll": it polled all that time */
-			err = if__halt_poll(tl, e->ts, e->cpu, e->pid, (__u64)e->a[0]);
+		if (!e->wakeup.waited && e->wakeup.ns > 0) /* "poll": it polled all that time */
+			err = if__halt_poll(tl, e->ts, e->cpu, e->pid, (__u64)e->wakeup.ns);
 		break;
 	}
 	return err;
@@ -219,14 +220,51 @@ void if_feed__from_rec(const struct kvmrt_if_rec *r, struct rec_event *e)
 	e->tgid = -1;
 	e->hardirq = -1;
 	e->kind = r->event < sizeof(kinds) / sizeof(kinds[0]) ? kinds[r->event] : RK_NONE;
-	switch (r->event) {
-	case IFE_SWITCH: /* a recording's: prev_pid, prev_runnable, next_pid */
-		e->a[2] = r->a[0];
+	switch (r->event) { /* include/kvmrt.h's a[] of each, by name */
+	case IFE_SWITCH:
+		e->sw.next_pid = r->a[0];
 		break;
-	case IFE_VM_EXIT: /* vcpu_id, isa, reason, as a recording's */
-	case IFE_HALT_POLL: /* ns, waited */
-	default:
-		memcpy(e->a, r->a, sizeof(r->a));
+	case IFE_WAKING:
+		e->waking.pid = r->a[0];
+		break;
+	case IFE_IRQ_ENTRY:
+	case IFE_IRQ_EXIT:
+		e->irq.irq = r->a[0];
+		break;
+	case IFE_SOFTIRQ_ENTRY:
+	case IFE_SOFTIRQ_EXIT:
+		e->softirq.vec = r->a[0];
+		break;
+	case IFE_NMI:
+		e->nmi.delta_ns = r->a[0];
+		e->nmi.handler = r->a[1];
+		break;
+	case IFE_VECTOR_ENTRY:
+	case IFE_VECTOR_EXIT:
+		e->vector.vector = r->a[0];
+		break;
+	case IFE_VM_EXIT:
+		e->exit.vcpu_id = r->a[0];
+		e->exit.isa = r->a[1];
+		e->exit.reason = r->a[2];
+		break;
+	case IFE_VM_ENTRY:
+		e->entry.vcpu_id = r->a[0];
+		break;
+	case IFE_PIO:
+		e->pio.out = r->a[0];
+		e->pio.port = r->a[1];
+		break;
+	case IFE_MMIO:
+		e->mmio.type = r->a[0];
+		e->mmio.gpa = r->a[1];
+		break;
+	case IFE_TO_VMM:
+		e->uexit.reason = r->a[0];
+		break;
+	case IFE_HALT_POLL:
+		e->wakeup.ns = r->a[0];
+		e->wakeup.waited = r->a[1];
 		break;
 	}
 	if (r->event == IFE_NMI)

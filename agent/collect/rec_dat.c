@@ -7,6 +7,7 @@
  * the trace as trace_marker lines "kvmrt-tgids: PID:TGID ...", read here.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/wait.h>
@@ -26,10 +27,12 @@ struct tep_record *tracecmd_read_next_data(struct tracecmd_input *handle, int *r
 #define TRACE_FLAG_HARDIRQ 0x08 /* common_flags (kernel/trace/trace.h) */
 #define MAX_FIELDS 5
 
-/* How to read one kind of event: its id and the fields a[] takes. */
+/* How to read one kind of event: its id, and its fields with where each
+ * goes in struct rec_event. */
 struct dat_kind {
 	int id;
 	struct tep_format_field *f[MAX_FIELDS];
+	size_t off[MAX_FIELDS];
 	struct tep_format_field *comm;
 	struct tep_format_field *next_comm; /* sched_switch */
 };
@@ -49,40 +52,55 @@ struct dat {
 	int apic_timer_known;
 };
 
-/* The fields a[] takes per kind (recording.h), by their names in the
- * event formats; a name "a|b" takes whichever the kernel has, "?a" is
- * read where the kernel has it (last only: 0 where it has not). */
-static const char *const field_names[RK_NR][MAX_FIELDS] = {
-	[P_KVM_SET_IRQ] = { "gsi", "level" },
-	[P_KVM_PIC_SET_IRQ] = { "chip", "pin", "imr", "coalesced" },
-	[P_KVM_APIC_ACCEPT_IRQ] = { "apicid", "dm", "vec" },
-	[P_HRTIMER_EXPIRE_ENTRY] = { "hrtimer", "function" },
-	[RK_HRTIMER_START] = { "hrtimer", "function" },
-	[RK_HRTIMER_EXPIRE_EXIT] = { "hrtimer" },
-	[P_SCHED_WAKING] = { "pid" },
-	[P_SCHED_SWITCH] = { "prev_pid", "prev_state", "next_pid" },
-	[P_KVM_VCPU_WAKEUP] = { "ns", "waited" },
-	[P_KVM_INJ_VIRQ] = { "vector|irq", "?reinjected" },
-	[P_KVM_ENTRY] = { "vcpu_id" },
-	[P_KVM_EXIT] = { "vcpu_id", "isa", "exit_reason" },
-	[P_KVM_EOI] = { "apicid", "vector" },
-	[P_KVM_ACK_IRQ] = { "irqchip", "pin" },
-	[P_KVM_PIO] = { "rw", "port", "val" },
-	[RK_KVM_APIC] = { "rw", "reg", "val" },
-	[P_KVM_APICV_ACCEPT_IRQ] = { "apicid", "dm", "vec" },
-	[P_KVM_PV_EOI] = { "apicid", "vector" },
-	[P_KVM_WAIT_LAPIC_EXPIRE] = { "vcpu_id", "delta" },
-	[P_KVM_APICV_INHIBIT_CHANGED] = { "reason", "set", "inhibits" },
-	[RK_IRQ_ENTRY] = { "irq" },
-	[RK_IRQ_EXIT] = { "irq" },
-	[RK_SOFTIRQ_ENTRY] = { "vec" },
-	[RK_SOFTIRQ_EXIT] = { "vec" },
-	[RK_NMI] = { "delta_ns", "handler" },
-	[RK_VECTOR_ENTRY] = { "vector" },
-	[RK_VECTOR_EXIT] = { "vector" },
-	[RK_USERSPACE_EXIT] = { "reason", "errno" },
-	[RK_MMIO] = { "type", "gpa" },
+/* Each kind's fields (recording.h's struct rec_event) by their names in the
+ * kernel's event formats, in the order of the event's struct; a name "a|b"
+ * takes whichever the kernel has, "?a" is read where the kernel has it (0
+ * where it has not). */
+struct dat_field {
+	int kind;
+	const char *names;
+	size_t off;
 };
+#define F(kind, member, names) { kind, names, offsetof(struct rec_event, member) }
+static const struct dat_field dat_fields[] = {
+	F(P_KVM_SET_IRQ, set_irq.gsi, "gsi"), F(P_KVM_SET_IRQ, set_irq.level, "level"),
+	F(P_KVM_PIC_SET_IRQ, pic.chip, "chip"), F(P_KVM_PIC_SET_IRQ, pic.pin, "pin"),
+	F(P_KVM_PIC_SET_IRQ, pic.masked, "imr"), F(P_KVM_PIC_SET_IRQ, pic.coalesced, "coalesced"),
+	F(P_KVM_APIC_ACCEPT_IRQ, accept.apicid, "apicid"), F(P_KVM_APIC_ACCEPT_IRQ, accept.dm, "dm"),
+	F(P_KVM_APIC_ACCEPT_IRQ, accept.vec, "vec"),
+	F(P_HRTIMER_EXPIRE_ENTRY, hrtimer.hrtimer, "hrtimer"),
+	F(P_HRTIMER_EXPIRE_ENTRY, hrtimer.is_apic_timer, "function"),
+	F(RK_HRTIMER_START, hrtimer.hrtimer, "hrtimer"),
+	F(RK_HRTIMER_START, hrtimer.is_apic_timer, "function"),
+	F(RK_HRTIMER_EXPIRE_EXIT, hrtimer.hrtimer, "hrtimer"),
+	F(P_SCHED_WAKING, waking.pid, "pid"),
+	F(P_SCHED_SWITCH, sw.prev_pid, "prev_pid"), F(P_SCHED_SWITCH, sw.prev_runnable, "prev_state"),
+	F(P_SCHED_SWITCH, sw.next_pid, "next_pid"),
+	F(P_KVM_VCPU_WAKEUP, wakeup.ns, "ns"), F(P_KVM_VCPU_WAKEUP, wakeup.waited, "waited"),
+	F(P_KVM_INJ_VIRQ, inj.vector, "vector|irq"), F(P_KVM_INJ_VIRQ, inj.reinjected, "?reinjected"),
+	F(P_KVM_ENTRY, entry.vcpu_id, "vcpu_id"),
+	F(P_KVM_EXIT, exit.vcpu_id, "vcpu_id"), F(P_KVM_EXIT, exit.isa, "isa"),
+	F(P_KVM_EXIT, exit.reason, "exit_reason"),
+	F(P_KVM_EOI, eoi.apicid, "apicid"), F(P_KVM_EOI, eoi.vector, "vector"),
+	F(P_KVM_ACK_IRQ, ack.irqchip, "irqchip"), F(P_KVM_ACK_IRQ, ack.pin, "pin"),
+	F(P_KVM_PIO, pio.out, "rw"), F(P_KVM_PIO, pio.port, "port"), F(P_KVM_PIO, pio.val, "val"),
+	F(RK_KVM_APIC, apic.write, "rw"), F(RK_KVM_APIC, apic.reg, "reg"), F(RK_KVM_APIC, apic.val, "val"),
+	F(P_KVM_APICV_ACCEPT_IRQ, accept.apicid, "apicid"), F(P_KVM_APICV_ACCEPT_IRQ, accept.dm, "dm"),
+	F(P_KVM_APICV_ACCEPT_IRQ, accept.vec, "vec"),
+	F(P_KVM_PV_EOI, eoi.apicid, "apicid"), F(P_KVM_PV_EOI, eoi.vector, "vector"),
+	F(P_KVM_WAIT_LAPIC_EXPIRE, lapic_expire.vcpu_id, "vcpu_id"),
+	F(P_KVM_WAIT_LAPIC_EXPIRE, lapic_expire.delta, "delta"),
+	F(P_KVM_APICV_INHIBIT_CHANGED, inhibit.reason, "reason"),
+	F(P_KVM_APICV_INHIBIT_CHANGED, inhibit.set, "set"),
+	F(P_KVM_APICV_INHIBIT_CHANGED, inhibit.inhibits, "inhibits"),
+	F(RK_IRQ_ENTRY, irq.irq, "irq"), F(RK_IRQ_EXIT, irq.irq, "irq"),
+	F(RK_SOFTIRQ_ENTRY, softirq.vec, "vec"), F(RK_SOFTIRQ_EXIT, softirq.vec, "vec"),
+	F(RK_NMI, nmi.delta_ns, "delta_ns"), F(RK_NMI, nmi.handler, "handler"),
+	F(RK_VECTOR_ENTRY, vector.vector, "vector"), F(RK_VECTOR_EXIT, vector.vector, "vector"),
+	F(RK_USERSPACE_EXIT, uexit.reason, "reason"), F(RK_USERSPACE_EXIT, uexit.err, "errno"),
+	F(RK_MMIO, mmio.type, "type"), F(RK_MMIO, mmio.gpa, "gpa"),
+};
+#undef F
 
 static const char *const systems[] = { "kvm", "sched", "timer", "irq", "nmi", "irq_vectors" };
 
@@ -100,6 +118,30 @@ static struct tep_format_field *find_field(struct tep_event *ev, const char *nam
 	return NULL;
 }
 
+/* The fields of kind k that ev has, in dk->f and dk->off; -1 if one it
+ * needs is missing. */
+static int find_fields(struct dat_kind *dk, int k, struct tep_event *ev)
+{
+	unsigned int j;
+	int i = 0;
+
+	for (j = 0; j < sizeof(dat_fields) / sizeof(dat_fields[0]); j++) {
+		const char *name = dat_fields[j].names;
+		struct tep_format_field *f;
+
+		if (dat_fields[j].kind != k)
+			continue;
+		f = find_field(ev, name + (name[0] == '?'));
+		if (!f && name[0] != '?')
+			return -1;
+		if (!f || i == MAX_FIELDS)
+			continue;
+		dk->f[i] = f;
+		dk->off[i++] = dat_fields[j].off;
+	}
+	return 0;
+}
+
 static void find_kinds(struct recording *r, struct dat *d)
 {
 	struct tep_event *ev;
@@ -112,14 +154,7 @@ static void find_kinds(struct recording *r, struct dat *d)
 			ev = tep_find_event_by_name(d->tep, systems[s], rec_kind_name(k));
 		if (!ev)
 			continue;
-		for (i = 0; i < MAX_FIELDS && field_names[k][i]; i++) {
-			const char *name = field_names[k][i];
-
-			d->k[k].f[i] = find_field(ev, name + (name[0] == '?'));
-			if (!d->k[k].f[i])
-				break;
-		}
-		if (i < MAX_FIELDS && field_names[k][i] && field_names[k][i][0] != '?')
+		if (find_fields(&d->k[k], k, ev) < 0)
 			continue; /* a format without a field we need: as if absent */
 		d->k[k].comm = tep_find_field(ev, k == P_SCHED_SWITCH ? "prev_comm" : "comm");
 		d->k[k].next_comm = k == P_SCHED_SWITCH ? tep_find_field(ev, "next_comm") : NULL;
@@ -312,7 +347,7 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 			if ((f->flags & TEP_FIELD_IS_SIGNED) && f->size < 8 &&
 			    (v >> (f->size * 8 - 1) & 1))
 				v |= ~0ULL << (f->size * 8);
-			e->a[i] = (__s64)v;
+			*(__s64 *)((char *)e + d->k[k].off[i]) = (__s64)v;
 		}
 		/* the woken or switched-out task's comm, and the current one's
 		 * from the file's saved comms */
@@ -340,30 +375,30 @@ static int dat_next(struct recording *r, struct rec_event *e, char *err, size_t 
 		/* the same normal form as the text reader's (recording.h) */
 		switch (k) {
 		case P_KVM_PIC_SET_IRQ:
-			e->a[2] = (e->a[2] >> (e->a[1] & 7)) & 1; /* imr -> masked */
+			e->pic.masked = (e->pic.masked >> (e->pic.pin & 7)) & 1; /* imr -> masked */
 			break;
 		case P_HRTIMER_EXPIRE_ENTRY:
 		case RK_HRTIMER_START:
-			e->a[1] = is_apic_timer(d, (__u64)e->a[1]);
+			e->hrtimer.is_apic_timer = is_apic_timer(d, (__u64)e->hrtimer.is_apic_timer);
 			break;
 		case P_SCHED_SWITCH:
 			/* R is 0, R+ (preempted) TASK_REPORT_MAX, 0x100 */
-			e->a[1] = (e->a[1] & 0xff) == 0;
+			e->sw.prev_runnable = (e->sw.prev_runnable & 0xff) == 0;
 			break;
 		case P_KVM_EXIT:
-			if (e->a[1] == ISA_VMX)
-				e->a[2] &= 0xffff;
+			if (e->exit.isa == ISA_VMX)
+				e->exit.reason &= 0xffff;
 			break;
 		case P_KVM_PIO:
-			e->a[2] &= 0xff;
+			e->pio.val &= 0xff;
 			break;
 		case RK_NMI:
 			snprintf(e->name, sizeof(e->name), "%s",
-				 tep_find_function(d->tep, (__u64)e->a[1]) ?: "?");
+				 tep_find_function(d->tep, (__u64)e->nmi.handler) ?: "?");
 			break;
 		case RK_USERSPACE_EXIT:
-			if (e->a[1] < 0)
-				e->a[0] = -1; /* restart or error */
+			if (e->uexit.err < 0)
+				e->uexit.reason = -1; /* restart or error */
 			break;
 		}
 		return 1;

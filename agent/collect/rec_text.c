@@ -140,14 +140,14 @@ static int sched_switch_plugin(struct rec_event *e, const char *f)
 		return -1;
 	left_end = arrow - 5;
 	st = last_in(f, left_end, " ");
-	if (!st || (e->a[0] = plugin_task(f, st, e->tcomm)) < 0 ||
-	    (e->a[2] = plugin_task(arrow, arrow + strlen(arrow), e->name)) < 0)
+	if (!st || (e->sw.prev_pid = plugin_task(f, st, e->tcomm)) < 0 ||
+	    (e->sw.next_pid = plugin_task(arrow, arrow + strlen(arrow), e->name)) < 0)
 		return -1;
-	e->a[1] = st[1] == 'R';
+	e->sw.prev_runnable = st[1] == 'R';
 	return 0;
 }
 
-/* The fields of one event's TP_printk text into e->a (recording.h): one
+/* The fields of one event's TP_printk text into e's (recording.h): one
  * case per event, each next to the formats it reads, with the kernel
  * versions that print them (long, but a format that changes is one case
  * to change). */
@@ -159,16 +159,16 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 
 	switch (e->kind) {
 	case P_KVM_SET_IRQ: /* "gsi %u level %d source %d" */
-		return num_after(f, "gsi ", 10, &e->a[0]) || num_after(f, "level ", 10, &e->a[1]);
+		return num_after(f, "gsi ", 10, &e->set_irq.gsi) || num_after(f, "level ", 10, &e->set_irq.level);
 	case P_KVM_PIC_SET_IRQ: /* "chip %u pin %u (%s%s)%s": edge|level, |masked, (coalesced) */
-		if (num_after(f, "chip ", 10, &e->a[0]) || num_after(f, "pin ", 10, &e->a[1]))
+		if (num_after(f, "chip ", 10, &e->pic.chip) || num_after(f, "pin ", 10, &e->pic.pin))
 			return -1;
-		e->a[2] = strstr(f, "|masked") != NULL;
-		e->a[3] = strstr(f, "(coalesced)") != NULL;
+		e->pic.masked = strstr(f, "|masked") != NULL;
+		e->pic.coalesced = strstr(f, "(coalesced)") != NULL;
 		return 0;
 	case P_KVM_APIC_ACCEPT_IRQ: /* "apicid %x vec %u (%s|%s)" */
 	case P_KVM_APICV_ACCEPT_IRQ:
-		if (num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vec ", 10, &e->a[2]) ||
+		if (num_after(f, "apicid ", 16, &e->accept.apicid) || num_after(f, "vec ", 10, &e->accept.vec) ||
 		    sscanf(f, "%*[^(](%63[^|)]", name) != 1)
 			return -1;
 		for (i = 0; i < 8; i++)
@@ -176,24 +176,24 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 				break;
 		if (i == 8)
 			return -1;
-		e->a[1] = i << 8;
+		e->accept.dm = i << 8;
 		return 0;
 	case P_HRTIMER_EXPIRE_ENTRY: /* "hrtimer=%p function=%ps now=%llu" */
 	case RK_HRTIMER_START:	     /* "hrtimer=%p function=%ps expires=..." */
-		if (num_after(f, "hrtimer=", 16, &e->a[0]) ||
+		if (num_after(f, "hrtimer=", 16, &e->hrtimer.hrtimer) ||
 		    sscanf(after(f, "function=") ?: "", "%63s", name) != 1)
 			return -1;
-		e->a[1] = !strcmp(name, "apic_timer_fn");
+		e->hrtimer.is_apic_timer = !strcmp(name, "apic_timer_fn");
 		return 0;
 	case RK_HRTIMER_EXPIRE_EXIT: /* "hrtimer=%p" */
-		return num_after(f, "hrtimer=", 16, &e->a[0]);
+		return num_after(f, "hrtimer=", 16, &e->hrtimer.hrtimer);
 	case P_SCHED_WAKING: { /* "comm=%s pid=%d prio=%d target_cpu=%03d" */
 		const char *pid = after_last(f, " pid=");
 
 		if (!pid || strncmp(f, "comm=", 5))
 			return -1;
 		comm_span(f + 5, pid - 5, e->tcomm);
-		return num_after(pid - 5, " pid=", 10, &e->a[0]);
+		return num_after(pid - 5, " pid=", 10, &e->waking.pid);
 	}
 	case P_SCHED_SWITCH: {
 		/* "prev_comm=%s prev_pid=%d prev_prio=%d prev_state=%s%s ==>
@@ -205,7 +205,7 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 
 		if (strncmp(f, "prev_comm=", 10))
 			return sched_switch_plugin(e, f);
-		if (!arrow || num_after(arrow, " next_pid=", 10, &e->a[2]))
+		if (!arrow || num_after(arrow, " next_pid=", 10, &e->sw.next_pid))
 			return -1;
 		snprintf(prev, sizeof(prev), "%.*s", (int)(arrow - f), f);
 		st = after_last(prev, " prev_state=");
@@ -214,24 +214,24 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 			return -1;
 		comm_span(prev + 10, pid - 10, e->tcomm);
 		comm_span(arrow, after_last(arrow, " next_pid=") - 10, e->name);
-		e->a[0] = strtoll(pid, NULL, 10);
-		e->a[1] = st[0] == 'R';
+		e->sw.prev_pid = strtoll(pid, NULL, 10);
+		e->sw.prev_runnable = st[0] == 'R';
 		return 0;
 	}
 	case P_KVM_VCPU_WAKEUP: /* "%s time %lld ns, polling %s": wait|poll */
-		if (num_after(f, "time ", 10, &e->a[0]))
+		if (num_after(f, "time ", 10, &e->wakeup.ns))
 			return -1;
-		e->a[1] = !strncmp(f, "wait", 4);
+		e->wakeup.waited = !strncmp(f, "wait", 4);
 		return 0;
 	case P_KVM_INJ_VIRQ: /* "%s 0x%x%s": IRQ|Soft/INTn, " [reinjected]" (5.19 on);
 			      * "irq %u" before */
-		e->a[1] = strstr(f, "[reinjected]") != NULL;
+		e->inj.reinjected = strstr(f, "[reinjected]") != NULL;
 		if (!strncmp(f, "irq ", 4))
-			return num_after(f, "irq ", 10, &e->a[0]);
-		return num_after(f, " 0x", 16, &e->a[0]);
+			return num_after(f, "irq ", 10, &e->inj.vector);
+		return num_after(f, " 0x", 16, &e->inj.vector);
 	case P_KVM_ENTRY: /* "vcpu %u" (to 5.9), "vcpu %u, rip 0x%lx..." (5.10 on);
 			   * the plugin's " vcpu %u rip 0x%llx" */
-		return num_after(f, "vcpu ", 10, &e->a[0]);
+		return num_after(f, "vcpu ", 10, &e->entry.vcpu_id);
 	case P_KVM_EXIT: {
 		/* "vcpu %u reason %s%s%s rip 0x%lx info1 0x%016llx ..." (5.10 on),
 		 * "vcpu %u reason %s%s%s rip 0x%lx info %llx %llx" (5.4 to 5.9),
@@ -240,8 +240,8 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 		const char *rs = after(f, "reason "), *re;
 		__u32 isa, reason;
 
-		if (strncmp(f, "vcpu ", 5) || num_after(f, "vcpu ", 10, &e->a[0]))
-			e->a[0] = -1;
+		if (strncmp(f, "vcpu ", 5) || num_after(f, "vcpu ", 10, &e->exit.vcpu_id))
+			e->exit.vcpu_id = -1;
 		if (!rs)
 			return -1;
 		re = strstr(rs, " rip ") ?: rs + strlen(rs);
@@ -250,70 +250,70 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 		snprintf(name, sizeof(name), "%.*s", (int)(re - rs), rs);
 		if (!rec_exit_reason(name, &t->isa_seen, &isa, &reason))
 			return -1;
-		e->a[1] = isa;
-		e->a[2] = isa == ISA_VMX ? (reason & 0xffff) : reason;
+		e->exit.isa = isa;
+		e->exit.reason = isa == ISA_VMX ? (reason & 0xffff) : reason;
 		return 0;
 	}
 	case P_KVM_EOI: /* "apicid %x vector %d" */
 	case P_KVM_PV_EOI:
-		return num_after(f, "apicid ", 16, &e->a[0]) || num_after(f, "vector ", 10, &e->a[1]);
+		return num_after(f, "apicid ", 16, &e->eoi.apicid) || num_after(f, "vector ", 10, &e->eoi.vector);
 	case P_KVM_APICV_INHIBIT_CHANGED: /* "%s reason=%u, inhibits=0x%lx ..." */
-		e->a[1] = !strncmp(f, "set", 3);
-		return num_after(f, "reason=", 10, &e->a[0]) || num_after(f, "inhibits=0x", 16, &e->a[2]);
+		e->inhibit.set = !strncmp(f, "set", 3);
+		return num_after(f, "reason=", 10, &e->inhibit.reason) || num_after(f, "inhibits=0x", 16, &e->inhibit.inhibits);
 	case P_KVM_WAIT_LAPIC_EXPIRE: /* "vcpu %u: delta %lld (%s)" */
-		return num_after(f, "vcpu ", 10, &e->a[0]) || num_after(f, "delta ", 10, &e->a[1]);
+		return num_after(f, "vcpu ", 10, &e->lapic_expire.vcpu_id) || num_after(f, "delta ", 10, &e->lapic_expire.delta);
 	case P_KVM_ACK_IRQ: /* "irqchip %s pin %u": PIC master, PIC slave, IOAPIC */
-		if (num_after(f, " pin ", 10, &e->a[1]))
+		if (num_after(f, " pin ", 10, &e->ack.pin))
 			return -1;
-		e->a[0] = strstr(f, "PIC master") ? 0 : strstr(f, "PIC slave") ? 1 : 2;
+		e->ack.irqchip = strstr(f, "PIC master") ? 0 : strstr(f, "PIC slave") ? 1 : 2;
 		return 0;
 	case P_KVM_PIO: /* "pio_%s at 0x%x size %d count %d val 0x%x %s" */
-		if (num_after(f, "at 0x", 16, &e->a[1]))
+		if (num_after(f, "at 0x", 16, &e->pio.port))
 			return -1;
-		e->a[0] = !strncmp(f, "pio_write", 9);
+		e->pio.out = !strncmp(f, "pio_write", 9);
 		if (num_after(f, "val 0x", 16, &v))
 			v = 0;
-		e->a[2] = v & 0xff;
+		e->pio.val = v & 0xff;
 		return 0;
 	case RK_KVM_APIC: /* "apic_%s %s = 0x%llx": read|write, APIC_<REG> */
-		if (sscanf(f, "apic_%*s %63s", name) != 1 || num_after(f, "= 0x", 16, &e->a[2]))
+		if (sscanf(f, "apic_%*s %63s", name) != 1 || num_after(f, "= 0x", 16, &e->apic.val))
 			return -1;
-		e->a[0] = !strncmp(f, "apic_write", 10);
-		e->a[1] = !strcmp(name, "APIC_LVTT") ? KVMRT_APIC_LVTT : -1;
+		e->apic.write = !strncmp(f, "apic_write", 10);
+		e->apic.reg = !strcmp(name, "APIC_LVTT") ? KVMRT_APIC_LVTT : -1;
 		return 0;
 	/* include/trace/events/irq.h, the same from 3.10 (RHEL 7) to 6.17 */
 	case RK_IRQ_ENTRY: /* "irq=%d name=%s" (a vendor's adds " handler=%pf") */
-		if (num_after(f, "irq=", 10, &e->a[0]))
+		if (num_after(f, "irq=", 10, &e->irq.irq))
 			return -1;
 		if (sscanf(after(f, "name=") ?: "", "%31s", e->name) != 1)
 			snprintf(e->name, sizeof(e->name), "?");
 		return 0;
 	case RK_IRQ_EXIT: /* "irq=%d ret=%s" */
-		return num_after(f, "irq=", 10, &e->a[0]);
+		return num_after(f, "irq=", 10, &e->irq.irq);
 	case RK_SOFTIRQ_ENTRY: /* "vec=%u [action=%s]" */
 	case RK_SOFTIRQ_EXIT:
-		return num_after(f, "vec=", 10, &e->a[0]);
+		return num_after(f, "vec=", 10, &e->softirq.vec);
 	case RK_NMI: { /* "%ps() delta_ns: %lld handled: %d" (nmi.h, 3.5 on) */
 		const char *paren = strstr(f, "()");
 
-		if (!paren || num_after(f, "delta_ns: ", 10, &e->a[0]))
+		if (!paren || num_after(f, "delta_ns: ", 10, &e->nmi.delta_ns))
 			return -1;
 		snprintf(e->name, sizeof(e->name), "%.*s", (int)(paren - f), f);
 		return 0;
 	}
 	case RK_VECTOR_ENTRY: /* "vector=%d" (irq_vectors.h, 3.10 on) */
 	case RK_VECTOR_EXIT:
-		return num_after(f, "vector=", 10, &e->a[0]);
+		return num_after(f, "vector=", 10, &e->vector.vector);
 	case RK_USERSPACE_EXIT: /* "reason %s (%d)": KVM_EXIT_IO (2); "restart (4)" */
-		if (num_after(f, "(", 10, &e->a[0]))
+		if (num_after(f, "(", 10, &e->uexit.reason))
 			return -1;
 		if (!strstr(f, "KVM_EXIT_") && strncmp(f, "reason 0x", 9))
-			e->a[0] = -1; /* restart or error: the errno */
+			e->uexit.reason = -1; /* restart or error: the errno */
 		return 0;
 	case RK_MMIO: /* "mmio %s len %u gpa 0x%llx val 0x%llx" (3.10 to 6.17) */
-		if (num_after(f, "gpa 0x", 16, &e->a[1]))
+		if (num_after(f, "gpa 0x", 16, &e->mmio.gpa))
 			return -1;
-		e->a[0] = !strncmp(f, "mmio write", 10) ? 2 : !strncmp(f, "mmio read", 9) ? 1 : 0;
+		e->mmio.type = !strncmp(f, "mmio write", 10) ? 2 : !strncmp(f, "mmio read", 9) ? 1 : 0;
 		return 0;
 	default:
 		return 0; /* sources: the event itself is what counts */

@@ -239,8 +239,10 @@ int recording__next(struct recording *r, struct rec_event *e, char *err, size_t 
 	else if (e->tgid < 0)
 		e->tgid = rec_tgid(r, e->pid);
 	task_comm(r, e->pid, e->comm);
-	if (e->kind == P_SCHED_WAKING || e->kind == P_SCHED_SWITCH)
-		task_comm(r, (__u32)e->a[0], e->tcomm);
+	if (e->kind == P_SCHED_WAKING)
+		task_comm(r, (__u32)e->waking.pid, e->tcomm);
+	else if (e->kind == P_SCHED_SWITCH)
+		task_comm(r, (__u32)e->sw.prev_pid, e->tcomm);
 	return 1;
 }
 

@@ -34,31 +34,12 @@ enum rec_kind {
 	RK_NONE = -1,
 };
 
-/* One event. a[] holds its fields, per kind:
- *   kvm_set_irq           gsi, level
- *   kvm_pic_set_irq       chip, pin, masked, coalesced
- *   kvm_apic_accept_irq   apicid, dm (delivery mode << 8), vec (kvm_apicv_accept_irq too)
- *   hrtimer_expire_entry  hrtimer, is_apic_timer (function apic_timer_fn)
- *   hrtimer_start         hrtimer, is_apic_timer
- *   hrtimer_expire_exit   hrtimer
- *   sched_waking          pid; tcomm (its comm)
- *   sched_switch          prev_pid, prev_runnable (R or R+), next_pid; tcomm (prev's),
- *                         name (next's comm)
- *   kvm_vcpu_wakeup       ns, waited
- *   kvm_inj_virq          vector, reinjected (5.19 on; 0 before)
- *   kvm_entry             vcpu_id
- *   kvm_exit              vcpu_id, isa, reason (basic exit reason or SVM code)
- *   kvm_eoi               apicid, vector (-1: none) (kvm_pv_eoi too)
- *   kvm_ack_irq           irqchip, pin
- *   kvm_pio               rw (1: out), port, first byte written
- *   kvm_apic              rw (1: write), reg, val
- *   irq_handler_entry     irq; name its name (irq_handler_exit: irq)
- *   softirq_entry         vec (softirq_exit too)
- *   nmi_handler           delta_ns; name the handler
- *   local_timer_entry ... vector; name the vector's event name less _entry/_exit
- *   kvm_userspace_exit    reason (KVM_EXIT_*; -1: restart or error)
- *   kvm_mmio              type (0 unsatisfied read, 1 read, 2 write), gpa
- *   kvm_msi_set_irq, kvm_ioapic_set_irq, kvm_apic_ipi: none needed */
+/* One event: where and when, who ran, and its fields by name. The union
+ * below is the one description of each event's fields that kvmrt reads:
+ * the text reader (rec_text.c) fills them from the printed line, the data
+ * file reader (rec_dat.c) from the format's fields (its table names each
+ * member's kernel field), report.c and if_feed.c read them by name. Each
+ * is normalised so that every format gives the same value (the comments). */
 #define REC_NAME_LEN 32
 
 struct rec_event {
@@ -68,7 +49,47 @@ struct rec_event {
 	__s64 tgid;	/* -1: the recording does not say */
 	int hardirq;	/* in hard interrupt context; -1: the recording does not say */
 	int kind;	/* enum rec_kind */
-	__s64 a[5];
+	union {
+		struct { __s64 gsi, level; } set_irq;		/* kvm_set_irq */
+		/* kvm_pic_set_irq: masked (the pin's imr bit), coalesced 0/1 */
+		struct { __s64 chip, pin, masked, coalesced; } pic;
+		/* kvm_apic_accept_irq, kvm_apicv_accept_irq: dm is the delivery
+		 * mode << 8 (APIC_DM_*) */
+		struct { __s64 apicid, dm, vec; } accept;
+		/* hrtimer_expire_entry, hrtimer_start (is_apic_timer: its
+		 * function is apic_timer_fn), hrtimer_expire_exit (hrtimer) */
+		struct { __s64 hrtimer, is_apic_timer; } hrtimer;
+		struct { __s64 pid; } waking;			/* sched_waking; tcomm */
+		/* sched_switch: prev_runnable is R or R+; tcomm is prev's comm,
+		 * name next's */
+		struct { __s64 prev_pid, prev_runnable, next_pid; } sw;
+		struct { __s64 ns, waited; } wakeup;		/* kvm_vcpu_wakeup */
+		struct { __s64 vector, reinjected; } inj;	/* kvm_inj_virq (reinjected: 5.19 on) */
+		struct { __s64 vcpu_id; } entry;		/* kvm_entry */
+		/* kvm_exit: vcpu_id -1 where the kernel does not print it; isa
+		 * ISA_VMX or ISA_SVM; reason the basic exit reason (VMX) or the
+		 * SVM exit code */
+		struct { __s64 vcpu_id, isa, reason; } exit;
+		struct { __s64 apicid, vector; } eoi;		/* kvm_eoi, kvm_pv_eoi (vector -1: none) */
+		struct { __s64 irqchip, pin; } ack;		/* kvm_ack_irq */
+		struct { __s64 out, port, val; } pio;		/* kvm_pio: val the first byte */
+		/* kvm_apic: reg KVMRT_APIC_LVTT or another register's offset
+		 * (-1 where only its name is printed and it is not LVTT) */
+		struct { __s64 write, reg, val; } apic;
+		struct { __s64 vcpu_id, delta; } lapic_expire;	/* kvm_wait_lapic_expire */
+		struct { __s64 reason, set, inhibits; } inhibit; /* kvm_apicv_inhibit_changed */
+		struct { __s64 irq; } irq;	/* irq_handler_entry (name: its name), _exit */
+		struct { __s64 vec; } softirq;	/* softirq_entry, softirq_exit */
+		struct { __s64 delta_ns, handler; } nmi;	/* nmi_handler; name: the handler */
+		/* local_timer_entry and the other x86 vectors' events; name: the
+		 * vector's event name less _entry/_exit */
+		struct { __s64 vector; } vector;
+		/* kvm_userspace_exit: reason KVM_EXIT_* (-1: restart or error) */
+		struct { __s64 reason, err; } uexit;
+		/* kvm_mmio: type 0 unsatisfied read, 1 read, 2 write */
+		struct { __s64 type, gpa; } mmio;
+		/* kvm_msi_set_irq, kvm_ioapic_set_irq, kvm_apic_ipi: none needed */
+	};
 	char comm[KVMRT_COMM_LEN];	/* the current task's */
 	char tcomm[KVMRT_COMM_LEN];	/* the woken or switched-out task's */
 	char name[REC_NAME_LEN];	/* an irq's, NMI handler's or vector's; next's comm */

@@ -263,17 +263,20 @@ static void learn(struct report *r, const struct rec_event *e)
 	switch (e->kind) {
 	case P_KVM_EOI: /* apicid is apic->vcpu->vcpu_id */
 	case P_KVM_PV_EOI:
-		if (e->a[1] >= 0)
-			delivered(r, e->pid, (__u32)e->a[0], (__u32)e->a[1]);
-		__attribute__((fallthrough));
-	case P_KVM_EXIT: /* a[0] -1: a kernel whose kvm_exit has no vcpu */
+		if (e->eoi.vector >= 0)
+			delivered(r, e->pid, (__u32)e->eoi.apicid, (__u32)e->eoi.vector);
+		vcpu_thread(r, e->pid, e->eoi.apicid);
+		break;
+	case P_KVM_EXIT: /* vcpu_id -1: a kernel whose kvm_exit prints none */
+		vcpu_thread(r, e->pid, e->exit.vcpu_id);
+		break;
 	case P_KVM_ENTRY:
-		vcpu_thread(r, e->pid, e->a[0]);
+		vcpu_thread(r, e->pid, e->entry.vcpu_id);
 		break;
 	case P_KVM_INJ_VIRQ:
 		th = vcpu_thread(r, e->pid, -1);
 		if (th && th->vcpu >= 0)
-			delivered(r, e->pid, (__u32)th->vcpu, (__u32)e->a[0]);
+			delivered(r, e->pid, (__u32)th->vcpu, (__u32)e->inj.vector);
 		break;
 	case P_KVM_VCPU_WAKEUP:
 		vcpu_thread(r, e->pid, -1);
@@ -296,11 +299,12 @@ static void learn(struct report *r, const struct rec_event *e)
 		/* armed by its vCPU thread (start_sw_timer, migration), or
 		 * re-armed in the hard irq (periodic) over whatever ran: only
 		 * candidates, the vCPU thread among them chosen after pass 1 */
-		if (e->a[1] && e->hardirq <= 0 && (tm = timer_of(r, (__u64)e->a[0], 1)))
+		if (e->hrtimer.is_apic_timer && e->hardirq <= 0 &&
+		    (tm = timer_of(r, (__u64)e->hrtimer.hrtimer, 1)))
 			timer_candidate(r, tm, e->pid);
 		break;
 	case P_HRTIMER_EXPIRE_ENTRY:
-		c->expiring = e->a[1] ? timer_of(r, (__u64)e->a[0], 1) : NULL;
+		c->expiring = e->hrtimer.is_apic_timer ? timer_of(r, (__u64)e->hrtimer.hrtimer, 1) : NULL;
 		if (c->expiring)
 			c->expiring->expect = 1;
 		break;
@@ -310,13 +314,14 @@ static void learn(struct report *r, const struct rec_event *e)
 	case P_SCHED_WAKING:
 		/* apic_timer_fn -> kvm_vcpu_kick wakes its halted vCPU thread */
 		if (c->expiring && e->hardirq != 0)
-			timer_candidate(r, c->expiring, (__u32)e->a[0]);
+			timer_candidate(r, c->expiring, (__u32)e->waking.pid);
 		c->expiring = NULL;
 		break;
 	case P_KVM_APIC_ACCEPT_IRQ:
 		/* evidence of the injector's VM: the vCPU that delivers it */
 		if (e->hardirq != 1 && !kernel_comm(e->comm)) {
-			__u32 key = (__u32)(((__u64)e->a[0] & 0xffffff) << 8 | (e->a[2] & 0xff)), *t;
+			__u32 key = (__u32)(((__u64)e->accept.apicid & 0xffffff) << 8 |
+					   (e->accept.vec & 0xff)), *t;
 
 			if ((t = kvs_table__add(&r->pending, &key, NULL)))
 				*t = e->pid;
@@ -329,12 +334,12 @@ static void learn(struct report *r, const struct rec_event *e)
 		tm = th ? th->timer : NULL;
 		if (!tm || !tm->expect ||
 		    (c->src_pid == e->pid && e->ts - c->src_t <= SRC_FRESH_NS) ||
-		    (th->vcpu >= 0 && e->a[0] != th->vcpu))
+		    (th->vcpu >= 0 && e->accept.apicid != th->vcpu))
 			break;
 		tm->expect = 0;
 		if (tm->vector < 0) {
-			tm->vector = (__s32)(e->a[2] & 0xff);
-			tm->vcpu = (__u32)e->a[0];
+			tm->vector = (__s32)(e->accept.vec & 0xff);
+			tm->vcpu = (__u32)e->accept.apicid;
 		}
 		break;
 	}
@@ -600,11 +605,11 @@ static void on_record(void *ctx, const void *rec, size_t len)
 /* An expiring LAPIC timer, as the BPF program reads it from its kvm_lapic. */
 static void lapic_timer(struct report *r, const struct rec_event *e)
 {
-	struct timer_info *tm = timer_of(r, (__u64)e->a[0], 0);
+	struct timer_info *tm = timer_of(r, (__u64)e->hrtimer.hrtimer, 0);
 	struct thread_info *th = tm && tm->tid ? thread_of(r, tm->tid, 0) : NULL;
 	__s64 tgid = th ? rec_tgid(r->rec, tm->tid) : -1, lvtt;
 
-	if (!e->a[1])
+	if (!e->hrtimer.is_apic_timer)
 		return; /* another hrtimer: the program leaves at once */
 	lvtt = th && th->lvtt >= 0 ? th->lvtt : tm ? tm->vector : -1;
 	if (!th || tgid <= 0 || lvtt < 0) {
@@ -648,14 +653,14 @@ static __u64 ended_of(struct report *r, __u32 tid, int deliveries)
 static int reinjection(struct report *r, const struct rec_event *e)
 {
 	struct kvmrt_vcpu_state *v = store_vcpu(r, e->pid);
-	int i = v ? ep_find(v, (__u32)e->a[0]) : -1;
+	int i = v ? ep_find(v, (__u32)e->inj.vector) : -1;
 
-	return e->a[1] || (i >= 0 && i < EP_SLOTS && v->ep[i].t_deliver);
+	return e->inj.reinjected || (i >= 0 && i < EP_SLOTS && v->ep[i].t_deliver);
 }
 
 static void note_reinjection(struct thread_info *th, const struct rec_event *e, int again)
 {
-	__u32 vector = (__u32)e->a[0];
+	__u32 vector = (__u32)e->inj.vector;
 
 	if (!again || vector != th->reinj_vector) { /* a first injection: a new run */
 		th->reinj_vector = vector;
@@ -673,9 +678,11 @@ static void note_reinjection(struct thread_info *th, const struct rec_event *e, 
 	}
 }
 
-/* Pass 2: one event to its handler (handlers.h): one case per tracepoint,
- * the twin of bpf/kvmrt.bpf.c's entry points, kept as one switch so the
- * two read side by side. */
+/* Pass 2: one event to its handler (handlers.h). The handlers take
+ * scalars: here each case passes the event's fields by name (struct
+ * rec_event), where bpf/kvmrt.bpf.c's entry point reads the same values
+ * from the tracepoint's arguments; one case per tracepoint, in the entry
+ * points' order, so the two read side by side. */
 static void handle(struct report *r, const struct rec_event *e)
 {
 	struct kvs *s = &r->s;
@@ -692,7 +699,7 @@ static void handle(struct report *r, const struct rec_event *e)
 		r->ambiguous++;
 	switch (e->kind) {
 	case P_KVM_SET_IRQ:
-		on_kvm_set_irq(s, (int)e->a[1]);
+		on_kvm_set_irq(s, (int)e->set_irq.level);
 		break;
 	case P_KVM_MSI_SET_IRQ:
 		on_kvm_msi_set_irq(s);
@@ -704,77 +711,79 @@ static void handle(struct report *r, const struct rec_event *e)
 		on_kvm_apic_ipi(s);
 		break;
 	case P_KVM_PIC_SET_IRQ:
-		on_kvm_pic_set_irq(s, (__u8)e->a[0], (__u8)e->a[1],
-				   e->a[2] ? (__u8)(1 << (e->a[1] & 7)) : 0, (int)e->a[3]);
+		on_kvm_pic_set_irq(s, (__u8)e->pic.chip, (__u8)e->pic.pin,
+				   e->pic.masked ? (__u8)(1 << (e->pic.pin & 7)) : 0,
+				   (int)e->pic.coalesced);
 		break;
 	case P_KVM_APIC_ACCEPT_IRQ:
-		on_kvm_apic_accept_irq(s, (__u32)e->a[0], (__u32)e->a[1], (__u32)e->a[2]);
+		on_kvm_apic_accept_irq(s, (__u32)e->accept.apicid, (__u32)e->accept.dm,
+				       (__u32)e->accept.vec);
 		break;
 	case P_HRTIMER_EXPIRE_ENTRY:
 		lapic_timer(r, e);
 		break;
 	case P_SCHED_WAKING:
-		on_sched_waking(s, (__u32)e->a[0]);
+		on_sched_waking(s, (__u32)e->waking.pid);
 		break;
 	case P_SCHED_SWITCH:
-		s->prev_runnable = (int)e->a[1];
+		s->prev_runnable = (int)e->sw.prev_runnable;
 		memcpy(s->prev_comm, e->tcomm, KVMRT_COMM_LEN);
-		on_sched_switch(s, (__u32)e->a[0], (__u32)e->a[2]);
+		on_sched_switch(s, (__u32)e->sw.prev_pid, (__u32)e->sw.next_pid);
 		break;
 	case P_KVM_VCPU_WAKEUP:
-		on_kvm_vcpu_wakeup(s, (__u64)e->a[0]);
+		on_kvm_vcpu_wakeup(s, (__u64)e->wakeup.ns);
 		break;
 	case P_KVM_INJ_VIRQ:
-		on_kvm_inj_virq(s, (__u32)e->a[0]);
+		on_kvm_inj_virq(s, (__u32)e->inj.vector);
 		break;
 	case P_KVM_ENTRY:
-		s->vcpu_id = (__u32)e->a[0];
+		s->vcpu_id = (__u32)e->entry.vcpu_id;
 		on_kvm_entry(s);
 		break;
 	case P_KVM_EXIT:
-		if (e->a[0] < 0) { /* before 5.11: no vcpu in kvm_exit */
+		if (e->exit.vcpu_id < 0) { /* a kvm_exit that prints no vcpu: the thread's */
 			struct thread_info *th = thread_of(r, e->pid, 0);
 
 			if (!th || th->vcpu < 0)
 				break;
 			s->vcpu_id = (__u32)th->vcpu;
 		} else {
-			s->vcpu_id = (__u32)e->a[0];
+			s->vcpu_id = (__u32)e->exit.vcpu_id;
 		}
-		s->exit_reason = (__u32)e->a[2];
-		on_kvm_exit(s, (__u32)e->a[1]);
+		s->exit_reason = (__u32)e->exit.reason;
+		on_kvm_exit(s, (__u32)e->exit.isa);
 		break;
 	case P_KVM_EOI:
-		s->vcpu_id = (__u32)e->a[0];
-		on_kvm_eoi(s, (int)e->a[1]);
+		s->vcpu_id = (__u32)e->eoi.apicid;
+		on_kvm_eoi(s, (int)e->eoi.vector);
 		break;
 	case P_KVM_ACK_IRQ:
-		on_kvm_ack_irq(s, (__u32)e->a[0], (__u32)e->a[1]);
+		on_kvm_ack_irq(s, (__u32)e->ack.irqchip, (__u32)e->ack.pin);
 		break;
 	case P_KVM_APICV_ACCEPT_IRQ:
-		on_kvm_apicv_accept_irq(s, (__u32)e->a[0], (__u32)e->a[2]);
+		on_kvm_apicv_accept_irq(s, (__u32)e->accept.apicid, (__u32)e->accept.vec);
 		break;
 	case P_KVM_PV_EOI:
-		s->vcpu_id = (__u32)e->a[0];
-		on_kvm_pv_eoi(s, (int)e->a[1]);
+		s->vcpu_id = (__u32)e->eoi.apicid;
+		on_kvm_pv_eoi(s, (int)e->eoi.vector);
 		break;
 	case P_KVM_WAIT_LAPIC_EXPIRE:
-		on_kvm_wait_lapic_expire(s, (__u32)e->a[0], e->a[1]);
+		on_kvm_wait_lapic_expire(s, (__u32)e->lapic_expire.vcpu_id, e->lapic_expire.delta);
 		break;
 	case P_KVM_APICV_INHIBIT_CHANGED:
-		on_kvm_apicv_inhibit_changed(s, (__u64)e->a[2]);
+		on_kvm_apicv_inhibit_changed(s, (__u64)e->inhibit.inhibits);
 		break;
 	case P_KVM_PIO:
-		s->pio_value = (__u8)e->a[2];
-		on_kvm_pio(s, (__u32)e->a[0], (__u32)e->a[1]);
+		s->pio_value = (__u8)e->pio.val;
+		on_kvm_pio(s, (__u32)e->pio.out, (__u32)e->pio.port);
 		break;
 	case RK_KVM_APIC:
 		/* the LVT timer's vector and mask, as the register page holds them */
-		if (e->a[0] && e->a[1] == KVMRT_APIC_LVTT) {
+		if (e->apic.write && e->apic.reg == KVMRT_APIC_LVTT) {
 			struct thread_info *th = thread_of(r, e->pid, 0);
 
 			if (th)
-				th->lvtt = e->a[2] & 0xffffffff;
+				th->lvtt = e->apic.val & 0xffffffff;
 		}
 		break;
 	}
