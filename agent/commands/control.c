@@ -27,6 +27,10 @@
 #include "httpd.h"
 #include "restore.h"
 
+/* --listen's server: one controller per process */
+static struct httpd http;
+static int serving;
+
 static int rt_throttling_on(void)
 {
 	FILE *f = fopen("/proc/sys/kernel/sched_rt_runtime_us", "r");
@@ -355,14 +359,11 @@ static int prepare(struct control *ctl)
 	if (control__start_guardian(ctl))
 		return -EIO;
 	if (ctl->o.listen) {
-		static struct httpd http; /* one controller per process */
-
 		if (httpd_start(&http, ctl->o.listen, ctl->o.web_config)) {
 			unlink(ctl->st.path); /* nothing changed yet: nothing to restore */
 			return -EIO;
 		}
-		ctl->http = &http;
-		ctl->each_second = control__publish_metrics;
+		serving = 1;
 	}
 	return 0;
 }
@@ -446,10 +447,10 @@ static void run(struct control *ctl)
 		ctl->nv == 1 ? "" : "s",
 		ctl->o.cosched ? "co-scheduling" : ctl->o.static_prio ? "static priority" : "no priority",
 		ctl->o.shield_arg ? ", shielded" : "");
-	if (ctl->o.cosched)
-		control__cosched_loop(ctl, t_end);
-	else
-		control__static_loop(ctl, t_end);
+	/* a second at a time; --listen's page after each */
+	while (control__run_second(ctl, t_end))
+		if (serving)
+			control__publish_metrics(ctl, &http);
 	for (i = 0; i < ctl->nv; i++)
 		if (ctl->v[i].cs.state == CS_BOOSTED) /* still boosted at the end */
 			ctl->v[i].cs.boosted_ns += mono_ns() - ctl->v[i].cs.seg_start;
@@ -515,8 +516,8 @@ int cmd_control(int argc, char **argv)
 	if (control_restore(ctl.o.state_path, 1))
 		ret = 1;
 out:
-	if (ctl.http)
-		httpd_stop(ctl.http);
+	if (serving)
+		httpd_stop(&http);
 	if (ctl.loaded)
 		session_close(&ses);
 	control__stop_guardian(&ctl);

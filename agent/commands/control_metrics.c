@@ -71,7 +71,7 @@ static void vcpu_metrics(FILE *f, const struct control *ctl)
 	}
 }
 
-void control__publish_metrics(struct control *ctl)
+void control__publish_metrics(struct control *ctl, struct httpd *http)
 {
 	struct metrics_ctx m = { 0 };
 	struct boost_view boosts;
@@ -81,8 +81,6 @@ void control__publish_metrics(struct control *ctl)
 	size_t len = 0;
 	FILE *f;
 
-	if (!ctl->http)
-		return;
 	collector__poll(ctl->c, 0);
 	collector__snapshot(ctl->c, &snap);
 	f = open_memstream(&text, &len);
@@ -102,6 +100,6 @@ void control__publish_metrics(struct control *ctl)
 		   "# TYPE kvmrt_control_reaction_p99_seconds gauge\n"
 		   "kvmrt_control_reaction_p99_seconds %.9f\n", rs.p99_ns / 1e9);
 	fclose(f);
-	httpd_publish(ctl->http, text, len);
+	httpd_publish(http, text, len);
 	snapshot__free(&snap);
 }

@@ -35,8 +35,6 @@
 #include "procfs.h"
 #include "taskstate.h"
 
-struct httpd;
-
 #define CTL_MAX_RT 16
 #define CTL_DEFAULT_PRIO 50
 
@@ -102,9 +100,7 @@ struct control {
 	struct kvmrt_hist *reaction; /* [R_NR]: injection -> boost applied, and its parts */
 	__u64 t_woke;	/* when the controller last woke to read records */
 	int guardian_fd;
-	/* once a second in the loops: the command's --listen metrics */
-	void (*each_second)(struct control *ctl);
-	struct httpd *http; /* the command's, while it serves */
+	__u64 next_check; /* the next once-a-second checks (control__run_second) */
 	int shielded;
 	__u64 shield_hold_until; /* --slo: a shield that did no good waits till then */
 	__u64 shield_hold_s;
@@ -144,8 +140,11 @@ void control__stop_guardian(struct control *ctl);
 void control__act(struct control *ctl, struct rt_vcpu *v, enum cosched_action a, __u64 t_event,
 		  const char *why);
 void control__on_ctl(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx);
-void control__cosched_loop(struct control *ctl, __u64 t_end);
-void control__static_loop(struct control *ctl, __u64 t_end);
+/* The controller runs a second at a time, its once-a-second checks
+ * (threads let go, --slo's adaptation) ending each: the command does its
+ * own (--listen's page) between seconds. 1: a second ran; 0: stopped, or
+ * t_end (0: none) reached. */
+int control__run_second(struct control *ctl, __u64 t_end);
 
 /* adapt.c */
 int control__apply_shield(struct control *ctl);

@@ -127,14 +127,14 @@ static int any_demoted(const struct control *ctl)
 	return 0;
 }
 
-/* Wait for records until the nearest grace/cap deadline, then tick. */
-void control__cosched_loop(struct control *ctl, __u64 t_end)
+/* Wait for records until the nearest grace/cap deadline, then tick; till
+ * the second's checks are done. */
+static int cosched_second(struct control *ctl, __u64 t_end)
 {
 	int epfd = ring_buffer__epoll_fd(ctl->c->rb);
-	__u64 next_check = mono_ns() + 1000000000ULL;
 
 	while (!*ctl->stop) {
-		__u64 now = mono_ns(), deadline = next_check;
+		__u64 now = mono_ns(), deadline = ctl->next_check;
 		struct epoll_event ev;
 		struct timespec ts;
 		int i, demoted;
@@ -184,31 +184,37 @@ void control__cosched_loop(struct control *ctl, __u64 t_end)
 		if (demoted)
 			ring_buffer__consume(ctl->c->rb);
 		collector__read_seen(ctl->c); /* new VMs' names, while they live */
-		if (now >= next_check) {
+		if (now >= ctl->next_check) {
 			/* notice threads that vanished or were changed meanwhile */
 			control__check_threads(ctl);
 			if (ctl->o.slo_ns)
 				control__adapt(ctl, now);
-			if (ctl->each_second)
-				ctl->each_second(ctl);
-			next_check = now + 1000000000ULL;
+			ctl->next_check = now + 1000000000ULL;
+			return 1;
 		}
 	}
+	return 0;
 }
 
-void control__static_loop(struct control *ctl, __u64 t_end)
+/* Static priority: only threads to watch, five times a second. */
+static int static_second(struct control *ctl, __u64 t_end)
 {
-	__u64 next_publish = 0;
-
 	while (!*ctl->stop && (!t_end || mono_ns() < t_end)) {
 		struct timespec ts = { 0, 200000000 };
 
 		nanosleep(&ts, NULL);
 		control__check_threads(ctl);
-		if (mono_ns() >= next_publish) {
-			if (ctl->each_second)
-				ctl->each_second(ctl);
-			next_publish = mono_ns() + 1000000000ULL;
+		if (mono_ns() >= ctl->next_check) {
+			ctl->next_check = mono_ns() + 1000000000ULL;
+			return 1;
 		}
 	}
+	return 0;
+}
+
+int control__run_second(struct control *ctl, __u64 t_end)
+{
+	if (!ctl->next_check)
+		ctl->next_check = mono_ns() + (ctl->o.cosched ? 1000000000ULL : 0);
+	return ctl->o.cosched ? cosched_second(ctl, t_end) : static_second(ctl, t_end);
 }
