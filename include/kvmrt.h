@@ -93,7 +93,10 @@ struct kvmrt_hist {
 /* One value into a histogram: the BPF programs' and the agent's one way. */
 static __always_inline void hist_record(struct kvmrt_hist *h, __u64 val)
 {
-	__u32 b = hist_bucket(val);
+	/* 64 bits: the bound checked is the index used. A 32-bit index is
+	 * zero-extended twice by clang, and 6.1's verifier loses the bound
+	 * between the two copies ("unbounded memory access") */
+	__u64 b = hist_bucket(val);
 
 	if (b >= HIST_NBUCKETS)
 		b = HIST_NBUCKETS - 1;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#define _GNU_SOURCE /* vasprintf */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -46,14 +47,19 @@ static int loglines;
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	char line[256];
+	char *msg = NULL, *line, *save = NULL;
 
 	if (level == LIBBPF_DEBUG && log_level < LOG_DEBUG)
 		return 0;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	snprintf(logbuf[loglines++ % LOGBUF_LINES], sizeof(logbuf[0]), "%s", line);
+	/* one message may be a whole verifier log, its reason at the end:
+	 * kept line by line, each line whole (cut only past 255 bytes) */
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return 0;
 	if (log_level >= LOG_INFO)
-		fputs(line, stderr);
+		fputs(msg, stderr);
+	for (line = strtok_r(msg, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		snprintf(logbuf[loglines++ % LOGBUF_LINES], sizeof(logbuf[0]), "%s\n", line);
+	free(msg);
 	return 0;
 }
 

@@ -62,6 +62,11 @@ static KVMRT_SUBPROG void end_slot(struct kvs *s, const struct kvmrt_vcpu_key *v
 	resp = ep_response_ns(&d);
 	hist_add(v, M_RESPONSE, resp);
 	ep_stages(&d, st);
+	/* unrolled: 6.1's verifier refuses this loop as clang closes it
+	 * (a back-edge by fall-through, "back-edge from insn") */
+#ifdef __bpf__
+#pragma unroll
+#endif
 	for (k = 0; k < ST_NR; k++)
 		if (st[k] >= 0)
 			hist_add(v, M_ST_WAKE + k, st[k]);
