@@ -42,7 +42,7 @@ start_trace() {
 	"$KVMRT" trace "$@" --json="$json" >"$json.out" 2>"$json.err" &
 	TRACE_PID=$!
 	BG_PIDS+=("$TRACE_PID")
-	for i in $(seq 100); do
+	for i in $(seq 600); do # loading takes long where the CPU is emulated
 		grep -q "tracing" "$json.err" 2>/dev/null && return 0
 		kill -0 "$TRACE_PID" 2>/dev/null || break
 		sleep 0.1
@@ -53,15 +53,16 @@ start_trace() {
 }
 
 # stop_trace: end it like Ctrl-C does, and wait for its report
-# hogs SECONDS CPU: two CPU hogs pinned to CPU, their pids in h1 and h2
+# hogs CPU: two CPU hogs pinned to CPU, their pids in h1 and h2; they run
+# until killed (however slow the machine, they outlast what they load)
 hogs() {
-	"$B/tests/hog" "$1" &
+	"$B/tests/hog" 3600 &
 	h1=$!
-	"$B/tests/hog" "$1" &
+	"$B/tests/hog" 3600 &
 	h2=$!
 	BG_PIDS+=("$h1" "$h2")
-	taskset -pc "$2" "$h1" >/dev/null
-	taskset -pc "$2" "$h2" >/dev/null
+	taskset -pc "$1" "$h1" >/dev/null
+	taskset -pc "$1" "$h2" >/dev/null
 }
 # guest_pid JSON: the pid in kvmrt-guest's --json
 guest_pid() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['pid'])" "$1"; }

@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A KVM host for a machine that has none (a VM whose hypervisor offers no
+# nested virtualization): Debian 12's own kernel, from Debian's archive,
+# booted by QEMU under TCG on an emulated CPU with AMD's SVM, so that
+# kvm-amd loads and gives it a /dev/kvm. A real SVM host, only slow (every
+# instruction emulated): kvm_exit and kvm_entry fire, KVM's own code runs,
+# and 6.1's verifier judges the BPF object. This machine's root is its root
+# (9p, read-only, under a tmpfs overlay), so the build, the tests and the
+# Debian packages are the same files; what the command writes is lost,
+# except in $NESTED_OUT (this machine's build/nested/out).
+#
+#   tests/nested/run.sh [-t SECONDS] CMD...
+#
+# runs CMD as root in this folder there, prints its output, exits with its
+# status (124: timed out, 125: the host did not come up). Root.
+set -u
+cd "$(dirname "$0")/../.." || exit 125
+limit=1800
+[ "${1:-}" = -t ] && { limit=$2; shift 2; }
+[ $# -gt 0 ] || { echo "usage: tests/nested/run.sh [-t SECONDS] CMD..." >&2; exit 125; }
+
+W=$PWD/build/nested
+mkdir -p "$W"
+
+# 1. Debian 12's kernel image package (the newest 6.1 in the archive)
+pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
+	awk '{print $1}' | sort -t- -k4,4n | tail -1)
+if [ -z "$pkg" ]; then
+	apt-get update -qq >/dev/null 2>&1
+	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' |
+		awk '{print $1}' | sort -t- -k4,4n | tail -1)
+fi
+[ -n "$pkg" ] || { echo "nested: Debian 12's kernel package is not in the archive" >&2; exit 125; }
+kver=${pkg#linux-image-}
+deb=$(ls "$W/${pkg}"_*.deb build/btf-6.1/"${pkg}"_*.deb 2>/dev/null | head -1)
+if [ -z "$deb" ]; then
+	(cd "$W" && apt-get download "$pkg" >/dev/null 2>&1)
+	deb=$(ls "$W/${pkg}"_*.deb 2>/dev/null | head -1)
+fi
+[ -s "${deb:-}" ] || { echo "nested: cannot download $pkg" >&2; exit 125; }
+
+# 2. Its initramfs: busybox, and the modules that a 9p root and KVM need,
+# in the order they depend on each other (the package has no modules.dep)
+MODS="drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev
+drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci fs/netfs/netfs
+fs/fscache/fscache net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p fs/overlayfs/overlay
+virt/lib/irqbypass arch/x86/kvm/kvm drivers/crypto/ccp/ccp arch/x86/kvm/kvm-amd"
+if [ ! -s "$W/mods-$kver/order" ]; then
+	rm -rf "$W/x" "$W/mods-$kver" && mkdir -p "$W/x" "$W/mods-$kver"
+	dpkg-deb -x "$deb" "$W/x" || exit 125
+	cp "$W/x/boot/vmlinuz-$kver" "$W/vmlinuz-$kver"
+	for m in $MODS; do
+		cp "$W/x/lib/modules/$kver/kernel/$m.ko" "$W/mods-$kver/" || exit 125
+	done
+	for m in $MODS; do echo "${m##*/}"; done >"$W/mods-$kver/order"
+	rm -rf "$W/x"
+fi
+rm -rf "$W/ir" && mkdir -p "$W/ir/bin" "$W/ir/lib" # built each time: a second
+cp -r "$W/mods-$kver" "$W/ir/lib/modules"
+cp /bin/busybox "$W/ir/bin/" || { echo "nested: no /bin/busybox (busybox-static)" >&2; exit 125; }
+install -m 755 tests/nested/init "$W/ir/init"
+(cd "$W/ir" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$W/initrd.gz"
+
+# 3. The command, the folder it runs in, and where its output comes back
+OUT=$W/out
+rm -rf "$OUT" && mkdir -p "$OUT"
+{
+	printf 'cd %q || exit 125\nexport NESTED_OUT=/nested-out\n' "$PWD"
+	printf '%q ' "$@"
+	echo
+} >"$OUT/cmd.sh"
+
+# 4. Boot: 2 vCPUs on this machine's CPUs (multi-threaded TCG), 4 GiB
+timeout "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
+	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$W/initrd.gz" \
+	-append "console=ttyS0 quiet panic=-1" \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs local,path="$OUT",mount_tag=out,security_model=none >"$W/console.log" 2>&1
+qrc=$?
+cat "$OUT/log" 2>/dev/null
+if [ -s "$OUT/rc" ]; then
+	exit "$(cat "$OUT/rc")"
+fi
+[ "$qrc" = 124 ] && { echo "nested: timed out after $limit s" >&2; exit 124; }
+echo "nested: the host did not come up (build/nested/console.log):" >&2
+grep -a "NESTED" "$W/console.log" | tail -5 >&2
+exit 125
