@@ -84,7 +84,7 @@ kill "$xp" 2>/dev/null
 wait "$xp" 2>/dev/null
 
 # 4. Two CPU hogs on the vCPU's CPU: slow episodes name the hog.
-hogs 12 1
+hogs 1
 start_trace "$TMP/t_hog.json" -T 300 && {
 	"$GUEST" -m msi -r 1000 -d 4 -C 1 -q --json="$TMP/g_hog.json"
 	stop_trace
@@ -130,8 +130,9 @@ start_trace "$TMP/t_vmm.json" -a -T 0.001 && {
 		$CHECK analysis "$TMP/t_vmm.json" "$(guest_pid "$TMP/g_vmm.json")" vmm "vmm io 0x7c4"
 }
 
-# 5. SLO verdict in the exit status (the guest outlives three traces)
-"$GUEST" -m msi -r 1000 -d 8 -q &
+# 5. SLO verdict in the exit status (the guest runs until the three traces
+#    are done, however long they take to load)
+"$GUEST" -m msi -r 1000 -d 3600 -q &
 gpid=$!
 BG_PIDS+=("$gpid")
 sleep 0.5
@@ -142,6 +143,7 @@ rc2=$?
 # the shared flags next to the filter's: --vcpu 0 and -v trace as asked
 "$KVMRT" trace -d 1 -q -v -p "$gpid" --vcpu 0 --json="$TMP/vcpu0.json" 2>/dev/null
 rc3=$?
+kill -INT "$gpid"
 wait "$gpid"
 check "--slo: 3 when violated, 0 when met" test "$rc1-$rc2" = "3-0"
 check "--vcpu 0 -v: exit 0, the guest's vCPU 0 alone, its interrupts counted" python3 -c "

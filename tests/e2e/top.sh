@@ -130,7 +130,7 @@ PY
 
 # 7. -a: under two hogs on the vCPU's CPU, CAUSE names the hog: frames
 #    until one does (30 s at most, the guest and hogs lasting as long)
-hogs 40 1
+hogs 1
 "$GUEST" -m msi -r 1000 -d 40 -C 1 -q --name top-hog &
 hg=$!
 BG_PIDS+=("$hg")
