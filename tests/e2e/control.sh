@@ -10,13 +10,17 @@ SNAP="python3 tests/e2e/sched_snapshot.py"
 STATE="$TMP/control.state"
 CPU=$(($(nproc) - 1))
 
-guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the background
-	local name=$1 secs=$2
+guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the background,
+	# returning once its vCPU thread is there to be found (however slow the machine)
+	local name=$1 secs=$2 i
 	shift 2
 	"$GUEST" -m msi -r 1000 -d "$secs" -C "$CPU" -q --name "$name" "$@" &
 	GPID=$!
 	BG_PIDS+=("$GPID")
-	sleep 0.4
+	for i in $(seq 600); do
+		grep -qs '^CPU 0/KVM' /proc/"$GPID"/task/*/comm && break
+		sleep 0.1
+	done
 }
 # wait_for FILE PATTERN SEC: until a line of FILE matches (1 if not in time)
 wait_for() {
@@ -34,7 +38,7 @@ start_control() {
 	shift
 	"$KVMRT" control "$@" >"$out" 2>&1 &
 	cp=$!
-	wait_for "$out" "kvmrt: controlling" 5
+	wait_for "$out" "kvmrt: controlling" 60 # loading is slow on an emulated CPU
 	sleep 0.5
 }
 # kill9_control: kill -9 the controller, and give its guardian time to restore

@@ -16,14 +16,36 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-# record_start DAT TXT: record until record_stop (both formats at once)
+# record_start DAT TXT: record until record_stop (both formats at once), in
+# the background, once it records
+# (its command runs when the events are on: it says so by a file)
 record_start() {
-	rm -f "$TMP/stop"
-	"$RECORD" -o "$1" --text "$2" -- bash -c "while [ ! -e '$TMP/stop' ]; do sleep 0.05; done" \
-		2>"$1.err" &
+	local i
+	rm -f "$TMP/stop" "$TMP/recording"
+	"$RECORD" -o "$1" --text "$2" -- bash -c "touch '$TMP/recording'
+		while [ ! -e '$TMP/stop' ]; do sleep 0.05; done" 2>"$1.err" &
 	REC_PID=$!
 	BG_PIDS+=("$REC_PID")
-	sleep 0.5
+	for i in $(seq 600); do
+		[ -e "$TMP/recording" ] && return 0
+		sleep 0.1
+	done
+	echo "kvmrt-record did not start: $(cat "$1.err")" >&2
+}
+# vcpu_ran PID N: until a vCPU thread of PID (QEMU's "CPU n/KVM") has run
+# N times (schedstat's timeslices: the timer guest wakes it each tick),
+# however slowly the machine starts QEMU; 120 s at most
+vcpu_ran() {
+	local i t
+	for i in $(seq 1200); do
+		for t in /proc/"$1"/task/*; do
+			grep -q '^CPU [0-9]*/KVM' "$t/comm" 2>/dev/null || continue
+			[ "$(awk '{print $3}' "$t/schedstat" 2>/dev/null)" -ge "$2" ] 2>/dev/null && return 0
+		done
+		sleep 0.1
+	done
+	echo "QEMU's vCPU did not run $2 times in 120 s" >&2
+	return 1
 }
 record_stop() {
 	touch "$TMP/stop"
@@ -106,7 +128,7 @@ print('response counts and maxima equal')" "$1" "$3"
 			2>"$TMP/qemu.err" &
 		qpid=$!
 		BG_PIDS+=("$qpid")
-		sleep 2
+		vcpu_ran "$qpid" 1000
 		kill "$qpid"
 		wait "$qpid" 2>/dev/null
 		stop_trace
