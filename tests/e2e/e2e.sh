@@ -143,7 +143,7 @@ rc2=$?
 # the shared flags next to the filter's: --vcpu 0 and -v trace as asked
 "$KVMRT" trace -d 1 -q -v -p "$gpid" --vcpu 0 --json="$TMP/vcpu0.json" 2>/dev/null
 rc3=$?
-kill -INT "$gpid"
+kill "$gpid" # TERM: a background job ignores SIGINT
 wait "$gpid"
 check "--slo: 3 when violated, 0 when met" test "$rc1-$rc2" = "3-0"
 check "--vcpu 0 -v: exit 0, the guest's vCPU 0 alone, its interrupts counted" python3 -c "
