@@ -8,7 +8,7 @@
 # and 6.1's verifier judges the BPF object. This machine's root is its root
 # (9p, read-only, under a tmpfs overlay), so the build, the tests and the
 # Debian packages are the same files; what the command writes is lost,
-# except in $NESTED_OUT (this machine's build/nested/out).
+# except in $NESTED_OUT (this machine's build/nested/out.*, while it runs).
 #
 #   tests/nested/run.sh [-t SECONDS] CMD...
 #
@@ -56,15 +56,16 @@ if [ ! -s "$W/mods-$kver/order" ]; then
 	for m in $MODS; do echo "${m##*/}"; done >"$W/mods-$kver/order"
 	rm -rf "$W/x"
 fi
-rm -rf "$W/ir" && mkdir -p "$W/ir/bin" "$W/ir/lib" # built each time: a second
-cp -r "$W/mods-$kver" "$W/ir/lib/modules"
-cp /bin/busybox "$W/ir/bin/" || { echo "nested: no /bin/busybox (busybox-static)" >&2; exit 125; }
-install -m 755 tests/nested/init "$W/ir/init"
-(cd "$W/ir" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$W/initrd.gz"
+IR=$(mktemp -d "$W/ir.XXXXXX") # built each time (a second), one per run
+mkdir -p "$IR/bin" "$IR/lib"
+cp -r "$W/mods-$kver" "$IR/lib/modules"
+cp /bin/busybox "$IR/bin/" || { echo "nested: no /bin/busybox (busybox-static)" >&2; exit 125; }
+install -m 755 tests/nested/init "$IR/init"
+(cd "$IR" && find . | cpio -o -H newc 2>/dev/null | gzip) >"$IR.gz"
+rm -rf "$IR"
 
 # 3. The command, the folder it runs in, and where its output comes back
-OUT=$W/out
-rm -rf "$OUT" && mkdir -p "$OUT"
+OUT=$(mktemp -d "$W/out.XXXXXX") # one per run: runs may overlap
 {
 	printf 'cd %q || exit 125\nexport NESTED_OUT=/nested-out\n' "$PWD"
 	printf '%q ' "$@"
@@ -73,16 +74,17 @@ rm -rf "$OUT" && mkdir -p "$OUT"
 
 # 4. Boot: 2 vCPUs on this machine's CPUs (multi-threaded TCG), 4 GiB
 timeout "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
-	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$W/initrd.gz" \
+	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$IR.gz" \
 	-append "console=ttyS0 quiet panic=-1" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$OUT",mount_tag=out,security_model=none >"$W/console.log" 2>&1
+	-virtfs local,path="$OUT",mount_tag=out,security_model=none >"$OUT.console" 2>&1
 qrc=$?
+rm -f "$IR.gz"
 cat "$OUT/log" 2>/dev/null
-if [ -s "$OUT/rc" ]; then
-	exit "$(cat "$OUT/rc")"
-fi
+rc=$(cat "$OUT/rc" 2>/dev/null)
+rm -rf "$OUT"
+[ -n "$rc" ] && { rm -f "$OUT.console"; exit "$rc"; }
 [ "$qrc" = 124 ] && { echo "nested: timed out after $limit s" >&2; exit 124; }
-echo "nested: the host did not come up (build/nested/console.log):" >&2
-grep -a "NESTED" "$W/console.log" | tail -5 >&2
+echo "nested: the host did not come up; its console:" >&2
+grep -a "NESTED\|panic" "$OUT.console" | tail -5 >&2
 exit 125
