@@ -164,14 +164,14 @@ static void find_kinds(struct recording *r, struct dat *d)
 	for (i = 0; i < MAX_VECTOR_EVENTS; i++) {
 		const char *name = rec_vector_event(i);
 
+		int vk = i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY;
+
 		ev = name ? tep_find_event_by_name(d->tep, "irq_vectors", name) : NULL;
 		d->vec_id[i] = ev ? ev->id : -1;
 		if (ev) /* every vector's the same format: the fields of any */
-			r->has[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY] = 1;
-		if (ev && d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].id < 0) {
-			d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].f[0] = tep_find_field(ev, "vector");
-			d->k[i % 2 ? RK_VECTOR_EXIT : RK_VECTOR_ENTRY].id = ev->id;
-		}
+			r->has[vk] = 1;
+		if (ev && d->k[vk].id < 0 && !find_fields(&d->k[vk], vk, ev))
+			d->k[vk].id = ev->id;
 	}
 	ev = tep_find_event_by_name(d->tep, "ftrace", "print");
 	d->print_id = ev ? ev->id : -1;

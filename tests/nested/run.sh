@@ -17,7 +17,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 125
 limit=1800
-[ "${1:-}" = -t ] && { limit=$2; shift 2; }
+[ "${1:-}" = -t ] && { limit=${2:?-t SECONDS}; shift 2; }
 [ $# -gt 0 ] || { echo "usage: tests/nested/run.sh [-t SECONDS] CMD..." >&2; exit 125; }
 
 W=$PWD/build/nested
@@ -56,7 +56,9 @@ if [ ! -s "$W/mods-$kver/order" ]; then
 	for m in $MODS; do echo "${m##*/}"; done >"$W/mods-$kver/order"
 	rm -rf "$W/x"
 fi
-IR=$(mktemp -d "$W/ir.XXXXXX") # built each time (a second), one per run
+IR=$(mktemp -d "$W/ir.XXXXXX") || exit 125 # built each time (a second), one per run
+OUT=$(mktemp -d "$W/out.XXXXXX") || exit 125 # what comes back; one per run
+trap 'rm -rf "$IR" "$IR.gz" "$OUT"' EXIT
 mkdir -p "$IR/bin" "$IR/lib"
 cp -r "$W/mods-$kver" "$IR/lib/modules"
 cp /bin/busybox "$IR/bin/" || { echo "nested: no /bin/busybox (busybox-static)" >&2; exit 125; }
@@ -65,7 +67,6 @@ install -m 755 tests/nested/init "$IR/init"
 rm -rf "$IR"
 
 # 3. The command, the folder it runs in, and where its output comes back
-OUT=$(mktemp -d "$W/out.XXXXXX") # one per run: runs may overlap
 {
 	printf 'cd %q || exit 125\nexport NESTED_OUT=/nested-out\n' "$PWD"
 	printf '%q ' "$@"
@@ -73,18 +74,16 @@ OUT=$(mktemp -d "$W/out.XXXXXX") # one per run: runs may overlap
 } >"$OUT/cmd.sh"
 
 # 4. Boot: 2 vCPUs on this machine's CPUs (multi-threaded TCG), 4 GiB
-timeout "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
+timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
 	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$IR.gz" \
 	-append "console=ttyS0 quiet panic=-1" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs local,path="$OUT",mount_tag=out,security_model=none >"$OUT.console" 2>&1
+	-virtfs local,path="$OUT",mount_tag=out,security_model=none </dev/null >"$W/console.log" 2>&1
 qrc=$?
-rm -f "$IR.gz"
 cat "$OUT/log" 2>/dev/null
 rc=$(cat "$OUT/rc" 2>/dev/null)
-rm -rf "$OUT"
-[ -n "$rc" ] && { rm -f "$OUT.console"; exit "$rc"; }
-[ "$qrc" = 124 ] && { echo "nested: timed out after $limit s" >&2; exit 124; }
-echo "nested: the host did not come up; its console:" >&2
-grep -a "NESTED\|panic" "$OUT.console" | tail -5 >&2
+[ -n "$rc" ] && exit "$rc"
+[ "$qrc" = 124 ] && { echo "nested: timed out after $limit s (build/nested/console.log)" >&2; exit 124; }
+echo "nested: the host did not come up (build/nested/console.log):" >&2
+grep -a "NESTED\|panic" "$W/console.log" | tail -5 >&2
 exit 125
