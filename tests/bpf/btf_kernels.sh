@@ -21,20 +21,9 @@ mkdir -p "$W"
 ALLOWED='task_struct___pre514\.state'
 
 # 1. The newest 6.1 image in the archive (the number moves with updates)
-pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
-	awk '{print $1}' | sort -t- -k4,4n | tail -1)
-if [ -z "$pkg" ]; then
-	apt-get update -qq >/dev/null 2>&1
-	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' |
-		awk '{print $1}' | sort -t- -k4,4n | tail -1)
-fi
+. tests/debian12_kernel.sh
+debian12_kernel "$W"
 check "Debian 12's kernel image package found in the archive ($pkg)" test -n "$pkg"
-kver=${pkg#linux-image-}
-deb=$(ls "$W/${pkg}"_*.deb 2>/dev/null | head -1)
-if [ -z "$deb" ]; then
-	(cd "$W" && apt-get download "$pkg" >/dev/null 2>&1)
-	deb=$(ls "$W/${pkg}"_*.deb 2>/dev/null | head -1)
-fi
 check "downloaded $(basename "${deb:-none}")" test -s "${deb:-/nonexistent}"
 
 # 2. The image and the three KVM modules (plain .ko in Debian 12)

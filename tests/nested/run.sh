@@ -23,22 +23,10 @@ limit=1800
 W=$PWD/build/nested
 mkdir -p "$W"
 
-# 1. Debian 12's kernel image package (the newest 6.1 in the archive)
-pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' 2>/dev/null |
-	awk '{print $1}' | sort -t- -k4,4n | tail -1)
-if [ -z "$pkg" ]; then
-	apt-get update -qq >/dev/null 2>&1
-	pkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-amd64$' |
-		awk '{print $1}' | sort -t- -k4,4n | tail -1)
-fi
-[ -n "$pkg" ] || { echo "nested: Debian 12's kernel package is not in the archive" >&2; exit 125; }
-kver=${pkg#linux-image-}
-deb=$(ls "$W/${pkg}"_*.deb build/btf-6.1/"${pkg}"_*.deb 2>/dev/null | head -1)
-if [ -z "$deb" ]; then
-	(cd "$W" && apt-get download "$pkg" >/dev/null 2>&1)
-	deb=$(ls "$W/${pkg}"_*.deb 2>/dev/null | head -1)
-fi
-[ -s "${deb:-}" ] || { echo "nested: cannot download $pkg" >&2; exit 125; }
+# 1. Debian 12's kernel image package (btf_kernels.sh's download, shared)
+. tests/debian12_kernel.sh
+debian12_kernel build/btf-6.1 ||
+	{ echo "nested: Debian 12's kernel package ${pkg:-(none in the archive)}: not downloaded" >&2; exit 125; }
 
 # 2. Its initramfs: busybox, and the modules that a 9p root and KVM need,
 # in the order they depend on each other (the package has no modules.dep)
