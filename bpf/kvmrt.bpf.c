@@ -39,6 +39,7 @@ struct kvs {
 	struct task_struct *prev; /* sched_switch */
 	bool preempt;
 	const void *pio_data;	/* kvm_pio */
+	const void *pio_data_at; /* kvm_pio_btf: where the pointer is, read if needed */
 	struct kvm_vcpu *vcpu;	/* kvm_entry, kvm_exit */
 	struct kvm_lapic *apic;	/* kvm_eoi */
 	__u32 isa;		/* kvm_exit */
@@ -216,9 +217,12 @@ static __always_inline void kvs_prev_comm(struct kvs *s, char *comm)
 
 static __always_inline __u8 kvs_pio_value(struct kvs *s)
 {
+	const void *data = s->pio_data;
 	__u8 val = 0;
 
-	bpf_probe_read_kernel(&val, 1, s->pio_data);
+	if (!data && s->pio_data_at) /* only for the hint port: see kvm_pio_btf */
+		bpf_probe_read_kernel(&data, sizeof(data), s->pio_data_at);
+	bpf_probe_read_kernel(&val, 1, data);
 	return val;
 }
 
@@ -808,15 +812,13 @@ KVMRT_RAW(kvm_ack_irq, unsigned int irqchip, unsigned int pin)
 
 /* The arguments by hand: 6.1's verifier (Debian 12's kernel) refuses a
  * tp_btf program that reads a void * argument ("arg4 type UNKNOWN is not a
- * struct"), so data is read from the context by a probe. */
+ * struct"), so data is read from the context by a probe, and only where
+ * it is used (the hint port's value), not on every port I/O. */
 SEC("tp_btf/kvm_pio")
 int kvm_pio_btf(unsigned long long *ctx)
 {
 	unsigned int rw = (unsigned int)ctx[0], port = (unsigned int)ctx[1];
-	const void *data = NULL;
-
-	bpf_probe_read_kernel(&data, sizeof(data), &ctx[4]);
-	struct kvs s = { .pio_data = data };
+	struct kvs s = { .pio_data_at = &ctx[4] };
 
 	on_kvm_pio(&s, rw, port);
 	if_event(&s, IFE_PIO, rw, port, 0);
