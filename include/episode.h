@@ -112,12 +112,41 @@ static __always_inline struct kvmrt_counters ep_counters_final(const struct kvmr
 	return c;
 }
 
+/* Delivered, as far as the host can tell: injected into the guest
+ * (kvm_inj_virq, or a posted one's next entry), or posted while it ran
+ * the guest. Only such an episode can end at the guest's idle or hint. */
+static __always_inline int ep_delivered(const struct kvmrt_episode *e)
+{
+	return (e->flags & EP_USED) && (e->t_deliver || (e->flags & EP_IN_GUEST));
+}
+
+/* A vector has up to two episodes, as the LAPIC holds it in two places: one
+ * delivered and not yet ended (its ISR bit) and one accepted after that
+ * delivery and waiting for it to end (its IRR bit). */
+
+/* The episode an end of interrupt ends: the one in service, else the
+ * pending one (a host that does not show delivery). -1 if none. */
 static __always_inline int ep_find(const struct kvmrt_vcpu_state *v, __u32 vector)
+{
+	int i, found = -1;
+
+	for (i = 0; i < EP_SLOTS; i++) {
+		if (!(v->ep[i].flags & EP_USED) || v->ep[i].vector != vector)
+			continue;
+		if (ep_delivered(&v->ep[i]))
+			return i;
+		found = i;
+	}
+	return found;
+}
+
+/* The vector's episode not yet delivered (in the IRR), -1 if none. */
+static __always_inline int ep_find_pending(const struct kvmrt_vcpu_state *v, __u32 vector)
 {
 	int i;
 
 	for (i = 0; i < EP_SLOTS; i++)
-		if ((v->ep[i].flags & EP_USED) && v->ep[i].vector == vector)
+		if ((v->ep[i].flags & EP_USED) && v->ep[i].vector == vector && !ep_delivered(&v->ep[i]))
 			return i;
 	return -1;
 }
@@ -169,38 +198,31 @@ static __always_inline int ep_slot_for_new(const struct kvmrt_vcpu_state *v, int
 	return oldest;
 }
 
-/* Delivered, as far as the host can tell: injected into the guest
- * (kvm_inj_virq, or a posted one's next entry), or posted while it ran
- * the guest. Only such an episode can end at the guest's idle or hint. */
-static __always_inline int ep_delivered(const struct kvmrt_episode *e)
-{
-	return (e->flags & EP_USED) && (e->t_deliver || (e->flags & EP_IN_GUEST));
-}
-
 static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, __u32 source, __u64 now,
 				     int from_timer)
 {
-	int i = ep_find(v, vector), evicted = 0;
+	int i = ep_find_pending(v, vector), evicted = 0;
 	struct kvmrt_episode *e;
 
 	if (i >= 0) {
 		e = &v->ep[i];
-		/* posted and delivered: its EOI is virtual, so this is a new
-		 * interrupt of the vector, not one to merge; the old one ends
-		 * unseen, as a stale one does */
-		if (ep_handed_over(e))
-			goto replace;
 		if (now - e->t_inject < EP_STALE_NS) {
 			if ((e->flags & EP_FROM_TIMER) && !from_timer) {
 				e->flags &= ~EP_FROM_TIMER;
 				return EP_MERGED;
 			}
-			return EP_COALESCED;
+			return EP_COALESCED; /* already in the IRR */
 		}
-replace:
 		evicted = 2; /* stale: replace it */
 	} else {
-		i = ep_slot_for_new(v, &evicted);
+		i = ep_find(v, vector); /* in service, if any */
+		/* posted and delivered: its EOI is virtual, so the old one
+		 * ends unseen, as a stale one does; delivered by injection
+		 * (in service): this is the next one, pending behind it */
+		if (i >= 0 && (ep_handed_over(&v->ep[i]) || now - v->ep[i].t_inject >= EP_STALE_NS))
+			evicted = 2;
+		else
+			i = ep_slot_for_new(v, &evicted);
 	}
 	if (i < 0 || i >= EP_SLOTS)
 		return EP_COALESCED;

@@ -49,11 +49,11 @@ static __always_inline void on_kvm_apicv_accept_irq(struct kvs *s, __u32 apicid,
 	v = kvs_vcpu(s, &vk, 0);
 	if (!v)
 		return;
-	i = ep_find(v, vec & 0xff);
+	i = ep_find_pending(v, vec & 0xff); /* the one just accepted */
 	if (i < 0 || i >= EP_SLOTS)
 		return;
 	e = &v->ep[i];
-	if (e->t_deliver || (e->flags & EP_POSTED))
+	if (e->flags & EP_POSTED)
 		return; /* a coalesced one: the episode's first posting counts */
 	/* atomic: the vCPU's CPU may be ending this episode right now (a plain
 	 * read-modify-write could bring a freed slot back); a stray bit on a

@@ -215,6 +215,44 @@ static void vmx_msi_halted(void **state)
 	records_are(1, (const __u32[]){ 0x40 });
 }
 
+/* VMX, vCPU in the guest: the vector is accepted again while the guest
+ * handles it (in service), and once more before that one is delivered
+ * (coalesced in the IRR). Two episodes, each ended by its own EOI, the
+ * second delivered only after the first's (vmx_inject_irq after
+ * apic_set_eoi's KVM_REQ_EVENT). */
+static void vmx_accept_in_service(void **state)
+{
+	struct snapshot s;
+	struct vcpu_stats *v;
+
+	run(P_KVM_ENTRY, 1, BOGUS);
+	inject_msi(0x43ULL);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_INJ_VIRQ, 3, 0x43ULL, 0ULL, 0ULL);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	inject_msi(0x43ULL);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	inject_msi(0x43ULL);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_EOI, 2, BOGUS, 0x43ULL);
+	run(P_KVM_INJ_VIRQ, 3, 0x43ULL, 0ULL, 0ULL);
+	run(P_KVM_ENTRY, 1, BOGUS);
+	run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+	run(P_KVM_EOI, 2, BOGUS, 0x43ULL);
+	run(P_KVM_ENTRY, 1, BOGUS);
+
+	collector__snapshot(&c, &s);
+	v = vcpu0(&s);
+	assert_int_equal(v->c.injected[SRC_MSI], 3);
+	assert_int_equal(v->c.coalesced, 1);
+	assert_int_equal(v->c.completed, 2);
+	assert_int_equal(v->h[M_DELIVERY].count, 2);
+	assert_int_equal(v->h[M_RESPONSE].count, 2);
+	snapshot__free(&s);
+	records_are(2, (const __u32[]){ 0x43, 0x43 });
+}
+
 /* An EOI with an empty ISR (vector -1) ends nothing, not even a pending
  * episode of vector 0xff. */
 static void eoi_without_isr(void **state)
@@ -721,7 +759,7 @@ int main(void)
 		TEST(vmx_msi_halted),	     TEST(svm_ioapic_running), TEST(pic_edges),
 		TEST(nmi_coalesce_outliers), TEST(loads_with_every_option), TEST(apicv_posted_pv_eoi),
 		TEST(control_wakeups),	     TEST(eoi_without_isr),   TEST(not_armed),
-		TEST(analysis_watch),
+		TEST(analysis_watch),	     TEST(vmx_accept_in_service),
 	};
 	struct CMUnitTest reversed[sizeof(tests) / sizeof(tests[0])];
 	size_t i, n = sizeof(tests) / sizeof(tests[0]);

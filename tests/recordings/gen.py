@@ -280,3 +280,40 @@ delivered (vector 35).""",
 ] + msi(vm, 920002000, 35, posted=False) + [
  exit_(vm, 920002003, "EXTERNAL_INTERRUPT"),
 ])
+
+# I. VMX without APICv: the same vector accepted again while the guest
+#    still handles it, then once more before that one is delivered
+vm = VM("CPU 0/KVM", 9302, "qemu-system-x86", 9301, 9300)
+write("vmx-accept-in-service.txt",
+"""VMX host without APICv. An MSI (vector 34) to the vCPU in guest mode:
+kvm_vcpu_kick's IPI exits (EXTERNAL_INTERRUPT), vmx_inject_irq injects it
+(kvm_inj_virq). While the guest's handler runs, a second MSI of vector 34:
+__apic_accept_irq sets its IRR bit, the kick exits, but
+kvm_check_and_inject_events finds it blocked (apic_has_interrupt_for_ppr:
+the vector in service holds the PPR at its priority class), so there is no
+kvm_inj_virq before the entry. A third MSI of it finds the IRR bit set: it
+is coalesced into the second (3.10's kvm_apic_accept_irq printed
+"(coalesced)"). The guest's EOI (APIC_ACCESS exit -> apic_set_eoi: kvm_eoi)
+ends the first; apic_update_ppr's KVM_REQ_EVENT makes the next entry inject
+the second (kvm_inj_virq), whose EOI ends it.
+Times from kvm_apic_accept_irq. First: delivery 3, handle 47, response
+50 us. Second: delivery 32 (1021 -> 1053), handle 27, response 59 us.""",
+["9300.0 injections.msi=3 completed=2 coalesced=1 response.count=2 response.max_ns=59000 delivery.count=2 delivery.max_ns=32000 stage.deliver.max_ns=32000 stage.handle.max_ns=47000 exits.EXTERNAL_INTERRUPT=3 exits.APIC_ACCESS=2 outliers=2 recording.ends_unmatched=0 recording.deliveries_unmatched=0 recording.pending_at_end=0"],
+[entry(vm, 930000000)] + msi(vm, 930001000, 34, posted=False) + [
+ exit_(vm, 930001003, "EXTERNAL_INTERRUPT"),
+ vm.v(930001004, "kvm_inj_virq", "IRQ 0x22"),
+ entry(vm, 930001005),
+] + msi(vm, 930001020, 34, posted=False) + [
+ exit_(vm, 930001023, "EXTERNAL_INTERRUPT"),
+ entry(vm, 930001024),
+] + msi(vm, 930001030, 34, posted=False) + [
+ exit_(vm, 930001033, "EXTERNAL_INTERRUPT"),
+ entry(vm, 930001034),
+ exit_(vm, 930001050, "APIC_ACCESS"),
+ vm.v(930001051, "kvm_eoi", "apicid 0 vector 34"),
+ vm.v(930001053, "kvm_inj_virq", "IRQ 0x22"),
+ entry(vm, 930001054),
+ exit_(vm, 930001079, "APIC_ACCESS"),
+ vm.v(930001080, "kvm_eoi", "apicid 0 vector 34"),
+ entry(vm, 930001081),
+])

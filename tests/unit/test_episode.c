@@ -36,7 +36,7 @@ static void assert_stages_sum(const struct kvmrt_ep_done *d)
 static void vmx_halted(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	__s64 st[ST_NR];
 
 	v.running = 0;
@@ -63,7 +63,7 @@ static void vmx_halted(void **state)
 static void vmx_svm_running(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	__s64 st[ST_NR];
 
 	ep_switch_in(&v, 10);
@@ -86,7 +86,7 @@ static void vmx_svm_running(void **state)
 static void emulated_host(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	__s64 st[ST_NR];
 
 	ep_inject(&v, VEC, SRC_MSI, 1000, 0);
@@ -119,7 +119,7 @@ static void posted_nothing_visible(void **state)
 static void preempted_vcpu(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	__s64 st[ST_NR];
 
 	ep_switch_in(&v, 10);
@@ -138,7 +138,7 @@ static void preempted_vcpu(void **state)
 static void lapic_timer_merge(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 
 	assert_int_equal(ep_inject(&v, 0x30, SRC_TIMER, 1000, 1), EP_NEW);
 	ep_wake(&v, 1100);
@@ -156,7 +156,7 @@ static void lapic_timer_merge(void **state)
 static void pic_extint(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	__u32 pin3 = KVMRT_PIC_VECTOR_BASE + 3;
 
 	ep_inject(&v, pin3, SRC_PIC, 1000, 0);
@@ -171,7 +171,7 @@ static void pic_extint(void **state)
 static void interleaved_vms(void **state)
 {
 	struct kvmrt_vcpu_state v[4];
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	int i;
 
 	memset(v, 0, sizeof(v));
@@ -191,11 +191,57 @@ static void interleaved_vms(void **state)
 	}
 }
 
+/* VMX or SVM: the vector is accepted again while the guest still handles
+ * it (delivered, not yet EOIed). The LAPIC holds it twice, in ISR and IRR:
+ * two episodes, not a coalesced one. Only a third accept before the second
+ * is delivered coalesces. The second cannot be delivered before the first
+ * ends (same priority class), so an injection in between re-injects the
+ * first. Each EOI ends the one in service. */
+static void accepted_in_service(void **state)
+{
+	struct kvmrt_vcpu_state v = { 0 };
+	struct kvmrt_ep_done d = { 0 };
+
+	ep_switch_in(&v, 10);
+	assert_int_equal(ep_inject(&v, VEC, SRC_TIMER, 1000, 0), EP_NEW);
+	assert_int_equal(ep_deliver(&v, VEC, 2000), 1000);
+	assert_int_equal(ep_inject(&v, VEC, SRC_TIMER, 3000, 0), EP_NEW);
+	assert_int_equal(ep_inject(&v, VEC, SRC_TIMER, 3500, 0), EP_COALESCED);
+	assert_int_equal(ep_deliver(&v, VEC, 3600), 0); /* re-injection of the first */
+	assert_int_equal(ep_eoi(&v, VEC, 5000, &d), 1);
+	assert_int_equal(d.t_inject, 1000);
+	assert_int_equal(d.t_deliver, 2000);
+	assert_int_equal(ep_deliver(&v, VEC, 5200), 2200);
+	assert_int_equal(ep_eoi(&v, VEC, 6000, &d), 1);
+	assert_int_equal(d.t_inject, 3000);
+	assert_int_equal(d.t_deliver, 5200);
+	assert_stages_sum(&d);
+	assert_int_equal(ep_eoi(&v, VEC, 6500, &d), 0);
+
+	/* the LAPIC timer: its expiry opens the next tick behind the one in
+	 * service, and its accept merges into that one, not into the first */
+	assert_int_equal(ep_inject(&v, 0x30, SRC_TIMER, 10000, 1), EP_NEW);
+	assert_int_equal(ep_inject(&v, 0x30, SRC_TIMER, 10100, 0), EP_MERGED);
+	assert_int_equal(ep_deliver(&v, 0x30, 10200), 200);
+	assert_int_equal(ep_inject(&v, 0x30, SRC_TIMER, 11000, 1), EP_NEW);
+	assert_int_equal(ep_inject(&v, 0x30, SRC_TIMER, 11100, 0), EP_MERGED);
+	assert_int_equal(ep_eoi(&v, 0x30, 12000, &d), 1);
+	assert_int_equal(d.t_inject, 10000);
+	assert_int_equal(ep_find_pending(&v, 0x30) >= 0, 1);
+	assert_int_equal(ep_eoi(&v, 0x30, 12500, &d), 1); /* its delivery unseen */
+	assert_int_equal(d.t_inject, 11000);
+
+	/* a host that shows no delivery cannot tell: the second accept of a
+	 * vector before its end coalesces, as before */
+	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 20000, 0), EP_NEW);
+	assert_int_equal(ep_inject(&v, VEC, SRC_MSI, 21000, 0), EP_COALESCED);
+}
+
 /* More vectors pending than slots: the oldest is dropped, and counted. */
 static void slots_full(void **state)
 {
 	struct kvmrt_vcpu_state v = { 0 };
-	struct kvmrt_ep_done d;
+	struct kvmrt_ep_done d = { 0 };
 	int i;
 
 	for (i = 0; i < EP_SLOTS; i++)
@@ -212,7 +258,7 @@ int main(void)
 		cmocka_unit_test(emulated_host),      cmocka_unit_test(posted_nothing_visible),
 		cmocka_unit_test(preempted_vcpu),     cmocka_unit_test(lapic_timer_merge),
 		cmocka_unit_test(pic_extint),	      cmocka_unit_test(interleaved_vms),
-		cmocka_unit_test(slots_full),
+		cmocka_unit_test(slots_full),	      cmocka_unit_test(accepted_in_service),
 	};
 
 	return cmocka_run_group_tests_name("episode", tests, NULL, NULL);
