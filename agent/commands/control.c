@@ -292,8 +292,7 @@ static int claim_vcpus(struct control *ctl)
 
 		err = claim__take(&v->claim, CLAIM_DIR, &v->saved, ctl->o.state_path, who, sizeof(who));
 		if (err == -EBUSY) {
-			pr_err("control: VM %s vCPU %u (thread %u) is managed by %s: refusing",
-			       v->vm, v->vcpu, v->saved.tid, who);
+			pr_err(CLAIM_REFUSED, v->vm, v->vcpu, v->saved.tid, who);
 			return err;
 		}
 		if (err) {
@@ -409,15 +408,23 @@ static void place_controller(struct control *ctl)
 /* The changes made at the start: the shield (without --slo, for which it
  * is the last resort), static priority. A failed step: -1, and the caller
  * rolls back the ones before it. */
+/* The changes made at start. 0: done; -EINTR: a signal came meanwhile
+ * (what was done is in the state file, the caller restores it); else a
+ * failure, said. */
 static int apply_start(struct control *ctl)
 {
-	int i;
+	int i, err;
 
-	if (ctl->o.shield_arg && !ctl->o.slo_ns && control__apply_shield(ctl)) {
-		pr_err("control: shield failed: rolling back");
-		return -1;
+	if (ctl->o.shield_arg && !ctl->o.slo_ns) {
+		err = control__apply_shield(ctl);
+		if (err && err != -EINTR)
+			pr_err("control: shield failed: rolling back");
+		if (err)
+			return err;
 	}
 	for (i = 0; ctl->o.static_prio && i < ctl->nv; i++) {
+		if (*ctl->stop)
+			return -EINTR;
 		if (control__boost(ctl, &ctl->v[i])) {
 			pr_err("control: rolling back");
 			return -1;
@@ -507,8 +514,12 @@ int cmd_control(int argc, char **argv)
 		goto out;
 	session_catch_signals();
 	place_controller(&ctl);
-	if (!apply_start(&ctl)) {
+	err = apply_start(&ctl);
+	if (!err) {
 		run(&ctl);
+		ret = 0;
+	} else if (err == -EINTR) { /* asked to stop: the same way back, not a failure */
+		fprintf(stderr, "kvmrt: control: stopped by a signal while applying: restoring\n");
 		ret = 0;
 	}
 	/* the one way back, the same the guardian and --restore take */

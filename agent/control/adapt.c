@@ -36,7 +36,7 @@ int control__apply_shield(struct control *ctl)
 		return 0;
 	for (i = 0; rt && i < ctl->nv; i++)
 		rt[i] = ctl->v[i].saved;
-	err = rt ? shield_apply(&ctl->st, &ctl->o.shield, rt, ctl->nv) : -ENOMEM;
+	err = rt ? shield_apply(&ctl->st, &ctl->o.shield, rt, ctl->nv, ctl->stop) : -ENOMEM;
 	free(rt);
 	if (!err)
 		ctl->shielded = 1;
@@ -181,8 +181,10 @@ static void apply(struct control *ctl, struct rt_vcpu *v, enum adapt_action a,
 			"priority: shielding CPUs %s\n",
 			v->vm, v->vcpu, p99 / 1e3, ctl->o.slo_ns / 1e3, ctl->o.shield_arg);
 		if (control__apply_shield(ctl)) {
-			/* shield_apply undid its part: nothing on trial */
-			pr_warn("control: shield failed: not trying it again");
+			/* shield_apply undid its part: nothing on trial (or a
+			 * signal stopped it: the loop ends, the restore follows) */
+			if (!*ctl->stop)
+				pr_warn("control: shield failed: not trying it again");
 			v->ad.state = AS_STATIC;
 			v->ad.trial.on = 0;
 			ctl->shield_hold_until = ~0ULL;

@@ -14,6 +14,8 @@
 #include "taskstate.h"
 
 #define CLAIM_DIR "/run/kvmrt/claims"
+/* a run refused for another controller's VM: VM, vCPU, tid, its holder */
+#define CLAIM_REFUSED "control: VM %s vCPU %u (thread %u) is managed by %s: refusing"
 
 struct claim {
 	int fd; /* -1: none held */

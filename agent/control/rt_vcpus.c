@@ -102,9 +102,15 @@ int control__resolve(struct control *ctl, struct vmreg *reg)
 			task_pin(&v->saved);
 			if (v->saved.policy == SCHED_FIFO || v->saved.policy == SCHED_RR ||
 			    v->saved.policy == SCHED_DEADLINE) {
-				pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
-				       esc_str(ctl->o.rt[i]), v->vcpu, v->saved.tid,
-				       sched_policy_name(v->saved.policy));
+				char who[PATH_MAX + 128];
+
+				/* another controller's boost: say whose */
+				if (claim__held(CLAIM_DIR, &v->saved, who, sizeof(who)))
+					pr_err(CLAIM_REFUSED, v->vm, v->vcpu, v->saved.tid, who);
+				else
+					pr_err("--rt %s: vCPU %u thread %u already runs %s: not taking it over",
+					       esc_str(ctl->o.rt[i]), v->vcpu, v->saved.tid,
+					       sched_policy_name(v->saved.policy));
 				task_unpin(&v->saved);
 				return -EBUSY;
 			}

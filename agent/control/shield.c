@@ -16,6 +16,14 @@
 #define V1_ROOT "/sys/fs/cgroup/cpuset"
 #define GROUP_RT "kvmrt.rt"
 #define GROUP_HK "kvmrt.hk"
+/* a state entry of a thread not moved: only its affinity is put back */
+#define AFFINITY_ONLY "-"
+
+/* Has a signal asked us to stop? Looked at between steps of applying. */
+static int stopped(const volatile sig_atomic_t *stop)
+{
+	return stop && *stop;
+}
 
 static int write_str(const char *path, const char *val)
 {
@@ -296,27 +304,27 @@ int shield_check(void)
 	return 0;
 }
 
-/* v1: every other movable thread of the root cpuset goes to housekeeping
- * (the batch recorded first, then moved). */
-static int v1_move_others(struct state_file *st, const char *root, const struct task_saved *rt,
-			  int n, int *moved)
+/* Every other thread, recorded: v1, those in the root cpuset (from "/",
+ * to be moved); v2, all of them (AFFINITY_ONLY: not moved, their
+ * affinity put back). */
+static void record_others(struct state_file *st, const struct task_saved *rt, int n,
+			  const char *only_in, const char *path)
 {
-	char path[300], cur[128];
+	char dir[64], cur[128];
 	struct dirent *d, *t;
 	DIR *proc, *tasks;
-	int i, err;
 
 	proc = opendir("/proc");
 	if (!proc)
-		return -errno;
+		return;
 	while ((d = readdir(proc))) {
 		__u32 pid;
 
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		pid = (__u32)strtoul(d->d_name, NULL, 10);
-		snprintf(path, sizeof(path), "/proc/%u/task", pid);
-		tasks = opendir(path);
+		snprintf(dir, sizeof(dir), "/proc/%u/task", pid);
+		tasks = opendir(dir);
 		if (!tasks)
 			continue;
 		while ((t = readdir(tasks))) {
@@ -325,18 +333,31 @@ static int v1_move_others(struct state_file *st, const char *root, const struct 
 			if (!isdigit((unsigned char)t->d_name[0]))
 				continue;
 			tid = (__u32)strtoul(t->d_name, NULL, 10);
-			if (is_rt(rt, n, tid) || task_cpuset(pid, tid, cur, sizeof(cur)) ||
-			    strcmp(cur, "/"))
-				continue; /* ours, gone, or in someone else's cpuset */
-			record_move(st, pid, tid, "/");
+			if (is_rt(rt, n, tid))
+				continue; /* ours */
+			if (only_in && (task_cpuset(pid, tid, cur, sizeof(cur)) || strcmp(cur, only_in)))
+				continue; /* gone, or in someone else's cpuset */
+			record_move(st, pid, tid, path);
 		}
 		closedir(tasks);
 	}
 	closedir(proc);
+}
+
+/* v1: every other movable thread of the root cpuset goes to housekeeping
+ * (the batch recorded first, then moved). */
+static int v1_move_others(struct state_file *st, const char *root, const struct task_saved *rt,
+			  int n, int *moved, const volatile sig_atomic_t *stop)
+{
+	int i, err;
+
+	record_others(st, rt, n, "/", "/");
 	err = state_write(st);
 	if (err)
 		return err;
 	for (i = 0; i < st->nmoved; i++) {
+		if (stopped(stop))
+			return -EINTR;
 		if (is_rt(rt, n, st->moved[i].tid))
 			continue;
 		/* kernel threads bound to a CPU refuse (EINVAL): they stay */
@@ -419,7 +440,8 @@ static int v2_make_partition(struct state_file *st, const char *root, const char
 }
 
 int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, const cpu_set_t *cpus,
-			 const struct task_saved *rt, int n, const char *hk)
+			 const struct task_saved *rt, int n, const char *hk,
+			 const volatile sig_atomic_t *stop)
 {
 	char shield[256], cur[128];
 	int i, err, moved = 0;
@@ -431,13 +453,27 @@ int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, con
 	}
 	shield_format(cpus, shield, sizeof(shield));
 
-	/* 1. our cpusets, recorded before they exist */
+	/* 1. the vCPU threads' cpusets and affinities, and on v2 every other
+	 * thread's affinity (a partition rewrites them all, and not every
+	 * kernel puts them back); then our cpusets, recorded before they
+	 * exist */
+	for (i = 0; i < n; i++) {
+		if (task_cpuset(rt[i].pid, rt[i].tid, cur, sizeof(cur)) ||
+		    record_move(st, rt[i].pid, rt[i].tid, cur)) {
+			pr_err("--shield: record thread %u", rt[i].tid);
+			return -EIO;
+		}
+	}
+	if (r->v2)
+		record_others(st, rt, n, NULL, AFFINITY_ONLY);
 	snprintf(st->cpuset_root, sizeof(st->cpuset_root), "%s", r->path);
 	st->groups = 1;
 	st->v2 = r->v2;
 	err = state_write(st);
 	if (err)
 		return err;
+	if (stopped(stop))
+		return -EINTR;
 	if (r->v2) {
 		err = v2_make_partition(st, r->path, shield);
 	} else {
@@ -453,11 +489,8 @@ int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, con
 
 	/* 2. the real-time vCPU threads onto the shield */
 	for (i = 0; i < n; i++) {
-		if (task_cpuset(rt[i].pid, rt[i].tid, cur, sizeof(cur)) ||
-		    record_move(st, rt[i].pid, rt[i].tid, cur) || state_write(st)) {
-			pr_err("--shield: record thread %u", rt[i].tid);
-			return -EIO;
-		}
+		if (stopped(stop))
+			return -EINTR;
 		err = move_task(r->path, r->v2, GROUP_RT, rt[i].tid);
 		if (err) {
 			pr_err("--shield: move vCPU thread %u: %s", rt[i].tid, strerror(-err));
@@ -467,7 +500,7 @@ int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, con
 
 	/* 3. everything else off the shield (v2: the partition did it) */
 	if (!r->v2) {
-		err = v1_move_others(st, r->path, rt, n, &moved);
+		err = v1_move_others(st, r->path, rt, n, &moved, stop);
 		if (err)
 			return err;
 	}
@@ -480,7 +513,7 @@ int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, con
 }
 
 /* 4. IRQs: those that may run on the shield go to housekeeping. */
-static int irqs_apply(struct state_file *st, const char *hk)
+static int irqs_apply(struct state_file *st, const char *hk, const volatile sig_atomic_t *stop)
 {
 	char path[300];
 	struct dirent *d;
@@ -513,6 +546,8 @@ static int irqs_apply(struct state_file *st, const char *hk)
 	if (err)
 		return err;
 	for (i = 0; i < st->nirqs; i++) {
+		if (stopped(stop))
+			return -EINTR;
 		snprintf(path, sizeof(path), "/proc/irq/%d/smp_affinity_list", st->irqs[i].irq);
 		write_str(path, hk); /* some IRQs cannot move (EIO): they stay */
 	}
@@ -529,7 +564,8 @@ void shield_housekeeping(const cpu_set_t *rt, cpu_set_t *hk)
 			CPU_SET(c, hk);
 }
 
-int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n)
+int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n,
+		 const volatile sig_atomic_t *stop)
 {
 	struct cpuset_root r;
 	char hk[256];
@@ -543,14 +579,42 @@ int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task
 		return err;
 	shield_housekeeping(cpus, &hkset);
 	shield_format(&hkset, hk, sizeof(hk));
-	err = shield_cpusets_apply(st, &r, cpus, rt, n, hk);
-	return err ? err : irqs_apply(st, hk);
+	err = shield_cpusets_apply(st, &r, cpus, rt, n, hk, stop);
+	return err ? err : irqs_apply(st, hk, stop);
+}
+
+/* v2: until the root's effective CPUs hold the gone partition's again
+ * (bounded: someone else's partition may keep some). */
+static void wait_cpus_back(const char *root, const char *cpus)
+{
+	cpu_set_t want, have, both;
+	char path[300], *eff;
+	int i;
+
+	if (cpulist_parse(cpus, &want))
+		return;
+	snprintf(path, sizeof(path), "%s/cpuset.cpus.effective", root);
+	for (i = 0; i < 1000; i++) { /* 10 s */
+		eff = read_cpulist(path);
+		if (!eff)
+			return; /* no such file: nothing to wait for */
+		if (!cpulist_parse(eff, &have)) {
+			CPU_AND(&both, &want, &have);
+			if (CPU_EQUAL(&both, &want)) {
+				free(eff);
+				return;
+			}
+		}
+		free(eff);
+		usleep(10000);
+	}
+	pr_warn("restore: %s's CPUs %s not back after 10 s", root, cpus);
 }
 
 int shield_cpusets_restore(const struct state_file *st)
 {
 	const char *groups[] = { GROUP_RT, GROUP_HK };
-	char path[300], line[32];
+	char path[300], line[32], *part = NULL;
 	int i, failed = 0, err;
 	FILE *f;
 
@@ -559,23 +623,17 @@ int shield_cpusets_restore(const struct state_file *st)
 	for (i = 0; i < st->nmoved; i++) {
 		const struct cpuset_saved *m = &st->moved[i];
 
-		if (task_start_time(m->pid, m->tid) != m->start)
-			continue; /* gone, or the tid is someone else's now */
+		if (!strcmp(m->path, AFFINITY_ONLY) || task_start_time(m->pid, m->tid) != m->start)
+			continue; /* not moved; gone, or the tid is someone else's now */
 		err = move_task(st->cpuset_root, st->v2, m->path, m->tid);
 		if (err && err != -ESRCH && err != -EINVAL) {
 			pr_err("restore cpuset of thread %u: %s", m->tid, strerror(-err));
 			failed++;
 		}
-		/* the move reset its affinity to the cpuset's CPUs: put it back */
-		if (!err) {
-			cpu_set_t set;
-
-			if (!cpulist_parse(m->cpus, &set) && sched_setaffinity(m->tid, sizeof(set), &set) &&
-			    errno != ESRCH && errno != EINVAL) {
-				pr_err("restore affinity of thread %u: %s", m->tid, strerror(errno));
-				failed++;
-			}
-		}
+	}
+	if (st->v2) { /* the CPUs the partition will give back to the root */
+		snprintf(path, sizeof(path), "%s/%s/cpuset.cpus.effective", st->cpuset_root, GROUP_RT);
+		part = read_cpulist(path);
 	}
 	for (i = 0; i < (st->v2 ? 1 : 2); i++) {
 		/* threads born inside ours go back to the root */
@@ -598,6 +656,27 @@ int shield_cpusets_restore(const struct state_file *st)
 		err = write_str(path, "-cpuset");
 		if (err) {
 			pr_err("disable cpuset in %s: %s", path, strerror(-err));
+			failed++;
+		}
+	}
+	/* each move reset the thread's affinity to the cpuset's CPUs, and so
+	 * does v2's partition as it goes: after rmdir, the kernel gives its
+	 * CPUs back to the root's tasks later (the cgroup's offline work) */
+	if (part)
+		wait_cpus_back(st->cpuset_root, part);
+	free(part);
+	/* last, each thread's own affinity back, after moving it once more:
+	 * the move waits for any update of the cpusets still running */
+	for (i = 0; i < st->nmoved; i++) {
+		const struct cpuset_saved *m = &st->moved[i];
+		cpu_set_t set;
+
+		if (task_start_time(m->pid, m->tid) != m->start || cpulist_parse(m->cpus, &set))
+			continue;
+		if (strcmp(m->path, AFFINITY_ONLY))
+			move_task(st->cpuset_root, st->v2, m->path, m->tid);
+		if (sched_setaffinity(m->tid, sizeof(set), &set) && errno != ESRCH && errno != EINVAL) {
+			pr_err("restore affinity of thread %u: %s", m->tid, strerror(errno));
 			failed++;
 		}
 	}

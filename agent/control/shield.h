@@ -10,6 +10,7 @@
 #define KVMRT_SHIELD_H
 
 #include <sched.h> /* cpu_set_t: needs _GNU_SOURCE before any include */
+#include <signal.h>
 #include "taskstate.h"
 
 /* "1", "2-3,6": every CPU online, none twice, and at least one left for
@@ -29,12 +30,16 @@ int shield_root(struct cpuset_root *r);
 /* Can a shield be made here now (cpusets, none of ours in place)? */
 int shield_check(void);
 /* Shield the threads (pid/tid pairs) on the CPUs. A failure undoes what
- * was done (the caller restores from the state). */
-int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n);
+ * was done (the caller restores from the state). stop (may be NULL): a
+ * signal's flag, looked at between steps, threads and IRQs; once set,
+ * -EINTR, with everything done so far in the state. */
+int shield_apply(struct state_file *st, const cpu_set_t *cpus, const struct task_saved *rt, int n,
+		 const volatile sig_atomic_t *stop);
 /* Its cpuset half, at a given root (hk: the housekeeping CPU list), and
  * the way back; shield_restore adds the IRQs. */
 int shield_cpusets_apply(struct state_file *st, const struct cpuset_root *r, const cpu_set_t *cpus,
-			 const struct task_saved *rt, int n, const char *hk);
+			 const struct task_saved *rt, int n, const char *hk,
+			 const volatile sig_atomic_t *stop);
 int shield_cpusets_restore(const struct state_file *st);
 /* The whole shield undone: threads back to their old cpusets, IRQs to
  * their old CPUs, our cpusets removed. Returns the number of failures. */

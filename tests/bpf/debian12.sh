@@ -12,26 +12,8 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 CHECK="python3 tests/e2e/e2e_check.py"
 
-if [ -z "${NESTED_OUT:-}" ]; then
-	# here: boot the nested host, run this suite there, its lines ours
-	# (about 2 minutes; QEMU's emulation of a nested SVM host has been seen
-	# to freeze, rarely: a run that times out is tried once more)
-	out=$(bash tests/nested/run.sh -t 600 bash tests/bpf/debian12.sh 2>&1)
-	rc=$?
-	if [ $rc = 124 ]; then
-		echo "the nested host timed out: once more"
-		out=$(bash tests/nested/run.sh -t 600 bash tests/bpf/debian12.sh 2>&1)
-		rc=$?
-	fi
-	printf '%s\n' "$out" | grep -v '^debian12: [0-9]* passed'
-	PASSED=$(printf '%s\n' "$out" | grep -c '^ok   - ')
-	FAILED=$(printf '%s\n' "$out" | grep -c '^FAIL - ')
-	SKIPPED=$(printf '%s\n' "$out" | grep -c '^skip - ')
-	# a suite that died there without a FAIL line (killed, out of memory)
-	# fails here too; 124/125: timed out, or the host did not come up
-	[ $rc = 0 ] || [ "$FAILED" -gt 0 ] ||
-		not_ok "the nested host (Debian 12's kernel under QEMU) ran the suite to its end (exit $rc)"
-	summary
+if [ -z "${NESTED_OUT:-}" ]; then # here: boot the nested host, run this there (about 2 minutes)
+	on_nested_host tests/bpf/debian12.sh 600
 	exit
 fi
 

@@ -1,198 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # kvmrt control for real: scheduling changes applied to live vCPU threads,
-# their effect under CPU contention, and exact restoration (normal exit,
-# kill -9 with the guardian, --restore). Needs root and /dev/kvm.
+# their effect under CPU contention (co-scheduling, the boost cap, --slo's
+# steps), what it serves (--listen, top), and unmodified QEMU and other
+# VMMs as its clients. Needs root and /dev/kvm. Every way a run can end
+# and every refusal (faults) is tests/e2e/faults.sh.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 whole_suite_needs_kvm
-SNAP="python3 tests/e2e/sched_snapshot.py"
-STATE="$TMP/control.state"
-CPU=$(($(nproc) - 1))
+. tests/e2e/control_lib.sh
 
-guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the background,
-	# returning once its vCPU thread is there to be found (however slow the machine)
-	local name=$1 secs=$2 i
-	shift 2
-	"$GUEST" -m msi -r 1000 -d "$secs" -C "$CPU" -q --name "$name" "$@" &
-	GPID=$!
-	BG_PIDS+=("$GPID")
-	for i in $(seq 600); do
-		grep -qs '^CPU 0/KVM' /proc/"$GPID"/task/*/comm && break
-		sleep 0.1
-	done
-}
-# wait_for FILE PATTERN SEC: until a line of FILE matches (1 if not in time)
-wait_for() {
-	local i
-	for i in $(seq $(($3 * 10))); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# start_control OUT ARGS...: kvmrt control in the background (pid in cp),
-# returning once it has acted
-start_control() {
-	local out=$1
-	shift
-	"$KVMRT" control "$@" >"$out" 2>&1 &
-	cp=$!
-	wait_for "$out" "kvmrt: controlling" 60 # loading is slow on an emulated CPU
-	sleep 0.5
-}
-# kill9_control: kill -9 the controller, and give its guardian time to restore
-kill9_control() {
-	kill -9 $cp
-	wait $cp 2>/dev/null
-	sleep 1
-}
-# metric URL NAME: NAME's value for vCPU 0 in a scrape (empty: not served yet)
-metric() { curl -s "$1" | awk -v n="$2" 'index($0, n "{") == 1 && /vcpu="0"}/ { v = $NF } END { print v }'; }
-# wait_metric URL NAME N SEC [FILE PATTERN]: until NAME reaches N (or
-# FILE shows PATTERN); 1 if not in SEC, saying how far it got
-wait_metric() {
-	local v i
-	for i in $(seq $(($4 * 10))); do
-		v=$(metric "$1" "$2")
-		[ -n "$v" ] && [ "${v%.*}" -ge "$3" ] && return 0
-		[ -n "${5:-}" ] && grep -q -- "$6" "$5" && return 0
-		sleep 0.1
-	done
-	echo "wait_metric: $2 reached ${v:-nothing (not served)} of $3 in $4 s"
-	return 1
-}
-vcpu_tid() { python3 -c "import glob,sys
-for p in glob.glob('/proc/$1/task/*/comm'):
-    if open(p).read().startswith('CPU 0/KVM'): print(p.split('/')[4])"; }
-# policy/rt_priority (stat fields 41 and 40, counted after the comm's ')')
-policy_of() { sed 's/.*) //' "/proc/$1/task/$2/stat" 2>/dev/null | awk '{print $39 "/" $38}'; }
+CS=/sys/fs/cgroup/cpuset
 
-# 1. --dry-run changes nothing
-guest ctl-dry 6
-$SNAP snapshot "$TMP/before.json"
-out=$("$KVMRT" control --rt ctl-dry --cosched --dry-run --state "$STATE")
-rc=$?
-$SNAP snapshot "$TMP/after.json"
-check "--dry-run prints the plan" bash -c "test $rc = 0 && grep -q 'dry run' <<<'$out' && grep -q 'SCHED_FIFO 50' <<<'$out'"
-check "--dry-run changes nothing" $SNAP compare "$TMP/before.json" "$TMP/after.json"
-check "--dry-run writes no state" test ! -e "$STATE"
-
-# 2. static priority: applied while running, restored exactly at exit
-tid=$(vcpu_tid "$GPID")
-"$KVMRT" control --rt ctl-dry --prio 40 -d 2 --state "$STATE" >"$TMP/static.out" 2>&1 &
-cp=$!
-sleep 1
-during=$(policy_of "$GPID" "$tid")
-wait $cp
-$SNAP snapshot "$TMP/after.json"
-check "--prio 40: vCPU thread at SCHED_FIFO 40 while running" test "$during" = "1/40"
-check "--prio: reset-on-fork set" bash -c "grep -q 'reset-on-fork' <<<'$("$KVMRT" control --rt ctl-dry --prio 40 --dry-run --state "$STATE")'"
-check "normal exit: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
-check "normal exit: state file removed" test ! -e "$STATE"
-wait "$GPID"
-
-# 3. kill -9: the guardian restores; with the guardian killed too, --restore
-guest ctl-kill 60 # killed at the end of section 5
-tid=$(vcpu_tid "$GPID")
-$SNAP snapshot "$TMP/before.json"
-start_control "$TMP/kill.out" --rt ctl-kill --prio 30 --state "$STATE"
-during=$(policy_of "$GPID" "$tid")
-kill9_control
-$SNAP snapshot "$TMP/after.json"
-check "kill -9: was boosted ($during), the guardian restored everything" \
-	bash -c "test '$during' = 1/30 && $SNAP compare $TMP/before.json $TMP/after.json"
-"$KVMRT" control --rt ctl-kill --prio 30 --state "$STATE" >/dev/null 2>&1 &
-cp=$!
-sleep 1
-pkill -9 -x kvmrt-guardian
-kill -9 $cp
-wait $cp 2>/dev/null
-sleep 0.3
-check "controller and guardian killed: still boosted" test "$(policy_of "$GPID" "$tid")" = "1/30"
-"$KVMRT" control --restore --state "$STATE"
-$SNAP snapshot "$TMP/after.json"
-check "--restore: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
-check "--restore: state file removed" test ! -e "$STATE"
-
-# 4. a vanished thread whose tid is now someone else's is not touched
-sleep 30 &
-sp=$!
-BG_PIDS+=("$sp")
-start=$(awk '{print $22}' /proc/$sp/stat)
-printf '# kvmrt control state\ntask %s %s %s 1 16 20 0\n' "$sp" "$sp" "$((start - 1))" >"$STATE"
-"$KVMRT" control --restore --state "$STATE" 2>/dev/null
-check "reused tid: not touched by --restore" test "$(policy_of $sp $sp)" = "0/0"
-kill $sp
-rm -f "$STATE"
-
-# 5. a change made by someone else is noticed, reported, and left alone
-"$KVMRT" control --rt ctl-kill --prio 30 -d 2 --state "$STATE" >"$TMP/foreign.out" 2>&1 &
-cp=$!
-sleep 0.7
-chrt -f -p 10 "$tid"
-wait $cp
-check "someone else's change: reported" grep -q "changed by someone else" "$TMP/foreign.out"
-check "someone else's change: not reverted" test "$(policy_of "$GPID" "$tid")" = "1/10"
-#    ... nor after a crash: the state file forgot the thread when it was let go
-chrt -o -p 0 "$tid"
-start_control "$TMP/foreign9.out" --rt ctl-kill --prio 30 --state "$STATE"
-chrt -f -p 10 "$tid"
-wait_for "$TMP/foreign9.out" "changed by someone else" 10
-kill9_control
-check "someone else's change, then kill -9: the guardian leaves it (FIFO 10)" \
-	test "$(policy_of "$GPID" "$tid")" = "1/10"
-chrt -o -p 0 "$tid"
-# 5b. a second controller on a VM one already manages is refused, whatever
-#     its mode and state file, before any change (claim.h): two would fight
-#     over the thread's policy, and which one restored what would be timing
-start_control "$TMP/first.out" --rt ctl-kill --cosched --state "$STATE"
-for mode in "--cosched" "--prio 20" "--slo 500"; do
-	check "second controller ($mode, its own state file): refused, naming the first" bash -c \
-		"! '$KVMRT' control --rt ctl-kill $mode -d 1 --state '$TMP/second.state' 2>'$TMP/second.err' &&
-		grep -q 'is managed by kvmrt control pid $cp, state file $STATE: refusing' '$TMP/second.err' &&
-		test ! -e '$TMP/second.state'"
-done
-check "second controller refused: the first kept the VM (no 'someone else')" bash -c \
-	"kill -0 $cp && ! grep -q 'changed by someone else' '$TMP/first.out'"
-kill $cp
-wait $cp
-check "after the first exits: the next controller takes the VM" \
-	"$KVMRT" control --rt ctl-kill --prio 20 -d 0.5 --state "$TMP/second.state"
-check "two controllers in turn: the thread as before" test "$(policy_of "$GPID" "$tid")" = "0/0"
-
-# 5c. faults before any change: refused in one line, every thread as before
-#     (the state file's filesystem full; /run/kvmrt, where each thread is
-#     claimed, read-only)
-mkdir -p "$TMP/full"
-mount -t tmpfs -o size=64k tmpfs "$TMP/full"
-dd if=/dev/zero of="$TMP/full/fill" bs=4k 2>/dev/null
-$SNAP snapshot "$TMP/before.json"
-check "state file on a full filesystem: refused in one line, exit 1" \
-	bad 1 "$KVMRT" control --rt ctl-kill --prio 30 -d 1 --state "$TMP/full/x.state"
-$SNAP snapshot "$TMP/after.json"
-check "state file on a full filesystem: nothing changed, nothing left" bash -c \
-	"$SNAP compare '$TMP/before.json' '$TMP/after.json' && test ! -e '$TMP/full/x.state' -a ! -e '$TMP/full/x.state.tmp'"
-umount "$TMP/full"
-mkdir -p /run/kvmrt
-mount --bind /run/kvmrt /run/kvmrt && mount -o remount,bind,ro /run/kvmrt
-check "/run/kvmrt read-only: refused in one line, exit 1" \
-	bad 1 "$KVMRT" control --rt ctl-kill --prio 30 -d 1 --state "$TMP/ro.state"
-$SNAP snapshot "$TMP/after.json"
-umount /run/kvmrt
-check "/run/kvmrt read-only: nothing changed, no state file" bash -c \
-	"$SNAP compare '$TMP/before.json' '$TMP/after.json' && test ! -e '$TMP/ro.state'"
-# 5d. the VM exits while boosted: let go, the run ends well, nothing to restore
-"$KVMRT" control --rt ctl-kill --prio 30 -d 3 --state "$STATE" >"$TMP/gone.out" 2>&1 &
-cp=$!
-wait_for "$TMP/gone.out" "kvmrt: controlling" 5
-kill "$GPID" 2>/dev/null
-wait "$GPID" 2>/dev/null
-wait $cp
-check "the VM exits while boosted: control says so, exits 0, leaves no state file" bash -c \
-	"test $? = 0 && grep -q 'is gone: no longer managed' '$TMP/gone.out' && test ! -e '$STATE'"
-
-# 6. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
+# 1. under two CPU hogs on the vCPU's CPU, co-scheduling beats no control
 hogs "$CPU"
 "$GUEST" -m msi -r 1000 -d 4 -C "$CPU" -q --name ctl-none --json="$TMP/none.json"
 guest ctl-cs 5 --json="$TMP/cs.json" --warmup 1 # timed once control is up
@@ -221,7 +41,7 @@ assert boosts * 10 <= found, out
 print(f"{found} interrupts found it parked, {boosts} boosts, {parks} sleeps")
 PY
 
-# 7. a guest that floods interrupts is demoted at the boost cap
+# 2. a guest that floods interrupts is demoted at the boost cap
 "$GUEST" -m msi -r 0 -i busy -d 4 -C "$CPU" -q --name ctl-flood &
 GPID=$!
 BG_PIDS+=("$GPID")
@@ -242,37 +62,7 @@ assert all(b - a >= 0.05 for a, b in zip(caps, caps[1:])), caps
 print(f"{m.group(2)} times capped, boosted {m.group(3)}% of the time, {len(caps) + len(boosts)} lines")
 PY
 
-# 8. shielding: the vCPU alone on its CPU, everything else and the IRQs
-#    elsewhere; after kill -9 the guardian puts every thread, affinity,
-#    cpuset and IRQ back
-irqs() { for i in /proc/irq/[0-9]*; do echo "$i $(cat "$i/smp_affinity_list")"; done; }
-guest ctl-shield 8
-tid=$(vcpu_tid "$GPID")
-$SNAP snapshot "$TMP/before.json"
-irqs >"$TMP/irq.before"
-"$KVMRT" control --rt ctl-shield --shield "$CPU" --cosched --state "$STATE" >"$TMP/shield.out" 2>&1 &
-cp=$!
-sleep 1.5
-CS=/sys/fs/cgroup/cpuset
-check "--shield: the vCPU thread alone in the shield cpuset" test "$(cat $CS/kvmrt.rt/tasks 2>/dev/null)" = "$tid"
-check "--shield: the shield CPU is the vCPU's" test "$(cat $CS/kvmrt.rt/cpuset.cpus 2>/dev/null)" = "$CPU"
-check "--shield: other tasks moved to housekeeping" test "$(wc -l <$CS/kvmrt.hk/tasks)" -gt 10
-check "--shield: IRQs moved off the shield" bash -c "! irqs() { :; }; for f in /proc/irq/[0-9]*/smp_affinity_list; do
-	c=\$(cat \$f); [ "\$c" = $CPU ] && exit 1; done; exit 0"
-check "--shield: a second shield is refused, nothing changed" bad 1 \
-	"$KVMRT" control --rt ctl-shield --shield "$CPU" --prio 20 --state "$TMP/other.state"
-kill -9 $cp
-wait $cp 2>/dev/null
-sleep 1.5
-$SNAP snapshot "$TMP/after.json"
-irqs >"$TMP/irq.after"
-check "--shield, kill -9: every thread, affinity and cpuset as before" \
-	$SNAP compare "$TMP/before.json" "$TMP/after.json"
-check "--shield, kill -9: IRQ affinities as before" diff "$TMP/irq.before" "$TMP/irq.after"
-check "--shield, kill -9: our cpusets removed" test ! -e $CS/kvmrt.rt -a ! -e $CS/kvmrt.hk
-wait "$GPID"
-
-# 8b. --slo that cannot be met: each step that pays more (a longer grace,
+# 3. --slo that cannot be met: each step that pays more (a longer grace,
 #     static priority, the shield) is tried in that order where it can help
 #     and stays only if it does good, else it is undone and said so;
 #     everything undone at exit. A busy-idle guest that hints: every
@@ -319,7 +109,7 @@ PY
 check "--slo: every thread, cpuset and IRQ restored" bash -c \
 	"$SNAP compare $TMP/before.json $TMP/after.json && diff $TMP/irq.before $TMP/irq.after && test ! -e $CS/kvmrt.rt"
 
-# 8c. --slo with nothing contending: work stops boosting (a boost would buy
+# 4. --slo with nothing contending: work stops boosting (a boost would buy
 #     nothing); two CPU hogs arrive: on again. Asserted by order, not time:
 #     the log's lines before and after the hogs started. On a machine that
 #     is busy anyway, boosting never goes off, and the log must say why.
@@ -382,7 +172,7 @@ print(f"{before} boosts, then none while off, {after} after the hogs came "
 PY
 check "--slo work boosts: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 
-# 9. --listen: the exporter's metrics and control's own, in a lint-clean scrape
+# 5. --listen: the exporter's metrics and control's own, in a lint-clean scrape
 #    (until 100 interrupts found it parked: counts, not time)
 guest ctl-listen 120
 "$KVMRT" control --rt ctl-listen --cosched --listen 127.0.0.1:19978 --state "$STATE" >"$TMP/listen.out" 2>&1 &
@@ -408,7 +198,7 @@ check "--listen: promtool check metrics is clean" bash -c "promtool check metric
 kill "$GPID" 2>/dev/null
 wait "$GPID" 2>/dev/null
 
-# 9b. kvmrt top's BOOST column (it reads every controller's state file):
+# 6. kvmrt top's BOOST column (it reads every controller's state file):
 #     the hlt guest's vCPU parked at FIFO, or running boosted; under the
 #     default state file, and under a service instance's
 #     (kvmrt-control@ctl-inst.service: /run/kvmrt/control-ctl-inst.state)
@@ -441,7 +231,7 @@ print(f"BOOST {rows[-1][6]}")
 PY
 check "  ... and that state file gone at exit" test ! -e /run/kvmrt/control-ctl-inst.state
 
-# 10. unmodified QEMU (LAPIC timer firmware, 1000 ticks/s) as the client:
+# 7. unmodified QEMU (LAPIC timer firmware, 1000 ticks/s) as the client:
 #     its halting vCPU is parked, and every thread is restored at exit
 qemu-system-x86_64 -accel kvm -name "guest=ctl-qemu,debug-threads=on" \
 	-bios "$B/rtguest-lapic.bin" -m 16 -display none -nodefaults -no-reboot 2>"$TMP/qemu.err" &
@@ -467,7 +257,7 @@ print(f"{m.group(2)} ticks found it parked, {m.group(1)} boosts")
 PY
 check "QEMU: every thread exactly as before" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 
-# 10b. VMMs that are not QEMU (a small VMM of the tests' own): a vCPU
+# 7b. VMMs that are not QEMU (a small VMM of the tests' own): a vCPU
 #      thread named like Firecracker's, a vCPU in the VMM's main thread,
 #      and one spinning in guest code under a name nobody knows (found by
 #      KVM's events). --prio, --cosched and --slo manage that thread and no
@@ -547,20 +337,5 @@ PY
 	kill "$VPID" 2>/dev/null
 	wait "$VPID" 2>/dev/null
 done
-
-# 11. bad arguments: one line, nothing changed
-$SNAP snapshot "$TMP/before.json"
-check "unknown VM" bad 1 "$KVMRT" control --rt no-such-vm --cosched --state "$STATE"
-check "priority out of range" bad 2 "$KVMRT" control --rt x --prio 99 --state "$STATE"
-check "no mode" bad 2 "$KVMRT" control --rt x --state "$STATE"
-check "no VM" bad 2 "$KVMRT" control --cosched --state "$STATE"
-check "bad --listen" bad 2 "$KVMRT" control --rt x --cosched --listen nowhere
-check "hint port without --cosched" bad 2 "$KVMRT" control --rt x --prio 10 --hint-port 0x7c2
-check "invalid CPU list" bad 2 "$KVMRT" control --rt x --shield 1-x
-check "shield CPU offline" bad 2 "$KVMRT" control --rt x --shield 64
-check "overlapping shield list" bad 2 "$KVMRT" control --rt x --shield 0,0
-check "shield leaving no housekeeping CPU" bad 2 "$KVMRT" control --rt x --shield "0-$CPU"
-$SNAP snapshot "$TMP/after.json"
-check "bad arguments changed nothing" $SNAP compare "$TMP/before.json" "$TMP/after.json"
 
 summary

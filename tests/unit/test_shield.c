@@ -91,7 +91,7 @@ static void v2_partition_recorded_then_undone(void **state)
 	struct task_saved t;
 	cpu_set_t shield, before, after;
 	char dir[128], *s;
-	int last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	int i, last = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
 
 	(void)state;
 	snprintf(r.path, sizeof(r.path), "%s", root);
@@ -101,7 +101,7 @@ static void v2_partition_recorded_then_undone(void **state)
 	CPU_SET(last, &shield);
 	assert_int_equal(sched_getaffinity(0, sizeof(before), &before), 0);
 
-	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "0"), 0);
+	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "0", NULL), 0);
 	/* cpuset enabled for the root's children, one threaded partition */
 	assert_string_equal(get(root, "cgroup.subtree_control"), "+cpuset");
 	snprintf(dir, sizeof(dir), "%s/kvmrt.rt", root);
@@ -115,10 +115,16 @@ static void v2_partition_recorded_then_undone(void **state)
 	assert_int_equal(state_read(&back, st.path, NULL, 0), 0);
 	assert_true(back.groups && back.v2 && back.v2_enabled);
 	assert_string_equal(back.cpuset_root, root);
-	assert_int_equal(back.nmoved, 1);
 	assert_int_equal(back.moved[0].tid, t.tid);
 	assert_int_equal(back.moved[0].start, t.start);
 	assert_string_equal(back.moved[0].path, "/");
+	/* and every other thread's affinity, recorded before the partition
+	 * rewrote it: only put back, never moved */
+	assert_true(back.nmoved > 1);
+	for (i = 1; i < back.nmoved; i++) {
+		assert_string_equal(back.moved[i].path, "-");
+		assert_int_not_equal(back.moved[i].tid, t.tid);
+	}
 
 	/* cgroupfs drops a group's files with it; a plain directory does not */
 	snprintf(dir, sizeof(dir), "rm -f %s/kvmrt.rt/*", root);
@@ -150,13 +156,45 @@ static void v2_cpuset_already_enabled_is_left_on(void **state)
 	me(&t);
 	CPU_ZERO(&shield);
 	CPU_SET(0, &shield);
-	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "1"), 0);
+	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "1", NULL), 0);
 	assert_false(st.v2_enabled);
 	assert_string_equal(get(root, "cgroup.subtree_control"), "cpuset memory\n");
 	snprintf(cmd, sizeof(cmd), "rm -f %s/kvmrt.rt/*", root);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(shield_cpusets_restore(&st), 0);
 	assert_string_equal(get(root, "cgroup.subtree_control"), "cpuset memory\n");
+	state_free(&st);
+}
+
+/* A signal while the shield is applied: it stops before the next step,
+ * with what it was about to change in the state file, and that is undone
+ * from there (the e2e test, faults.sh, stops one midway for real). */
+static void v2_stopped_midway_recorded_then_undone(void **state)
+{
+	struct cpuset_root r = { .v2 = 1 };
+	struct state_file st = { 0 }, back;
+	struct task_saved t;
+	volatile sig_atomic_t stop = 1;
+	cpu_set_t shield;
+	char dir[128];
+
+	(void)state;
+	snprintf(r.path, sizeof(r.path), "%s", root);
+	snprintf(st.path, sizeof(st.path), "%s/state", root);
+	me(&t);
+	CPU_ZERO(&shield);
+	CPU_SET(0, &shield);
+	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "1", &stop), -EINTR);
+	snprintf(dir, sizeof(dir), "%s/kvmrt.rt", root);
+	assert_int_equal(access(dir, F_OK), -1); /* no partition made ... */
+	assert_string_equal(get(root, "cgroup.threads"), ""); /* ... no thread moved */
+	/* ... but what it was about to change is on disk */
+	assert_int_equal(state_read(&back, st.path, NULL, 0), 0);
+	assert_true(back.groups && back.v2);
+	assert_int_equal(back.moved[0].tid, t.tid);
+	assert_int_equal(shield_cpusets_restore(&back), 0);
+	assert_string_equal(get(root, "cgroup.subtree_control"), "memory pids\n"); /* untouched */
+	state_free(&back);
 	state_free(&st);
 }
 
@@ -193,7 +231,7 @@ static void v2_vm_outside_root_refused(void **state)
 	t.start = task_start_time(t.pid, t.tid);
 	CPU_ZERO(&shield);
 	CPU_SET(0, &shield);
-	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "1"), -EOPNOTSUPP);
+	assert_int_equal(shield_cpusets_apply(&st, &r, &shield, &t, 1, "1", NULL), -EOPNOTSUPP);
 	/* nothing was recorded or made */
 	assert_int_equal(access(st.path, F_OK), -1);
 	snprintf(ours, sizeof(ours), "%s/kvmrt.rt", root);
@@ -209,6 +247,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(v2_partition_recorded_then_undone, setup, teardown),
 		cmocka_unit_test_setup_teardown(v2_cpuset_already_enabled_is_left_on, setup, teardown),
 		cmocka_unit_test_setup_teardown(v2_vm_outside_root_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(v2_stopped_midway_recorded_then_undone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
