@@ -190,6 +190,36 @@ static __always_inline int kvs_current_kthread(struct kvs *s)
 	return !!(BPF_CORE_READ(task, flags) & PF_KTHREAD);
 }
 
+static __always_inline __u32 kvs_comm_owner(struct kvs *s)
+{
+	char c[16];
+	__u32 i, start, n = 0, digits = 0;
+
+	if (bpf_get_current_comm(c, sizeof(c)))
+		return 0;
+	if (c[0] == 'k' && c[1] == 'v' && c[2] == 'm' && c[3] == '-' && c[4] == 'p' &&
+	    c[5] == 'i' && c[6] == 't' && c[7] == '/')
+		start = 8;
+	else if (c[0] == 'v' && c[1] == 'h' && c[2] == 'o' && c[3] == 's' && c[4] == 't' &&
+		 c[5] == '-')
+		start = 6;
+	else
+		return 0;
+	/* the digits to the name's end; unrolled (6.1's verifier) */
+#pragma unroll
+	for (i = 0; i < 8; i++) {
+		char ch = c[(start + i) & 15];
+
+		if (ch < '0' || ch > '9')
+			break;
+		n = n * 10 + (__u32)(ch - '0');
+		digits++;
+	}
+	if (!digits || (start + digits < 16 && c[(start + digits) & 15]))
+		return 0; /* not digits to the end: some other thread's name */
+	return n;
+}
+
 static __always_inline __u32 kvs_cpu_id(struct kvs *s)
 {
 	return bpf_get_smp_processor_id();

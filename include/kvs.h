@@ -27,6 +27,9 @@ KVS_API __u64 kvs_now(struct kvs *s);		 /* its time, CLOCK_MONOTONIC ns */
 KVS_API __u64 kvs_tick(struct kvs *s);		 /* its scheduler tick (jiffies): no clock read */
 KVS_API __u64 kvs_current(struct kvs *s);	 /* tgid << 32 | tid of the current task */
 KVS_API int kvs_current_kthread(struct kvs *s);	 /* the current task is a kernel thread */
+/* the VM a kernel thread's name says it injects for ("kvm-pit/PID",
+ * "vhost-PID": vmreg.c names them so too), 0 none */
+KVS_API __u32 kvs_comm_owner(struct kvs *s);
 KVS_API __u32 kvs_cpu_id(struct kvs *s);	 /* the CPU it runs on */
 KVS_API int kvs_prev_runnable(struct kvs *s);	 /* sched_switch: prev stays runnable */
 KVS_API void kvs_prev_comm(struct kvs *s, char *comm); /* sched_switch: prev's comm */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store.h"
+#include "vmreg.h"
 
 int kvs_table__init(struct kvs_table *t, size_t key_size, size_t val_size, __u32 max)
 {
@@ -141,6 +142,7 @@ int kvs__event(struct kvs *s, __u64 now, __u32 cpu, __u32 tgid, __u32 tid, int k
 	s->cpu = cpu;
 	s->current = (__u64)tgid << 32 | tid;
 	s->kthread = kthread;
+	s->comm = NULL;
 	s->prev_runnable = 0;
 	memset(s->prev_comm, 0, sizeof(s->prev_comm));
 	s->pio_value = 0;
@@ -195,6 +197,18 @@ __u64 kvs_current(struct kvs *s)
 int kvs_current_kthread(struct kvs *s)
 {
 	return s->kthread;
+}
+
+void kvs__event_comm(struct kvs *s, const char *comm)
+{
+	s->comm = comm;
+}
+
+__u32 kvs_comm_owner(struct kvs *s)
+{
+	__u32 owner;
+
+	return s->comm && vmreg_parse_injector_comm(s->comm, &owner) ? owner : 0;
 }
 
 __u32 kvs_cpu_id(struct kvs *s)

@@ -32,6 +32,7 @@ struct kvs {
 	__u64 now;
 	__u64 current;	/* tgid << 32 | tid */
 	int kthread;
+	const char *comm; /* its task's name, NULL unknown (kvs__event_comm) */
 	__u32 cpu;
 	int prev_runnable;
 	char prev_comm[KVMRT_COMM_LEN];
@@ -68,6 +69,8 @@ void kvs__free(struct kvs *s);
 /* The event about to be handled: its time, CPU and current task. Returns
  * -1 for a CPU number beyond KVS_MAX_CPUS or out of memory. */
 int kvs__event(struct kvs *s, __u64 now, __u32 cpu, __u32 tgid, __u32 tid, int kthread);
+/* The current event's task name, where the recording has it. */
+void kvs__event_comm(struct kvs *s, const char *comm);
 /* Tell the handlers about threads and helpers, as the agent does through
  * the maps after reading /proc. */
 int kvs__add_thread(struct kvs *s, __u32 tid, __u32 tgid, __u32 vcpu);

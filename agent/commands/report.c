@@ -691,6 +691,7 @@ static void handle(struct report *r, const struct rec_event *e)
 
 	if (kvs__event(s, e->ts, e->cpu, tgid, e->pid, kthread))
 		return;
+	kvs__event_comm(s, e->comm);
 	/* several VMs without tgids: a user thread's injection that the
 	 * evidence tied to no VM goes the kernel threads' way (bound to the
 	 * vCPU it wakes, if one does on its CPU), and is counted */

@@ -84,10 +84,13 @@ static __always_inline __u32 vm_of_current(struct kvs *s, __u64 id)
 		return *alias;
 	/* A user thread that injects is a VMM thread (ioctl, irqfd write,
 	 * vhost worker since 6.4) even before the agent has seen the VM;
-	 * kernel threads (kworker, kvm-pit, idle under a hard irq) are not. */
+	 * kernel threads (kworker, idle under a hard irq) are not, but for
+	 * those whose name says whose they are (kvm-pit/PID, vhost-PID
+	 * before 6.4) before the agent has named them injectors (a VM's
+	 * first PIT ticks) */
 	if (!kvs_current_kthread(s))
 		return tgid;
-	return 0;
+	return kvs_comm_owner(s);
 }
 
 /* Record that thread tid of process tgid runs vCPU vcpu_id. */

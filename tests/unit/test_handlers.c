@@ -283,7 +283,8 @@ static void emulated_lapic_timer(void **state)
 
 /* A kernel thread injects (kvm-pit): its VM is unknown to it, so the
  * injection waits on its CPU until that context wakes the vCPU; once the
- * agent names it an injector of the VM, it injects directly. */
+ * agent names it an injector of the VM, or where its name says whose it
+ * is, it injects directly. */
 static void kthread_unbound_then_injector(void **state)
 {
 	struct kvmrt_vcpu_state *v;
@@ -318,6 +319,24 @@ static void kthread_unbound_then_injector(void **state)
 	on_kvm_pic_set_irq(&s, 0, 1, 1 << 1, 0);
 	on_kvm_pic_set_irq(&s, 0, 2, 0, 1);
 	assert_int_equal(v->c.injected[SRC_PIC], 2);
+
+	/* before the agent names it: a kernel thread whose name says whose
+	 * it is (KVM's "kvm-pit/PID", i8254.c kvm_create_pit) injects for
+	 * that VM at once (a VM's first PIT ticks); one named otherwise (a
+	 * kworker) waits, as above */
+	at(4000, 0, 2100, 2100);
+	s.kthread = 1;
+	kvs__event_comm(&s, "kvm-pit/1000");
+	on_kvm_set_irq(&s, 1);
+	on_kvm_pic_set_irq(&s, 0, 4, 0, 0);
+	assert_int_equal(v->c.injected[SRC_PIC], 3);
+	assert_int_equal(v->c.coalesced, 0);
+	at(5000, 0, 2200, 2200);
+	s.kthread = 1;
+	kvs__event_comm(&s, "kworker/0:1");
+	on_kvm_set_irq(&s, 1);
+	on_kvm_pic_set_irq(&s, 0, 3, 0, 0);
+	assert_int_equal(v->c.injected[SRC_PIC], 3);
 }
 
 /* A source event names the injection that follows it in its thread, in
