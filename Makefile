@@ -50,7 +50,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	prometheus python3-prometheus-client python3-yaml openssl curl \
 	stress-ng fio gnuplot-nox qemu-system-x86 python3 tmux binutils \
 	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev \
-	debhelper lintian scdoc bash-completion man-db bpftrace busybox-static cpio strace
+	debhelper lintian scdoc bash-completion man-db bpftrace busybox-static cpio strace linux-perf
 
 .PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz man install deb clean
 
@@ -198,7 +198,7 @@ bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
 # the suites that run kvmrt for real, in this order
-E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/faults e2e/hostile \
+E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/faults e2e/readme e2e/hostile \
 	e2e/package e2e/scale bpf/btf_kernels bpf/debian12 fuzz/brief e2e/bench
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(OUT)/tests/test_bpf $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))

@@ -18,9 +18,8 @@
 
 #define WATCH_BYTES (KVMRT_MAX_CPUS * sizeof(__u64)) /* a whole number of pages */
 
-static int on_record(void *ctx, void *data, size_t len)
+static int deliver(struct collector *c, void *data, size_t len)
 {
-	struct collector *c = ctx;
 	const struct kvmrt_outlier *r = data;
 
 	if (len >= sizeof(struct kvmrt_ctl_rec) && r->type == REC_VM) {
@@ -57,6 +56,23 @@ static int on_record(void *ctx, void *data, size_t len)
 	vmreg__get(&c->reg, r->tgid);
 	if (c->on_outlier)
 		c->on_outlier(c, r, c->ctx);
+	return 0;
+}
+
+/* How long a poll may go on delivering past its timeout. libbpf consumes
+ * for as long as records keep coming: a flood faster than this reader (an
+ * emulated CPU, -a on a busy host) would hold one poll, and a -d deadline,
+ * for ever. */
+#define POLL_BUDGET_NS 200000000ULL
+#define POLL_BUDGET_SPENT (-ETIME)
+
+static int on_record(void *ctx, void *data, size_t len)
+{
+	struct collector *c = ctx;
+
+	deliver(c, data, len);
+	if (c->poll_until && !(++c->nrecords & 63) && mono_ns() >= c->poll_until)
+		return POLL_BUDGET_SPENT; /* libbpf stops here, this one consumed */
 	return 0;
 }
 
@@ -159,13 +175,18 @@ void collector__read_seen(struct collector *c)
 
 int collector__poll(struct collector *c, int timeout_ms)
 {
-	int n = ring_buffer__poll(c->rb, timeout_ms), more;
+	int n, more;
 
+	c->poll_until = mono_ns() + (__u64)timeout_ms * 1000000ULL + POLL_BUDGET_NS;
+	n = ring_buffer__poll(c->rb, timeout_ms);
 	/* and what came without a wake-up (-a's records: a wake-up would be
 	 * an interrupt on the very CPU they watch) */
 	if (n >= 0 && (more = ring_buffer__consume(c->rb)) > 0)
 		n += more;
+	c->poll_until = 0; /* a reader consuming the ring itself has no budget */
 	collector__read_seen(c);
+	if (n == POLL_BUDGET_SPENT)
+		return 1; /* records delivered; the rest at the next poll */
 	return n == -EINTR ? 0 : n;
 }
 

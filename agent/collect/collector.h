@@ -85,6 +85,8 @@ struct collector {
 	int nseen, seen_cap;
 	void *pcpu_buf;	/* room for a vCPU state, or a per-CPU counter's values */
 	__u64 *watch;	/* the BPF watch map, mapped (-a), or NULL */
+	__u64 poll_until; /* collector__poll delivers records until then; 0 none */
+	__u64 nrecords;
 };
 
 int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *ctx);
