@@ -140,3 +140,12 @@ on_nested_host() {
 		not_ok "the nested host (Debian 12's kernel under QEMU) ran $suite to its end (exit $rc)"
 	summary
 }
+# nested_unless_kvm SUITE SECONDS: without /dev/kvm here, SUITE runs on
+# the nested host instead and this script ends with its summary
+nested_unless_kvm() {
+	if kvm_here || [ -n "${NESTED_OUT:-}" ]; then
+		return 0
+	fi
+	on_nested_host "$1" "$2"
+	exit
+}

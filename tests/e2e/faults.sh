@@ -13,10 +13,7 @@
 # here can take a CPU offline): not tested.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-if ! kvm_here && [ -z "${NESTED_OUT:-}" ]; then # here: run it there
-	on_nested_host tests/e2e/faults.sh 1500
-	exit
-fi
+nested_unless_kvm tests/e2e/faults.sh 1500
 whole_suite_needs_kvm
 . tests/e2e/control_lib.sh
 

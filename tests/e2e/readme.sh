@@ -12,10 +12,7 @@
 # on a host with KVM.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-if ! kvm_here && [ -z "${NESTED_OUT:-}" ]; then # here: run it there
-	on_nested_host tests/e2e/readme.sh 1500
-	exit
-fi
+nested_unless_kvm tests/e2e/readme.sh 1500
 whole_suite_needs_kvm
 ROOT=$PWD
 SNAP="python3 $ROOT/tests/e2e/sched_snapshot.py"
