@@ -14,6 +14,7 @@ cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 nested_unless_kvm tests/e2e/readme.sh 1500
 whole_suite_needs_kvm
+. tests/e2e/control_lib.sh # wait_for
 ROOT=$PWD
 SNAP="python3 $ROOT/tests/e2e/sched_snapshot.py"
 export PATH=$ROOT/$B:$ROOT/tools:$PATH
@@ -30,16 +31,6 @@ runs() {
 	bash -c "$2" >out.txt 2>&1
 	rc=$?
 	case " $1 " in *" $rc "*) echo "exit $rc" ;; *) echo "exit $rc: $(tail -3 out.txt)"; return 1 ;; esac
-}
-# until_seen FILE PATTERN: until FILE shows PATTERN (a slow host loads slowly)
-until_seen() {
-	local i
-	for i in $(seq 3000); do
-		grep -q -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	echo "never saw '$2' in $1: $(tail -2 "$1")"
-	return 1
 }
 
 # the VM: the README's line, with what "..." stands for (a disk, a kernel:
@@ -97,7 +88,7 @@ top_q() {
 		sleep 0.2
 	done
 	tmux send-keys -t kvmrt-readme q
-	until_seen top.rc 'exit 0' || return 1
+	wait_for top.rc 'exit 0' 600 || { echo "top did not exit 0"; return 1; }
 	[ $i -lt 3000 ] || { echo "rt1 never on the screen"; return 1; }
 	echo "rt1 on the screen, q: exit 0"
 }
@@ -128,7 +119,8 @@ control_term() { # LINE
 	$SNAP snapshot before.json
 	bash -c "exec $1" >control.out 2>&1 &
 	local cp=$! rc
-	until_seen control.out 'kvmrt: controlling' || { kill $cp; return 1; }
+	wait_for control.out 'kvmrt: controlling' 600 ||
+		{ echo "not controlling: $(tail -2 control.out)"; kill $cp; return 1; }
 	kill -TERM $cp
 	wait $cp
 	rc=$?
