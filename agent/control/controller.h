@@ -62,7 +62,8 @@ struct rt_vcpu {
 	__u64 iv_boosts, iv_caught, iv_work_boosts;
 	__u64 halted_seen, t_adapt; /* halted time and time at the last one */
 	int boosted;
-	int foreign; /* someone else changed it: hands off */
+	int foreign; /* someone else changed it, or gone: hands off */
+	int gone;    /* its thread exited (the VM or its vCPU ended) */
 };
 
 /* What the command line asked for (control_opts.c), apart from the
@@ -127,6 +128,7 @@ int control__still_ours(struct control *ctl, struct rt_vcpu *v);
 /* Once a second: threads gone or changed by someone else let go, and the
  * state file rewritten without them. */
 void control__check_threads(struct control *ctl);
+int control__all_gone(const struct control *ctl);
 void control__publish_boost(struct control *ctl, const struct rt_vcpu *v, int boosted);
 int control__boost(struct control *ctl, struct rt_vcpu *v);
 int control__demote(struct control *ctl, struct rt_vcpu *v);

@@ -216,5 +216,12 @@ int control__run_second(struct control *ctl, __u64 t_end)
 {
 	if (!ctl->next_check)
 		ctl->next_check = mono_ns() + (ctl->o.cosched ? 1000000000ULL : 0);
-	return ctl->o.cosched ? cosched_second(ctl, t_end) : static_second(ctl, t_end);
+	if (!(ctl->o.cosched ? cosched_second(ctl, t_end) : static_second(ctl, t_end)))
+		return 0;
+	if (control__all_gone(ctl)) {
+		/* without -d it would wait for ever on VMs that have ended */
+		fprintf(stderr, "kvmrt: control: every vCPU thread it managed is gone: stopping\n");
+		return 0;
+	}
+	return 1;
 }

@@ -164,6 +164,19 @@ void control__check_threads(struct control *ctl)
 	}
 }
 
+/* Nothing left to control: every thread it managed has exited. (A thread
+ * someone else changed is still a VM that the shield may be keeping
+ * apart: that alone does not end the run.) */
+int control__all_gone(const struct control *ctl)
+{
+	int i;
+
+	for (i = 0; i < ctl->nv; i++)
+		if (!ctl->v[i].gone)
+			return 0;
+	return ctl->nv > 0;
+}
+
 /* Before touching a thread: still the same one, still as we left it? */
 int control__still_ours(struct control *ctl, struct rt_vcpu *v)
 {
@@ -174,6 +187,7 @@ int control__still_ours(struct control *ctl, struct rt_vcpu *v)
 	if (!task_same(&v->saved)) {
 		pr_warn("VM %s vCPU %u: thread %u is gone: no longer managed", v->vm, v->vcpu,
 			v->saved.tid);
+		v->gone = 1;
 		let_go(ctl, v);
 		return 0;
 	}

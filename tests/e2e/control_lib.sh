@@ -10,13 +10,21 @@ guest() { # guest NAME SECONDS [args]: a guest on the last CPU, in the backgroun
 	# returning once its vCPU thread is there to be found (however slow the machine)
 	local name=$1 secs=$2 i
 	shift 2
-	"$GUEST" -m msi -r 1000 -d "$secs" -C "$CPU" -q --name "$name" "$@" &
+	# its stderr kept: should it end early, guest_alive says why
+	"$GUEST" -m msi -r 1000 -d "$secs" -C "$CPU" -q --name "$name" "$@" 2>"$TMP/guest-$name.err" &
 	GPID=$!
+	GNAME=$name
 	BG_PIDS+=("$GPID")
 	for i in $(seq 600); do
 		grep -qs '^CPU 0/KVM' /proc/"$GPID"/task/*/comm && break
 		sleep 0.1
 	done
+}
+# guest_alive WHEN: the last guest() still runs; if not, its stderr and the
+# kernel's last words (an OOM kill, a KVM error) go with the FAIL
+guest_alive() {
+	check "the guest $GNAME still runs ($1)" bash -c "kill -0 $GPID 2>/dev/null ||
+		{ echo 'its stderr:'; cat '$TMP/guest-$GNAME.err'; dmesg | tail -5; exit 1; }"
 }
 # wait_for FILE PATTERN SEC: until a line of FILE matches (1 if not in time)
 wait_for() {

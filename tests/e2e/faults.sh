@@ -48,6 +48,7 @@ check "--dry-run prints the plan" bash -c "test $rc = 0 && grep -q 'dry run' <<<
 check "--dry-run writes no state" test ! -e "$STATE"
 exactly_as_before "--dry-run"
 
+guest_alive "before section 2"
 # 2. static priority: applied while running; restored at SIGTERM, and when
 #    -d ends
 start_control "$TMP/static.out" --rt ctl-fault --prio 40 --state "$STATE"
@@ -62,6 +63,7 @@ check "-d: ends by itself, exit 0" "$KVMRT" control --rt ctl-fault --prio 40 -d 
 exactly_as_before "-d ended"
 check "--prio: reset-on-fork set" bash -c "grep -q 'reset-on-fork' <<<'$("$KVMRT" control --rt ctl-fault --prio 40 --dry-run --state "$STATE")'"
 
+guest_alive "before section 3"
 # 3. kill -9: the guardian restores; with the guardian killed too, --restore
 start_control "$TMP/kill.out" --rt ctl-fault --prio 30 --state "$STATE"
 during=$(policy_of "$GPID" "$tid")
@@ -90,6 +92,7 @@ check "reused tid: not touched by --restore" test "$(policy_of $sp $sp)" = "0/0"
 kill $sp
 rm -f "$STATE"
 
+guest_alive "before section 5"
 # 5. a change made by someone else is noticed, reported, and left alone,
 #    at exit and after a crash (the state file forgot the thread)
 start_control "$TMP/foreign.out" --rt ctl-fault --prio 30 --state "$STATE"
@@ -108,6 +111,7 @@ check "someone else's change, then kill -9: the guardian leaves it (FIFO 10)" \
 	test "$(policy_of "$GPID" "$tid")" = "1/10"
 chrt -o -p 0 "$tid"
 
+guest_alive "before section 5b"
 # 5b. a second controller on a VM one already manages is refused, whatever
 #     its mode and state file, before any change (claim.h): two would fight
 #     over the thread's policy, and which one restored what would be timing
@@ -126,6 +130,7 @@ check "after the first exits: the next controller takes the VM" \
 	"$KVMRT" control --rt ctl-fault --prio 20 -d 0.5 --state "$TMP/second.state"
 exactly_as_before "two controllers in turn"
 
+guest_alive "before section 5c"
 # 5c. faults before any change: refused in one line (the state file's
 #     filesystem full; /run/kvmrt, where each thread is claimed, read-only)
 mkdir -p "$TMP/full"
@@ -145,6 +150,7 @@ umount /run/kvmrt
 check "/run/kvmrt read-only: no state file" test ! -e "$TMP/ro.state"
 exactly_as_before "/run/kvmrt read-only"
 
+guest_alive "before section 6"
 # 6. shielding: the vCPU alone on its CPU, everything else and the IRQs
 #    elsewhere; after kill -9 the guardian puts every thread, affinity,
 #    cpuset and IRQ back
@@ -160,6 +166,7 @@ kill9_control
 exactly_as_before "--shield, kill -9"
 check "--shield, kill -9: our cpusets removed" ours_gone
 
+guest_alive "before section 6b"
 # 6b. SIGTERM in the middle of applying the shield: each write made slow
 #     (strace delays every write(2) by 50 ms: the cgroup and IRQ files),
 #     the signal sent once the shield's cpuset exists. It stops there, says
@@ -183,14 +190,20 @@ term_clean() { test ! -e "$STATE" && ours_gone; }
 check "SIGTERM while applying the shield: state file removed, our cpusets removed" term_clean
 exactly_as_before "SIGTERM while applying the shield"
 
-# 7. the VM exits while boosted: let go, the run ends well, nothing to restore
-start_control "$TMP/gone.out" --rt ctl-fault --prio 30 -d 10 --state "$STATE"
+guest_alive "before section 7"
+# 7. the VM exits while boosted: let go, and with nothing left to control
+#    the run ends by itself (no -d), well, nothing to restore
+start_control "$TMP/gone.out" --rt ctl-fault --prio 30 --state "$STATE"
 kill "$GPID" 2>/dev/null
 wait "$GPID" 2>/dev/null
+for _ in $(seq 600); do kill -0 $cp 2>/dev/null || break; sleep 0.1; done
+kill -0 $cp 2>/dev/null && { echo "(still running 60 s after its VM: killed)" >>"$TMP/gone.out"; kill $cp; }
 wait $cp
 rc=$?
-check "the VM exits while boosted: control says so, exits 0, leaves no state file" bash -c \
-	"test $rc = 0 && grep -q 'is gone: no longer managed' '$TMP/gone.out' && test ! -e '$STATE'"
+check "the VM exits while boosted: control says so, stops by itself, exits 0, leaves no state file" bash -c \
+	"test $rc = 0 && grep -q 'is gone: no longer managed' '$TMP/gone.out' &&
+	grep -q 'every vCPU thread it managed is gone: stopping' '$TMP/gone.out' &&
+	test ! -e '$STATE' || { cat '$TMP/gone.out'; exit 1; }"
 
 # 8. bad arguments: one line, nothing changed
 snapshot_before
