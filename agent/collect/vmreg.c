@@ -377,9 +377,27 @@ struct vm_entry *vmreg__get(struct vmreg *r, __u32 pid)
 	return e;
 }
 
+/* The BPF side's rule (kvs_comm_owner in kvmrt.bpf.c), that live and
+ * recorded traces name the same threads: the prefix, then 1 to 8 digits
+ * to the name's end ("vhost-12-worker" is not vhost-12's). */
 int vmreg_parse_injector_comm(const char *comm, __u32 *owner)
 {
-	return sscanf(comm, "kvm-pit/%u", owner) == 1 || sscanf(comm, "vhost-%u", owner) == 1;
+	const char *p;
+	__u32 n = 0;
+	int digits = 0;
+
+	if (!strncmp(comm, "kvm-pit/", 8))
+		p = comm + 8;
+	else if (!strncmp(comm, "vhost-", 6))
+		p = comm + 6;
+	else
+		return 0;
+	for (; *p >= '0' && *p <= '9' && digits < 8; p++, digits++)
+		n = n * 10 + (__u32)(*p - '0');
+	if (!digits || *p)
+		return 0;
+	*owner = n;
+	return 1;
 }
 
 /* Kernel threads that inject for a VM: "kvm-pit/PID", "vhost-PID". */

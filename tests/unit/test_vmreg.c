@@ -349,12 +349,30 @@ static void filters(void **state)
 	assert_int_not_equal(filter_parse_vcpu(&f, "99999"), 0);
 }
 
+/* kernel threads that inject for a VM: the BPF side's rule (kvs_comm_owner) */
+static void injector_names(void **state)
+{
+	__u32 o = 0;
+
+	assert_true(vmreg_parse_injector_comm("kvm-pit/4242", &o));
+	assert_int_equal(o, 4242);
+	assert_true(vmreg_parse_injector_comm("vhost-1234567", &o));
+	assert_int_equal(o, 1234567);
+	assert_false(vmreg_parse_injector_comm("vhost-12x", &o));	 /* not digits to the end */
+	assert_false(vmreg_parse_injector_comm("vhost-12 worker", &o));
+	assert_false(vmreg_parse_injector_comm("kvm-pit/", &o));
+	assert_false(vmreg_parse_injector_comm("vhost-123456789", &o)); /* more than 8 digits */
+	assert_false(vmreg_parse_injector_comm("kvm-pit/-1", &o));
+	assert_false(vmreg_parse_injector_comm("kvm-nx-lpage-re", &o));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(qemu_names),
 		cmocka_unit_test(vcpu_thread_names),
 		cmocka_unit_test(kvm_run_lines),
+		cmocka_unit_test(injector_names),
 		cmocka_unit_test(fake_proc_scan),
 		cmocka_unit_test(hostile_names),
 		cmocka_unit_test(stat_and_status),
