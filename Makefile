@@ -52,7 +52,7 @@ DEBIAN_PKGS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev gcc make \
 	libtracecmd-dev libtraceevent-dev libtracefs-dev trace-cmd libgnutls28-dev \
 	debhelper lintian scdoc bash-completion man-db bpftrace busybox-static cpio strace linux-perf
 
-.PHONY: all deps test unit-test bpf-test e2e-test demo bench study fuzz man install deb clean
+.PHONY: all deps test unit-test bpf-test e2e-test demo soak bench study fuzz man install deb clean
 
 all: $(OUT)/kvmrt $(OUT)/kvmrt-guest $(OUT)/rtguest-pit.bin $(OUT)/rtguest-lapic.bin $(OUT)/tests/hog $(OUT)/tests/vmm
 
@@ -198,7 +198,7 @@ bpf-test: $(OUT)/tests/test_bpf
 	@echo "== $<"; $<
 
 # the suites that run kvmrt for real, in this order
-E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/hostile \
+E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/faults e2e/hostile \
 	e2e/package e2e/scale bpf/btf_kernels bpf/debian12 fuzz/brief e2e/bench
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(OUT)/tests/test_bpf $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
@@ -209,6 +209,11 @@ test: deps
 	$(MAKE) unit-test
 	$(MAKE) bpf-test
 	$(MAKE) e2e-test
+
+# the soak (tests/soak.sh): SOAK_MIN minutes of churn, scrapes and control
+SOAK_MIN ?= 30
+soak: all $(OUT)/tests/vmm
+	@SOAK_MIN=$(SOAK_MIN) bash tests/soak.sh
 
 demo: deps
 	$(MAKE) all

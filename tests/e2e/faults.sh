@@ -8,9 +8,7 @@
 # and cpuset and every IRQ's affinity end as they were, compared in full
 # (sched_snapshot.py), or the change is refused before anything is touched.
 # Every wait is for a condition, not a time. Needs root and KVM: without
-# /dev/kvm here, it runs on the nested host (tests/nested/run.sh). Not in
-# make test yet: there, in two of six runs the guest (kvmrt-guest) was
-# gone midway, without a word, and one controller waited for ever on it.
+# /dev/kvm here, it runs on the nested host (tests/nested/run.sh).
 # CPU hotplug is out of reach (no host here can take a CPU offline).
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
