@@ -172,7 +172,6 @@ static void summary(struct control *ctl, double secs)
 	}
 	if (ctl->o.cosched) {
 		struct ipi_counts now;
-		__u8 cpus[CPU_SETSIZE];
 		__u64 wakes = ctl->wakes_record + ctl->wakes_timer;
 
 		printf("  controller wake-ups: %llu by records, %llu by its timers: %.2f per interrupt "
@@ -180,8 +179,7 @@ static void summary(struct control *ctl, double secs)
 		       (unsigned long long)ctl->wakes_record, (unsigned long long)ctl->wakes_timer,
 		       ctl->injections ? (double)wakes / ctl->injections : 0.0,
 		       (unsigned long long)ctl->injections);
-		vcpu_cpus(ctl, cpus);
-		if (!ipi_counts_read(&now, cpus, CPU_SETSIZE))
+		if (!ipi_counts_read(&now, ctl->ipi_cpus, CPU_SETSIZE))
 			printf("  IPIs the vCPUs' CPUs took meanwhile (all causes): irq work %llu, "
 			       "rescheduling %llu, function calls %llu\n",
 			       (unsigned long long)(now.iwi - ctl->ipi_start.iwi),
@@ -442,10 +440,8 @@ static void run(struct control *ctl)
 	ctl->t_start = mono_ns();
 	ctl->cpu_start_s = cpu_s();
 	if (ctl->o.cosched) {
-		__u8 cpus[CPU_SETSIZE];
-
-		vcpu_cpus(ctl, cpus);
-		ipi_counts_read(&ctl->ipi_start, cpus, CPU_SETSIZE);
+		vcpu_cpus(ctl, ctl->ipi_cpus);
+		ipi_counts_read(&ctl->ipi_start, ctl->ipi_cpus, CPU_SETSIZE);
 	}
 	ctl->throttle_gap_ns = control__rt_throttle_gap_ns();
 	if (ctl->o.duration_s)

@@ -113,6 +113,9 @@ struct control {
 	 * it saw; and the IPIs the vCPUs' CPUs took meanwhile */
 	__u64 wakes_record, wakes_timer, injections;
 	struct ipi_counts ipi_start;
+	/* the vCPUs' CPUs at the start: the IPIs are counted on these at the
+	 * end too (a VM gone by then has none, and the sums would go back) */
+	__u8 ipi_cpus[CPU_SETSIZE];
 	volatile sig_atomic_t *stop; /* set: the loops end */
 };
 
