@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "guest_abi.h"
+#include "escape.h"
 #include "json.h"
 #include "latency.h"
 #include "log.h"
@@ -536,6 +537,7 @@ static void report(struct vm *v, double secs)
 	struct lat_summary s;
 	struct json j;
 	FILE *f = stdout, *sf;
+	char name[256];
 	size_t i;
 
 	lat_from_samples(v->samples, v->nsamples, &s);
@@ -570,7 +572,8 @@ static void report(struct vm *v, double secs)
 	json_obj_begin(&j, NULL);
 	json_str(&j, "tool", "kvmrt-guest");
 	json_u64(&j, "pid", getpid());
-	json_str(&j, "name", v->o.name ? v->o.name : "kvmrt-guest");
+	/* as kvmrt names the VM (escape.h): valid UTF-8 whatever --name held */
+	json_str(&j, "name", esc(name, sizeof(name), v->o.name ? v->o.name : "kvmrt-guest", (size_t)-1));
 	json_u64(&j, "vcpu_tid", v->vcpu_tid);
 	json_str(&j, "mode", mode_names[v->o.mode]);
 	json_str(&j, "idle", v->o.busy ? "busy" : "hlt");
