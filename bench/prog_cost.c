@@ -246,6 +246,7 @@ int main(int argc, char **argv)
 		{ "kvm_pio (the hint port)", 1, { E(P_KVM_PIO, 1, 0x7c2, 1, 1, 0) } },
 		{ "kvm_pio (another port)", 1, { E(P_KVM_PIO, 1, 0x3f8, 1, 1, 0) } },
 		{ "hrtimer_expire_entry", 1, { E(P_HRTIMER_EXPIRE_ENTRY, BOGUS, BOGUS) } },
+		{ "hrtimer_expire_exit", 1, { E(P_HRTIMER_EXPIRE_EXIT, BOGUS) } },
 		{ "sched_waking", 1, { E(P_SCHED_WAKING, BOGUS) } },
 		{ "sched_switch", 1, { E(P_SCHED_SWITCH, 0, BOGUS, BOGUS, 0) } },
 		/* -a (trace -a: every switch for blame, CPUs watched): the

@@ -652,6 +652,26 @@ KVMRT_RAW(hrtimer_expire_entry, struct hrtimer *timer, ktime_t *now)
 	return handle_hrtimer_expire_entry(timer, (__u64)BPF_CORE_READ(timer, function));
 }
 
+/* Fires for every hrtimer too: the LAPIC timers' end their expiry's hard
+ * irq for the accept that follows (on_lapic_timer_done) */
+KVMRT_TP(hrtimer_expire_exit, struct hrtimer *timer)
+{
+	KVS(s);
+
+	if ((__u64)timer->function == targ_apic_timer_fn)
+		on_lapic_timer_done(&s);
+	return 0;
+}
+
+KVMRT_RAW(hrtimer_expire_exit, struct hrtimer *timer)
+{
+	KVS(s);
+
+	if ((__u64)BPF_CORE_READ(timer, function) == targ_apic_timer_fn)
+		on_lapic_timer_done(&s);
+	return 0;
+}
+
 /* -a: a vCPU thread woken, from whatever CPU: where it waits is told by
  * its switch-in; when, by this */
 static __always_inline void if_waking(struct kvs *s, __u32 tid)

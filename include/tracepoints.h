@@ -32,7 +32,8 @@
 	X(KVM_APICV_ACCEPT_IRQ, kvm, kvm_apicv_accept_irq)                                         \
 	X(KVM_PV_EOI, kvm, kvm_pv_eoi)                                                             \
 	X(KVM_WAIT_LAPIC_EXPIRE, kvm, kvm_wait_lapic_expire)                                       \
-	X(KVM_APICV_INHIBIT_CHANGED, kvm, kvm_apicv_inhibit_changed)
+	X(KVM_APICV_INHIBIT_CHANGED, kvm, kvm_apicv_inhibit_changed)                               \
+	X(HRTIMER_EXPIRE_EXIT, timer, hrtimer_expire_exit)
 
 /*
  * The auto-analysis's (kvmrt trace -a): who else ran on a CPU where a

@@ -175,14 +175,15 @@ int loader__open_load_attach(struct loader *l, const struct loader_opts *o)
 
 	for (p = 0; p < P_NR; p++) {
 		const char *tp = prog_tp_name(p);
-		int is_kvm = !strncmp(tp, "kvm_", 4) || p == P_HRTIMER_EXPIRE_ENTRY;
+		int timer = p == P_HRTIMER_EXPIRE_ENTRY || p == P_HRTIMER_EXPIRE_EXIT;
+		int is_kvm = !strncmp(tp, "kvm_", 4) || timer;
 		/* the tp_btf scheduler programs filter on tags the agent gives
 		 * vCPU threads through pidfds of threads (collector.c) */
 		int sched = p == P_SCHED_SWITCH || p == P_SCHED_WAKING;
 
 		if (is_kvm && !have_kvm)
 			l->flavour[p] = FLAVOUR_NONE;
-		else if (p == P_HRTIMER_EXPIRE_ENTRY && !timer_fn)
+		else if (timer && !timer_fn)
 			l->flavour[p] = FLAVOUR_NONE; /* nothing to match expiries against */
 		else if (p == P_KVM_PIO && !o->hint_port && !o->analyze)
 			l->flavour[p] = FLAVOUR_NONE; /* only control's hints and -a need it */

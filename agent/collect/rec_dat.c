@@ -72,7 +72,7 @@ static const struct dat_field dat_fields[] = {
 	F(P_HRTIMER_EXPIRE_ENTRY, hrtimer.is_apic_timer, "function"),
 	F(RK_HRTIMER_START, hrtimer.hrtimer, "hrtimer"),
 	F(RK_HRTIMER_START, hrtimer.is_apic_timer, "function"),
-	F(RK_HRTIMER_EXPIRE_EXIT, hrtimer.hrtimer, "hrtimer"),
+	F(P_HRTIMER_EXPIRE_EXIT, hrtimer.hrtimer, "hrtimer"),
 	F(P_SCHED_WAKING, waking.pid, "pid"),
 	F(P_SCHED_SWITCH, sw.prev_pid, "prev_pid"), F(P_SCHED_SWITCH, sw.prev_runnable, "prev_state"),
 	F(P_SCHED_SWITCH, sw.next_pid, "next_pid"),

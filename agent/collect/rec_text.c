@@ -185,7 +185,7 @@ static int parse_fields(struct text *t, struct rec_event *e, const char *f)
 			return -1;
 		e->hrtimer.is_apic_timer = !strcmp(name, "apic_timer_fn");
 		return 0;
-	case RK_HRTIMER_EXPIRE_EXIT: /* "hrtimer=%p" */
+	case P_HRTIMER_EXPIRE_EXIT: /* "hrtimer=%p" */
 		return num_after(f, "hrtimer=", 16, &e->hrtimer.hrtimer);
 	case P_SCHED_WAKING: { /* "comm=%s pid=%d prio=%d target_cpu=%03d" */
 		const char *pid = after_last(f, " pid=");

@@ -9,7 +9,6 @@
 
 static const char *const extra_kinds[RK_NR - P_NR] = {
 	[RK_HRTIMER_START - P_NR] = "hrtimer_start",
-	[RK_HRTIMER_EXPIRE_EXIT - P_NR] = "hrtimer_expire_exit",
 	[RK_KVM_APIC - P_NR] = "kvm_apic",
 	[RK_IRQ_ENTRY - P_NR] = "irq_handler_entry",
 	[RK_IRQ_EXIT - P_NR] = "irq_handler_exit",

@@ -18,7 +18,6 @@
  * programs attach to, in enum kvmrt_prog's order. */
 enum rec_kind {
 	RK_HRTIMER_START = P_NR, /* which hrtimer is a vCPU's LAPIC timer */
-	RK_HRTIMER_EXPIRE_EXIT,
 	RK_KVM_APIC,		/* LAPIC register writes: the LVT timer */
 	/* who else ran on a CPU, for the auto-analysis (-a) */
 	RK_IRQ_ENTRY,		/* irq:irq_handler_entry */

@@ -40,6 +40,11 @@ struct timer_info {
 	__u32 cand[TIMER_CANDIDATES]; /* threads that armed it or woke in its expiry */
 	int ncand;
 	__u32 tid;	/* after pass 1: the first candidate that is a vCPU thread */
+	/* pass 2: the vCPU thread that armed it last in its own context
+	 * (0: none yet, tid holds). A VM that exits frees its kvm_lapic, and
+	 * the next VM's may get the same address: its hrtimer is the same
+	 * pointer with another owner from the time that VM arms it. */
+	__u32 owner;
 	__u32 vcpu;
 	__s32 vector;	/* of the injection after an expiry, -1 until known */
 	int expect;	/* expired: its thread's next injection says its vector */
@@ -308,7 +313,7 @@ static void learn(struct report *r, const struct rec_event *e)
 		if (c->expiring)
 			c->expiring->expect = 1;
 		break;
-	case RK_HRTIMER_EXPIRE_EXIT:
+	case P_HRTIMER_EXPIRE_EXIT:
 		c->expiring = NULL;
 		break;
 	case P_SCHED_WAKING:
@@ -606,8 +611,9 @@ static void on_record(void *ctx, const void *rec, size_t len)
 static void lapic_timer(struct report *r, const struct rec_event *e)
 {
 	struct timer_info *tm = timer_of(r, (__u64)e->hrtimer.hrtimer, 0);
-	struct thread_info *th = tm && tm->tid ? thread_of(r, tm->tid, 0) : NULL;
-	__s64 tgid = th ? rec_tgid(r->rec, tm->tid) : -1, lvtt;
+	__u32 tid = tm ? (tm->owner ? tm->owner : tm->tid) : 0;
+	struct thread_info *th = tid ? thread_of(r, tid, 0) : NULL;
+	__s64 tgid = th ? rec_tgid(r->rec, tid) : -1, lvtt;
 
 	if (!e->hrtimer.is_apic_timer)
 		return; /* another hrtimer: the program leaves at once */
@@ -617,8 +623,22 @@ static void lapic_timer(struct report *r, const struct rec_event *e)
 		kvs_hit(&r->s, P_HRTIMER_EXPIRE_ENTRY); /* the program ran */
 		return;
 	}
-	on_lapic_timer(&r->s, (__u32)tgid, tm->tid, th->vcpu >= 0 ? (__u32)th->vcpu : tm->vcpu,
+	on_lapic_timer(&r->s, (__u32)tgid, tid, th->vcpu >= 0 ? (__u32)th->vcpu : tm->vcpu,
 		       (__u32)lvtt);
+}
+
+/* An LAPIC timer armed by a vCPU thread in its own context (start_sw_timer:
+ * the guest programmed it) is that thread's from now on. */
+static void lapic_timer_armed(struct report *r, const struct rec_event *e)
+{
+	struct thread_info *th = thread_of(r, e->pid, 0);
+	struct timer_info *tm;
+
+	if (!e->hrtimer.is_apic_timer || e->hardirq > 0 || !th || !th->vcpu_thread)
+		return;
+	tm = timer_of(r, (__u64)e->hrtimer.hrtimer, 0);
+	if (tm)
+		tm->owner = e->pid;
 }
 
 /* Pass 2, around the handler: what a recording shows that a live trace
@@ -720,8 +740,15 @@ static void handle(struct report *r, const struct rec_event *e)
 		on_kvm_apic_accept_irq(s, (__u32)e->accept.apicid, (__u32)e->accept.dm,
 				       (__u32)e->accept.vec);
 		break;
+	case RK_HRTIMER_START:
+		lapic_timer_armed(r, e);
+		break;
 	case P_HRTIMER_EXPIRE_ENTRY:
 		lapic_timer(r, e);
+		break;
+	case P_HRTIMER_EXPIRE_EXIT:
+		if (timer_of(r, (__u64)e->hrtimer.hrtimer, 0)) /* an LAPIC timer's */
+			on_lapic_timer_done(s);
 		break;
 	case P_SCHED_WAKING:
 		on_sched_waking(s, (__u32)e->waking.pid);
@@ -874,6 +901,12 @@ static void forget_pass2(struct report *r)
 		th->ends_unmatched = th->deliveries_unmatched = 0;
 		th->reinj_vector = th->reinj_count = th->best_vector = th->best_count = 0;
 		th->reinj_first = th->reinj_last = th->best_span = 0;
+	}
+	for (i = 0; i < r->timers.cap; i++) {
+		struct timer_info *tm = kvs_table__at(&r->timers, i, NULL);
+
+		if (tm)
+			tm->owner = 0;
 	}
 	r->ambiguous = 0;
 	r->timers_unnamed = 0;

@@ -144,6 +144,21 @@ static __always_inline int timer_expiring_here(struct kvs *s, __u32 vcpu_id, int
 	return 1;
 }
 
+/* hrtimer_expire_exit of an LAPIC timer: its hard irq is over. A timer's
+ * interrupt accepted after this, on this CPU, is not that expiry's (posted)
+ * one: it is the accepting thread's own (kvm_inject_apic_timer_irqs), even
+ * when another VM's timer expired here a moment before (two VMs' vCPU 0 on
+ * one vector, on a shared CPU). */
+static __always_inline void on_lapic_timer_done(struct kvs *s)
+{
+	struct kvmrt_cpu_ctx *c;
+
+	kvs_hit(s, P_HRTIMER_EXPIRE_EXIT);
+	c = kvs_this_cpu(s);
+	if (c)
+		c->timer_t = 0;
+}
+
 /* Legacy PIC: an episode starts on a rising edge the PIC does not mask or
  * coalesce. The PIC drives vCPU 0 (the BSP's LINT0). */
 static __always_inline void on_kvm_pic_set_irq(struct kvs *s, __u8 chip, __u8 pin, __u8 imr,

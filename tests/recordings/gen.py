@@ -317,3 +317,53 @@ Times from kvm_apic_accept_irq. First: delivery 3, handle 47, response
  vm.v(930001080, "kvm_eoi", "apicid 0 vector 34"),
  entry(vm, 930001081),
 ])
+
+# J. Three VMs, each one vCPU ticking on vector 236 (as Linux guests do),
+#    one after another and side by side on shared CPUs
+A = VM("fc_vcpu 0", 9402, "firecracker", 9401, 9400)
+B = VM("fc_vcpu 0", 9502, "firecracker", 9501, 9500)
+C = VM("fc_vcpu 0", 9602, "firecracker", 9601, 9600)
+C.V = (C.V[0], C.V[1], C.V[2], 0) # C's vCPU runs on CPU 0
+def lapic(vm, ts, ptr, ev, text="", flags="d.h1."):
+    return vm.v(ts, ev, ("hrtimer=%s function=apic_timer_fn " % ptr) + text if ev != "hrtimer_expire_exit" else "hrtimer=%s" % ptr, flags)
+def arm(vm, ts, ptr):
+    return vm.v(ts, "hrtimer_start", "hrtimer=%s function=apic_timer_fn expires=%d softexpires=%d mode=ABS|HARD was_armed=0" % (ptr, (ts + 1000) * 1000, (ts + 1000) * 1000), "d..1.")
+def expiry(over, ts, ptr):
+    """ptr's expiry in a hard irq over the thread of vm over (apic_timer_fn:
+    not posted, so lapic_timer.pending and a kick, nothing accepted there)"""
+    return [lapic(over, ts, ptr, "hrtimer_expire_entry", "now=%d" % (ts * 1000)),
+            lapic(over, ts + 1, ptr, "hrtimer_expire_exit")]
+def own_tick(vm, ts, eoi_at):
+    """its pending timer accepted in its own thread (vcpu_enter_guest ->
+    kvm_inject_pending_timer_irqs -> kvm_apic_local_deliver), injected,
+    entered; the guest's EOI (an MSR write: x2APIC) at eoi_at"""
+    return [vm.v(ts, "kvm_apic_accept_irq", "apicid 0 vec 236 (Fixed|edge)"),
+            vm.v(ts + 2, "kvm_inj_virq", "IRQ 0xec"), entry(vm, ts + 3),
+            exit_(vm, eoi_at - 1, "MSR_WRITE"), vm.v(eoi_at, "kvm_eoi", "apicid 0 vector 236"),
+            entry(vm, eoi_at + 1)]
+def in_time_order(evs): return sorted(evs, key=lambda e: e[5])
+write("vmx-timers-shared.txt",
+"""VMX host, three VMs (a VMM like Firecracker's, one vCPU each) whose guests
+tick on vector 236 with the LAPIC timer (arch/x86/kvm/lapic.c: start_sw_timer
+arms apic->lapic_timer.timer in the vCPU thread; apic_timer_fn ->
+apic_timer_expired sets lapic_timer.pending and kicks; the vCPU thread then
+injects it, kvm_inject_apic_timer_irqs -> kvm_apic_local_deliver ->
+__apic_accept_irq). VM 9400 ticks once and exits; VM 9500's kvm_lapic gets
+the same address (the slab reuses it), so its timer is the same hrtimer
+pointer: it is 9500's from the time 9500's thread arms it. 9500 and 9600
+then share CPU 1: 9600's timer expires in a hard irq over 9500's thread just
+after 9500's own, and 9500's thread accepts its own tick 30 us later, still
+within that expiry's 100 us, but after its hrtimer_expire_exit: it is 9500's,
+not 9600's.""",
+["9400.0 injections.timer=1 completed=1 coalesced=0",
+ "9500.0 injections.timer=2 completed=2 coalesced=0 recording.ends_unmatched=0",
+ "9600.0 injections.timer=1 completed=1 coalesced=0 recording.ends_unmatched=0"],
+[entry(A, 940000000), exit_(A, 940000010, "MSR_WRITE"), arm(A, 940000011, "00000000deadbeef"), entry(A, 940000012),
+] + expiry(A, 940001011, "00000000deadbeef") + [exit_(A, 940001014, "EXTERNAL_INTERRUPT")] + own_tick(A, 940001016, 940001040) + [
+ exit_(A, 940001100, "IO_INSTRUCTION"),
+ entry(B, 940100000), exit_(B, 940100010, "MSR_WRITE"), arm(B, 940100011, "00000000deadbeef"), entry(B, 940100012),
+ entry(C, 940100020), exit_(C, 940100030, "MSR_WRITE"), arm(C, 940100031, "00000000cafebabe"), entry(C, 940100032),
+] + expiry(B, 940101011, "00000000deadbeef") + [exit_(B, 940101014, "EXTERNAL_INTERRUPT")] + own_tick(B, 940101016, 940101040) + \
+ expiry(B, 940102011, "00000000deadbeef") + [exit_(B, 940102014, "EXTERNAL_INTERRUPT")] + \
+ expiry(B, 940102020, "00000000cafebabe") + [C.v(940102025, "kvm_exit", "vcpu 0 reason EXTERNAL_INTERRUPT%s" % X)] + \
+ in_time_order(own_tick(B, 940102050, 940102080) + own_tick(C, 940102030, 940102070)))

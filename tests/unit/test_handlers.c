@@ -281,6 +281,39 @@ static void emulated_lapic_timer(void **state)
 	assert_int_equal(s.hits[P_HRTIMER_EXPIRE_ENTRY], 2);
 }
 
+/* Two VMs whose vCPU 0 tick on the same vector share a CPU (the soak's
+ * VMMs, any two Linux guests: vector 0xec). Another VM's LAPIC timer
+ * expires in a hard irq over this vCPU's thread; after that irq, within the
+ * expiry's freshness (100 us), the thread accepts its own pending tick
+ * (kvm_inject_apic_timer_irqs): the tick is this VM's, not the one whose
+ * timer just expired on this CPU (before hrtimer_expire_exit ended the
+ * expiry, it was taken for a posted one). */
+static void own_tick_after_another_vms_expiry(void **state)
+{
+	struct kvmrt_vcpu_key ak = { .tgid = 2000, .vcpu = 0 };
+	struct kvmrt_vcpu_state *v, *a;
+
+	at(1000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0x30); /* its own tick, expiring */
+	at(1010, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x30); /* ... accepted */
+	at(1015, 1, VM, VCPU_TID);
+	on_kvm_inj_virq(&s, 0x30); /* ... delivered: in service */
+	at(1020, 1, VM, VCPU_TID);
+	on_lapic_timer(&s, 2000, 2002, 0, 0x30); /* VM 2000's, over this thread */
+	on_lapic_timer_done(&s);		  /* ... its hard irq over */
+	at(1030, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0x30); /* its own next tick */
+
+	v = vcpu0();
+	a = kvs_vcpu(&s, &ak, 0);
+	assert_non_null(a);
+	assert_int_equal(v->c.injected[SRC_TIMER], 2); /* one in service, one pending */
+	assert_int_equal(v->c.coalesced, 0);
+	assert_int_equal(a->c.injected[SRC_TIMER], 1); /* its expiry; nothing merged into it */
+	assert_true(a->ep[ep_find_pending(a, 0x30)].flags & EP_FROM_TIMER);
+}
+
 /* A kernel thread injects (kvm-pit): its VM is unknown to it, so the
  * injection waits on its CPU until that context wakes the vCPU; once the
  * agent names it an injector of the VM, or where its name says whose it
@@ -629,6 +662,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(no_hint_port_no_hint, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_control_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(lapic_timer_lateness, setup, teardown),
+		cmocka_unit_test_setup_teardown(own_tick_after_another_vms_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(apicv_inhibits, setup, teardown),
 		cmocka_unit_test_setup_teardown(store_bounded, setup, teardown),
 	};
