@@ -116,18 +116,19 @@ whole_suite_needs_kvm() {
 	exit
 }
 
-# on_nested_host SUITE SECONDS: run SUITE on the nested host (Debian 12's
+# on_nested_host SUITE SECONDS [VAR=VALUE...]: run SUITE (with VARs set) on the nested host (Debian 12's
 # kernel under QEMU on an emulated AMD CPU, where kvm-amd gives a /dev/kvm:
 # tests/nested/run.sh), its lines ours, then this suite's summary. QEMU's
 # emulation of a nested SVM host has been seen to freeze, rarely: a run that
 # times out is tried once more. The caller exits after it.
 on_nested_host() {
 	local suite=$1 secs=$2 out rc
-	out=$(bash tests/nested/run.sh -t "$secs" bash "$suite" 2>&1)
+	shift 2
+	out=$(bash tests/nested/run.sh -t "$secs" env "$@" bash "$suite" 2>&1)
 	rc=$?
 	if [ $rc = 124 ]; then
 		echo "the nested host timed out: once more"
-		out=$(bash tests/nested/run.sh -t "$secs" bash "$suite" 2>&1)
+		out=$(bash tests/nested/run.sh -t "$secs" env "$@" bash "$suite" 2>&1)
 		rc=$?
 	fi
 	printf '%s\n' "$out" | grep -v "^$(basename "$suite" .sh): [0-9]* passed"
@@ -140,12 +141,32 @@ on_nested_host() {
 		not_ok "the nested host (Debian 12's kernel under QEMU) ran $suite to its end (exit $rc)"
 	summary
 }
-# nested_unless_kvm SUITE SECONDS: without /dev/kvm here, SUITE runs on
-# the nested host instead and this script ends with its summary
+# nested_unless_kvm SUITE SECONDS [VAR=VALUE...]: without /dev/kvm here,
+# SUITE runs on the nested host instead and this script ends with its summary
 nested_unless_kvm() {
 	if kvm_here || [ -n "${NESTED_OUT:-}" ]; then
 		return 0
 	fi
-	on_nested_host "$1" "$2"
+	on_nested_host "$@"
 	exit
+}
+
+# next_bpf_map_id: the id the next BPF map created will have at least
+# (maps from then on are the ones a suite starts)
+next_bpf_map_id() {
+	bpftool -j map show | python3 -c 'import json, sys; print(max([m["id"] for m in json.load(sys.stdin)] + [0]) + 1)'
+}
+# bpf_map_entries NAME FIRST_ID: entries in the live maps named NAME with
+# an id from FIRST_ID on ("none" if there is none)
+bpf_map_entries() {
+	bpftool -j map show | python3 -c '
+import json, subprocess, sys
+ids = [m["id"] for m in json.load(sys.stdin)
+       if m.get("name") == sys.argv[1] and m["id"] >= int(sys.argv[2])]
+n = 0
+for i in ids:
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(i)],
+                         capture_output=True, text=True).stdout
+    n += len(json.loads(out or "[]"))
+print(n if ids else "none")' "$1" "$2"
 }

@@ -16,7 +16,7 @@ PORT=19981
 GRACE=30 # the first short VMs must outlive the whole load, however slow
 
 # maps created from here on are the exporter's (and the trace's, gone by then)
-first_map=$(bpftool -j map show | python3 -c 'import json, sys; print(max([m["id"] for m in json.load(sys.stdin)] + [0]) + 1)')
+first_map=$(next_bpf_map_id)
 "$KVMRT" export --listen 127.0.0.1:$PORT -i 1 --grace $GRACE 2>"$TMP/x.err" &
 xp=$!
 BG_PIDS+=("$xp")
@@ -62,21 +62,8 @@ sleep $((GRACE + 3))
 curl -sf http://127.0.0.1:$PORT/metrics >"$TMP/after.metrics"
 check "after the grace: no series of a gone VM (a scrape with series)" \
 	bash -c 'grep -q "^kvmrt_build_info" "$1" && ! grep -m 3 "vm=\"scale-" "$1"' _ "$TMP/after.metrics"
-entries() { # entries NAME: entries in the exporter's map NAME (the only
-	# one of that name since first_map: the trace's are gone)
-	bpftool -j map show | python3 -c '
-import json, subprocess, sys
-ids = [m["id"] for m in json.load(sys.stdin)
-       if m.get("name") == sys.argv[1] and m["id"] >= int(sys.argv[2])]
-n = 0
-for i in ids:
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(i)],
-                         capture_output=True, text=True).stdout
-    n += len(json.loads(out or "[]"))
-print(n if ids else "none")' "$1" "$first_map"
-}
 for map in vcpus threads vms exits apicv; do
-	n=$(entries $map)
+	n=$(bpf_map_entries $map "$first_map")
 	check "after the grace: the exporter's $map map is empty (${n:-not found})" test "${n:-x}" = 0
 done
 fds_after=$(for i in 1 2 3; do ls /proc/$xp/fd | wc -l; sleep 0.3; done | sort -n | head -1)

@@ -17,7 +17,9 @@
  * -name/--name, as QEMU's): with these the tests give it hostile names.
  *
  * usage: vmm [--vcpu-name NAME] [--comm NAME] [--name NAME] [--main] [-d SEC] [--busy] FIRMWARE
- * On start it prints "vmm: pid P vcpu-tid T", then nothing unless it fails.
+ * On start it prints "vmm: pid P vcpu-tid T", at the end "vmm: acked N" (the
+ * interrupts its firmware handled, by its out to GUEST_PORT_ACK after each
+ * EOI), and nothing else unless it fails.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,6 +51,7 @@ static volatile sig_atomic_t stop;
 static const char *vcpu_name = "fc_vcpu 0";
 static int busy;
 static int cfg_next;
+static unsigned long long acked; /* interrupts the firmware handled */
 
 static void die(const char *what)
 {
@@ -156,8 +159,11 @@ static void handle_io(void)
 		GUEST_CFG_MAGIC, GF_X2APIC | GF_TIMER | GF_BUSY, DEFAULT_TIMER_COUNT, 0
 	};
 
-	if (run->io.direction != KVM_EXIT_IO_IN)
+	if (run->io.direction != KVM_EXIT_IO_IN) {
+		if (run->io.port == GUEST_PORT_ACK)
+			acked++; /* the firmware's handler is done (after its EOI) */
 		return;
+	}
 	memset(data, 0, run->io.size * run->io.count);
 	if (busy && run->io.port == GUEST_PORT_CFG && run->io.size == 4 && cfg_next < 4)
 		memcpy(data, &cfg[cfg_next++], 4);
@@ -308,5 +314,6 @@ int main(int argc, char **argv)
 	close(pfd[1]);
 	for (i = 0; i < 2; i++)
 		pthread_join(helpers[i], NULL);
+	printf("vmm: acked %llu\n", acked);
 	return 0;
 }

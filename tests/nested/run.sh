@@ -13,7 +13,8 @@
 #   tests/nested/run.sh [-t SECONDS] CMD...
 #
 # runs CMD as root in this folder there, prints its output, exits with its
-# status (124: timed out, 125: the host did not come up). Root.
+# status (124: timed out, 125: the host did not come up). What CMD puts in
+# $NESTED_OUT/keep/ is copied to build/nested/keep/ (the last run's). Root.
 set -u
 cd "$(dirname "$0")/../.." || exit 125
 limit=1800
@@ -68,6 +69,10 @@ timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu ma
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$OUT",mount_tag=out,security_model=none </dev/null >"$W/console.log" 2>&1
 qrc=$?
+# what the command left in $NESTED_OUT/keep (a recording, figures), kept
+if [ -d "$OUT/keep" ]; then
+	rm -rf "$W/keep" && cp -r "$OUT/keep" "$W/keep"
+fi
 cat "$OUT/log" 2>/dev/null
 rc=$(cat "$OUT/rc" 2>/dev/null)
 [ -n "$rc" ] && exit "$rc"
