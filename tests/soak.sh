@@ -83,15 +83,20 @@ start_control "$TMP/control.out" --rt soak-rt --slo 500 --state "$STATE"
 # 4. the exporter's RSS and descriptors, every 10 s until the end
 (t0=$(date +%s)
 while kill -0 "$XP" 2>/dev/null && [ ! -e "$TMP/stop" ]; do
-	echo "$(($(date +%s) - t0)) $(awk '/^VmRSS/ {print $2}' /proc/$XP/status) $(ls /proc/$XP/fd | wc -l)"
+	t=$(($(date +%s) - t0))
+	echo "$t $(awk '/^VmRSS/ {print $2}' /proc/$XP/status) $(ls /proc/$XP/fd | wc -l)"
+	# progress, for whoever watches the log (the nested host's comes back
+	# at the end only, but build/nested/out.*/log shows it as it goes)
+	[ $((t % 300)) -lt 10 ] && echo "soak: ${t} s, $(cat "$TMP"/manifest.* 2>/dev/null | wc -l) VMs so far" >&2
 	sleep 10
 done >"$TMP/curve") &
 SAMPLER=$!
 
 # 5. the churn, while soak-rt runs: two lanes, a VM after another in each
 hex() { printf '%s' "$1" | od -An -tx1 | tr -d ' \n'; }
-lane() { # lane N: its VMs, in turn of kind, until soak-rt has ended
-	local k=0 name pid out
+lane() { # lane N: its VMs, in turn of kind, until soak-rt has ended; each
+	# VM bounded (timeout: a VM stuck in KVM_RUN fails the soak, not hangs it)
+	local k=0 name pid out rc
 	while kill -0 "$RT" 2>/dev/null; do
 		k=$((k + 1))
 		case $((k % 4)) in
@@ -99,8 +104,8 @@ lane() { # lane N: its VMs, in turn of kind, until soak-rt has ended
 			name="soak-$1-$k"
 			[ $((k % 4)) = 1 ] && name=$'soak\n\xff) "q\\ '"$1-$k"
 			out="$TMP/g-$1-$k.json"
-			"$GUEST" -m msi -r 200 -d $((2 + k % 3)) -q --name "$name" --json="$out" \
-				2>>"$TMP/churn.err" &
+			timeout -k 5 120 "$GUEST" -m msi -r 200 -d $((2 + k % 3)) -q --name "$name" \
+				--json="$out" 2>>"$TMP/churn.err" &
 			pid=$!
 			printf 'guest %s %s %s\n' "$pid" "$(hex "$name")" "$out" >>"$TMP/manifest.$1"
 			;;
@@ -108,17 +113,20 @@ lane() { # lane N: its VMs, in turn of kind, until soak-rt has ended
 			name="soak-vmm-$1-$k"
 			out="$TMP/v-$1-$k.out"
 			if [ $((k % 4)) = 2 ]; then
-				"$B/tests/vmm" --name "$name" -d 3 "$B/rtguest-lapic.bin" >"$out" 2>>"$TMP/churn.err" &
+				timeout -k 5 120 "$B/tests/vmm" --name "$name" -d 3 "$B/rtguest-lapic.bin" \
+					>"$out" 2>>"$TMP/churn.err" &
 			else
 				name=$'vmm\n\xff) x ('"$1-$k"
-				"$B/tests/vmm" --comm ') R 1 1 (' --vcpu-name $'\n\xff) x (' --name "$name" -d 3 \
-					"$B/rtguest-lapic.bin" >"$out" 2>>"$TMP/churn.err" &
+				timeout -k 5 120 "$B/tests/vmm" --comm ') R 1 1 (' --vcpu-name $'\n\xff) x (' \
+					--name "$name" -d 3 "$B/rtguest-lapic.bin" >"$out" 2>>"$TMP/churn.err" &
 			fi
 			pid=$!
 			printf 'vmm %s %s %s\n' "$pid" "$(hex "$name")" "$out" >>"$TMP/manifest.$1"
 			;;
 		esac
 		wait "$pid"
+		rc=$?
+		[ $rc = 0 ] || echo "lane $1, VM $k: exit $rc (124, 137: not ended in 120 s)" >>"$TMP/churn.err"
 	done
 }
 lane 1 &
@@ -127,7 +135,10 @@ lane 2 &
 L2=$!
 BG_PIDS+=("$L1" "$L2")
 
-# 6. the end: soak-rt ends after SOAK_MIN minutes; its controller by itself
+# 6. the end: soak-rt ends after SOAK_MIN minutes (bounded: 5 min more);
+#    its controller by itself
+for _ in $(seq $((SOAK_S + 300))); do kill -0 "$RT" 2>/dev/null || break; sleep 1; done
+kill -0 "$RT" 2>/dev/null && { echo "soak: soak-rt still runs 5 min past its end: killed"; kill -9 "$RT"; }
 wait "$RT"
 for _ in $(seq 600); do kill -0 "$cp" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$cp" 2>/dev/null && { echo "(still running 60 s after its VM: killed)" >>"$TMP/control.out"; kill "$cp"; }
