@@ -355,9 +355,9 @@ then share CPU 1: 9600's timer expires in a hard irq over 9500's thread just
 after 9500's own, and 9500's thread accepts its own tick 30 us later, still
 within that expiry's 100 us, but after its hrtimer_expire_exit: it is 9500's,
 not 9600's.""",
-["9400.0 injections.timer=1 completed=1 coalesced=0",
- "9500.0 injections.timer=2 completed=2 coalesced=0 recording.ends_unmatched=0",
- "9600.0 injections.timer=1 completed=1 coalesced=0 recording.ends_unmatched=0"],
+["9400.0 tid=9402 injections.timer=1 completed=1 coalesced=0",
+ "9500.0 tid=9502 injections.timer=2 completed=2 coalesced=0 recording.ends_unmatched=0",
+ "9600.0 tid=9602 injections.timer=1 completed=1 coalesced=0 recording.ends_unmatched=0"],
 [entry(A, 940000000), exit_(A, 940000010, "MSR_WRITE"), arm(A, 940000011, "00000000deadbeef"), entry(A, 940000012),
 ] + expiry(A, 940001011, "00000000deadbeef") + [exit_(A, 940001014, "EXTERNAL_INTERRUPT")] + own_tick(A, 940001016, 940001040) + [
  exit_(A, 940001100, "IO_INSTRUCTION"),
