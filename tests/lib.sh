@@ -120,14 +120,15 @@ whole_suite_needs_kvm() {
 # kernel under QEMU on an emulated AMD CPU, where kvm-amd gives a /dev/kvm:
 # tests/nested/run.sh), its lines ours, then this suite's summary. QEMU's
 # emulation of a nested SVM host has been seen to freeze, rarely: a run that
-# times out is tried once more. The caller exits after it.
+# froze (126) or timed out (124) is tried once more. The caller exits after it.
 on_nested_host() {
 	local suite=$1 secs=$2 out rc
 	shift 2
 	out=$(bash tests/nested/run.sh -t "$secs" env "$@" bash "$suite" 2>&1)
 	rc=$?
-	if [ $rc = 124 ]; then
-		echo "the nested host timed out: once more"
+	if [ $rc = 124 ] || [ $rc = 126 ]; then
+		printf '%s\n' "$out" | tail -1
+		echo "the nested host $([ $rc = 124 ] && echo timed out || echo froze): once more"
 		out=$(bash tests/nested/run.sh -t "$secs" env "$@" bash "$suite" 2>&1)
 		rc=$?
 	fi

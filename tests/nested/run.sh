@@ -13,8 +13,12 @@
 #   tests/nested/run.sh [-t SECONDS] CMD...
 #
 # runs CMD as root in this folder there, prints its output, exits with its
-# status (124: timed out, 125: the host did not come up). What CMD puts in
+# status (124: timed out, 125: the host did not come up, 126: it froze). What CMD puts in
 # $NESTED_OUT/keep/ is copied to build/nested/keep/ (the last run's). Root.
+# QEMU's emulation of nested SVM has been seen to freeze both vCPUs, each
+# stuck in a guest's vCPU thread: a soft lockup (a CPU not scheduling for a
+# minute) panics the host, so the run ends at once with 126 and the stack
+# in build/nested/console-froze.log, instead of waiting for its time limit.
 set -u
 cd "$(dirname "$0")/../.." || exit 125
 limit=1800
@@ -65,7 +69,7 @@ rm -rf "$IR"
 # 4. Boot: 2 vCPUs on this machine's CPUs (multi-threaded TCG), 4 GiB
 timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
 	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$IR.gz" \
-	-append "console=ttyS0 quiet panic=-1" \
+	-append "console=ttyS0 quiet loglevel=5 panic=-1 softlockup_panic=1 watchdog_thresh=30" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$OUT",mount_tag=out,security_model=none </dev/null >"$W/console.log" 2>&1
 qrc=$?
@@ -77,6 +81,12 @@ cat "$OUT/log" 2>/dev/null
 rc=$(cat "$OUT/rc" 2>/dev/null)
 [ -n "$rc" ] && exit "$rc"
 [ "$qrc" = 124 ] && { echo "nested: timed out after $limit s (build/nested/console.log)" >&2; exit 124; }
+if grep -aq "soft lockup" "$W/console.log"; then
+	cp "$W/console.log" "$W/console-froze.log" # a run once more writes console.log anew
+	echo "nested: the emulated host froze: $(grep -a -o -m1 'soft lockup.*' "$W/console.log")" \
+		"(build/nested/console-froze.log)" >&2
+	exit 126
+fi
 echo "nested: the host did not come up (build/nested/console.log):" >&2
 grep -a "NESTED\|panic" "$W/console.log" | tail -5 >&2
 exit 125
