@@ -15,10 +15,15 @@
 # runs CMD as root in this folder there, prints its output, exits with its
 # status (124: timed out, 125: the host did not come up, 126: it froze). What CMD puts in
 # $NESTED_OUT/keep/ is copied to build/nested/keep/ (the last run's). Root.
-# QEMU's emulation of nested SVM has been seen to freeze both vCPUs, each
-# stuck in a guest's vCPU thread: a soft lockup (a CPU not scheduling for a
-# minute) panics the host, so the run ends at once with 126 and the stack
-# in build/nested/console-froze.log, instead of waiting for its time limit.
+# QEMU's multi-threaded TCG has been seen to freeze the host while VMs
+# come and go: a vCPU thread spins for ever at one instruction of KVM's
+# LAPIC code (__apic_accept_irq+0x72, a static key's jump that KVM patches
+# when its count of software-disabled LAPICs goes between 0 and 1, that
+# is, as VMs start), code one CPU modified while the other ran it. A soft
+# lockup or an RCU stall of a minute panics the host, so the run ends at
+# once with 126 and the stack in build/nested/console-froze.log, instead
+# of waiting for its time limit. NESTED_TCG=single (one host thread for
+# both CPUs, half the speed) does not meet it: for suites that churn VMs.
 set -u
 cd "$(dirname "$0")/../.." || exit 125
 limit=1800
@@ -67,9 +72,10 @@ rm -rf "$IR"
 } >"$OUT/cmd.sh"
 
 # 4. Boot: 2 vCPUs on this machine's CPUs (multi-threaded TCG), 4 GiB
-timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 4096 \
-	-nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$IR.gz" \
-	-append "console=ttyS0 quiet loglevel=5 panic=-1 softlockup_panic=1 watchdog_thresh=30" \
+cmdline="console=ttyS0 quiet loglevel=5 panic=-1 softlockup_panic=1 watchdog_thresh=30"
+cmdline+=" rcupdate.rcu_cpu_stall_timeout=60 sysctl.kernel.panic_on_rcu_stall=1"
+timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg,thread="${NESTED_TCG:-multi}" -smp 2 -cpu max \
+	-m 4096 -nographic -no-reboot -kernel "$W/vmlinuz-$kver" -initrd "$IR.gz" -append "$cmdline" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs local,path="$OUT",mount_tag=out,security_model=none </dev/null >"$W/console.log" 2>&1
 qrc=$?
@@ -81,9 +87,10 @@ cat "$OUT/log" 2>/dev/null
 rc=$(cat "$OUT/rc" 2>/dev/null)
 [ -n "$rc" ] && exit "$rc"
 [ "$qrc" = 124 ] && { echo "nested: timed out after $limit s (build/nested/console.log)" >&2; exit 124; }
-if grep -aq "soft lockup" "$W/console.log"; then
+if grep -aqE "soft lockup|rcu_preempt (self-)?detected stall" "$W/console.log"; then
 	cp "$W/console.log" "$W/console-froze.log" # a run once more writes console.log anew
-	echo "nested: the emulated host froze: $(grep -a -o -m1 'soft lockup.*' "$W/console.log")" \
+	echo "nested: the emulated host froze: $(grep -a -oE -m1 'soft lockup.*|rcu_preempt (self-)?detected stall.*' \
+		"$W/console.log")" \
 		"(build/nested/console-froze.log)" >&2
 	exit 126
 fi
