@@ -23,7 +23,7 @@
 # lockup or an RCU stall of a minute panics the host, so the run ends at
 # once with 126 and the stack in build/nested/console-froze.log, instead
 # of waiting for its time limit. NESTED_TCG=single (one host thread for
-# both CPUs, half the speed) does not meet it: for suites that churn VMs.
+# both CPUs) has not met it: for suites that churn VMs.
 set -u
 cd "$(dirname "$0")/../.." || exit 125
 limit=1800
