@@ -25,6 +25,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "episode.h"
 #include "kvmrt.skel.h"
 #include "loader.h"
 #include "log.h"
@@ -61,6 +62,7 @@ struct row {
 	struct step s[MAX_STEPS];
 	int others; /* a hundred other VMs in the maps */
 	int watched; /* -a: every CPU watched (an interrupt in flight there) */
+	int ignored; /* its VM filtered out (-p, -g): marked as collector__keep does */
 	double ns, floor;
 };
 
@@ -133,9 +135,12 @@ static void stats(int fd, __u64 *ns, __u64 *cnt)
 }
 
 /* This thread (and tid 0, a bogus task's) is vCPU 0 of this process, a
- * traced VM; with others, a hundred more VMs' vCPU threads beside it. */
-static void seed_one(struct loader *ld, int others, int watched)
+ * traced VM (ignored: one the command filters out); with others, a
+ * hundred more VMs' vCPU threads beside it. */
+static void seed_one(struct loader *ld, int others, int watched, int ignored)
 {
+	struct kvmrt_vcpu_key vk = { .tgid = (__u32)getpid(), .vcpu = 0 };
+	static struct kvmrt_vcpu_state v;
 	struct kvmrt_thread ti = { .vk = { .tgid = (__u32)getpid(), .vcpu = 0 } };
 	__u32 tid = (__u32)syscall(SYS_gettid), zero = 0, one = 1, pid = (__u32)getpid(), i;
 	int threads = bpf_map__fd(ld->skel->maps.threads), vms = bpf_map__fd(ld->skel->maps.vms);
@@ -146,9 +151,17 @@ static void seed_one(struct loader *ld, int others, int watched)
 
 		bpf_map_update_elem(bpf_map__fd(ld->skel->maps.watch), &i, &w, BPF_ANY);
 	}
+	ti.ignored = ignored;
 	bpf_map_update_elem(threads, &tid, &ti, BPF_ANY);
 	bpf_map_update_elem(threads, &zero, &ti, BPF_ANY);
 	bpf_map_update_elem(vms, &pid, &one, BPF_ANY);
+	if (ignored) {
+		memset(&v, 0, sizeof(v));
+		v.ignored = 1;
+		bpf_map_update_elem(bpf_map__fd(ld->skel->maps.vcpus), &vk, &v, BPF_ANY);
+	} else if (!bpf_map_lookup_elem(bpf_map__fd(ld->skel->maps.vcpus), &vk, &v) && v.ignored) {
+		bpf_map_delete_elem(bpf_map__fd(ld->skel->maps.vcpus), &vk);
+	}
 	for (i = 0; i < 100; i++) {
 		struct kvmrt_thread o = { .vk = { .tgid = 4000000 + i, .vcpu = 0 } };
 		__u32 otid = 4000000 + i, otgid = o.vk.tgid;
@@ -163,10 +176,10 @@ static void seed_one(struct loader *ld, int others, int watched)
 	}
 }
 
-static void seed(int others, int watched)
+static void seed(const struct row *r)
 {
-	seed_one(&l, others, 0);
-	seed_one(&la, others, watched);
+	seed_one(&l, r->others, 0, r->ignored);
+	seed_one(&la, r->others, r->watched, r->ignored);
 }
 
 static int ignore(void *ctx, void *data, size_t len)
@@ -223,6 +236,8 @@ int main(int argc, char **argv)
 		  { E(P_KVM_EXIT, BOGUS, ISA_SVM), E(P_KVM_ENTRY, BOGUS, 0) } },
 		{ "VM exit, VMX, 100 more VMs traced", 2,
 		  { E(P_KVM_EXIT, BOGUS, ISA_VMX), E(P_KVM_ENTRY, BOGUS, 0) }, 1 },
+		{ "VM exit, VMX, a VM filtered out (-p, -g)", 2,
+		  { E(P_KVM_EXIT, BOGUS, ISA_VMX), E(P_KVM_ENTRY, BOGUS, 0) }, 0, 0, 1 },
 		{ "interrupt: msi + accept + inj_virq + eoi", 4,
 		  { E(P_KVM_MSI_SET_IRQ, 0xfee00000ULL, 0x41ULL),
 		    E(P_KVM_APIC_ACCEPT_IRQ, 0, 0, 0, 0x41), E(P_KVM_INJ_VIRQ, 0x41, 0, 0),
@@ -289,7 +304,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < nrows; i++) {
 			double a, b;
 
-			seed(rows[i].others, rows[i].watched);
+			seed(&rows[i]);
 			/* alternated with the floor, each round */
 			a = measure(&rows[i], n, 0);
 			b = measure(&rows[i], n, 1);
@@ -308,7 +323,7 @@ int main(int argc, char **argv)
 		       rows[i].ns / rows[i].floor);
 	printf("\n(the tracepoint's own cost on real hardware is not in these; nor the kernel\n"
 	       "reads that succeed there: a bogus vcpu/task pointer here, the vCPU found by\n"
-	       "its thread; every VM's exits are traced, -p/-g filter only what is shown.\n"
+	       "its thread. A VM that -p/-g/--vcpu filter out is left at its vCPU's lookup.\n"
 	       "Each run enters by a system call: under PTI on a CPU without PCID (this\n"
 	       "host's) that flushes the TLB, so every page a program touches is a miss,\n"
 	       "which a tracepoint firing in a busy vCPU thread mostly does not pay. The\n"

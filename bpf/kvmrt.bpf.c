@@ -351,7 +351,9 @@ static __always_inline struct kvmrt_vcpu_state *kvs_vcpu(struct kvs *s, const st
 		bpf_map_update_elem(&vcpus, vk, &zero_vcpu, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&vcpus, vk);
 	}
-	return v;
+	/* a vCPU the agent filtered out (-p, -g, --vcpu): every handler
+	 * stops here, as at a full map, before its clock read */
+	return v && !v->ignored ? v : NULL;
 }
 
 static __always_inline int kvs_vm_known(struct kvs *s, __u32 tgid)

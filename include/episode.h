@@ -90,7 +90,8 @@ struct kvmrt_vcpu_state {
 	__u32 tsc_khz;	 /* the guest's TSC rate (kvm_vcpu.arch.virtual_tsc_khz),
 			  * read at its first kvm_entry; 0 until then */
 	__u32 cpu1;	 /* -a: 1 + the CPU its thread last switched in on; 0 unknown */
-	__u32 pad_watch;
+	__u32 ignored;	 /* the agent's: a VM or vCPU its command filters out
+			  * (-p, -g, --vcpu); the programs leave it at once */
 	__u64 watch1;	 /* -a: 1 + the CPU it watches (kvmrt.h REC_IF); 0 none
 			  * (64 bits: BPF's compare-and-swap) */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];

@@ -81,6 +81,8 @@ struct kvmrt_vcpu_key {
 /* Thread -> vCPU, learned from kvm_* events or from /proc by the agent. */
 struct kvmrt_thread {
 	struct kvmrt_vcpu_key vk;
+	__u32 ignored; /* the agent's: its vCPU is filtered out (collector__keep):
+			* the programs stop at this lookup */
 };
 
 struct kvmrt_hist {

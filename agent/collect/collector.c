@@ -152,6 +152,56 @@ static void tag_vcpu_threads(struct collector *c)
 	}
 }
 
+/* A vCPU the command does not show: its thread's entry and its state are
+ * marked ignored (the BPF side stops at the first it finds), and what it
+ * had in flight gives back its -a watch (an episode started between the
+ * read and the write keeps its watch: a CPU watched for nothing, the cost
+ * of -a there, not a wrong count). */
+void collector__ignore(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.vcpus), tfd = bpf_map__fd(c->l->skel->maps.threads);
+	struct kvmrt_vcpu_key k = { .tgid = pid, .vcpu = vcpu };
+	struct kvmrt_thread ti = { .vk = k, .ignored = 1 }, old;
+	struct kvmrt_vcpu_state *v = c->pcpu_buf;
+	__u64 watch1 = 0;
+
+	if (tid && (bpf_map_lookup_elem(tfd, &tid, &old) || !old.ignored))
+		bpf_map_update_elem(tfd, &tid, &ti, BPF_ANY);
+	if (!bpf_map_lookup_elem(fd, &k, v)) {
+		if (v->ignored)
+			return;
+		watch1 = v->watch1;
+	}
+	memset(v, 0, sizeof(*v));
+	v->ignored = 1;
+	if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+		return; /* the map is full: it stays followed, shown or not */
+	if (c->watch && watch1 && watch1 <= KVMRT_MAX_CPUS)
+		__atomic_fetch_sub(&c->watch[watch1 - 1], 1, __ATOMIC_RELAXED);
+}
+
+static void ignore_unkept(struct collector *c)
+{
+	int i, j;
+
+	if (!c->keep)
+		return;
+	for (i = 0; i < c->reg.n; i++) {
+		struct vm_entry *e = c->reg.vms[i];
+
+		for (j = 0; j < e->nvcpus; j++)
+			if (!c->keep(c->keep_ctx, e->pid, e->name, e->vcpus[j].id))
+				collector__ignore(c, e->pid, e->vcpus[j].id, e->vcpus[j].tid);
+	}
+}
+
+void collector__keep(struct collector *c, keep_fn keep, void *ctx)
+{
+	c->keep = keep;
+	c->keep_ctx = ctx;
+	ignore_unkept(c);
+}
+
 int collector__refresh(struct collector *c)
 {
 	int err = vmreg__scan(&c->reg);
@@ -159,6 +209,7 @@ int collector__refresh(struct collector *c)
 	if (err)
 		pr_warn("scan /proc for VMs: %s", strerror(-err));
 	tag_vcpu_threads(c);
+	ignore_unkept(c);
 	return err;
 }
 
@@ -168,8 +219,10 @@ void collector__read_seen(struct collector *c)
 
 	for (i = 0; i < c->nseen; i++)
 		vmreg__seen(&c->reg, c->seen[i]);
-	if (c->nseen)
+	if (c->nseen) {
 		tag_vcpu_threads(c);
+		ignore_unkept(c);
+	}
 	c->nseen = 0;
 }
 
@@ -283,7 +336,7 @@ static void read_vcpus(struct collector *c, struct snapshot *s)
 
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, st))
+		if (bpf_map_lookup_elem(fd, &k, st) || st->ignored)
 			continue;
 		v = stats_for(c, s, &k);
 		if (!v)
@@ -302,6 +355,8 @@ int collector__vcpu(struct collector *c, __u32 tgid, __u32 vcpu, struct vcpu_sta
 
 	if (bpf_map_lookup_elem(bpf_map__fd(c->l->skel->maps.vcpus), &k, st))
 		return -errno;
+	if (st->ignored)
+		return -ENOENT;
 	memset(out, 0, sizeof(*out));
 	out->vcpu = vcpu;
 	out->tid = st->tid;

@@ -70,6 +70,8 @@ struct collector;
 typedef void (*outlier_fn)(struct collector *c, const struct kvmrt_outlier *r, void *ctx);
 typedef void (*ctl_fn)(struct collector *c, const struct kvmrt_ctl_rec *r, void *ctx);
 typedef void (*if_fn)(struct collector *c, const struct kvmrt_if_rec *r, void *ctx);
+/* Does the command show this VM's vCPU (its -p, -g, --vcpu)? */
+typedef int (*keep_fn)(void *ctx, __u32 pid, const char *name, __u32 vcpu);
 
 struct collector {
 	struct loader *l;
@@ -79,6 +81,8 @@ struct collector {
 	ctl_fn on_ctl;
 	if_fn on_if;	/* -a's records, in order with the outliers they explain */
 	void *ctx;
+	keep_fn keep;	/* NULL: every VM is followed */
+	void *keep_ctx;
 	int ncpus;
 	/* new VMs the BPF side reported, read from /proc at the poll's end */
 	__u32 *seen;
@@ -93,6 +97,13 @@ int collector__init(struct collector *c, struct loader *l, outlier_fn fn, void *
 /* kvmrt control's records go to fn (set after init). */
 void collector__on_ctl(struct collector *c, ctl_fn fn);
 void collector__on_if(struct collector *c, if_fn fn);
+/* Follow only the vCPUs keep says the command shows: the others' state
+ * is marked ignored (episode.h), and the programs leave them at their
+ * first lookup, so that a VM filtered out costs its exits little. Every
+ * VM the registry learns of later is asked too. */
+void collector__keep(struct collector *c, keep_fn keep, void *ctx);
+/* That one vCPU, and its thread tid (0: none known), now (collector__keep's way). */
+void collector__ignore(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid);
 /* Read the new VMs the records reported (collector__poll does; a reader
  * that consumes the ring itself calls this after). */
 void collector__read_seen(struct collector *c);

@@ -217,9 +217,12 @@ static void vm_set_vcpu(struct vmreg *r, struct vm_entry *e, __u32 id, __u32 tid
 	e->vcpus[i].tid = tid;
 	e->vcpus[i].how = how;
 	if (r->threads_fd >= 0 && tid && how != VCPU_BY_EVENTS) {
-		struct kvmrt_thread ti = { .vk = { .tgid = e->pid, .vcpu = id } };
+		struct kvmrt_thread ti = { .vk = { .tgid = e->pid, .vcpu = id } }, old;
 
-		bpf_map_update_elem(r->threads_fd, &tid, &ti, BPF_ANY);
+		/* as it is already, it stays (ignored: collector__keep's) */
+		if (bpf_map_lookup_elem(r->threads_fd, &tid, &old) || old.vk.tgid != e->pid ||
+		    old.vk.vcpu != id)
+			bpf_map_update_elem(r->threads_fd, &tid, &ti, BPF_ANY);
 	}
 }
 

@@ -257,7 +257,7 @@ static int find_vcpus(struct control *ctl, struct session *ses, struct vmreg *re
 	if (need_bpf || !control__all_threads_known(ctl, reg)) {
 		lo.hint_port = (__u16)ctl->o.hint_port;
 		lo.control = ctl->o.cosched;
-		if (session_open(ses, &lo, NULL, ctl, 0))
+		if (session_open(ses, &lo, NULL, ctl, 0, NULL))
 			return -EIO;
 		ctl->loaded = 1;
 		/* a vCPU thread in guest code reads "running", not KVM_RUN:

@@ -232,7 +232,7 @@ int cmd_export(int argc, char **argv)
 		analysis__loader_opts(&e.an, &lo);
 	}
 	if (session_open(&e.ses, &lo, e.o.analyze ? analysis__on_outlier : NULL,
-			 e.o.analyze ? &e.an : NULL, e.o.bpf_stats))
+			 e.o.analyze ? &e.an : NULL, e.o.bpf_stats, &e.o.filter))
 		goto out;
 	if (e.o.analyze)
 		analysis__attach(&e.an, &e.ses.c);

@@ -92,3 +92,8 @@ int filter_vcpu(const struct vm_filter *f, __u32 vcpu)
 {
 	return f->vcpu < 0 || (__u32)f->vcpu == vcpu;
 }
+
+int filter_keep(void *f, __u32 pid, const char *name, __u32 vcpu)
+{
+	return filter_vm(f, pid, name) && filter_vcpu(f, vcpu);
+}

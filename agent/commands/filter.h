@@ -30,5 +30,7 @@ int filter_parse_vcpu(struct vm_filter *f, const char *arg);
 int filter_option(struct vm_filter *f, int opt, const char *arg);
 int filter_vm(const struct vm_filter *f, __u32 pid, const char *name);
 int filter_vcpu(const struct vm_filter *f, __u32 vcpu);
+/* Both, for the collector (collector__keep): f is a struct vm_filter. */
+int filter_keep(void *f, __u32 pid, const char *name, __u32 vcpu);
 
 #endif

@@ -47,7 +47,7 @@ int session_option(int c, int taken, void (*usage)(FILE *f), int *ret)
 }
 
 int session_open(struct session *s, const struct loader_opts *lo, outlier_fn fn, void *ctx,
-		 int bpf_stats)
+		 int bpf_stats, const struct vm_filter *only)
 {
 	s->stats_fd = -1;
 	if (bpf_stats) {
@@ -61,6 +61,8 @@ int session_open(struct session *s, const struct loader_opts *lo, outlier_fn fn,
 		loader__destroy(&s->l);
 		goto fail;
 	}
+	if (only)
+		collector__keep(&s->c, filter_keep, (void *)only);
 	return 0;
 fail:
 	if (s->stats_fd >= 0)

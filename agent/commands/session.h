@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include "collector.h"
+#include "filter.h"
 #include "loader.h"
 #include "options.h"
 
@@ -42,10 +43,11 @@ struct session {
 };
 
 /* Load and attach (lo), start the collector (fn: outlier records), and
- * with bpf_stats the kernel's BPF run-time stats. 0, or -1 with what
- * failed printed and nothing left open. */
+ * with bpf_stats the kernel's BPF run-time stats. only: the VMs and vCPUs
+ * the command shows (-p, -g, --vcpu), the only ones the programs follow;
+ * NULL: all. 0, or -1 with what failed printed and nothing left open. */
 int session_open(struct session *s, const struct loader_opts *lo, outlier_fn fn, void *ctx,
-		 int bpf_stats);
+		 int bpf_stats, const struct vm_filter *only);
 void session_close(struct session *s);
 
 #endif

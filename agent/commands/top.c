@@ -749,7 +749,7 @@ int cmd_top(int argc, char **argv)
 		analysis__loader_opts(&t.an, &lo);
 	}
 	if (session_open(&t.ses, &lo, t.o.analyze ? analysis__on_outlier : NULL,
-			 t.o.analyze ? &t.an : NULL, 0)) {
+			 t.o.analyze ? &t.an : NULL, 0, &t.o.filter)) {
 		analysis__free(&t.an);
 		return 1;
 	}

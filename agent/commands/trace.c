@@ -156,7 +156,7 @@ int cmd_trace(int argc, char **argv)
 		analysis__loader_opts(&an, &lo);
 	}
 	if (session_open(&ses, &lo, t.o.analyze ? analysis__on_outlier : on_outlier,
-			 t.o.analyze ? (void *)&an : &t, o.bpf_stats)) {
+			 t.o.analyze ? (void *)&an : &t, o.bpf_stats, &t.o.filter)) {
 		analysis__free(&an);
 		results__free(&t);
 		return 1;

@@ -11,7 +11,7 @@ static __always_inline void on_sched_waking(struct kvs *s, __u32 tid)
 	__u64 now;
 
 	ti = kvs_thread(s, tid);
-	if (!ti)
+	if (!ti || ti->ignored)
 		return;
 	kvs_hit(s, P_SCHED_WAKING);
 	now = kvs_now(s);
@@ -85,6 +85,10 @@ static __always_inline void on_sched_switch(struct kvs *s, __u32 prev_tid, __u32
 
 	pti = kvs_thread(s, prev_tid);
 	nti = kvs_thread(s, next_tid);
+	if (pti && pti->ignored) /* filtered out: as any other task */
+		pti = NULL;
+	if (nti && nti->ignored)
+		nti = NULL;
 	if (!threshold && !pti && !nti)
 		return; /* the common case: no vCPU thread involved */
 	now = kvs_now(s);

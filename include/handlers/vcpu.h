@@ -125,7 +125,7 @@ static __always_inline struct kvmrt_vcpu_state *current_vcpu(struct kvs *s, stru
 {
 	struct kvmrt_thread *ti = kvs_thread(s, (__u32)kvs_current(s));
 
-	if (!ti)
+	if (!ti || ti->ignored)
 		return NULL;
 	*vk = ti->vk;
 	return note_cpu(s, kvs_vcpu(s, vk, 1));
@@ -139,6 +139,8 @@ static __always_inline struct kvmrt_vcpu_state *vcpu_of_event(struct kvs *s, str
 	struct kvmrt_thread *ti = kvs_thread(s, (__u32)id);
 
 	if (ti) {
+		if (ti->ignored) /* filtered out: one lookup per exit */
+			return NULL;
 		*vk = ti->vk;
 		return note_cpu(s, kvs_vcpu(s, vk, 1));
 	}

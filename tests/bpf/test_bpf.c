@@ -753,13 +753,77 @@ static void analysis_watch(void **state)
 
 #define TEST(t) cmocka_unit_test_setup(t, fresh)
 
+/* A vCPU the command filters out (collector__ignore, as collector__keep
+ * marks it): its exits, entries, injections, ends and scheduling leave its
+ * state as the agent wrote it, and send nothing; vCPU 1 of the same VM,
+ * kept, counts its injection as before. The test thread's entry is marked
+ * (exits stop there), tid 0's is not (the scheduler's events here stop at
+ * the vCPU's state). */
+static void ignored_vcpu(void **state)
+{
+	struct kvmrt_vcpu_key k0 = { .tgid = (__u32)getpid(), .vcpu = 0 }, k1 = k0;
+	int fd = bpf_map__fd(l.skel->maps.vcpus);
+	struct kvmrt_vcpu_state *v = calloc(1, sizeof(*v));
+	struct kvmrt_exit_key ek, *prev = NULL;
+	struct kvmrt_thread ti;
+	__u64 exits_before, n = 0;
+	struct snapshot s;
+	int i;
+
+	assert_non_null(v);
+	k1.vcpu = 1;
+	run(P_KVM_ENTRY, 1, BOGUS); /* followed until now: an entry, state */
+	collector__ignore(&c, k0.tgid, 0, (__u32)syscall(SYS_gettid));
+	collector__snapshot(&c, &s);
+	exits_before = s.hits[P_KVM_EXIT];
+	snapshot__free(&s);
+	for (i = 0; i < 3; i++) {
+		inject_msi(0x40ULL);
+		run(P_SCHED_WAKING, 1, BOGUS);
+		run(P_SCHED_SWITCH, 3, 0ULL, BOGUS, BOGUS);
+		run(P_KVM_INJ_VIRQ, 3, 0x40ULL, 0ULL, 0ULL);
+		run(P_KVM_ENTRY, 1, BOGUS);
+		run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+		run(P_KVM_ENTRY, 1, BOGUS);
+		run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_SVM);
+		run(P_KVM_EOI, 2, BOGUS, 0x40ULL);
+	}
+	run(P_KVM_APIC_ACCEPT_IRQ, 4, 1ULL, 0ULL, 0ULL, 0x41ULL); /* to vCPU 1 */
+
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(l.skel->maps.threads),
+					     &(__u32){ (__u32)syscall(SYS_gettid) }, &ti), 0);
+	assert_int_equal(ti.ignored, 1); /* the exits stop at the thread */
+	assert_int_equal(bpf_map_lookup_elem(fd, &k0, v), 0);
+	assert_int_equal(v->ignored, 1);
+	assert_int_equal(v->c.completed, 0);
+	for (i = 0; i < SRC_NR; i++)
+		assert_int_equal(v->c.injected[i], 0);
+	assert_int_equal(v->h[M_EXIT].count, 0);
+	assert_int_equal(v->t_exit, 0);
+	assert_int_equal(v->ep[0].flags, 0);
+	while (bpf_map_get_next_key(bpf_map__fd(l.skel->maps.exits), prev, &ek) == 0) {
+		prev = &ek;
+		n += ek.vk.tgid == k0.tgid; /* no exit of this VM counted */
+	}
+	assert_int_equal(n, 0);
+	records_are(0, NULL);
+	assert_int_equal(bpf_map_lookup_elem(fd, &k1, v), 0);
+	assert_int_equal(v->ignored, 0);
+	assert_int_equal(v->c.injected[SRC_MSI] + v->c.injected[SRC_OTHER], 1);
+	collector__snapshot(&c, &s); /* the programs ran: the exits were seen */
+	assert_int_equal(s.hits[P_KVM_EXIT] - exits_before, 6);
+	assert_int_equal(collector__vcpu(&c, k0.tgid, 0, &(struct vcpu_stats){ 0 }), -ENOENT);
+	snapshot__free(&s);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(vmx_msi_halted),	     TEST(svm_ioapic_running), TEST(pic_edges),
 		TEST(nmi_coalesce_outliers), TEST(loads_with_every_option), TEST(apicv_posted_pv_eoi),
 		TEST(control_wakeups),	     TEST(eoi_without_isr),   TEST(not_armed),
-		TEST(analysis_watch),	     TEST(vmx_accept_in_service),
+		TEST(analysis_watch),	     TEST(vmx_accept_in_service), TEST(ignored_vcpu),
 	};
 	struct CMUnitTest reversed[sizeof(tests) / sizeof(tests[0])];
 	size_t i, n = sizeof(tests) / sizeof(tests[0]);

@@ -153,6 +153,31 @@ v = [c for m in d['vms'] for c in m['vcpus']]
 sys.exit($rc3 != 0 or len(d['vms']) != 1 or [c['vcpu'] for c in v] != [0] or
          v[0]['injections']['total'] == 0)"
 
+# 5b. A VM the command filters out (-g) runs beside the one it shows: the
+#     programs leave its vCPUs at their first lookup (marked ignored in the
+#     trace's vcpus map, nothing counted in them), and the VM shown is
+#     counted exactly as without the other.
+first_map=$(next_bpf_map_id)
+"$GUEST" -m msi -r 1000 -d 3600 -q --name filtered-out --json="$TMP/g_other.json" &
+opid=$!
+BG_PIDS+=("$opid")
+start_trace "$TMP/t_only.json" -g shown-only && {
+	"$GUEST" -m msi -r 1000 -c 1500 -q --name shown-only --json="$TMP/g_only.json"
+	vmap=$(bpftool -j map show | python3 -c 'import json, sys
+print(max(m["id"] for m in json.load(sys.stdin) if m.get("name") == "vcpus" and m["id"] >= int(sys.argv[1])))' "$first_map")
+	bpftool -j map dump id "$vmap" >"$TMP/vcpus_only.json"
+	stop_trace
+	check "-g: the VM shown counted once, agrees with the guest" \
+		$CHECK guest "$TMP/t_only.json" "$TMP/g_only.json" msi
+	check "-g: the VM filtered out is left by the programs (ignored, nothing counted)" \
+		$CHECK filtered "$TMP/vcpus_only.json" "$(guest_pid "$TMP/g_only.json")" "$opid"
+	check "-g: the JSON holds the VM shown alone" python3 -c "
+import json, sys
+sys.exit([m['name'] for m in json.load(open('$TMP/t_only.json'))['vms']] != ['shown-only'])"
+}
+kill "$opid"
+wait "$opid" 2>/dev/null
+
 # 6. Bad input: one line on stderr, usage errors exit 2, others 1
 check "bad duration" bad 2 "$KVMRT" trace -d abc
 check "bad pid list" bad 2 "$KVMRT" trace -p 12,x

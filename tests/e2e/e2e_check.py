@@ -255,6 +255,24 @@ def churn(t, metrics_path, guest_paths):
     print(f"{len(guests)} VMs by name in trace and exporter, {total} interrupts counted exactly")
 
 
+def filtered(dump, shown, other):
+    """The trace's vcpus map (bpftool -j map dump) while a VM it filters
+    out runs: that VM's vCPUs are marked ignored, with nothing counted in
+    them; the VM it shows is followed."""
+    by_vm = {}
+    for e in dump:
+        f = e["formatted"]
+        by_vm.setdefault(f["key"]["tgid"], []).append(f["value"])
+    assert by_vm.get(other), f"no vCPU of the VM filtered out ({other}) in the map: {sorted(by_vm)}"
+    for v in by_vm[other]:
+        assert v["ignored"] == 1, f"VM {other} filtered out, its vCPU followed: ignored {v['ignored']}"
+        assert sum(v["c"]["injected"]) == 0 and v["c"]["completed"] == 0, v["c"]
+    assert by_vm.get(shown) and all(v["ignored"] == 0 for v in by_vm[shown]), \
+        f"the VM shown ({shown}): {by_vm.get(shown)}"
+    print(f"VM {other}: {len(by_vm[other])} vCPU(s) ignored, nothing counted; "
+          f"VM {shown} followed, {sum(sum(v['c']['injected']) for v in by_vm[shown])} injected")
+
+
 def shape(t):
     """The documented JSON names exist."""
     for k in ("duration_s", "lost_events", "endpoints", "vms"):
@@ -291,6 +309,8 @@ def main():
         analysis(tj, int(sys.argv[3]), sys.argv[4], sys.argv[5], *sys.argv[6:7])
     elif check == "shape":
         shape(tj)
+    elif check == "filtered":
+        filtered(tj, int(sys.argv[3]), int(sys.argv[4]))
     elif check == "churn":
         churn(tj, sys.argv[3], sys.argv[4:])
     else:
