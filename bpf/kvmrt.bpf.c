@@ -711,10 +711,11 @@ KVMRT_TP(sched_waking, struct task_struct *p)
 KVMRT_RAW(sched_waking, struct task_struct *p)
 {
 	__u32 pid = BPF_CORE_READ(p, pid);
+	struct kvmrt_thread *ti;
 	KVS(s);
 
 	on_sched_waking(&s, pid);
-	if (targ_analyze && bpf_map_lookup_elem(&threads, &pid))
+	if (targ_analyze && (ti = bpf_map_lookup_elem(&threads, &pid)) && !ti->ignored)
 		if_waking(&s, pid);
 	return 0;
 }

@@ -125,59 +125,94 @@ void collector__on_if(struct collector *c, if_fn fn)
 #define PIDFD_THREAD O_EXCL /* Linux 6.9: a pidfd for any thread */
 #endif
 
+/* A pidfd for thread tid, or -1 (gone, or not a leader before 6.9) */
+static int thread_pidfd(__u32 tid)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
+
+	if (pfd < 0 && errno == EINVAL)
+		pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	return pfd;
+}
+
 /* Tag every thread in `threads` in its task (vcpu_tasks), through a pidfd:
  * the scheduler programs then pass it the first test. Threads the programs
  * learned in their own context are tagged already; those from /proc and
- * those learned from elsewhere (the LAPIC timer) are tagged here. Before
- * 6.9 only a thread-group leader has a pidfd: the loader then leaves the
- * scheduler programs on the hash (loader.c). */
+ * those learned from elsewhere (the LAPIC timer) are tagged here; those
+ * the command filters out (ignored) are not. Before 6.9 only a
+ * thread-group leader has a pidfd: the loader then leaves the scheduler
+ * programs on the hash (loader.c). */
 static void tag_vcpu_threads(struct collector *c)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.threads);
 	int tasks = bpf_map__fd(c->l->skel->maps.vcpu_tasks);
 	__u32 tid, next, *prev = NULL, one = 1;
+	struct kvmrt_thread ti;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		int pfd;
 
 		tid = next;
 		prev = &tid;
-		pfd = (int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD);
-		if (pfd < 0 && errno == EINVAL)
-			pfd = (int)syscall(SYS_pidfd_open, tid, 0);
+		if (c->keep && !bpf_map_lookup_elem(fd, &tid, &ti) && ti.ignored)
+			continue;
+		pfd = thread_pidfd(tid);
 		if (pfd < 0)
-			continue; /* gone, or not a leader on an older kernel */
+			continue;
 		bpf_map_update_elem(tasks, &pfd, &one, BPF_ANY);
 		close(pfd);
 	}
 }
 
-/* A vCPU the command does not show: its thread's entry and its state are
- * marked ignored (the BPF side stops at the first it finds), and what it
- * had in flight gives back its -a watch (an episode started between the
- * read and the write keeps its watch: a CPU watched for nothing, the cost
- * of -a there, not a wrong count). */
+/* A vCPU the command does not show: its state and then its thread's entry
+ * are marked ignored (the BPF side stops at the first it finds), and its
+ * task untagged (the scheduler programs pass it by). One with an -a watch
+ * (an interrupt in flight) is marked at a later pass, once its end gave
+ * the watch back: the agent cannot take it back atomically. (One that
+ * starts between the read and the write keeps its CPU watched for nothing:
+ * the cost of -a there, not a wrong count.) */
 void collector__ignore(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid)
 {
 	int fd = bpf_map__fd(c->l->skel->maps.vcpus), tfd = bpf_map__fd(c->l->skel->maps.threads);
 	struct kvmrt_vcpu_key k = { .tgid = pid, .vcpu = vcpu };
 	struct kvmrt_thread ti = { .vk = k, .ignored = 1 }, old;
 	struct kvmrt_vcpu_state *v = c->pcpu_buf;
-	__u64 watch1 = 0;
+	int pfd, have = !bpf_map_lookup_elem(fd, &k, v);
 
-	if (tid && (bpf_map_lookup_elem(tfd, &tid, &old) || !old.ignored))
-		bpf_map_update_elem(tfd, &tid, &ti, BPF_ANY);
-	if (!bpf_map_lookup_elem(fd, &k, v)) {
-		if (v->ignored)
-			return;
-		watch1 = v->watch1;
+	if (have && v->watch1 && !v->ignored)
+		return;
+	if (!have || !v->ignored) {
+		memset(v, 0, sizeof(*v));
+		v->ignored = 1;
+		if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+			return; /* the map is full: it stays followed, shown or not */
+		c->ignoring = 1;
 	}
-	memset(v, 0, sizeof(*v));
-	v->ignored = 1;
-	if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
-		return; /* the map is full: it stays followed, shown or not */
-	if (c->watch && watch1 && watch1 <= KVMRT_MAX_CPUS)
-		__atomic_fetch_sub(&c->watch[watch1 - 1], 1, __ATOMIC_RELAXED);
+	if (!tid || (!bpf_map_lookup_elem(tfd, &tid, &old) && old.ignored))
+		return;
+	bpf_map_update_elem(tfd, &tid, &ti, BPF_ANY);
+	pfd = thread_pidfd(tid);
+	if (pfd >= 0) {
+		bpf_map_delete_elem(bpf_map__fd(c->l->skel->maps.vcpu_tasks), &pfd);
+		close(pfd);
+	}
+}
+
+/* A vCPU the command shows that was ignored: a VM filtered out before
+ * has given its pid to one that passes (export runs for months). Its
+ * state starts afresh, its thread is followed again (and tagged by the
+ * next pass). */
+void collector__follow(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid)
+{
+	int fd = bpf_map__fd(c->l->skel->maps.vcpus), tfd = bpf_map__fd(c->l->skel->maps.threads);
+	struct kvmrt_vcpu_key k = { .tgid = pid, .vcpu = vcpu };
+	struct kvmrt_thread ti = { .vk = k }, old;
+	struct kvmrt_vcpu_state *v = c->pcpu_buf;
+
+	if (!bpf_map_lookup_elem(fd, &k, v) && v->ignored)
+		bpf_map_delete_elem(fd, &k);
+	if (tid && !bpf_map_lookup_elem(tfd, &tid, &old) && old.ignored)
+		bpf_map_update_elem(tfd, &tid, &ti, BPF_ANY);
 }
 
 static void ignore_unkept(struct collector *c)
@@ -189,9 +224,14 @@ static void ignore_unkept(struct collector *c)
 	for (i = 0; i < c->reg.n; i++) {
 		struct vm_entry *e = c->reg.vms[i];
 
-		for (j = 0; j < e->nvcpus; j++)
-			if (!c->keep(c->keep_ctx, e->pid, e->name, e->vcpus[j].id))
-				collector__ignore(c, e->pid, e->vcpus[j].id, e->vcpus[j].tid);
+		for (j = 0; j < e->nvcpus; j++) {
+			struct vm_vcpu *x = &e->vcpus[j];
+
+			if (!c->keep(c->keep_ctx, e->pid, e->name, x->id))
+				collector__ignore(c, e->pid, x->id, x->tid);
+			else if (c->ignoring)
+				collector__follow(c, e->pid, x->id, x->tid);
+		}
 	}
 }
 
@@ -336,8 +376,12 @@ static void read_vcpus(struct collector *c, struct snapshot *s)
 
 		k = next;
 		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, st) || st->ignored)
+		if (bpf_map_lookup_elem(fd, &k, st))
 			continue;
+		if (st->ignored) { /* not shown; its VM is, to be forgotten once gone */
+			snapshot__add_vm(s, k.tgid);
+			continue;
+		}
 		v = stats_for(c, s, &k);
 		if (!v)
 			continue;

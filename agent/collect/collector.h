@@ -83,6 +83,7 @@ struct collector {
 	void *ctx;
 	keep_fn keep;	/* NULL: every VM is followed */
 	void *keep_ctx;
+	int ignoring;	/* some vCPU was marked ignored: the others are checked */
 	int ncpus;
 	/* new VMs the BPF side reported, read from /proc at the poll's end */
 	__u32 *seen;
@@ -102,8 +103,10 @@ void collector__on_if(struct collector *c, if_fn fn);
  * first lookup, so that a VM filtered out costs its exits little. Every
  * VM the registry learns of later is asked too. */
 void collector__keep(struct collector *c, keep_fn keep, void *ctx);
-/* That one vCPU, and its thread tid (0: none known), now (collector__keep's way). */
+/* That one vCPU, and its thread tid (0: none known), now (collector__keep's
+ * way); and back: followed again, from a fresh state. */
 void collector__ignore(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid);
+void collector__follow(struct collector *c, __u32 pid, __u32 vcpu, __u32 tid);
 /* Read the new VMs the records reported (collector__poll does; a reader
  * that consumes the ring itself calls this after). */
 void collector__read_seen(struct collector *c);

@@ -101,6 +101,8 @@ static __always_inline struct kvmrt_vcpu_state *learn_thread(struct kvs *s, __u3
 	struct kvmrt_thread *old = kvs_thread(s, tid);
 	struct kvmrt_vcpu_state *v;
 
+	if (old && old->ignored)
+		return NULL; /* known, and filtered out (collector__keep) */
 	if (!old || old->vk.tgid != tgid || old->vk.vcpu != vcpu_id)
 		kvs_thread_set(s, tid, &ti);
 	if (!kvs_vm_known(s, tgid))

@@ -756,7 +756,8 @@ static void analysis_watch(void **state)
 /* A vCPU the command filters out (collector__ignore, as collector__keep
  * marks it): its exits, entries, injections, ends and scheduling leave its
  * state as the agent wrote it, and send nothing; vCPU 1 of the same VM,
- * kept, counts its injection as before. The test thread's entry is marked
+ * kept, counts its injection as before; followed again, it counts afresh.
+ * The test thread's entry is marked
  * (exits stop there), tid 0's is not (the scheduler's events here stop at
  * the vCPU's state). */
 static void ignored_vcpu(void **state)
@@ -814,6 +815,22 @@ static void ignored_vcpu(void **state)
 	assert_int_equal(s.hits[P_KVM_EXIT] - exits_before, 6);
 	assert_int_equal(collector__vcpu(&c, k0.tgid, 0, &(struct vcpu_stats){ 0 }), -ENOENT);
 	snapshot__free(&s);
+
+	/* followed again (its pid now a VM the command shows): counted from
+	 * nothing, each interrupt once */
+	collector__follow(&c, k0.tgid, 0, (__u32)syscall(SYS_gettid));
+	for (i = 0; i < 2; i++) {
+		inject_msi(0x40ULL);
+		run(P_KVM_INJ_VIRQ, 3, 0x40ULL, 0ULL, 0ULL);
+		run(P_KVM_ENTRY, 1, BOGUS);
+		run(P_KVM_EXIT, 2, BOGUS, (__u64)ISA_VMX);
+		run(P_KVM_EOI, 2, BOGUS, 0x40ULL);
+	}
+	assert_int_equal(bpf_map_lookup_elem(fd, &k0, v), 0);
+	assert_int_equal(v->ignored, 0);
+	assert_int_equal(v->c.injected[SRC_MSI], 2);
+	assert_int_equal(v->c.completed, 2);
+	records_are(2, (const __u32[]){ 0x40, 0x40 });
 	free(v);
 }
 
