@@ -255,10 +255,20 @@ def churn(t, metrics_path, guest_paths):
     print(f"{len(guests)} VMs by name in trace and exporter, {total} interrupts counted exactly")
 
 
-def filtered(dump, shown, other):
+def exits_by_vm(path):
+    n = {}
+    for e in load(path):
+        f = e["formatted"]
+        n[f["key"]["vk"]["tgid"]] = n.get(f["key"]["vk"]["tgid"], 0) + f["value"]["count"]
+    return n
+
+
+def filtered(dump, shown, other, exits1, exits2):
     """The trace's vcpus map (bpftool -j map dump) while a VM it filters
     out runs: that VM's vCPUs are marked ignored, with nothing counted in
-    them; the VM it shows is followed."""
+    them; the VM it shows is followed. Its exits map dumped twice while
+    both run: where exits are seen (VMX, SVM) the shown VM's grew, the
+    other's did not."""
     by_vm = {}
     for e in dump:
         f = e["formatted"]
@@ -269,8 +279,14 @@ def filtered(dump, shown, other):
         assert sum(v["c"]["injected"]) == 0 and v["c"]["completed"] == 0, v["c"]
     assert by_vm.get(shown) and all(v["ignored"] == 0 for v in by_vm[shown]), \
         f"the VM shown ({shown}): {by_vm.get(shown)}"
-    print(f"VM {other}: {len(by_vm[other])} vCPU(s) ignored, nothing counted; "
-          f"VM {shown} followed, {sum(sum(v['c']['injected']) for v in by_vm[shown])} injected")
+    x1, x2 = exits_by_vm(exits1), exits_by_vm(exits2)
+    if x2.get(shown, 0):
+        assert x2[shown] > x1.get(shown, 0), f"the shown VM's exits did not grow: {x1} {x2}"
+        assert x2.get(other, 0) == x1.get(other, 0), f"the filtered VM's exits grew: {x1} {x2}"
+    print(f"VM {other}: {len(by_vm[other])} vCPU(s) ignored, nothing counted, exits "
+          f"{x1.get(other, 0)} -> {x2.get(other, 0)}; VM {shown} followed, "
+          f"{sum(sum(v['c']['injected']) for v in by_vm[shown])} injected, exits "
+          f"{x1.get(shown, 0)} -> {x2.get(shown, 0)}")
 
 
 def shape(t):
@@ -310,7 +326,7 @@ def main():
     elif check == "shape":
         shape(tj)
     elif check == "filtered":
-        filtered(tj, int(sys.argv[3]), int(sys.argv[4]))
+        filtered(tj, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])
     elif check == "churn":
         churn(tj, sys.argv[3], sys.argv[4:])
     else:
