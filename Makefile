@@ -199,7 +199,7 @@ bpf-test: $(OUT)/tests/test_bpf
 
 # the suites that run kvmrt for real, in this order
 E2E_SUITES := e2e/e2e e2e/report e2e/top e2e/export e2e/control e2e/faults e2e/hostile \
-	e2e/package e2e/scale bpf/btf_kernels bpf/debian12 fuzz/brief e2e/bench
+	e2e/readme e2e/package e2e/scale bpf/btf_kernels bpf/debian12 fuzz/brief e2e/bench
 
 e2e-test: all $(OUT)/asan/kvmrt $(OUT)/tests/btfcheck $(OUT)/tests/test_bpf $(patsubst %,$(OUT)/fuzz/%,$(FUZZ_TARGETS))
 	@rc=0; for t in $(E2E_SUITES); do bash tests/$$t.sh || rc=1; done; exit $$rc

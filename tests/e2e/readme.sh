@@ -6,13 +6,13 @@
 # README promises. The ones that run until stopped (top, export, control)
 # are stopped as a user would (q, Ctrl-C, SIGTERM) once they have shown it.
 # Needs root and KVM: without /dev/kvm here, it runs on the nested host.
-# Not in make test: under the nested host's emulation the recordings of
-# every KVM event (trace-cmd record, perf record -a) take many minutes;
-# run it by hand there (tests/nested/run.sh bash tests/e2e/readme.sh) or
-# on a host with KVM.
+# In make test on a host with KVM (a minute). Without /dev/kvm it is
+# skipped there: under the nested host's emulation the recordings of every
+# KVM event (trace-cmd, perf record -a) take many minutes; README_NESTED=1
+# runs it on the nested host (tests/nested/run.sh) all the same.
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-nested_unless_kvm tests/e2e/readme.sh 1500
+[ "${README_NESTED:-0}" = 1 ] && nested_unless_kvm tests/e2e/readme.sh 1500
 whole_suite_needs_kvm
 . tests/e2e/control_lib.sh # wait_for
 ROOT=$PWD
@@ -56,22 +56,51 @@ check "$L" runs 0 "$L"
 check "  ... its report names rt1" grep -q '^VM rt1 ' out.txt
 
 # recordings
+# tracefs_extract: trace-cmd record's events for 10 s, through tracefs;
+# trace.dat by trace-cmd extract (tracefs put back as it was)
+tracefs_extract() {
+	local tr=/sys/kernel/tracing mounted=0 e
+	mountpoint -q $tr || { mount -t tracefs nodev $tr && mounted=1; }
+	echo >$tr/trace
+	for e in kvm sched/sched_switch sched/sched_waking; do echo 1 >$tr/events/$e/enable; done
+	sleep 10
+	for e in kvm sched/sched_switch sched/sched_waking; do echo 0 >$tr/events/$e/enable; done
+	trace-cmd extract -o trace.dat >/dev/null 2>&1
+	echo >$tr/trace
+	[ $mounted = 0 ] || umount $tr
+}
+# (each recording to a new trace.dat: a report never reads the last one's)
+rm -f trace.dat
 L='kvmrt-record -o trace.dat -d 10'
 check "$L" runs 0 "$L"
 L='kvmrt report -i trace.dat -T 100 -H'
 check "$L (kvmrt-record's)" runs 0 "$L"
 check "  ... the VM's ticks in it" grep -q '^ vCPU 0 (tid [0-9]*): [1-9][0-9]* injected' out.txt
 L='trace-cmd record -e kvm -e sched:sched_switch -e sched:sched_waking sleep 10'
-check "$L" runs 0 "$L"
+rm -f trace.dat
+if runs 0 "$L" >rc.txt; then
+	ok "$L: $(cat rc.txt)"
+elif grep -q "Can't enable ftrace" out.txt; then
+	# some hosts refuse trace-cmd record its write to ftrace_enabled
+	# (this development machine does): the same events enabled through
+	# tracefs, then trace-cmd extract, which writes the same trace.dat
+	SKIPPED=$((SKIPPED + 1))
+	echo "skip - $L: '$(tail -1 out.txt | sed 's/^ *//')' here; the same events by tracefs and trace-cmd extract instead"
+	tracefs_extract
+else
+	not_ok "$L: $(cat rc.txt)"
+fi
 L='kvmrt report -i trace.dat -T 100 -H'
 check "$L (trace-cmd's)" runs 0 "$L"
 check "  ... the VM's ticks in it" grep -q '^ vCPU 0 (tid [0-9]*): [1-9][0-9]* injected' out.txt
+rm -f trace.dat
 L="perf record -e 'kvm:*' -e 'sched:*' -a sleep 10"
 check "$L" runs 0 "$L"
 L='perf script >perf.txt && kvmrt report -i perf.txt'
 check "$L" runs 0 "$L"
 check "  ... the VM's ticks in it" grep -q '^ vCPU 0 (tid [0-9]*): [1-9][0-9]* injected' out.txt
 L='kvmrt-record -a -o trace.dat -d 10'
+rm -f trace.dat
 check "$L" runs 0 "$L"
 L='kvmrt report -i trace.dat -a'
 check "$L" runs 0 "$L"
@@ -112,8 +141,15 @@ export_int() {
 check "$L" export_int
 
 # control: the plan; each mode up, then SIGTERM: exit 0, every thread as before
-L='kvmrt control --rt rt1 --dry-run'
-check "$L" runs 0 "$L"
+L='kvmrt control --rt rt1 --slo 200 --shield 1 --dry-run'
+dry_run() {
+	$SNAP snapshot before.json
+	runs 0 "$L" >/dev/null || { tail -2 out.txt; return 1; }
+	$SNAP snapshot after.json
+	grep -q '^  VM rt1 .*vCPU 0 thread' out.txt || { echo "no plan for rt1's vCPU: $(head -3 out.txt)"; return 1; }
+	$SNAP compare before.json after.json
+}
+check "$L (the plan for rt1's vCPU; every thread as before)" dry_run
 control_term() { # LINE
 	line "$1" || return 1
 	$SNAP snapshot before.json
