@@ -35,6 +35,7 @@ enum ep_flags {
 enum ep_inject_result {
 	EP_NEW,
 	EP_COALESCED, /* the vector was already pending: one episode, not two */
+	EP_UNDECIDED, /* coalesced or an interrupt of its own: its EOI will say (ep_undecided) */
 	EP_MERGED,    /* accept_irq of an episode the hrtimer already opened */
 	EP_EVICTED,   /* new, after dropping an older unfinished one (no slot) */
 	EP_STALE,     /* new, replacing one of the vector pending past EP_STALE_NS */
@@ -92,6 +93,9 @@ struct kvmrt_vcpu_state {
 	__u32 cpu1;	 /* -a: 1 + the CPU its thread last switched in on; 0 unknown */
 	__u32 ignored;	 /* the agent's: a VM or vCPU its command filters out
 			  * (-p, -g, --vcpu); the programs leave it at once */
+	__u32 cand_vec;	 /* 1 + the vector of an undecided accept (ep_undecided); 0 none */
+	__u32 cand_flags; /* CAND_*, and its source << CAND_SRC_SHIFT */
+	__u64 t_cand;	 /* when it was accepted */
 	__u64 watch1;	 /* -a: 1 + the CPU it watches (kvmrt.h REC_IF); 0 none
 			  * (64 bits: BPF's compare-and-swap) */
 	struct kvmrt_blame blame[KVMRT_BLAME_SLOTS];
@@ -110,6 +114,7 @@ static __always_inline struct kvmrt_counters ep_counters_final(const struct kvmr
 
 	c.ends[END_EOI] += v->eoi_pending;
 	c.ends[END_IDLE] += v->idle_pending;
+	c.coalesced += !!v->cand_vec; /* an EOI would have shown it was not */
 	return c;
 }
 
@@ -199,6 +204,99 @@ static __always_inline int ep_slot_for_new(const struct kvmrt_vcpu_state *v, int
 	return oldest;
 }
 
+/* An undecided accept (where the host does not show delivery).
+ *
+ * A vector accepted again while its episode is still open, on a host that
+ * never shows delivery (an emulating KVM: no kvm_inj_virq), is one of two
+ * things the host cannot tell apart then: coalesced (the first still in
+ * the IRR: the guest takes one) or an interrupt of its own (the first
+ * already in service, the ISR, and this one in the IRR: the guest takes
+ * both, and ends each with an EOI). Counted coalesced at once, the
+ * second of those was lost: its EOI found nothing to end (the soak's VMs,
+ * now and then). So it stays undecided (the vCPU's candidate), and
+ *  - the EOI that ends the open episode arms it (CAND_ARMED);
+ *  - an armed one is an interrupt of its own if an EOI of the vector comes
+ *    with nothing open (ep_take_undecided, from its accept);
+ *  - it was coalesced if the vCPU halts first (kvm_vcpu_wakeup: KVM halts
+ *    no vCPU with a deliverable interrupt in its IRR), if another takes
+ *    its place, or if EP_STALE_NS pass (ep_drop_undecided).
+ * Where the host shows delivery (VMX/SVM, posted interrupts), an accept
+ * while the episode is pending is coalesced, as it always was. */
+enum {
+	CAND_ARMED = 1,	/* the episode it was accepted behind has ended */
+	CAND_TIMER = 2,	/* opened at the hrtimer's expiry: its accept_irq follows */
+	CAND_SRC_SHIFT = 8,
+};
+
+/* Delivery is never seen on this vCPU (no kvm_inj_virq, nothing posted). */
+static __always_inline int ep_delivery_unseen(const struct kvmrt_vcpu_state *v,
+					      const struct kvmrt_episode *e)
+{
+	return !v->h[M_DELIVERY].count && !v->c.posted_in_guest && !(e->flags & EP_POSTED);
+}
+
+/* The candidate was coalesced after all (or is given up): counted so. */
+static __always_inline void ep_drop_undecided(struct kvmrt_vcpu_state *v)
+{
+	if (!v->cand_vec)
+		return;
+	__sync_fetch_and_add(&v->c.coalesced, 1); /* injections count it from any thread */
+	v->cand_vec = 0;
+	v->cand_flags = 0;
+	v->t_cand = 0;
+}
+
+/* An accept of vector behind its open episode, delivery unseen. */
+static __always_inline int ep_undecided(struct kvmrt_vcpu_state *v, __u32 vector, __u32 source,
+					__u64 now, int from_timer)
+{
+	if (v->cand_vec == vector + 1 && !(v->cand_flags & CAND_ARMED)) {
+		/* a third with two open: coalesced into one of them, surely;
+		 * an expiry's accept_irq is the same one, counted once */
+		if (from_timer) {
+			v->cand_flags |= CAND_TIMER;
+		} else if (v->cand_flags & CAND_TIMER) {
+			v->cand_flags &= ~CAND_TIMER;
+			return EP_MERGED;
+		}
+		return EP_COALESCED;
+	}
+	ep_drop_undecided(v); /* another takes its place */
+	v->cand_vec = vector + 1;
+	v->cand_flags = (from_timer ? CAND_TIMER : 0) | (source << CAND_SRC_SHIFT);
+	v->t_cand = now;
+	return EP_UNDECIDED;
+}
+
+/* An EOI of vector found nothing open: the armed candidate's, if any (it
+ * was an interrupt of its own). Returns the slot it now opens (to be
+ * ended by the caller), -1 if none. */
+static __always_inline int ep_take_undecided(struct kvmrt_vcpu_state *v, __u32 vector, __u64 now)
+{
+	struct kvmrt_episode *e;
+	int i, evicted;
+
+	if (v->cand_vec != vector + 1 || !(v->cand_flags & CAND_ARMED))
+		return -1;
+	i = ep_slot_for_new(v, &evicted);
+	if (evicted || i < 0 || i >= EP_SLOTS || now - v->t_cand >= EP_STALE_NS) {
+		ep_drop_undecided(v);
+		return -1;
+	}
+	e = &v->ep[i];
+	e->t_inject = v->t_cand;
+	e->t_wake = 0;
+	e->t_run = 0;
+	e->t_deliver = 0;
+	e->vector = vector;
+	e->source = v->cand_flags >> CAND_SRC_SHIFT;
+	e->flags = EP_USED;
+	v->cand_vec = 0;
+	v->cand_flags = 0;
+	v->t_cand = 0;
+	return i;
+}
+
 static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, __u32 source, __u64 now,
 				     int from_timer)
 {
@@ -212,6 +310,8 @@ static __always_inline int ep_inject(struct kvmrt_vcpu_state *v, __u32 vector, _
 				e->flags &= ~EP_FROM_TIMER;
 				return EP_MERGED;
 			}
+			if (ep_delivery_unseen(v, e))
+				return ep_undecided(v, vector, source, now, from_timer);
 			return EP_COALESCED; /* already in the IRR */
 		}
 		evicted = 2; /* stale: replace it */

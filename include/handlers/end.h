@@ -93,6 +93,12 @@ static __always_inline __u32 end_episode(struct kvs *s, struct kvmrt_vcpu_key *v
 {
 	int slot = ep_find(v, vector);
 
+	if (v->cand_vec == vector + 1) { /* an undecided accept behind it */
+		if (slot < 0)
+			slot = ep_take_undecided(v, vector, kvs_now(s));
+		else
+			v->cand_flags |= CAND_ARMED;
+	}
 	if (slot < 0 || slot >= EP_SLOTS)
 		return 0; /* nothing pending for it: no clock read */
 	if (!(v->ep[slot].flags & EP_USED))

@@ -158,6 +158,11 @@ static __always_inline void on_kvm_vcpu_wakeup(struct kvs *s, __u64 ns)
 		return;
 	v->c.wakeups++;
 	v->c.halted_ns += ns;
+	/* x86.c vcpu_block halts a vCPU (kvm_vcpu_halt, which ends with this
+	 * event) only if !kvm_arch_vcpu_runnable: nothing deliverable in its
+	 * IRR. An armed undecided accept was not there: it was coalesced. */
+	if (v->cand_flags & CAND_ARMED)
+		ep_drop_undecided(v);
 }
 
 #endif

@@ -281,6 +281,73 @@ static void emulated_lapic_timer(void **state)
 	assert_int_equal(s.hits[P_HRTIMER_EXPIRE_ENTRY], 2);
 }
 
+/* An emulating host (no kvm_inj_virq): the LAPIC timer expires again
+ * while the last tick is open. The guest may already handle the last one
+ * (ISR) and take this one after it (IRR), or take one for both: the EOIs
+ * say which. Ticks from hrtimer expiry (apic_timer_fn) and accept_irq in
+ * the vCPU thread (kvm_inject_apic_timer_irqs), as on this host. */
+static void emulated_undecided_tick(void **state)
+{
+	struct kvmrt_vcpu_state *v;
+	struct kvmrt_counters fin;
+
+	vcpu_switch_in(900);
+	/* two ticks, two EOIs: two interrupts */
+	at(1000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(1013, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	at(1500, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(1510, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	at(1600, 1, VM, VCPU_TID);
+	eoi(0xec);
+	at(1700, 1, VM, VCPU_TID);
+	eoi(0xec); /* the second, from its expiry */
+	v = vcpu0();
+	assert_int_equal(v->c.injected[SRC_TIMER], 2);
+	assert_int_equal(v->c.coalesced, 0);
+	assert_int_equal(v->c.completed, 2);
+	assert_int_equal(v->h[M_RESPONSE].max, 600 * US);
+	assert_int_equal(v->h[M_RESPONSE].b[hist_bucket(200 * US)], 1);
+
+	/* two ticks, one EOI, then the vCPU halts (kvm_vcpu_halt's
+	 * kvm_vcpu_wakeup at its end): coalesced */
+	at(3000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(3010, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	at(3500, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(3510, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	at(3600, 1, VM, VCPU_TID);
+	eoi(0xec);
+	assert_int_equal(v->c.coalesced, 0); /* not yet known */
+	vcpu_switch_out(3700, 0);
+	assert_int_equal(v->c.coalesced, 0); /* any sleep is not a halt */
+	vcpu_switch_in(3750);
+	at(3760, 1, VM, VCPU_TID);
+	on_kvm_vcpu_wakeup(&s, 50 * US);
+	assert_int_equal(v->c.injected[SRC_TIMER], 4);
+	assert_int_equal(v->c.coalesced, 1);
+	assert_int_equal(v->c.completed, 3);
+	at(3800, 1, VM, VCPU_TID);
+	eoi(0xec); /* a stray one now ends nothing */
+	assert_int_equal(v->c.completed, 3);
+
+	/* a recording that ends with one undecided: coalesced, in the end */
+	vcpu_switch_in(4900);
+	at(5000, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(5500, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	fin = ep_counters_final(v);
+	assert_int_equal(fin.injected[SRC_TIMER], 6);
+	assert_int_equal(fin.coalesced, 2);
+}
+
 /* Two VMs whose vCPU 0 tick on the same vector share a CPU (the soak's
  * VMMs, any two Linux guests: vector 0xec). Another VM's LAPIC timer
  * expires in a hard irq over this vCPU's thread; after that irq, within the
@@ -656,6 +723,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(vmx_msi_halted, setup, teardown),
 		cmocka_unit_test_setup_teardown(svm_ioapic_running, setup, teardown),
 		cmocka_unit_test_setup_teardown(emulated_lapic_timer, setup, teardown),
+		cmocka_unit_test_setup_teardown(emulated_undecided_tick, setup, teardown),
 		cmocka_unit_test_setup_teardown(kthread_unbound_then_injector, setup, teardown),
 		cmocka_unit_test_setup_teardown(source_notes, setup, teardown),
 		cmocka_unit_test_setup_teardown(avic_hint_end, setup, teardown),
