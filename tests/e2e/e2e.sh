@@ -126,8 +126,16 @@ wait "$fl" 2>/dev/null
 start_trace "$TMP/t_vmm.json" -a -T 0.001 && {
 	"$GUEST" -m msi -r 500 -c 500 -q --json="$TMP/g_vmm.json" --timeline="$TMP/g_vmm.tl"
 	stop_trace
-	check "-a: the guest's mark exit shows as an exit to the VMM, io 0x7c4" \
-		$CHECK analysis "$TMP/t_vmm.json" "$(guest_pid "$TMP/g_vmm.json")" vmm "vmm io 0x7c4"
+	# the time out in the VMM ends at the next kvm_entry: where KVM
+	# emulates guest code (kvm-pvm here) it never fires, nor any exit
+	if python3 -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["events"].get("kvm_entry"))' \
+		"$TMP/t_vmm.json"; then
+		check "-a: the guest's mark exit shows as an exit to the VMM, io 0x7c4" \
+			$CHECK analysis "$TMP/t_vmm.json" "$(guest_pid "$TMP/g_vmm.json")" vmm "vmm io 0x7c4"
+	else
+		SKIPPED=$((SKIPPED + 1))
+		echo "skip - -a: an exit to the VMM: kvm_entry never fired on this host (its KVM emulates guest code), so no exit is seen"
+	fi
 }
 
 # 5. SLO verdict in the exit status (the guest runs until the three traces
