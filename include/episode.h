@@ -114,7 +114,6 @@ static __always_inline struct kvmrt_counters ep_counters_final(const struct kvmr
 
 	c.ends[END_EOI] += v->eoi_pending;
 	c.ends[END_IDLE] += v->idle_pending;
-	c.coalesced += !!v->cand_vec; /* an EOI would have shown it was not */
 	return c;
 }
 
