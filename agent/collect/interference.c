@@ -107,7 +107,7 @@ static __u32 label_of(struct if_timeline *tl, __u32 kind, __u32 id, const char *
 	memset(&l, 0, sizeof(l));
 	l.kind = kind;
 	l.id = id;
-	/* a thread is its pid, whatever its comm was when first seen */
+	/* a thread is its pid, whatever its comm */
 	if (name && kind != IF_THREAD)
 		snprintf(l.name, sizeof(l.name), "%s", name);
 	if (tl->nlabels >= IF_MAX_LABELS || !(idx = kvs_table__add(&tl->labels, &l, &added)))
@@ -116,7 +116,9 @@ static __u32 label_of(struct if_timeline *tl, __u32 kind, __u32 id, const char *
 		*idx = tl->nlabels++;
 		tl->label[*idx] = l;
 	}
-	if (kind == IF_THREAD && name && name[0] && (added || !tl->label[*idx].name[0]))
+	/* named by its latest comm: a shell's fork that execs a program was
+	 * "bash" when first seen, and is that program once it runs */
+	if (kind == IF_THREAD && name && name[0])
 		snprintf(tl->label[*idx].name, IF_NAME_LEN, "%s", name);
 	return *idx;
 }

@@ -42,9 +42,11 @@ void causes__free(struct causes *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A thread is its pid, whatever its comm then (interference.c, label_of) */
 static int same(const struct if_label *a, const struct if_label *b)
 {
-	return a->kind == b->kind && a->id == b->id && !strcmp(a->name, b->name);
+	return a->kind == b->kind && a->id == b->id &&
+	       (a->kind == IF_THREAD || !strcmp(a->name, b->name));
 }
 
 /* A vCPU's tail, started on first use (NULL when MAX_TAILS are). */
@@ -81,6 +83,8 @@ static void tail_add(struct tail *t, const struct if_part *p)
 			t->p[t->n].who = p->who;
 			t->p[t->n++].ns = 0;
 		}
+	} else if (p->who.kind == IF_THREAD && p->who.name[0]) {
+		memcpy(t->p[i].who.name, p->who.name, IF_NAME_LEN); /* its latest comm */
 	}
 	t->p[i].ns += p->ns;
 }

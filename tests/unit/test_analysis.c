@@ -97,6 +97,38 @@ static void slowest_and_kinds(void **state)
 }
 
 /* export -a's family: seconds by kind, every kind, for each vCPU */
+/* A vCPU's tail sums a thread by its pid under its latest comm: the hog
+ * a shell forked was "bash" in the first outlier, "kvmrt-hog" after its
+ * exec; one entry, not two. Other kinds stay apart by name. */
+static void tail_thread_by_pid(void **state)
+{
+	struct kvmrt_outlier r = { .tgid = VM, .vcpu = 0 };
+	struct outlier_causes oc;
+	const struct tail *t;
+	struct causes c;
+	int n;
+
+	assert_int_equal(causes__init(&c, 0), 0);
+	memset(&oc, 0, sizeof(oc));
+	oc.n[ST_QUEUE] = 2;
+	oc.p[ST_QUEUE][0] = (struct if_part){ .who = { .kind = IF_THREAD, .id = HOG, .name = "bash" }, .ns = 100 };
+	oc.p[ST_QUEUE][1] = (struct if_part){ .who = { .kind = IF_SOFTIRQ, .id = 3, .name = "NET_RX" }, .ns = 5 };
+	causes__add(&c, -1, &r, &oc);
+	strcpy(oc.p[ST_QUEUE][0].who.name, "kvmrt-hog");
+	strcpy(oc.p[ST_QUEUE][1].who.name, "TIMER");
+	oc.p[ST_QUEUE][1].who.id = 1;
+	causes__add(&c, -1, &r, &oc);
+	t = causes__tail(&c, VM, 0);
+	assert_non_null(t);
+	assert_int_equal(t->n, 3);
+	for (n = 0; n < t->n && t->p[n].who.kind != IF_THREAD; n++)
+		;
+	assert_true(n < t->n);
+	assert_string_equal(t->p[n].who.name, "kvmrt-hog");
+	assert_int_equal(t->p[n].ns, 200);
+	causes__free(&c);
+}
+
 static void exposition(void **state)
 {
 	struct analysis an;
@@ -157,6 +189,7 @@ static void exposition(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(tail_thread_by_pid),
 		cmocka_unit_test(slowest_and_kinds),
 		cmocka_unit_test(exposition),
 	};

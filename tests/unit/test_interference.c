@@ -154,6 +154,27 @@ static void other_vcpu_is_a_thread(void **state)
 	assert_int_equal(part(p, n, IF_EXIT, NULL), 0);
 }
 
+/* A thread is named by its latest comm: a shell forks (the child is
+ * "bash"), the child execs the hog; what held the CPU is the hog, both
+ * before and after the exec, as a user knows it. */
+static void thread_renamed_by_exec(void **state)
+{
+	struct if_part p[4];
+	int n;
+
+	if__switch(&tl, 0, 1, HOG, "bash");
+	if__switch(&tl, 10 * US, 1, 0, "swapper/1");
+	if__switch(&tl, 20 * US, 1, HOG, "kvmrt-hog"); /* after its execve */
+	if__switch(&tl, 30 * US, 1, 0, "swapper/1");
+	n = if__explain(&tl, 1, 0, 30 * US, VCPU, p, 4);
+	assert_int_equal(part(p, n, IF_THREAD, "kvmrt-hog"), 20 * US);
+	assert_int_equal(part(p, n, IF_THREAD, "bash"), 0);
+	if__switch(&tl, 40 * US, 1, HOG, NULL); /* a record without a comm keeps it */
+	if__switch(&tl, 50 * US, 1, 0, "swapper/1");
+	n = if__explain(&tl, 1, 40 * US, 50 * US, VCPU, p, 4);
+	assert_int_equal(part(p, n, IF_THREAD, "kvmrt-hog"), 10 * US);
+}
+
 /* Before the recording says who ran: unknown; a CPU never seen: unknown;
  * an exit whose entry came before the recording changes nothing. */
 static void unknown_before(void **state)
@@ -325,6 +346,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(nmi_in_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(other_vcpu_is_a_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(unknown_before, setup, teardown),
+		cmocka_unit_test_setup_teardown(thread_renamed_by_exec, setup, teardown),
 		cmocka_unit_test_setup_teardown(lost_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(ring_wraps, setup, teardown),
 		cmocka_unit_test(live_records),
