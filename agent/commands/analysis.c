@@ -2,10 +2,12 @@
 /* -a live: see analysis.h. */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include "analysis.h"
 #include "episode.h"
 #include "latency.h"
+#include "procfs.h"
 #include "results.h"
 
 int analysis__init(struct analysis *an, __u64 threshold_ns, analyzed_fn fn, void *ctx)
@@ -82,6 +84,29 @@ void analysis__forget_vm(struct analysis *an, __u32 tgid)
 	causes__forget_vm(&an->all, tgid);
 }
 
+/* A thread the records named by pid only (running when its CPU became
+ * watched, no switch since): its comm from /proc, while it lives. Live
+ * only, and only for an outlier's few parts. */
+static void name_threads(struct outlier_causes *oc)
+{
+	char path[48];
+	int s, i, n;
+
+	for (s = 0; s < ST_NR; s++)
+		for (i = 0; i < oc->n[s]; i++) {
+			struct if_label *w = &oc->p[s][i].who;
+
+			if (w->kind != IF_THREAD || w->name[0] || !w->id)
+				continue;
+			snprintf(path, sizeof(path), "/proc/%u/comm", w->id);
+			n = procfs_read(path, w->name, IF_NAME_LEN);
+			if (n > 0 && w->name[n - 1] == '\n')
+				w->name[n - 1] = 0;
+			else if (n < 0)
+				w->name[0] = 0;
+		}
+}
+
 /* Over -T; without it, in the slowest 1% of its vCPU's responses so far
  * (hist_slowest_from: as kvmrt report picks them over the whole recording) */
 static int slow_enough(struct analysis *an, struct analysis_vcpu *v, const struct kvmrt_outlier *r)
@@ -108,6 +133,7 @@ void analysis__on_outlier(struct collector *c, const struct kvmrt_outlier *r, vo
 	if (!v || !slow_enough(an, v, r))
 		return;
 	causes__explain(&an->feed, r, &oc);
+	name_threads(&oc);
 	causes__add(&an->recent, -1, r, &oc);
 	causes__add(&an->all, -1, r, &oc);
 	for (s = 0; s < ST_NR; s++)
