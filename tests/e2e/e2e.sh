@@ -126,15 +126,18 @@ wait "$fl" 2>/dev/null
 start_trace "$TMP/t_vmm.json" -a -T 0.001 && {
 	"$GUEST" -m msi -r 500 -c 500 -q --json="$TMP/g_vmm.json" --timeline="$TMP/g_vmm.tl"
 	stop_trace
-	# the time out in the VMM ends at the next kvm_entry: where KVM
-	# emulates guest code (kvm-pvm here) it never fires, nor any exit
+	# the time out in the VMM ends at the next kvm_entry. Where KVM
+	# emulates guest code (kvm-pvm) it never fires: live -a then named no
+	# exit to the VMM, though kvm_userspace_exit and kvm_pio fire and a
+	# recording's report -a of the same guest names some (vmm io 0x7c1):
+	# not understood yet, so not asserted there
 	if python3 -c 'import json, sys; sys.exit(not json.load(open(sys.argv[1]))["events"].get("kvm_entry"))' \
 		"$TMP/t_vmm.json"; then
 		check "-a: the guest's mark exit shows as an exit to the VMM, io 0x7c4" \
 			$CHECK analysis "$TMP/t_vmm.json" "$(guest_pid "$TMP/g_vmm.json")" vmm "vmm io 0x7c4"
 	else
 		SKIPPED=$((SKIPPED + 1))
-		echo "skip - -a: an exit to the VMM: kvm_entry never fired on this host (its KVM emulates guest code), so no exit is seen"
+		echo "skip - -a: an exit to the VMM: kvm_entry never fired on this host (its KVM emulates guest code); live -a names no exit to the VMM here (not understood yet)"
 	fi
 }
 
