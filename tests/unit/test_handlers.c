@@ -281,6 +281,16 @@ static void emulated_lapic_timer(void **state)
 	assert_int_equal(s.hits[P_HRTIMER_EXPIRE_ENTRY], 2);
 }
 
+/* A LAPIC timer tick of vCPU 0 at t: its hrtimer expiry, then its
+ * accept_irq in the vCPU thread 10 us later. */
+static void tick(__u64 t_us)
+{
+	at(t_us, 1, 0, 0);
+	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
+	at(t_us + 10, 1, VM, VCPU_TID);
+	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+}
+
 /* An emulating host (no kvm_inj_virq): the LAPIC timer expires again
  * while the last tick is open. The guest may already handle the last one
  * (ISR) and take this one after it (IRR), or take one for both: the EOIs
@@ -293,14 +303,8 @@ static void emulated_undecided_tick(void **state)
 
 	vcpu_switch_in(900);
 	/* two ticks, two EOIs: two interrupts */
-	at(1000, 1, 0, 0);
-	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
-	at(1013, 1, VM, VCPU_TID);
-	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
-	at(1500, 1, 0, 0);
-	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
-	at(1510, 1, VM, VCPU_TID);
-	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	tick(1000);
+	tick(1500);
 	at(1600, 1, VM, VCPU_TID);
 	eoi(0xec);
 	at(1700, 1, VM, VCPU_TID);
@@ -314,14 +318,8 @@ static void emulated_undecided_tick(void **state)
 
 	/* two ticks, one EOI, then the vCPU halts (kvm_vcpu_halt's
 	 * kvm_vcpu_wakeup at its end): coalesced */
-	at(3000, 1, 0, 0);
-	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
-	at(3010, 1, VM, VCPU_TID);
-	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
-	at(3500, 1, 0, 0);
-	on_lapic_timer(&s, VM, VCPU_TID, 0, 0xec);
-	at(3510, 1, VM, VCPU_TID);
-	on_kvm_apic_accept_irq(&s, 0, APIC_DM_FIXED, 0xec);
+	tick(3000);
+	tick(3500);
 	at(3600, 1, VM, VCPU_TID);
 	eoi(0xec);
 	assert_int_equal(v->c.coalesced, 0); /* not yet known */
